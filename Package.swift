@@ -1,0 +1,97 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "kvservice",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kv-monitor", targets: ["kv-monitor"]),
+        .executable(name: "kv-server", targets: ["kv-server"]),
+        .executable(name: "kvctl", targets: ["kvctl"]),
+        .library(name: "KVClient", targets: ["KVClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Wire messages, their binary codec and the PutHash function. Pure Swift, no I/O.
+        .target(name: "KVProtocol"),
+        // The view service's rules as a deterministic state machine.
+        .target(name: "MonitorCore", dependencies: ["KVProtocol"]),
+        // The key/value server's replication logic as a deterministic state machine.
+        .target(name: "ServerCore", dependencies: ["KVProtocol"]),
+        // TCP framing, connections, listeners and test-only fault injection (SwiftNIO).
+        .target(
+            name: "KVTransport",
+            dependencies: [
+                "KVProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The client library: view caching, retries, at-most-once sequence numbers.
+        .target(
+            name: "KVClient",
+            dependencies: [
+                "KVProtocol", "KVTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The daemons' runtimes: the cores driven by NIO channels and timers.
+        .target(
+            name: "KVServices",
+            dependencies: [
+                "KVProtocol", "MonitorCore", "ServerCore", "KVTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // kvctl's commands, as a library so tests can parse and run them in-process.
+        .target(
+            name: "KVCtl",
+            dependencies: [
+                "KVProtocol", "KVClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "kv-monitor",
+            dependencies: [
+                "KVServices",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "kv-server",
+            dependencies: [
+                "KVServices",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(name: "kvctl", dependencies: ["KVCtl"]),
+        .testTarget(name: "KVProtocolTests", dependencies: ["KVProtocol"]),
+        .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
+        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,36 @@
+/// The data operations a client can ask for.
+public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case get = 1
+    case put = 2
+    case putHash = 3
+    case delete = 4
+
+    public var isUpdate: Bool { self != .get }
+
+    public var description: String {
+        switch self {
+        case .get: "get"
+        case .put: "put"
+        case .putHash: "puthash"
+        case .delete: "delete"
+        }
+    }
+}
+
+/// One data request. `clientID` and `seq` make updates at-most-once: a server that has
+/// already applied (clientID, seq) answers a retry with the stored reply.
+public struct ClientRequest: Equatable, Sendable {
+    public var op: Operation
+    public var clientID: UInt64
+    public var seq: UInt64
+    public var key: Bytes
+    public var value: Bytes
+
+    public init(op: Operation, clientID: UInt64, seq: UInt64, key: Bytes, value: Bytes = []) {
+        self.op = op
+        self.clientID = clientID
+        self.seq = seq
+        self.key = key
+        self.value = value
+    }
+}

@@ -1,0 +1,15 @@
+/// Size limits enforced on both sides of every connection.
+///
+/// The frame limit bounds what a peer can make us allocate; key and value limits leave
+/// room in a frame for the request's header and for a forward that carries one
+/// maximal update together with its duplicate-table entry.
+public enum Limits {
+    /// Largest frame body accepted, in bytes (the 4-byte length prefix not included).
+    public static let maxFrameSize = 16 * 1024 * 1024
+    /// Largest key, in bytes.
+    public static let maxKeySize = 64 * 1024
+    /// Largest value, in bytes.
+    public static let maxValueSize = 4 * 1024 * 1024
+    /// Largest server address string ("host:port"), in bytes.
+    public static let maxAddressSize = 1024
+}

@@ -1,0 +1,114 @@
+/// Every message of the wire protocol (docs/PROTOCOL.md describes their encoding).
+public enum Message: Equatable, Sendable {
+    /// First frame a connecting peer sends.
+    case hello(version: UInt16)
+    /// The listener's answer to a `hello` with a version it speaks.
+    case helloAck(version: UInt16)
+    /// A protocol-level error; the sender closes the connection after it.
+    case error(code: ProtocolErrorCode, message: String)
+
+    /// A server's heartbeat to the monitor, carrying the view number it acknowledges.
+    case ping(address: String, viewnum: UInt64)
+    /// A client's request for the current view (does not register the caller).
+    case getView
+    case viewReply(View)
+    /// An admin's request for every server the monitor knows.
+    case listServers
+    case serversReply(view: View, servers: [ServerInfo])
+
+    case request(ClientRequest)
+    case reply(ClientReply)
+
+    case forward(ForwardBatch)
+    case transfer(TransferChunk)
+    case backupAck(BackupAck)
+
+    /// The one-byte type code on the wire.
+    public var typeCode: MessageType {
+        switch self {
+        case .hello: .hello
+        case .helloAck: .helloAck
+        case .error: .error
+        case .ping: .ping
+        case .getView: .getView
+        case .viewReply: .viewReply
+        case .listServers: .listServers
+        case .serversReply: .serversReply
+        case .request: .request
+        case .reply: .reply
+        case .forward: .forward
+        case .transfer: .transfer
+        case .backupAck: .backupAck
+        }
+    }
+}
+
+public enum MessageType: UInt8, Sendable, CaseIterable {
+    case hello = 0x01
+    case helloAck = 0x02
+    case error = 0x0F
+    case ping = 0x10
+    case viewReply = 0x11
+    case getView = 0x12
+    case listServers = 0x13
+    case serversReply = 0x14
+    case request = 0x20
+    case reply = 0x21
+    case forward = 0x30
+    case transfer = 0x32
+    case backupAck = 0x33
+}
+
+/// A message with the id that pairs a reply with its request on one connection.
+public struct Frame: Equatable, Sendable {
+    public var requestID: UInt64
+    public var message: Message
+
+    public init(requestID: UInt64, message: Message) {
+        self.requestID = requestID
+        self.message = message
+    }
+}
+
+public enum ProtocolErrorCode: UInt16, Sendable, CustomStringConvertible {
+    case versionMismatch = 1
+    case malformedFrame = 2
+    case frameTooLarge = 3
+    case unknownMessageType = 4
+    case unexpectedMessage = 5
+    case handshakeRequired = 6
+    case overloaded = 7
+
+    public var description: String {
+        switch self {
+        case .versionMismatch: "protocol version mismatch"
+        case .malformedFrame: "malformed frame"
+        case .frameTooLarge: "frame too large"
+        case .unknownMessageType: "unknown message type"
+        case .unexpectedMessage: "unexpected message"
+        case .handshakeRequired: "hello required as first frame"
+        case .overloaded: "overloaded"
+        }
+    }
+}
+
+/// Why a frame could not be decoded. Carries the code the peer is told.
+public struct ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var code: ProtocolErrorCode
+    public var detail: String
+
+    public init(_ code: ProtocolErrorCode, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { "\(code): \(detail)" }
+}
+
+public enum ProtocolVersion {
+    /// The only version this build speaks.
+    public static let current: UInt16 = 1
+    /// "KVSV": the first bytes of every hello, so a stray client of another protocol is
+    /// told apart from a peer of another version.
+    public static let magic: [UInt8] = [0x4B, 0x56, 0x53, 0x56]
+}

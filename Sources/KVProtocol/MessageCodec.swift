@@ -1,0 +1,235 @@
+/// Encodes and decodes frame bodies: `type u8 | requestID u64 | payload`.
+///
+/// The 4-byte length prefix belongs to the transport's framing; this codec sees only the
+/// body. Decoding never traps: every malformed input becomes a `ProtocolError`.
+public enum MessageCodec {
+    /// Minimum encoded sizes, used to reject impossible element counts early.
+    private static let minUpdateSize = 1 + 4 + 4 + 8 + 8 + 1 + 4
+    private static let minEntrySize = 4 + 4
+    private static let minDuplicateSize = 8 + 8 + 1 + 4
+    private static let minServerInfoSize = 2 + 1 + 8 + 8 + 1
+
+    public static func encode(_ frame: Frame) -> [UInt8] {
+        var w = WireWriter(capacity: 64)
+        encode(frame, into: &w)
+        return w.bytes
+    }
+
+    public static func encode(_ frame: Frame, into w: inout WireWriter) {
+        w.u8(frame.message.typeCode.rawValue)
+        w.u64(frame.requestID)
+        switch frame.message {
+        case .hello(let version):
+            w.raw(ProtocolVersion.magic)
+            w.u16(version)
+        case .helloAck(let version):
+            w.u16(version)
+        case .error(let code, let message):
+            w.u16(code.rawValue)
+            w.string(message)
+        case .ping(let address, let viewnum):
+            w.string(address)
+            w.u64(viewnum)
+        case .getView, .listServers:
+            break
+        case .viewReply(let view):
+            encode(view, into: &w)
+        case .serversReply(let view, let servers):
+            encode(view, into: &w)
+            w.u32(UInt32(servers.count))
+            for server in servers {
+                w.string(server.address)
+                w.u8(server.role.rawValue)
+                w.u64(server.lastPingAgeMillis)
+                w.u64(server.viewnum)
+                w.bool(server.alive)
+            }
+        case .request(let request):
+            w.u8(request.op.rawValue)
+            w.u64(request.clientID)
+            w.u64(request.seq)
+            w.blob(request.key)
+            w.blob(request.value)
+        case .reply(let reply):
+            encode(reply, into: &w)
+        case .forward(let batch):
+            w.u64(batch.viewnum)
+            w.string(batch.from)
+            w.u64(batch.transferID)
+            w.u64(batch.batchSeq)
+            w.u32(UInt32(batch.updates.count))
+            for update in batch.updates {
+                w.u8(update.effect.rawValue)
+                w.blob(update.key)
+                w.blob(update.value)
+                w.u64(update.clientID)
+                w.u64(update.seq)
+                encode(update.reply, into: &w)
+            }
+        case .transfer(let chunk):
+            w.u64(chunk.viewnum)
+            w.string(chunk.from)
+            w.u64(chunk.transferID)
+            w.u32(chunk.index)
+            w.bool(chunk.isLast)
+            w.u32(UInt32(chunk.entries.count))
+            for entry in chunk.entries {
+                w.blob(entry.key)
+                w.blob(entry.value)
+            }
+            w.u32(UInt32(chunk.duplicates.count))
+            for dup in chunk.duplicates {
+                w.u64(dup.clientID)
+                w.u64(dup.seq)
+                encode(dup.reply, into: &w)
+            }
+        case .backupAck(let ack):
+            w.u8(ack.verdict.rawValue)
+            w.u64(ack.backupViewnum)
+        }
+    }
+
+    private static func encode(_ view: View, into w: inout WireWriter) {
+        w.u64(view.viewnum)
+        w.string(view.primary)
+        w.string(view.backup)
+        w.bool(view.acked)
+    }
+
+    private static func encode(_ reply: ClientReply, into w: inout WireWriter) {
+        w.u8(reply.status.rawValue)
+        w.blob(reply.value)
+    }
+
+    public static func decode(_ body: [UInt8]) throws(ProtocolError) -> Frame {
+        var r = WireReader(body)
+        let typeByte = try r.u8("message type")
+        let requestID = try r.u64("request id")
+        guard let type = MessageType(rawValue: typeByte) else {
+            throw ProtocolError(.unknownMessageType, "type 0x\(String(typeByte, radix: 16))")
+        }
+        let message: Message
+        switch type {
+        case .hello:
+            let magic = try r.raw(4, "magic")
+            guard magic == ProtocolVersion.magic else {
+                throw ProtocolError(.malformedFrame, "bad magic in hello")
+            }
+            message = .hello(version: try r.u16("version"))
+        case .helloAck:
+            message = .helloAck(version: try r.u16("version"))
+        case .error:
+            let raw = try r.u16("error code")
+            let code = ProtocolErrorCode(rawValue: raw) ?? .malformedFrame
+            message = .error(code: code, message: try r.string("error message", max: 4096))
+        case .ping:
+            let address = try r.string("address")
+            message = .ping(address: address, viewnum: try r.u64("viewnum"))
+        case .getView:
+            message = .getView
+        case .listServers:
+            message = .listServers
+        case .viewReply:
+            message = .viewReply(try decodeView(&r))
+        case .serversReply:
+            let view = try decodeView(&r)
+            let count = try r.count("server count", minItemSize: minServerInfoSize)
+            var servers: [ServerInfo] = []
+            servers.reserveCapacity(count)
+            for _ in 0..<count {
+                let address = try r.string("server address")
+                guard let role = ServerInfo.Role(rawValue: try r.u8("role")) else {
+                    throw ProtocolError(.malformedFrame, "unknown server role")
+                }
+                let age = try r.u64("last ping age")
+                let viewnum = try r.u64("server viewnum")
+                let alive = try r.bool("alive")
+                servers.append(
+                    ServerInfo(address: address, role: role, lastPingAgeMillis: age, viewnum: viewnum, alive: alive))
+            }
+            message = .serversReply(view: view, servers: servers)
+        case .request:
+            guard let op = Operation(rawValue: try r.u8("operation")) else {
+                throw ProtocolError(.malformedFrame, "unknown operation")
+            }
+            let clientID = try r.u64("client id")
+            let seq = try r.u64("sequence number")
+            let key = try r.blob("key", max: Limits.maxKeySize)
+            let value = try r.blob("value", max: Limits.maxValueSize)
+            message = .request(ClientRequest(op: op, clientID: clientID, seq: seq, key: key, value: value))
+        case .reply:
+            message = .reply(try decodeReply(&r))
+        case .forward:
+            let viewnum = try r.u64("viewnum")
+            let from = try r.string("sender")
+            let transferID = try r.u64("transfer id")
+            let batchSeq = try r.u64("batch seq")
+            let count = try r.count("update count", minItemSize: minUpdateSize)
+            var updates: [ForwardedUpdate] = []
+            updates.reserveCapacity(count)
+            for _ in 0..<count {
+                guard let effect = ForwardedUpdate.Effect(rawValue: try r.u8("effect")) else {
+                    throw ProtocolError(.malformedFrame, "unknown update effect")
+                }
+                let key = try r.blob("key", max: Limits.maxKeySize)
+                let value = try r.blob("value", max: Limits.maxValueSize)
+                let clientID = try r.u64("client id")
+                let seq = try r.u64("sequence number")
+                let reply = try decodeReply(&r)
+                updates.append(
+                    ForwardedUpdate(
+                        effect: effect, key: key, value: value, clientID: clientID, seq: seq, reply: reply))
+            }
+            message = .forward(
+                ForwardBatch(viewnum: viewnum, from: from, transferID: transferID, batchSeq: batchSeq, updates: updates)
+            )
+        case .transfer:
+            let viewnum = try r.u64("viewnum")
+            let from = try r.string("sender")
+            let transferID = try r.u64("transfer id")
+            let index = try r.u32("chunk index")
+            let isLast = try r.bool("last flag")
+            let entryCount = try r.count("entry count", minItemSize: minEntrySize)
+            var entries: [(key: Bytes, value: Bytes)] = []
+            entries.reserveCapacity(entryCount)
+            for _ in 0..<entryCount {
+                let key = try r.blob("key", max: Limits.maxKeySize)
+                let value = try r.blob("value", max: Limits.maxValueSize)
+                entries.append((key, value))
+            }
+            let dupCount = try r.count("duplicate count", minItemSize: minDuplicateSize)
+            var duplicates: [DuplicateEntry] = []
+            duplicates.reserveCapacity(dupCount)
+            for _ in 0..<dupCount {
+                let clientID = try r.u64("client id")
+                let seq = try r.u64("sequence number")
+                duplicates.append(DuplicateEntry(clientID: clientID, seq: seq, reply: try decodeReply(&r)))
+            }
+            message = .transfer(
+                TransferChunk(
+                    viewnum: viewnum, from: from, transferID: transferID, index: index, isLast: isLast,
+                    entries: entries, duplicates: duplicates))
+        case .backupAck:
+            guard let verdict = BackupVerdict(rawValue: try r.u8("verdict")) else {
+                throw ProtocolError(.malformedFrame, "unknown verdict")
+            }
+            message = .backupAck(BackupAck(verdict: verdict, backupViewnum: try r.u64("viewnum")))
+        }
+        try r.expectEnd()
+        return Frame(requestID: requestID, message: message)
+    }
+
+    private static func decodeView(_ r: inout WireReader) throws(ProtocolError) -> View {
+        let viewnum = try r.u64("viewnum")
+        let primary = try r.string("primary")
+        let backup = try r.string("backup")
+        return View(viewnum: viewnum, primary: primary, backup: backup, acked: try r.bool("acked"))
+    }
+
+    private static func decodeReply(_ r: inout WireReader) throws(ProtocolError) -> ClientReply {
+        guard let status = ReplyStatus(rawValue: try r.u8("reply status")) else {
+            throw ProtocolError(.malformedFrame, "unknown reply status")
+        }
+        return ClientReply(status: status, value: try r.blob("reply value", max: Limits.maxValueSize))
+    }
+}

@@ -1,0 +1,45 @@
+/// Appends big-endian integers and length-prefixed fields to a byte array.
+public struct WireWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 64) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+    public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    public mutating func u16(_ value: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    public mutating func u32(_ value: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+        }
+    }
+
+    public mutating func u64(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
+    }
+
+    /// A UTF-8 string with a 16-bit length.
+    public mutating func string(_ value: String) {
+        let utf8 = value.utf8
+        u16(UInt16(clamping: utf8.count))
+        bytes.append(contentsOf: utf8.prefix(Int(UInt16.max)))
+    }
+
+    /// A byte string with a 32-bit length.
+    public mutating func blob(_ value: Bytes) {
+        u32(UInt32(clamping: value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+}

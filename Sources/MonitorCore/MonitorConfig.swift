@@ -1,0 +1,12 @@
+/// The monitor's timing. Liveness is counted in ticks: a server is dead once it has not
+/// pinged during `deadPings` consecutive ticks, so a monitor that was paused does not
+/// declare everyone dead when it wakes up.
+public struct MonitorConfig: Sendable {
+    /// How many ticks without a ping make a server dead.
+    public var deadPings: UInt64
+
+    public init(deadPings: UInt64 = 5) {
+        precondition(deadPings >= 1, "deadPings must be at least 1")
+        self.deadPings = deadPings
+    }
+}

@@ -1,0 +1,180 @@
+import KVProtocol
+
+/// The view service as a deterministic state machine (DESIGN §2).
+///
+/// Inputs are pings and ticks, each with the caller's clock reading; nothing here reads a
+/// clock, sleeps or does I/O other than through the injected `ViewStore`. Every rule
+/// that changes the view lives in `evaluate()`, run after each ping and each tick, so a
+/// change happens as soon as its cause is known and a test can step through it.
+public struct MonitorCore {
+    public private(set) var view: View
+    public private(set) var ticks: UInt64 = 0
+    public let config: MonitorConfig
+    private var records: [String: ServerRecord] = [:]
+    private let store: any ViewStore
+    private var pendingEvents: [MonitorEvent] = []
+
+    /// - Parameters:
+    ///   - restoredView: the view found in the state directory, if any. Its primary and
+    ///     backup get a full grace period, as if they had just pinged.
+    public init(config: MonitorConfig = MonitorConfig(), store: any ViewStore, restoredView: View? = nil, now: UInt64 = 0)
+    {
+        self.config = config
+        self.store = store
+        self.view = restoredView ?? .initial
+        for address in [view.primary, view.backup] where !address.isEmpty {
+            records[address] = ServerRecord(
+                lastPingTick: 0, lastPingMillis: now, viewnum: view.viewnum, restarted: false, reportedDead: false)
+        }
+    }
+
+    /// Events since the last call, oldest first.
+    public mutating func drainEvents() -> [MonitorEvent] {
+        defer { pendingEvents.removeAll(keepingCapacity: true) }
+        return pendingEvents
+    }
+
+    /// A server's heartbeat. Returns the view to send back.
+    public mutating func ping(from address: String, viewnum: UInt64, at now: UInt64) -> View {
+        if records[address] == nil { pendingEvents.append(.serverJoined(address: address)) }
+        var record =
+            records[address]
+            ?? ServerRecord(lastPingTick: ticks, lastPingMillis: now, viewnum: viewnum, restarted: false, reportedDead: false)
+        record.lastPingTick = ticks
+        record.lastPingMillis = now
+        record.viewnum = viewnum
+        record.reportedDead = false
+
+        if view.viewnum == 0 {
+            records[address] = record
+            commit(View(viewnum: 1, primary: address, backup: "", acked: false), reason: .firstPrimary)
+            return view
+        }
+
+        if address == view.primary {
+            if viewnum == view.viewnum {
+                if !view.acked {
+                    var acked = view
+                    acked.acked = true
+                    if persist(acked) {
+                        view = acked
+                        pendingEvents.append(.viewAcknowledged(view))
+                    }
+                }
+            } else if viewnum == 0 && view.acked && !record.restarted {
+                // An unacknowledged view's primary may ping 0 because it never received
+                // its view; only after it acknowledged is a 0 a restart.
+                record.restarted = true
+                pendingEvents.append(.serverRestarted(address: address, role: .primary))
+            }
+        } else if address == view.backup, viewnum == 0, !record.restarted {
+            record.restarted = true
+            pendingEvents.append(.serverRestarted(address: address, role: .backup))
+        }
+        records[address] = record
+        evaluate()
+        return view
+    }
+
+    /// One ping interval has passed.
+    public mutating func tick(at now: UInt64) {
+        ticks += 1
+        for (address, record) in records where !isAlive(record) && !record.reportedDead {
+            records[address]?.reportedDead = true
+            pendingEvents.append(.serverDied(address: address))
+        }
+        evaluate()
+    }
+
+    /// Every server the monitor has heard from, in address order.
+    public func servers(at now: UInt64) -> [ServerInfo] {
+        records.keys.sorted().map { address in
+            let record = records[address]!
+            let role: ServerInfo.Role =
+                address == view.primary ? .primary : address == view.backup ? .backup : .idle
+            return ServerInfo(
+                address: address, role: role,
+                lastPingAgeMillis: now >= record.lastPingMillis ? now - record.lastPingMillis : 0,
+                viewnum: record.viewnum, alive: isAlive(record))
+        }
+    }
+
+    private func isAlive(_ record: ServerRecord) -> Bool {
+        ticks - record.lastPingTick < config.deadPings
+    }
+
+    /// Live, unrestarted, and able to serve in its role.
+    private func isHealthy(_ address: String) -> Bool {
+        guard let record = records[address] else { return false }
+        return isAlive(record) && !record.restarted
+    }
+
+    /// The idle server to make backup: live, holding no role, first by address so the
+    /// choice is deterministic.
+    private func pickIdle(excluding: Set<String>) -> String {
+        records.keys.sorted().first { address in
+            !excluding.contains(address) && isAlive(records[address]!)
+        } ?? ""
+    }
+
+    /// Applies the rules of DESIGN §2.3 to the current state.
+    private mutating func evaluate() {
+        guard view.viewnum > 0 else { return }
+        let primaryHealthy = isHealthy(view.primary)
+        let hasBackup = !view.backup.isEmpty
+        let backupHealthy = hasBackup && isHealthy(view.backup)
+
+        if view.acked {
+            if !primaryHealthy {
+                // Only the backup holds the data; without a healthy one nothing can change.
+                guard backupHealthy else { return }
+                let newPrimary = view.backup
+                // A restarted primary is alive again and may come back as the new backup;
+                // it is empty, and the new primary transfers the state to it.
+                records[view.primary]?.restarted = false
+                let backup = pickIdle(excluding: [newPrimary])
+                commit(View(viewnum: view.viewnum + 1, primary: newPrimary, backup: backup), reason: .primaryFailed)
+            } else if hasBackup && !backupHealthy {
+                records[view.backup]?.restarted = false
+                let backup = pickIdle(excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
+                commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed)
+            } else if !hasBackup {
+                let backup = pickIdle(excluding: [view.primary])
+                if !backup.isEmpty {
+                    commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupAdded)
+                }
+            }
+        } else if primaryHealthy && hasBackup && !backupHealthy {
+            // The one change allowed before the acknowledgement: nobody is promoted, so a
+            // primary stuck transferring to a dead backup gets a live one instead.
+            records[view.backup]?.restarted = false
+            let backup = pickIdle(excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
+            commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed)
+        }
+    }
+
+    /// Whether `address` may be picked as the next backup after losing its role: a backup
+    /// that restarted is alive and empty, which is what a new backup is anyway; one that
+    /// stopped pinging is not.
+    private func isHealthyIdleCandidate(_ address: String) -> Bool {
+        guard address != view.primary, let record = records[address] else { return false }
+        return isAlive(record)
+    }
+
+    private mutating func commit(_ next: View, reason: ViewChangeReason) {
+        guard persist(next) else { return }
+        let previous = view
+        view = next
+        pendingEvents.append(.viewChanged(from: previous, to: next, reason: reason))
+    }
+
+    private mutating func persist(_ next: View) -> Bool {
+        do {
+            try store.save(next)
+            return true
+        } catch {
+            pendingEvents.append(.persistFailed(wanted: next, error: "\(error)"))
+            return false
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import KVProtocol
+
+/// Names a pending reply: the runtime maps it back to a connection and request id.
+public struct ReplyToken: Hashable, Sendable, CustomStringConvertible {
+    public var raw: UInt64
+    public init(_ raw: UInt64) { self.raw = raw }
+    public var description: String { "#\(raw)" }
+}
+
+/// Identifies a message the primary sent to its backup, so the reply can be matched.
+public enum BackupMessageID: Hashable, Sendable {
+    case batch(viewnum: UInt64, transferID: UInt64, batchSeq: UInt64)
+    case chunk(viewnum: UInt64, transferID: UInt64, index: UInt32)
+}
+
+/// Everything that can happen to a server.
+public enum ServerEvent: Sendable {
+    /// A data request from a client.
+    case clientRequest(ClientRequest, ReplyToken)
+    /// A batch of updates from a primary (this server acting as backup).
+    case forward(ForwardBatch, ReplyToken)
+    /// A piece of state from a primary (this server acting as backup).
+    case transfer(TransferChunk, ReplyToken)
+    /// The monitor's answer to a ping.
+    case viewFromMonitor(View)
+    /// The backup's answer to a batch or chunk this server sent; nil when the transport
+    /// gave up on it (connection lost, timeout).
+    case backupReplied(BackupMessageID, BackupAck?)
+    /// One ping interval has passed.
+    case tick
+}
+
+/// What the runtime must do.
+public enum ServerEffect: Equatable, Sendable {
+    case reply(ReplyToken, ClientReply)
+    /// The answer to a forward or transfer chunk received as backup.
+    case answerPrimary(ReplyToken, BackupAck)
+    /// Send a `.forward` or `.transfer` to the backup; report its answer as
+    /// `.backupReplied(id, ...)`.
+    case sendToBackup(address: String, id: BackupMessageID, Message)
+    /// Ping the monitor with this view number, now.
+    case ping(viewnum: UInt64)
+    /// Something worth a log line.
+    case notice(ServerNotice)
+}
+
+public enum ServerNotice: Equatable, Sendable {
+    case viewChanged(from: View, to: View)
+    case roleChanged(from: ServerInfo.Role, to: ServerInfo.Role, view: View)
+    /// Told to be primary without holding the current state (restarted, or dropped from
+    /// the view earlier): refuses to serve, and pings 0 so the monitor promotes the backup.
+    case refusedPrimary(view: View, reason: String)
+    case transferStarted(backup: String, viewnum: UInt64, keys: Int, duplicates: Int)
+    case transferCompleted(backup: String, viewnum: UInt64, keys: Int, bytes: Int, chunks: Int)
+    case transferRestarted(backup: String, viewnum: UInt64, reason: String)
+    case transferReceived(from: String, viewnum: UInt64, keys: Int)
+    /// The backup refused a forward or chunk; this server stops answering as primary
+    /// until it learns a newer view.
+    case fenced(backup: String, viewnum: UInt64, verdict: BackupVerdict)
+    /// A forward or chunk from a primary was refused.
+    case rejectedFromPrimary(from: String, viewnum: UInt64, verdict: BackupVerdict)
+    case forwardResent(backup: String, batches: Int, reason: String)
+}
