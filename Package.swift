@@ -30,6 +30,7 @@ let package = Package(
                 "KVProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -57,7 +58,8 @@ let package = Package(
         .target(
             name: "KVCtl",
             dependencies: [
-                "KVProtocol", "KVClient",
+                "KVProtocol", "KVClient", "KVTransport", "KVServices",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,7 +81,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(name: "kvctl", dependencies: ["KVCtl"]),
+        .executableTarget(
+            name: "kvctl",
+            dependencies: ["KVCtl", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "KVProtocolTests", dependencies: ["KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),

@@ -1,5 +1,5 @@
-/// The monitor's timing. Liveness is counted in ticks: a server is dead once it has not
-/// pinged during `deadPings` consecutive ticks, so a monitor that was paused does not
+/// The monitor's timing. Liveness is counted in ticks: a server is dead once it has
+/// missed `deadPings` pings, that is at the `deadPings + 1`-th tick after its last ping, so a monitor that was paused does not
 /// declare everyone dead when it wakes up.
 public struct MonitorConfig: Sendable {
     /// How many ticks without a ping make a server dead.

@@ -99,8 +99,10 @@ public struct MonitorCore {
         }
     }
 
+    /// A server that pinged between ticks t and t+1 has missed no ping at tick t+1, and has
+    /// missed `deadPings` pings at tick t+1+deadPings: that tick declares it dead.
     private func isAlive(_ record: ServerRecord) -> Bool {
-        ticks - record.lastPingTick < config.deadPings
+        ticks - record.lastPingTick <= config.deadPings
     }
 
     /// Live, unrestarted, and able to serve in its role.
@@ -129,15 +131,23 @@ public struct MonitorCore {
                 // Only the backup holds the data; without a healthy one nothing can change.
                 guard backupHealthy else { return }
                 let newPrimary = view.backup
+                let oldPrimary = view.primary
+                let backup = pickIdle(excluding: [newPrimary])
                 // A restarted primary is alive again and may come back as the new backup;
                 // it is empty, and the new primary transfers the state to it.
-                records[view.primary]?.restarted = false
-                let backup = pickIdle(excluding: [newPrimary])
-                commit(View(viewnum: view.viewnum + 1, primary: newPrimary, backup: backup), reason: .primaryFailed)
+                // Fix: forget the restart only once the new view is saved; if saving fails,
+                // the old view stays and so must the mark, or the empty server would be
+                // taken as healthy and never replaced (DESIGN §2.3, §2.6).
+                if commit(View(viewnum: view.viewnum + 1, primary: newPrimary, backup: backup), reason: .primaryFailed) {
+                    records[oldPrimary]?.restarted = false
+                }
             } else if hasBackup && !backupHealthy {
-                records[view.backup]?.restarted = false
+                let oldBackup = view.backup
                 let backup = pickIdle(excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
-                commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed)
+                // Fix: as above, clear the restart mark only once the new view is saved.
+                if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed) {
+                    records[oldBackup]?.restarted = false
+                }
             } else if !hasBackup {
                 let backup = pickIdle(excluding: [view.primary])
                 if !backup.isEmpty {
@@ -147,9 +157,12 @@ public struct MonitorCore {
         } else if primaryHealthy && hasBackup && !backupHealthy {
             // The one change allowed before the acknowledgement: nobody is promoted, so a
             // primary stuck transferring to a dead backup gets a live one instead.
-            records[view.backup]?.restarted = false
+            let oldBackup = view.backup
             let backup = pickIdle(excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
-            commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed)
+            // Fix: as above, clear the restart mark only once the new view is saved.
+            if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed) {
+                records[oldBackup]?.restarted = false
+            }
         }
     }
 
@@ -161,11 +174,14 @@ public struct MonitorCore {
         return isAlive(record)
     }
 
-    private mutating func commit(_ next: View, reason: ViewChangeReason) {
-        guard persist(next) else { return }
+    /// Returns whether `next` was saved and is now in force.
+    @discardableResult
+    private mutating func commit(_ next: View, reason: ViewChangeReason) -> Bool {
+        guard persist(next) else { return false }
         let previous = view
         view = next
         pendingEvents.append(.viewChanged(from: previous, to: next, reason: reason))
+        return true
     }
 
     private mutating func persist(_ next: View) -> Bool {

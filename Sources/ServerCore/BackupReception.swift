@@ -22,6 +22,19 @@ extension ServerCore {
             answer(token, verdict, chunk.from, chunk.viewnum, &effects)
             return
         }
+        if chunk.index == 0, let stream = incoming, stream.viewnum == chunk.viewnum, stream.from == chunk.from,
+            chunk.transferID <= stream.transferID
+        {
+            // Fix: a duplicated or delayed chunk 0 of the transfer already under way (or
+            // done), or of an older one the primary has since restarted, must not restart
+            // reception: that wiped the store, and after completion it also dropped the
+            // forwarded updates the primary counts as held by this backup (so a promotion
+            // could lose acknowledged writes). The primary never reuses a transfer id, so
+            // the same id is a resend (already applied) and a smaller one is stale.
+            let verdict: BackupVerdict = chunk.transferID == stream.transferID ? .accepted : .outOfOrder
+            answer(token, verdict, chunk.from, chunk.viewnum, &effects)
+            return
+        }
         if chunk.index == 0 {
             // A new transfer replaces whatever this server held.
             store.removeAll()

@@ -126,6 +126,8 @@ public struct ServerCore {
 
         let old = view
         let oldRole = role(in: old)
+        // Captured before it is reset below (see `confirmedFirst`).
+        let wasAwaitingFirstAck = awaitingFirstAck
         view = newView
         let newRole = role(in: newView)
         fencedViewnum = nil
@@ -146,7 +148,15 @@ public struct ServerCore {
             oldRole == .backup && incoming.map { $0.complete && $0.viewnum == old.viewnum && $0.from == old.primary }
             ?? false
         let firstOfCluster = data == .empty && newView.viewnum == 1
-        if continuing || promoted {
+        // Fix: the primary of view 1 waiting for the monitor's confirmation may never see
+        // "view 1 acked": the monitor handles the acknowledging ping and, in the same call,
+        // makes an idle server backup of view 2, so the ping's reply is already view 2.
+        // The monitor leaves an unacknowledged view only to replace a dead backup, and
+        // view 1 has none, so a later view naming this server primary proves that its own
+        // ping acknowledged view 1 (nothing was served before: it still holds the state).
+        // Refusing here would leave view 2 unacknowledged forever (its primary pinging 0).
+        let confirmedFirst = wasAwaitingFirstAck && oldRole == .primary && old.viewnum == 1
+        if continuing || promoted || confirmedFirst {
             data = .current
             ackedViewnum = max(ackedViewnum, old.viewnum)
             startReplication(&effects)

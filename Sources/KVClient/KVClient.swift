@@ -1,0 +1,217 @@
+import KVProtocol
+import KVTransport
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A client session of kvservice: finds the primary through the monitor, retries until
+/// it gets an answer (or the deadline passes), and makes updates at-most-once with a
+/// random client id and increasing sequence numbers.
+///
+/// It asks the monitor for the view only when it must: before the first request, and
+/// after a failure, a timeout or a `wrong server` answer. Between retries it sleeps one
+/// ping interval. Operations of one session run one at a time.
+public final class KVClient: Sendable {
+    public struct Configuration: Sendable {
+        public var monitor: String
+        /// The monitor's ping interval: the pause between retries.
+        public var retryInterval: TimeAmount = .milliseconds(100)
+        /// How long one attempt waits for a server's answer.
+        public var attemptTimeout: TimeAmount = .seconds(1)
+        public var faults: FaultInjector?
+
+        public init(monitor: String) {
+            self.monitor = monitor
+        }
+    }
+
+    private struct State {
+        var seq: UInt64 = 0
+        var view: View?
+        var connections: [String: KVConnection] = [:]
+    }
+
+    public let configuration: Configuration
+    public let clientID: UInt64
+    private let group: any EventLoopGroup
+    private let state = NIOLockedValueBox(State())
+    private let gate = SessionGate()
+
+    public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.group = group
+        var generator = SystemRandomNumberGenerator()
+        self.clientID = generator.next()
+    }
+
+    public convenience init(monitor: String) {
+        self.init(configuration: Configuration(monitor: monitor))
+    }
+
+    // MARK: - Data operations
+
+    /// The value of `key`, or nil if it does not exist.
+    public func get(_ key: Bytes, deadline: NIODeadline? = nil) async throws -> Bytes? {
+        let reply = try await perform(.get, key, [], deadline: deadline)
+        return reply.status == .noKey ? nil : reply.value
+    }
+
+    public func put(_ key: Bytes, _ value: Bytes, deadline: NIODeadline? = nil) async throws {
+        _ = try await perform(.put, key, value, deadline: deadline)
+    }
+
+    /// Stores hash(previous + value) and returns the previous value ("" if none).
+    public func putHash(_ key: Bytes, _ value: Bytes, deadline: NIODeadline? = nil) async throws -> Bytes {
+        try await perform(.putHash, key, value, deadline: deadline).value
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    @discardableResult
+    public func delete(_ key: Bytes, deadline: NIODeadline? = nil) async throws -> Bool {
+        try await perform(.delete, key, [], deadline: deadline).status == .ok
+    }
+
+    // MARK: - Monitor queries
+
+    /// The monitor's current view, fetched now.
+    public func view(deadline: NIODeadline? = nil) async throws -> View {
+        let reply = try await askMonitor(.getView, deadline: deadline)
+        guard case .viewReply(let view) = reply else { throw TransportError.unexpectedReply("\(reply.typeCode)") }
+        return view
+    }
+
+    /// Every server the monitor knows, with the current view.
+    public func servers(deadline: NIODeadline? = nil) async throws -> (view: View, servers: [ServerInfo]) {
+        let reply = try await askMonitor(.listServers, deadline: deadline)
+        guard case .serversReply(let view, let servers) = reply else {
+            throw TransportError.unexpectedReply("\(reply.typeCode)")
+        }
+        return (view, servers)
+    }
+
+    /// Closes cached connections.
+    public func close() {
+        let connections = state.withLockedValue { state in
+            defer { state.connections.removeAll() }
+            return Array(state.connections.values)
+        }
+        for connection in connections { connection.close() }
+    }
+
+    // MARK: - Retry loop
+
+    private func perform(_ op: Operation, _ key: Bytes, _ value: Bytes, deadline: NIODeadline?) async throws
+        -> ClientReply
+    {
+        await gate.enter()
+        defer { gate.leave() }
+        let seq = state.withLockedValue { state in
+            state.seq += 1
+            return state.seq
+        }
+        let request = ClientRequest(op: op, clientID: clientID, seq: seq, key: key, value: value)
+        var lastProblem = "no attempt made"
+        while true {
+            if let deadline, NIODeadline.now() >= deadline { throw KVClientError.timedOut(lastProblem: lastProblem) }
+            do {
+                let view = try await currentView(deadline: deadline)
+                if view.primary.isEmpty {
+                    lastProblem = "the monitor has no primary"
+                    forgetView()
+                } else {
+                    let reply = try await send(.request(request), to: view.primary, deadline: deadline)
+                    guard case .reply(let answer) = reply else {
+                        throw TransportError.unexpectedReply("\(reply.typeCode)")
+                    }
+                    switch answer.status {
+                    case .ok, .noKey:
+                        return answer
+                    case .invalid:
+                        throw KVClientError.invalid(answer.value.utf8String)
+                    case .staleRequest:
+                        throw KVClientError.staleRequest
+                    case .wrongServer:
+                        lastProblem = "\(view.primary) is not the primary"
+                        forgetView()
+                    case .retryLater:
+                        lastProblem = "\(view.primary) asked to retry later"
+                    }
+                }
+            } catch let error as KVClientError {
+                throw error
+            } catch {
+                lastProblem = "\(error)"
+                forgetView()
+            }
+            try await pause(deadline: deadline)
+        }
+    }
+
+    private func pause(deadline: NIODeadline?) async throws {
+        var pause = configuration.retryInterval
+        if let deadline { pause = min(pause, max(.zero, deadline - NIODeadline.now())) }
+        try await Task.sleep(nanoseconds: UInt64(max(0, pause.nanoseconds)))
+    }
+
+    private func currentView(deadline: NIODeadline?) async throws -> View {
+        if let view = state.withLockedValue({ $0.view }) { return view }
+        let reply = try await send(.getView, to: configuration.monitor, deadline: deadline)
+        guard case .viewReply(let view) = reply else { throw TransportError.unexpectedReply("\(reply.typeCode)") }
+        state.withLockedValue { $0.view = view }
+        return view
+    }
+
+    private func forgetView() {
+        state.withLockedValue { $0.view = nil }
+    }
+
+    private func askMonitor(_ message: Message, deadline: NIODeadline?) async throws -> Message {
+        var lastProblem = "no attempt made"
+        while true {
+            if let deadline, NIODeadline.now() >= deadline { throw KVClientError.timedOut(lastProblem: lastProblem) }
+            do {
+                return try await send(message, to: configuration.monitor, deadline: deadline)
+            } catch {
+                lastProblem = "monitor \(configuration.monitor): \(error)"
+            }
+            try await pause(deadline: deadline)
+        }
+    }
+
+    /// One attempt: a cached or new connection, one request, bounded by the attempt
+    /// timeout and the deadline.
+    private func send(_ message: Message, to address: String, deadline: NIODeadline?) async throws -> Message {
+        var timeout = configuration.attemptTimeout
+        if let deadline { timeout = max(.milliseconds(1), min(timeout, deadline - NIODeadline.now())) }
+        let connection = try await connection(to: address, timeout: timeout)
+        do {
+            return try await connection.request(message, timeout: timeout).get()
+        } catch {
+            dropConnection(connection)
+            throw error
+        }
+    }
+
+    private func connection(to address: String, timeout: TimeAmount) async throws -> KVConnection {
+        if let cached = state.withLockedValue({ $0.connections[address] }), cached.isActive { return cached }
+        if address == configuration.monitor, PeerAddress(address) == nil {
+            throw KVClientError.badMonitorAddress(address)
+        }
+        let connection = try await KVConnection.connect(
+            to: address, group: group, timeout: timeout, faults: configuration.faults
+        ).get()
+        let previous = state.withLockedValue { state in
+            defer { state.connections[address] = connection }
+            return state.connections[address]
+        }
+        previous?.close()
+        return connection
+    }
+
+    private func dropConnection(_ connection: KVConnection) {
+        state.withLockedValue { state in
+            if state.connections[connection.peer] === connection { state.connections[connection.peer] = nil }
+        }
+        connection.close()
+    }
+}

@@ -1,0 +1,21 @@
+import KVProtocol
+
+public enum KVClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No answer before the caller's deadline; `lastProblem` says what went wrong last.
+    case timedOut(lastProblem: String)
+    /// The request can never succeed as sent (the server's reason).
+    case invalid(String)
+    /// The server has a newer request from this client (a client used concurrently
+    /// without its session gate, or a clock of sequence numbers gone wrong).
+    case staleRequest
+    case badMonitorAddress(String)
+
+    public var description: String {
+        switch self {
+        case .timedOut(let problem): "timed out (last problem: \(problem))"
+        case .invalid(let reason): "invalid request: \(reason)"
+        case .staleRequest: "the server has seen a newer request from this client"
+        case .badMonitorAddress(let address): "bad monitor address \"\(address)\" (expected HOST:PORT)"
+        }
+    }
+}

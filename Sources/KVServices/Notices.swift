@@ -1,0 +1,97 @@
+import KVProtocol
+import Logging
+import MonitorCore
+import ServerCore
+
+/// Turns the cores' events into log records with structured fields. Field names are
+/// lower-case here; the journald handler upper-cases them (KV_VIEWNUM, ...).
+enum Notices {
+    static func viewMetadata(_ view: View) -> Logger.Metadata {
+        [
+            "kv_viewnum": "\(view.viewnum)",
+            "kv_primary": "\(view.primary.isEmpty ? "-" : view.primary)",
+            "kv_backup": "\(view.backup.isEmpty ? "-" : view.backup)",
+        ]
+    }
+
+    static func log(_ event: MonitorEvent, logger: Logger) {
+        switch event {
+        case .viewChanged(let from, let to, let reason):
+            var metadata = viewMetadata(to)
+            metadata["kv_event"] = "view-change"
+            metadata["kv_previous_viewnum"] = "\(from.viewnum)"
+            metadata["kv_reason"] = "\(reason.rawValue)"
+            logger.notice("new view \(to.viewnum): \(reason.rawValue)", metadata: metadata)
+        case .viewAcknowledged(let view):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "view-acknowledged"
+            logger.info("view \(view.viewnum) acknowledged by its primary", metadata: metadata)
+        case .persistFailed(let wanted, let error):
+            var metadata = viewMetadata(wanted)
+            metadata["kv_event"] = "persist-failed"
+            logger.error("cannot store view \(wanted.viewnum), keeping the current one: \(error)", metadata: metadata)
+        case .serverJoined(let address):
+            logger.info("server \(address) pinged for the first time", metadata: ["kv_peer": "\(address)"])
+        case .serverDied(let address):
+            logger.warning("server \(address) missed its pings", metadata: ["kv_peer": "\(address)", "kv_event": "server-dead"])
+        case .serverRestarted(let address, let role):
+            logger.warning(
+                "\(role) \(address) restarted (pinged with view 0)",
+                metadata: ["kv_peer": "\(address)", "kv_role": "\(role)", "kv_event": "server-restarted"])
+        }
+    }
+
+    static func log(_ notice: ServerNotice, logger: Logger) {
+        switch notice {
+        case .viewChanged(let from, let to):
+            var metadata = viewMetadata(to)
+            metadata["kv_event"] = "view-change"
+            metadata["kv_previous_viewnum"] = "\(from.viewnum)"
+            logger.info("learned view \(to.viewnum)", metadata: metadata)
+        case .roleChanged(let from, let to, let view):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = from == .backup && to == .primary ? "promotion" : "role-change"
+            metadata["kv_role"] = "\(to)"
+            metadata["kv_previous_role"] = "\(from)"
+            logger.notice("role \(from) -> \(to) in view \(view.viewnum)", metadata: metadata)
+        case .refusedPrimary(let view, let reason):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "refused-primary"
+            logger.error("named primary of view \(view.viewnum) but refusing: \(reason)", metadata: metadata)
+        case .transferStarted(let backup, let viewnum, let keys, let duplicates):
+            logger.notice(
+                "state transfer to \(backup) started",
+                metadata: [
+                    "kv_event": "transfer-start", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)", "kv_keys": "\(keys)",
+                    "kv_duplicates": "\(duplicates)",
+                ])
+        case .transferCompleted(let backup, let viewnum, let keys, let bytes, let chunks):
+            logger.notice(
+                "state transfer to \(backup) complete",
+                metadata: [
+                    "kv_event": "transfer-end", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)", "kv_keys": "\(keys)",
+                    "kv_bytes": "\(bytes)", "kv_chunks": "\(chunks)",
+                ])
+        case .transferRestarted(let backup, let viewnum, let reason):
+            logger.warning(
+                "state transfer to \(backup) restarted: \(reason)",
+                metadata: ["kv_event": "transfer-restart", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)"])
+        case .transferReceived(let from, let viewnum, let keys):
+            logger.notice(
+                "received the whole state from \(from)",
+                metadata: ["kv_event": "transfer-received", "kv_peer": "\(from)", "kv_viewnum": "\(viewnum)", "kv_keys": "\(keys)"])
+        case .fenced(let backup, let viewnum, let verdict):
+            logger.warning(
+                "backup \(backup) refused this primary (\(verdict)); not serving until a newer view",
+                metadata: ["kv_event": "forward-failed", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)", "kv_reason": "\(verdict)"])
+        case .rejectedFromPrimary(let from, let viewnum, let verdict):
+            logger.info(
+                "refused a message from \(from) for view \(viewnum): \(verdict)",
+                metadata: ["kv_event": "rejected-request", "kv_peer": "\(from)", "kv_viewnum": "\(viewnum)", "kv_reason": "\(verdict)"])
+        case .forwardResent(let backup, let batches, let reason):
+            logger.info(
+                "resending \(batches) batches to \(backup): \(reason)",
+                metadata: ["kv_event": "forward-retry", "kv_peer": "\(backup)"])
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import KVProtocol
+import KVTransport
+import Logging
+import NIOCore
+import ServerCore
+
+/// Runs `ServerCore` behind a listener, a tick timer, a link to the monitor and a link
+/// to the backup.
+///
+/// All core access happens on one event loop (`loop`); frames and replies arriving on
+/// other loops hop to it. That confinement is what makes the unchecked `Sendable` sound.
+public final class ServerNode: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var listen: FrameListener.Source
+        /// The address the monitor and clients use for this server.
+        public var advertise: String
+        public var monitor: String
+        public var pingInterval: TimeAmount
+        /// How long a forward, chunk or ping may go unanswered before it counts as lost.
+        public var peerTimeout: TimeAmount
+        public var core: ServerConfig
+
+        public init(
+            listen: FrameListener.Source, advertise: String, monitor: String,
+            pingInterval: TimeAmount = .milliseconds(100), peerTimeout: TimeAmount = .seconds(1)
+        ) {
+            self.listen = listen
+            self.advertise = advertise
+            self.monitor = monitor
+            self.pingInterval = pingInterval
+            self.peerTimeout = peerTimeout
+            self.core = ServerConfig(address: advertise)
+        }
+    }
+
+    /// A snapshot for tests and status lines.
+    public struct Status: Sendable {
+        public var view: View
+        public var role: ServerInfo.Role
+        public var serving: Bool
+        public var backupSynchronized: Bool
+        public var keys: Int
+        public var store: [Bytes: Bytes]
+    }
+
+    public let configuration: Configuration
+    public let faults: FaultInjector?
+    private let group: any EventLoopGroup
+    private let loop: any EventLoop
+    private let logger: Logger
+    private var core: ServerCore
+    private var listener: FrameListener?
+    private var ticker: RepeatedTask?
+    private var monitorLink: PeerLink
+    private var backupLink: PeerLink?
+    private var responders: [UInt64: Responder] = [:]
+    private var nextToken: UInt64 = 1
+    private var pingInFlight = false
+    private var stopped = false
+    private var firstPingPromise: EventLoopPromise<Void>
+    private var firstPingDone = false
+    /// Called on the loop when the view or role changes (for sd_notify STATUS and the like).
+    public var onStatusChange: (@Sendable (Status) -> Void)?
+
+    public static func start(
+        configuration: Configuration, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil
+    ) async throws -> ServerNode {
+        let node = ServerNode(configuration: configuration, group: group, logger: logger, faults: faults)
+        node.listener = try await FrameListener.start(
+            source: configuration.listen, group: group, logger: logger, faults: faults
+        ) { [node] frame, responder in
+            node.loop.execute { node.handle(frame, responder) }
+        }
+        try await node.loop.submit { node.startTicking() }.get()
+        return node
+    }
+
+    private init(configuration: Configuration, group: any EventLoopGroup, logger: Logger, faults: FaultInjector?) {
+        self.configuration = configuration
+        self.group = group
+        self.loop = group.next()
+        self.logger = logger
+        self.faults = faults
+        self.core = ServerCore(config: configuration.core)
+        self.monitorLink = PeerLink(address: configuration.monitor, group: group, loop: loop, faults: faults)
+        self.firstPingPromise = loop.makePromise()
+    }
+
+    public var localAddress: PeerAddress? { listener?.localAddress }
+
+    /// Completes once the first ping has been answered or has failed.
+    public var firstPingAttempted: EventLoopFuture<Void> { firstPingPromise.futureResult }
+
+    private func startTicking() {
+        ticker = loop.scheduleRepeatedTask(initialDelay: .zero, delay: configuration.pingInterval) { [self] _ in
+            run(core.step(.tick))
+        }
+    }
+
+    // MARK: - Inbound
+
+    private func handle(_ frame: Frame, _ responder: Responder) {
+        guard !stopped else { return }
+        switch frame.message {
+        case .request(let request):
+            run(core.step(.clientRequest(request, register(responder))))
+        case .forward(let batch):
+            run(core.step(.forward(batch, register(responder))))
+        case .transfer(let chunk):
+            run(core.step(.transfer(chunk, register(responder))))
+        default:
+            logger.warning(
+                "unexpected message for a server",
+                metadata: ["kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)"])
+            responder.respond(.error(code: .unexpectedMessage, message: "a server does not take \(frame.message.typeCode)"))
+        }
+    }
+
+    private func register(_ responder: Responder) -> ReplyToken {
+        let token = nextToken
+        nextToken += 1
+        responders[token] = responder
+        return ReplyToken(token)
+    }
+
+    // MARK: - Effects
+
+    private func run(_ effects: [ServerEffect]) {
+        var statusChanged = false
+        for effect in effects {
+            switch effect {
+            case .reply(let token, let reply):
+                responders.removeValue(forKey: token.raw)?.respond(.reply(reply))
+            case .answerPrimary(let token, let ack):
+                responders.removeValue(forKey: token.raw)?.respond(.backupAck(ack))
+            case .sendToBackup(let address, let id, let message):
+                sendToBackup(address, id, message)
+            case .ping(let viewnum):
+                ping(viewnum)
+            case .notice(let notice):
+                Notices.log(notice, logger: logger)
+                statusChanged = true
+            }
+        }
+        if statusChanged, let onStatusChange { onStatusChange(status()) }
+    }
+
+    private func sendToBackup(_ address: String, _ id: BackupMessageID, _ message: Message) {
+        if backupLink?.address != address {
+            backupLink?.close()
+            backupLink = PeerLink(address: address, group: group, loop: loop, faults: faults)
+        }
+        backupLink!.send(message, timeout: configuration.peerTimeout).whenComplete { [self] result in
+            guard !stopped else { return }
+            var ack: BackupAck?
+            if case .success(.backupAck(let received)) = result { ack = received }
+            run(core.step(.backupReplied(id, ack)))
+        }
+    }
+
+    private func ping(_ viewnum: UInt64) {
+        guard !pingInFlight, !stopped else { return }
+        pingInFlight = true
+        monitorLink.send(.ping(address: configuration.advertise, viewnum: viewnum), timeout: configuration.peerTimeout)
+            .whenComplete { [self] result in
+                pingInFlight = false
+                markFirstPing()
+                guard !stopped, case .success(.viewReply(let view)) = result else { return }
+                run(core.step(.viewFromMonitor(view)))
+            }
+    }
+
+    private func markFirstPing() {
+        guard !firstPingDone else { return }
+        firstPingDone = true
+        firstPingPromise.succeed()
+    }
+
+    // MARK: - Control
+
+    public func status() -> Status {
+        Status(
+            view: core.view, role: core.role, serving: core.isServing, backupSynchronized: core.backupSynchronized,
+            keys: core.store.count, store: core.store)
+    }
+
+    /// A snapshot taken on the node's loop.
+    public func currentStatus() async -> Status? {
+        try? await loop.submit { self.status() }.get()
+    }
+
+    /// Ends the node at once, as a crash would: connections closed, state gone.
+    public func crash() async {
+        try? await loop.submit {
+            self.stopped = true
+            self.ticker?.cancel()
+            self.monitorLink.close()
+            self.backupLink?.close()
+            self.responders.removeAll()
+            self.markFirstPing()
+        }.get()
+        await listener?.closeAll()
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded by `grace`), then closes.
+    public func shutdown(grace: TimeAmount = .seconds(2)) async {
+        await listener?.stopAccepting()
+        let deadline = NIODeadline.now() + grace
+        while NIODeadline.now() < deadline {
+            let busy = (try? await loop.submit { !self.responders.isEmpty }.get()) ?? false
+            if !busy { break }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        await crash()
+    }
+}

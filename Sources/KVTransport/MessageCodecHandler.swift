@@ -1,0 +1,31 @@
+import KVProtocol
+import NIOCore
+
+/// Turns frame bodies into `Frame`s and `Frame`s into length-prefixed bytes.
+public final class MessageCodecHandler: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = Frame
+    public typealias OutboundIn = Frame
+    public typealias OutboundOut = ByteBuffer
+
+    public init() {}
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var body = unwrapInboundIn(data)
+        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        do {
+            let frame = try MessageCodec.decode(bytes)
+            context.fireChannelRead(wrapInboundOut(frame))
+        } catch {
+            context.fireErrorCaught(error)
+        }
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let bytes = MessageCodec.encode(unwrapOutboundIn(data))
+        var buffer = context.channel.allocator.buffer(capacity: 4 + bytes.count)
+        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
+        buffer.writeBytes(bytes)
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+}

@@ -1,0 +1,234 @@
+import XCTest
+
+@testable import KVProtocol
+
+/// SplitMix64: a tiny deterministic PRNG, so every "random" test replays identically.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func below(_ bound: Int) -> Int {
+        precondition(bound > 0)
+        return Int(next() % UInt64(bound))
+    }
+
+    mutating func bytes(_ count: Int) -> Bytes {
+        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+    }
+}
+
+/// Every byte value once: a key or value no text codec would survive.
+let allByteValues: Bytes = (0...255).map { UInt8($0) }
+
+/// Frames covering every message case with non-trivial contents.
+enum SampleFrames {
+    static let unicodeAddress = "hôst-ünïcødé-名前-🚀.example:7001"
+
+    static func manyUpdates(_ count: Int) -> [ForwardedUpdate] {
+        var rng = SplitMix64(seed: 42)
+        return (0..<count).map { i in
+            let status = ReplyStatus.allCases[i % ReplyStatus.allCases.count]
+            return ForwardedUpdate(
+                effect: i % 3 == 0 ? .delete : .set,
+                key: i % 7 == 0 ? [] : rng.bytes(1 + i % 17),
+                value: i % 3 == 0 ? [] : rng.bytes(i % 41),
+                clientID: rng.next(), seq: UInt64(i) * 1_000_003,
+                reply: ClientReply(status: status, value: i % 5 == 0 ? allByteValues : rng.bytes(i % 9)))
+        }
+    }
+
+    static func manyEntries(_ count: Int) -> [(key: Bytes, value: Bytes)] {
+        var rng = SplitMix64(seed: 7)
+        return (0..<count).map { i in
+            (key: i == 0 ? [] : rng.bytes(1 + i % 13), value: i % 4 == 0 ? [] : rng.bytes(i % 29))
+        }
+    }
+
+    static func manyDuplicates(_ count: Int) -> [DuplicateEntry] {
+        var rng = SplitMix64(seed: 99)
+        return (0..<count).map { i in
+            DuplicateEntry(
+                clientID: rng.next(), seq: rng.next(),
+                reply: ClientReply(
+                    status: ReplyStatus.allCases[i % ReplyStatus.allCases.count], value: rng.bytes(i % 11)))
+        }
+    }
+
+    static func manyServers(_ count: Int) -> [ServerInfo] {
+        var servers: [ServerInfo] = []
+        let roles: [ServerInfo.Role] = [.primary, .backup, .idle]
+        for i in 0..<count {
+            let address: String = i % 2 == 0 ? "s\(i):\(7000 + i)" : "ß\(i)-🚀:\(i)"
+            let viewnum: UInt64 = i == 0 ? .max : UInt64(i)
+            let age = UInt64(i) * 977
+            servers.append(
+                ServerInfo(address: address, role: roles[i % 3], lastPingAgeMillis: age, viewnum: viewnum, alive: i % 4 != 0))
+        }
+        return servers
+    }
+
+    static var messages: [Message] {
+        var result: [Message] = []
+        result.append(
+            .hello(version: ProtocolVersion.current))
+        result.append(
+            .hello(version: 0))
+        result.append(
+            .hello(version: .max))
+        result.append(
+            .helloAck(version: 1))
+        result.append(
+            .helloAck(version: 0xBEEF))
+        result.append(
+            .ping(address: "", viewnum: 0))
+        result.append(
+            .ping(address: "127.0.0.1:7200", viewnum: 17))
+        result.append(
+            .ping(address: unicodeAddress, viewnum: .max))
+        result.append(
+            .ping(address: String(repeating: "a", count: Limits.maxAddressSize), viewnum: 3))
+        result.append(
+            .getView)
+        result.append(
+            .listServers)
+        result.append(
+            .viewReply(.initial))
+        result.append(
+            .viewReply(View(viewnum: 42, primary: unicodeAddress, backup: "", acked: true)))
+        result.append(
+            .viewReply(View(viewnum: .max, primary: "p:1", backup: "b:2", acked: false)))
+        result.append(
+            .serversReply(view: .initial, servers: []))
+        result.append(
+            .serversReply(
+                view: View(viewnum: 9, primary: "p:1", backup: unicodeAddress, acked: true),
+                servers: manyServers(50)))
+        result.append(
+            .reply(ClientReply(status: .ok, value: [])))
+        result.append(
+            .reply(ClientReply(status: .ok, value: allByteValues)))
+        result.append(
+            .reply(ClientReply(status: .invalid, value: Bytes(utf8: "key too long ✗"))))
+        result.append(
+            .forward(ForwardBatch(viewnum: 1, from: "p:1", transferID: 1, batchSeq: 1, updates: [])))
+        result.append(
+            .forward(
+                ForwardBatch(
+                    viewnum: .max, from: unicodeAddress, transferID: .max, batchSeq: 123_456,
+                    updates: manyUpdates(300))))
+        result.append(
+            .transfer(
+                TransferChunk(
+                    viewnum: 2, from: "p:1", transferID: 1, index: 0, isLast: true, entries: [], duplicates: [])))
+        result.append(
+            .transfer(
+                TransferChunk(
+                    viewnum: 77, from: unicodeAddress, transferID: 5, index: .max, isLast: false,
+                    entries: manyEntries(250), duplicates: manyDuplicates(120))))
+        result.append(
+            .transfer(
+                TransferChunk(
+                    viewnum: 3, from: "p:1", transferID: 9, index: 1, isLast: true,
+                    entries: [(key: allByteValues, value: allByteValues)], duplicates: [])))
+        for code in [
+            ProtocolErrorCode.versionMismatch, .malformedFrame, .frameTooLarge, .unknownMessageType,
+            .unexpectedMessage, .handshakeRequired, .overloaded,
+        ] {
+            result.append(.error(code: code, message: ""))
+            result.append(.error(code: code, message: "\(code) — détail ✓ 🚀"))
+        }
+        result.append(.error(code: .malformedFrame, message: String(repeating: "é", count: 2048)))
+        for op in Operation.allCases {
+            result.append(.request(ClientRequest(op: op, clientID: 0, seq: 0, key: [], value: [])))
+            result.append(
+                .request(
+                    ClientRequest(op: op, clientID: .max, seq: 0x0102_0304_0506_0708, key: allByteValues,
+                        value: allByteValues + allByteValues.reversed())))
+        }
+        for status in ReplyStatus.allCases {
+            result.append(.reply(ClientReply(status: status, value: [0, 0xFF, 0x80])))
+        }
+        for verdict in [BackupVerdict.accepted, .unknownView, .rejected, .outOfOrder] {
+            result.append(.backupAck(BackupAck(verdict: verdict, backupViewnum: 0)))
+            result.append(.backupAck(BackupAck(verdict: verdict, backupViewnum: .max)))
+        }
+        return result
+    }
+
+    static var frames: [Frame] {
+        let ids: [UInt64] = [0, 1, .max, 0x8000_0000_0000_0001, 0xDEAD_BEEF]
+        return messages.enumerated().map { index, message in
+            Frame(requestID: ids[index % ids.count], message: message)
+        }
+    }
+
+    /// A handful of small frames of varied types, for exhaustive prefix and mutation loops.
+    static var small: [Frame] {
+        [
+            Frame(requestID: 1, message: .hello(version: 1)),
+            Frame(requestID: 2, message: .error(code: .overloaded, message: "busy ✓")),
+            Frame(requestID: 3, message: .ping(address: "h:1", viewnum: 5)),
+            Frame(requestID: 4, message: .viewReply(View(viewnum: 3, primary: "p:1", backup: "b:2", acked: true))),
+            Frame(
+                requestID: 5,
+                message: .serversReply(
+                    view: View(viewnum: 3, primary: "p:1", backup: "", acked: false),
+                    servers: [
+                        ServerInfo(address: "p:1", role: .primary, lastPingAgeMillis: 12, viewnum: 3, alive: true),
+                        ServerInfo(address: "i:3", role: .idle, lastPingAgeMillis: 900, viewnum: 0, alive: false),
+                    ])),
+            Frame(
+                requestID: 6,
+                message: .request(ClientRequest(op: .putHash, clientID: 9, seq: 2, key: [1, 2], value: [0, 255]))),
+            Frame(requestID: 7, message: .reply(ClientReply(status: .ok, value: [9, 8, 7]))),
+            Frame(
+                requestID: 8,
+                message: .forward(
+                    ForwardBatch(viewnum: 4, from: "p:1", transferID: 2, batchSeq: 3, updates: manyUpdates(3)))),
+            Frame(
+                requestID: 9,
+                message: .transfer(
+                    TransferChunk(
+                        viewnum: 4, from: "p:1", transferID: 2, index: 1, isLast: true, entries: manyEntries(3),
+                        duplicates: manyDuplicates(2)))),
+            Frame(requestID: 10, message: .backupAck(BackupAck(verdict: .outOfOrder, backupViewnum: 4))),
+            Frame(requestID: 11, message: .getView),
+        ]
+    }
+}
+
+/// Decodes `body`, expecting a `ProtocolError`; returns it (nil and a failure otherwise).
+@discardableResult
+func expectDecodeError(
+    _ body: [UInt8], _ code: ProtocolErrorCode? = .malformedFrame, _ message: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) -> ProtocolError? {
+    do {
+        let frame = try MessageCodec.decode(body)
+        XCTFail("decoded \(frame) from bad input. \(message())", file: file, line: line)
+        return nil
+    } catch {
+        if let code {
+            XCTAssertEqual(error.code, code, "\(error). \(message())", file: file, line: line)
+        }
+        return error
+    }
+}
+
+/// A frame body written field by field, for building malformed input.
+func body(_ type: MessageType, requestID: UInt64 = 1, _ fill: (inout WireWriter) -> Void) -> [UInt8] {
+    var w = WireWriter()
+    w.u8(type.rawValue)
+    w.u64(requestID)
+    fill(&w)
+    return w.bytes
+}

@@ -1,0 +1,170 @@
+import XCTest
+
+/// DESIGN §2, rule 6: the view is saved before it is handed out, and a restarted monitor
+/// continues from the saved view.
+final class DurabilityTests: XCTestCase {
+    // MARK: Saving
+
+    func testEveryNewViewIsSavedBeforeItIsHandedOut() {
+        // Besides these expectations, the interpreter checks after every step that the view
+        // in force (and so every ping reply) is the last view the store saved.
+        runMonitorScript("""
+            expect stored none
+            ping s1 0 -> view 1 s1 - unacked
+            expect stored view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            expect stored view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            tick 5 pinging s2:2
+            expect stored view 3 s2 - unacked
+            expect saved 1/unacked 1/acked 2/unacked 2/acked 3/unacked
+            """)
+    }
+
+    func testAcknowledgementIsSaved() {
+        runMonitorScript("""
+            ping s1 0 -> view 1 s1 - unacked
+            expect stored view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            expect stored view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            drain
+            store fail
+            ping s1 2 -> view 2 s1 s2 unacked # the acknowledgement cannot be saved: not taken
+            expect events persistFailed:2:s1:s2:acked
+            restart monitor                   # so a restarted monitor still waits for it
+            expect view 2 s1 s2 unacked
+            store ok
+            ping s1 2 -> view 2 s1 s2 acked
+            expect stored view 2 s1 s2 acked
+            expect events acked:2
+            restart monitor
+            expect view 2 s1 s2 acked
+            expect saved 1/unacked 1/acked 2/unacked 2/acked
+            """)
+    }
+
+    func testWhenSavingFailsTheViewDoesNotChangeUntilSavingWorksAgain() {
+        runMonitorScript("""
+            store fail
+            ping s1 0 -> view 0 - - unacked   # not even view 1 is handed out unsaved
+            expect events joined:s1 persistFailed:1:s1:-:unacked
+            expect saves 0
+            store ok
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            drain
+            store fail
+            tick 5 pinging s2:2               # s1 dies; view 3 cannot be saved
+            expect view 2 s1 s2 acked
+            expect events died:s1 persistFailed:3:s2:-:unacked
+            tick 2                            # every attempt fails the same way
+            expect view 2 s1 s2 acked
+            expect events persistFailed:3:s2:-:unacked persistFailed:3:s2:-:unacked
+            expect saves 4
+            store ok
+            tick 1 pinging s2:2
+            expect view 3 s2 - unacked
+            expect stored view 3 s2 - unacked
+            expect events changed:3:s2:-:primaryFailed
+            """)
+    }
+
+    func testRestartedPrimaryIsReplacedOnceSavingWorksAgain() {
+        runMonitorScript("""
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            drain
+            store fail
+            ping s1 0 -> view 2 s1 s2 acked   # s1 restarted, but view 3 cannot be saved
+            expect events restarted:s1:primary persistFailed:3:s2:s1:unacked
+            ping s1 2 -> view 2 s1 s2 acked   # it got view 2 back; its data is still gone
+            tick 3 pinging s1:2 s2:2
+            expect view 2 s1 s2 acked
+            drain
+            store ok
+            tick 1 pinging s1:2 s2:2
+            expect view 3 s2 s1 unacked       # the restart was not forgotten
+            expect events changed:3:s2:s1:primaryFailed
+            """)
+    }
+
+    func testRestartedBackupIsReplacedOnceSavingWorksAgain() {
+        runMonitorScript("""
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            drain
+            store fail
+            ping s2 0 -> view 2 s1 s2 acked   # s2 restarted, but view 3 cannot be saved
+            expect events restarted:s2:backup persistFailed:3:s1:s2:unacked
+            ping s2 2 -> view 2 s1 s2 acked   # it got view 2 back; its data is still gone
+            tick 3 pinging s1:2 s2:2
+            expect view 2 s1 s2 acked
+            drain
+            store ok
+            tick 1 pinging s1:2 s2:2
+            expect view 3 s1 s2 unacked       # replaced (by itself, fresh) after all
+            expect events changed:3:s1:s2:backupFailed
+            store fail                        # again, before s1 acknowledged view 3
+            ping s2 0 -> view 3 s1 s2 unacked
+            ping s2 3 -> view 3 s1 s2 unacked
+            drain
+            store ok
+            tick 1 pinging s1:2 s2:3
+            expect view 4 s1 s2 unacked
+            expect events changed:4:s1:s2:backupFailed
+            """)
+    }
+
+    // MARK: Restarting the monitor
+
+    func testRestartedMonitorKeepsItsView() {
+        runMonitorScript("""
+            restart monitor                   # nothing saved yet: starts from scratch
+            expect view 0 - - unacked
+            ping s1 0 -> view 1 s1 - unacked
+            restart monitor
+            expect view 1 s1 - unacked        # still waiting for the acknowledgement
+            ping s2 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            tick 7 pinging s1:2 s2:2
+            restart monitor
+            expect view 2 s1 s2 acked
+            ping s3 0 -> view 2 s1 s2 acked   # a fresh server gets no fresh view 1
+            tick 5 pinging s2:2 s3:2          # s1 is gone; view numbers continue
+            expect view 3 s2 s3 unacked
+            expect saved 1/unacked 1/acked 2/unacked 2/acked 3/unacked
+            """)
+    }
+
+    func testRestartedMonitorGivesKnownServersAFullGracePeriod() {
+        runMonitorScript("""
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            tick 4 pinging s1:2               # s2 has missed 4 ticks: one more and it is dead
+            restart monitor
+            expect servers s1:primary:alive:age=0:vn=2 s2:backup:alive:age=0:vn=2
+            tick 4 pinging s1:2               # s2 gets 5 ticks again, counted from the restart
+            expect view 2 s1 s2 acked
+            expect servers s1:primary:alive s2:backup:alive
+            tick 1 pinging s1:2
+            expect view 3 s1 - unacked
+            ping s1 3 -> view 3 s1 - acked
+            restart monitor                   # and the primary gets the same
+            tick 4
+            expect servers s1:primary:alive:age=400:vn=3
+            tick 1
+            expect servers s1:primary:dead
+            """)
+    }
+}

@@ -1,0 +1,413 @@
+import Foundation
+import KVProtocol
+import MonitorCore
+import XCTest
+
+/// A tiny interpreter for monitor test scripts, in the spirit of etcd raft's testdata:
+/// each line is one command, and expectations sit next to the steps that cause them.
+///
+/// The clock is a plain number of milliseconds owned by the script; nothing sleeps.
+///
+///     # a comment (anywhere on a line); blank lines are ignored
+///     monitor deadPings=3        create the monitor; optional, must come first
+///                                (otherwise one with the default config is created)
+///     ping s1 0                  s1 pings with view number 0 at the current clock
+///     ping s1 0 -> view 1 s1 - unacked
+///                                ... and the reply must be exactly that view
+///     tick                       one tick: the clock moves 100 ms, then tick(at:)
+///     tick 5 every 0 pinging s1:2 s2
+///                                5 rounds of: s1 pings 2, s2 pings with the view number
+///                                it last received (0 if none), the clock moves `every`
+///                                ms (default 100), one tick
+///     advance 3600000            move the clock without ticking
+///     store fail | store ok      make the store's save throw, or work again
+///     restart monitor            a new MonitorCore restored from the store's last view
+///     drain                      discard the events so far
+///
+///     expect view 2 s1 s2 acked  the view in force ("-" is no server)
+///     expect stored view 2 s1 s2 acked | expect stored none
+///                                the last view the store saved
+///     expect saved 1/unacked 1/acked 2/unacked
+///                                every view the store saved, in order
+///     expect saves 3             how many views the store saved
+///     expect servers s1:primary:alive:age=0:vn=2 s2:idle:dead | expect servers none
+///                                servers(at: clock), all of them, in address order;
+///                                age (ms since the last ping) and vn (view number of
+///                                the last ping) are checked only when given
+///     expect events joined:s1 changed:1:s1:-:firstPrimary | expect events none
+///                                the events since the last check, in order, then drop
+///                                them. Tokens: joined:A  died:A  restarted:A:ROLE
+///                                acked:N  changed:N:P:B:REASON  persistFailed:N:P:B:ACK
+///                                (changed and persistFailed name the new view; REASON is
+///                                firstPrimary, primaryFailed, backupFailed or backupAdded)
+///
+/// After every step the interpreter also checks invariants that hold whatever the
+/// scenario (DESIGN §2): a ping's reply is the view in force; the view in force is the
+/// last one the store saved (saved before it is handed out); view numbers go up by one
+/// per new view and never down; a new view starts unacknowledged; a viewChanged event
+/// starts from the view that was in force; moving on from an unacknowledged view keeps
+/// the primary; and a new primary was the primary or backup of the previous view.
+final class MonitorScript {
+    struct Failure: CustomStringConvertible {
+        /// 0-based line in the script text.
+        let lineIndex: Int
+        let line: String
+        let message: String
+
+        var description: String { "script line \(lineIndex + 1) `\(line)`: \(message)" }
+    }
+
+    private struct ScriptError: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    /// Everything that went wrong; the script stops at the first line that fails.
+    private(set) var failures: [Failure] = []
+    let store = InMemoryViewStore()
+    private(set) var core: MonitorCore?
+    private var config = MonitorConfig()
+    /// The script's clock, in milliseconds.
+    private(set) var now: UInt64 = 0
+    /// The view number each server last received in a ping reply.
+    private var received: [String: UInt64] = [:]
+    /// Events drained from the core and not yet checked by `expect events`.
+    private var events: [MonitorEvent] = []
+    /// The view in force after the previous step.
+    private var lastView: View = .initial
+    private var currentLine = (index: 0, text: "")
+
+    init() {}
+
+    // MARK: Running
+
+    func run(_ script: String) {
+        let lines = script.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, raw) in lines.enumerated() {
+            let code = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = code.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            if words.isEmpty { continue }
+            currentLine = (index, raw.trimmingCharacters(in: .whitespaces))
+            do {
+                try execute(words)
+            } catch let error as ScriptError {
+                fail(error.message)
+            } catch {
+                fail("\(error)")
+            }
+            if !failures.isEmpty { return }
+        }
+    }
+
+    private func execute(_ words: [String]) throws {
+        switch words[0] {
+        case "monitor":
+            guard core == nil else { throw ScriptError("`monitor` must come before the monitor is used") }
+            for option in words.dropFirst() {
+                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, parts[0] == "deadPings" else {
+                    throw ScriptError("unknown monitor option `\(option)`")
+                }
+                config = MonitorConfig(deadPings: try number(parts[1]))
+            }
+            core = MonitorCore(config: config, store: store, now: now)
+        case "ping":
+            try ping(words)
+        case "tick":
+            try tick(words)
+        case "advance":
+            guard words.count == 2 else { throw ScriptError("usage: advance <ms>") }
+            now += try number(words[1])
+        case "store":
+            guard words.count == 2 else { throw ScriptError("usage: store fail|ok") }
+            switch words[1] {
+            case "fail": store.failure = DiskFull()
+            case "ok": store.failure = nil
+            default: throw ScriptError("usage: store fail|ok")
+            }
+        case "restart":
+            guard words == ["restart", "monitor"] else { throw ScriptError("usage: restart monitor") }
+            if core != nil { collect(fromTick: false) }
+            core = MonitorCore(config: config, store: store, restoredView: store.last, now: now)
+            lastView = store.last ?? .initial
+            check(core!.view == lastView, "restarted monitor has \(render(core!.view)), the store had \(render(lastView))")
+        case "drain":
+            if core != nil { collect(fromTick: false) }
+            events.removeAll()
+        case "expect":
+            try expect(Array(words.dropFirst()))
+        default:
+            throw ScriptError("unknown command `\(words[0])`")
+        }
+    }
+
+    // MARK: Steps
+
+    private func monitor() -> MonitorCore {
+        if core == nil { core = MonitorCore(config: config, store: store, now: now) }
+        return core!
+    }
+
+    private func ping(_ words: [String]) throws {
+        guard words.count == 3 || (words.count == 9 && words[3] == "->") else {
+            throw ScriptError("usage: ping <server> <viewnum> [-> view <n> <primary> <backup> <acked|unacked>]")
+        }
+        let expected = words.count == 9 ? try parseView(words[4...]) : nil
+        let reply = sendPing(from: words[1], viewnum: try number(words[2]))
+        if let expected {
+            check(reply == expected, "ping reply is `\(render(reply))`, want `\(render(expected))`")
+        }
+    }
+
+    @discardableResult
+    private func sendPing(from address: String, viewnum: UInt64) -> View {
+        _ = monitor()
+        let reply = core!.ping(from: address, viewnum: viewnum, at: now)
+        received[address] = reply.viewnum
+        collect(fromTick: false)
+        check(reply == core!.view, "ping reply `\(render(reply))` is not the view in force `\(render(core!.view))`")
+        return reply
+    }
+
+    private func tick(_ words: [String]) throws {
+        var rest = words.dropFirst()
+        var rounds: UInt64 = 1
+        var step: UInt64 = 100
+        var pingers: [(address: String, viewnum: UInt64?)] = []
+        if let first = rest.first, let n = UInt64(first) {
+            rounds = n
+            rest = rest.dropFirst()
+        }
+        if rest.first == "every" {
+            guard rest.count >= 2 else { throw ScriptError("usage: tick [n] [every <ms>] [pinging ...]") }
+            step = try number(rest.dropFirst().first!)
+            rest = rest.dropFirst(2)
+        }
+        if rest.first == "pinging" {
+            guard rest.count > 1 else { throw ScriptError("`pinging` whom?") }
+            for token in rest.dropFirst() {
+                let parts = token.split(separator: ":").map(String.init)
+                guard parts.count == 1 || parts.count == 2 else { throw ScriptError("bad pinger `\(token)`") }
+                pingers.append((parts[0], parts.count == 2 ? try number(parts[1]) : nil))
+            }
+            rest = []
+        }
+        guard rest.isEmpty else { throw ScriptError("usage: tick [n] [every <ms>] [pinging server[:viewnum] ...]") }
+        _ = monitor()
+        for _ in 0..<rounds {
+            for pinger in pingers {
+                sendPing(from: pinger.address, viewnum: pinger.viewnum ?? received[pinger.address] ?? 0)
+            }
+            now += step
+            core!.tick(at: now)
+            collect(fromTick: true)
+            if !failures.isEmpty { return }
+        }
+    }
+
+    /// Drains the core's events into `events` and checks the invariants.
+    private func collect(fromTick: Bool) {
+        var fresh = core!.drainEvents()
+        if fromTick {
+            // `tick` reports the servers that died in dictionary order, which varies from
+            // run to run; sort each run of deaths so scripts can list them by address.
+            var start = 0
+            while start < fresh.count {
+                var end = start
+                while end < fresh.count, case .serverDied = fresh[end] { end += 1 }
+                if end > start + 1 { fresh[start..<end].sort { render($0) < render($1) } }
+                start = end + 1
+            }
+        }
+        var view = lastView
+        for event in fresh {
+            switch event {
+            case let .viewChanged(from, to, _):
+                check(from == view, "viewChanged from `\(render(from))`, but `\(render(view))` was in force")
+                check(to.viewnum == from.viewnum + 1, "view number went from \(from.viewnum) to \(to.viewnum)")
+                check(!to.acked, "new view `\(render(to))` is already acknowledged")
+                check(store.saved.contains(to), "view `\(render(to))` handed out but never saved")
+                if from.viewnum > 0 {
+                    check(
+                        from.acked || to.primary == from.primary,
+                        "moved on from unacknowledged `\(render(from))` to `\(render(to))` with a new primary")
+                    check(
+                        !to.primary.isEmpty && (to.primary == from.primary || to.primary == from.backup),
+                        "`\(render(to))`: its primary was neither primary nor backup of `\(render(from))`")
+                }
+                view = to
+            case let .viewAcknowledged(acked):
+                var expected = view
+                expected.acked = true
+                check(!view.acked && acked == expected, "acknowledged `\(render(acked))` while `\(render(view))` was in force")
+                view = acked
+            default:
+                break
+            }
+        }
+        let current = core!.view
+        check(current == view, "the view in force `\(render(current))` does not follow from the events (`\(render(view))`)")
+        check(current.viewnum >= lastView.viewnum, "view number went down from \(lastView.viewnum) to \(current.viewnum)")
+        if current.viewnum == 0 {
+            check(store.last == nil, "no view in force, yet the store saved `\(store.last.map(render) ?? "")`")
+        } else {
+            check(store.last == current, "the view in force `\(render(current))` is not the last saved one")
+        }
+        lastView = current
+        events += fresh
+    }
+
+    // MARK: Expectations
+
+    private func expect(_ words: [String]) throws {
+        guard let what = words.first else { throw ScriptError("expect what?") }
+        let args = Array(words.dropFirst())
+        switch what {
+        case "view":
+            let expected = try parseView(words[...])
+            let actual = monitor().view
+            check(actual == expected, "view is `\(render(actual))`, want `\(render(expected))`")
+        case "stored":
+            if args == ["none"] {
+                check(store.last == nil, "store holds `\(store.last.map(render) ?? "")`, want none")
+            } else {
+                let expected = try parseView(args[...])
+                check(
+                    store.last == expected,
+                    "store holds `\(store.last.map(render) ?? "none")`, want `\(render(expected))`")
+            }
+        case "saved":
+            let actual = store.saved.map { "\($0.viewnum)/\($0.acked ? "acked" : "unacked")" }
+            check(actual == args, "store saved \(actual.joined(separator: " ")), want \(args.joined(separator: " "))")
+        case "saves":
+            guard args.count == 1 else { throw ScriptError("usage: expect saves <n>") }
+            let expected = try number(args[0])
+            check(UInt64(store.saved.count) == expected, "store saved \(store.saved.count) views, want \(expected)")
+        case "servers":
+            try expectServers(args == ["none"] ? [] : args)
+        case "events":
+            if core != nil { collect(fromTick: false) }
+            let actual = events.map(render)
+            let expected = args == ["none"] ? [] : args
+            check(
+                actual == expected,
+                "events are [\(actual.joined(separator: " "))], want [\(expected.joined(separator: " "))]")
+            events.removeAll()
+        default:
+            throw ScriptError("unknown expectation `\(what)`")
+        }
+    }
+
+    private func expectServers(_ specs: [String]) throws {
+        let actual = monitor().servers(at: now)
+        let rendered = actual.map { "\($0.address):\($0.role):\($0.alive ? "alive" : "dead"):age=\($0.lastPingAgeMillis):vn=\($0.viewnum)" }
+        let all = rendered.joined(separator: " ")
+        guard actual.count == specs.count else {
+            check(false, "servers are [\(all)], want [\(specs.joined(separator: " "))]")
+            return
+        }
+        for (info, spec) in zip(actual, specs) {
+            let fields = spec.split(separator: ":").map(String.init)
+            guard fields.count >= 3 else { throw ScriptError("bad server `\(spec)`: want addr:role:alive|dead[:age=N][:vn=N]") }
+            var ok = info.address == fields[0] && "\(info.role)" == fields[1]
+            switch fields[2] {
+            case "alive": ok = ok && info.alive
+            case "dead": ok = ok && !info.alive
+            default: throw ScriptError("bad liveness `\(fields[2])` in `\(spec)`")
+            }
+            for field in fields.dropFirst(3) {
+                let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2 else { throw ScriptError("bad field `\(field)` in `\(spec)`") }
+                let value = try number(kv[1])
+                switch kv[0] {
+                case "age": ok = ok && info.lastPingAgeMillis == value
+                case "vn": ok = ok && info.viewnum == value
+                default: throw ScriptError("unknown field `\(kv[0])` in `\(spec)`")
+                }
+            }
+            if !ok {
+                check(false, "servers are [\(all)], want [\(specs.joined(separator: " "))]")
+                return
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+        if !condition { fail(message()) }
+    }
+
+    private func fail(_ message: String) {
+        failures.append(Failure(lineIndex: currentLine.index, line: currentLine.text, message: message))
+    }
+
+    private func number(_ text: String) throws -> UInt64 {
+        guard let value = UInt64(text) else { throw ScriptError("expected a number, got `\(text)`") }
+        return value
+    }
+
+    /// `view <n> <primary> <backup> <acked|unacked>`.
+    private func parseView(_ words: ArraySlice<String>) throws -> View {
+        let w = Array(words)
+        guard w.count == 5, w[0] == "view", w[4] == "acked" || w[4] == "unacked" else {
+            throw ScriptError("expected `view <n> <primary> <backup> <acked|unacked>`, got `\(w.joined(separator: " "))`")
+        }
+        return View(
+            viewnum: try number(w[1]), primary: w[2] == "-" ? "" : w[2], backup: w[3] == "-" ? "" : w[3],
+            acked: w[4] == "acked")
+    }
+
+    func render(_ view: View) -> String {
+        "view \(view.viewnum) \(name(view.primary)) \(name(view.backup)) \(view.acked ? "acked" : "unacked")"
+    }
+
+    func render(_ event: MonitorEvent) -> String {
+        switch event {
+        case let .viewChanged(_, to, reason):
+            "changed:\(to.viewnum):\(name(to.primary)):\(name(to.backup)):\(name(reason))"
+        case let .viewAcknowledged(view):
+            "acked:\(view.viewnum)"
+        case let .persistFailed(wanted, _):
+            "persistFailed:\(wanted.viewnum):\(name(wanted.primary)):\(name(wanted.backup)):\(wanted.acked ? "acked" : "unacked")"
+        case let .serverJoined(address):
+            "joined:\(address)"
+        case let .serverDied(address):
+            "died:\(address)"
+        case let .serverRestarted(address, role):
+            "restarted:\(address):\(role)"
+        }
+    }
+
+    private func name(_ address: String) -> String { address.isEmpty ? "-" : address }
+
+    private func name(_ reason: ViewChangeReason) -> String {
+        switch reason {
+        case .firstPrimary: "firstPrimary"
+        case .primaryFailed: "primaryFailed"
+        case .backupFailed: "backupFailed"
+        case .backupAdded: "backupAdded"
+        }
+    }
+}
+
+/// The error a failing store throws.
+struct DiskFull: Error, CustomStringConvertible {
+    var description: String { "no space left on device" }
+}
+
+extension XCTestCase {
+    /// Runs a monitor script and reports each failure at its line in the Swift source.
+    ///
+    /// Write the call as `runMonitorScript("""` with the script starting on the next
+    /// line, so that script line k is source line `line + k`.
+    @discardableResult
+    func runMonitorScript(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> MonitorScript {
+        let script = MonitorScript()
+        script.run(text)
+        for failure in script.failures {
+            XCTFail(failure.description, file: file, line: line + 1 + UInt(failure.lineIndex))
+        }
+        return script
+    }
+}

@@ -1,0 +1,122 @@
+import KVProtocol
+import MonitorCore
+import XCTest
+
+/// DESIGN §2, rules 4 and 7 (what the monitor reports), its events, and view numbers.
+final class ReportingTests: XCTestCase {
+    func testServersReportsRoleLastPingAgeViewnumAndLiveness() {
+        runMonitorScript("""
+            expect servers none
+            ping s1 0 -> view 1 s1 - unacked
+            advance 250
+            ping s1 1 -> view 1 s1 - acked
+            advance 100
+            ping s2 0 -> view 2 s1 s2 unacked
+            advance 50
+            ping s3 0 -> view 2 s1 s2 unacked # idle servers are remembered too
+            advance 25
+            expect servers s1:primary:alive:age=175:vn=1 s2:backup:alive:age=75:vn=0 s3:idle:alive:age=25:vn=0
+            tick 4 every 1000 pinging s1:2 s3:2
+            expect servers s1:primary:alive:age=1000:vn=2 s2:backup:alive:age=4075:vn=0 s3:idle:alive:age=1000:vn=2
+            tick 1 every 1000 pinging s1:2 s3:2
+            expect view 3 s1 s3 unacked
+            expect servers s1:primary:alive:age=1000:vn=2 s2:idle:dead:age=5075:vn=0 s3:backup:alive:age=1000:vn=2
+            """)
+    }
+
+    func testViewNumbersOnlyIncrease() {
+        // The interpreter also checks, after every step, that the view number never goes
+        // down and that each new view is numbered one more than the one it replaces.
+        runMonitorScript("""
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            ping s3 0 -> view 2 s1 s2 acked
+            tick 5 pinging s2 s3              # s1 dies
+            expect view 3 s2 s3 unacked
+            ping s2 3 -> view 3 s2 s3 acked
+            ping s1 0 -> view 3 s2 s3 acked   # s1 is back, idle
+            tick 5 pinging s1 s2              # s3 dies
+            expect view 4 s2 s1 unacked
+            ping s2 4 -> view 4 s2 s1 acked
+            restart monitor
+            ping s2 0 -> view 5 s1 s2 unacked # s2 restarted: the count goes on after the monitor's restart
+            expect saved 1/unacked 1/acked 2/unacked 2/acked 3/unacked 3/acked 4/unacked 4/acked 5/unacked
+            """)
+    }
+
+    func testDrainEventsReportsViewChangesWithTheirReasons() {
+        runMonitorScript("""
+            expect events none
+            ping s1 0 -> view 1 s1 - unacked
+            expect events joined:s1 changed:1:s1:-:firstPrimary
+            expect events none                # drained
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            expect events acked:1 joined:s2 changed:2:s1:s2:backupAdded
+            ping s1 2 -> view 2 s1 s2 acked
+            ping s3 0 -> view 2 s1 s2 acked
+            ping s2 0 -> view 3 s1 s2 unacked
+            expect events acked:2 joined:s3 restarted:s2:backup changed:3:s1:s2:backupFailed
+            ping s1 3 -> view 3 s1 s2 acked
+            tick 5 pinging s2 s3
+            expect view 4 s2 s3 unacked
+            expect events acked:3 died:s1 changed:4:s2:s3:primaryFailed
+            ping s2 4 -> view 4 s2 s3 acked
+            ping s2 0 -> view 5 s3 s2 unacked
+            expect events acked:4 restarted:s2:primary changed:5:s3:s2:primaryFailed
+            """)
+    }
+
+    /// The same through the API itself: exact `from`/`to` views, reasons and error text.
+    func testDrainEventsReturnsEachEventOnceInOrder() {
+        let store = InMemoryViewStore()
+        var core = MonitorCore(store: store)
+        XCTAssertEqual(core.drainEvents(), [])
+
+        let v1 = View(viewnum: 1, primary: "s1", backup: "")
+        XCTAssertEqual(core.ping(from: "s1", viewnum: 0, at: 0), v1)
+        XCTAssertEqual(
+            core.drainEvents(),
+            [.serverJoined(address: "s1"), .viewChanged(from: .initial, to: v1, reason: .firstPrimary)])
+        XCTAssertEqual(core.drainEvents(), [])
+
+        let v1a = View(viewnum: 1, primary: "s1", backup: "", acked: true)
+        let v2 = View(viewnum: 2, primary: "s1", backup: "s2")
+        let v2a = View(viewnum: 2, primary: "s1", backup: "s2", acked: true)
+        XCTAssertEqual(core.ping(from: "s1", viewnum: 1, at: 0), v1a)
+        XCTAssertEqual(core.ping(from: "s2", viewnum: 0, at: 0), v2)
+        XCTAssertEqual(core.ping(from: "s1", viewnum: 2, at: 0), v2a)
+        XCTAssertEqual(
+            core.drainEvents(),
+            [
+                .viewAcknowledged(v1a), .serverJoined(address: "s2"),
+                .viewChanged(from: v1a, to: v2, reason: .backupAdded), .viewAcknowledged(v2a),
+            ])
+
+        store.failure = DiskFull()
+        for tick in 1...5 {
+            _ = core.ping(from: "s2", viewnum: 2, at: UInt64(tick - 1) * 100)
+            core.tick(at: UInt64(tick) * 100)
+        }
+        let v3 = View(viewnum: 3, primary: "s2", backup: "")
+        XCTAssertEqual(core.view, v2a)
+        XCTAssertEqual(
+            core.drainEvents(),
+            [.serverDied(address: "s1"), .persistFailed(wanted: v3, error: "no space left on device")])
+
+        store.failure = nil
+        core.tick(at: 600)
+        XCTAssertEqual(core.view, v3)
+        XCTAssertEqual(core.drainEvents(), [.viewChanged(from: v2a, to: v3, reason: .primaryFailed)])
+        XCTAssertEqual(store.saved, [v1, v1a, v2, v2a, v3])
+    }
+
+    func testReasonsHaveReadableDescriptions() {
+        XCTAssertEqual(ViewChangeReason.firstPrimary.rawValue, "first primary")
+        XCTAssertEqual(ViewChangeReason.primaryFailed.rawValue, "primary failed, backup promoted")
+        XCTAssertEqual(ViewChangeReason.backupFailed.rawValue, "backup failed, replaced")
+        XCTAssertEqual(ViewChangeReason.backupAdded.rawValue, "idle server became backup")
+    }
+}
