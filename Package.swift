@@ -89,6 +89,15 @@ let package = Package(
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
         .testTarget(
+            name: "KVCtlTests",
+            dependencies: [
+                "KVCtl", "KVServices", "KVTransport", "KVProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl",

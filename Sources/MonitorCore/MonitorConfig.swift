@@ -2,7 +2,7 @@
 /// missed `deadPings` pings, that is at the `deadPings + 1`-th tick after its last ping, so a monitor that was paused does not
 /// declare everyone dead when it wakes up.
 public struct MonitorConfig: Sendable {
-    /// How many ticks without a ping make a server dead.
+    /// How many pings a server may miss: it is dead at the `deadPings + 1`-th tick without one.
     public var deadPings: UInt64
 
     public init(deadPings: UInt64 = 5) {

@@ -10,7 +10,7 @@ public enum MonitorEvent: Equatable, Sendable {
     case persistFailed(wanted: View, error: String)
     /// A server pinged for the first time (since the monitor started).
     case serverJoined(address: String)
-    /// A server missed `deadPings` ticks.
+    /// A server missed `deadPings` pings.
     case serverDied(address: String)
     /// The primary or backup pinged with view number 0: it restarted and lost its state.
     case serverRestarted(address: String, role: ServerInfo.Role)

@@ -6,7 +6,7 @@ import KVProtocol
 /// forgotten. The policy is deterministic (it depends only on the order of updates), so
 /// the primary and its backup, applying the same updates, forget the same clients. A
 /// retry from a forgotten client is applied again: that is the documented limit of
-/// at-most-once (docs/OPERATIONS.md).
+/// at-most-once (README, "Guarantees and limits").
 public struct DuplicateTable: Sendable {
     public struct Entry: Equatable, Sendable {
         public var seq: UInt64

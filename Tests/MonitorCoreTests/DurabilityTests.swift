@@ -17,6 +17,8 @@ final class DurabilityTests: XCTestCase {
             expect stored view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
             tick 5 pinging s2:2
+            expect stored view 2 s1 s2 acked  # s1 is still alive
+            tick 1 pinging s2:2
             expect stored view 3 s2 - unacked
             expect saved 1/unacked 1/acked 2/unacked 2/acked 3/unacked
             """)
@@ -58,7 +60,9 @@ final class DurabilityTests: XCTestCase {
             ping s1 2 -> view 2 s1 s2 acked
             drain
             store fail
-            tick 5 pinging s2:2               # s1 dies; view 3 cannot be saved
+            tick 5 pinging s2:2
+            expect events none                # s1 is still alive: nothing to save yet
+            tick 1 pinging s2:2               # s1 dies; view 3 cannot be saved
             expect view 2 s1 s2 acked
             expect events died:s1 persistFailed:3:s2:-:unacked
             tick 2                            # every attempt fails the same way
@@ -139,7 +143,7 @@ final class DurabilityTests: XCTestCase {
             restart monitor
             expect view 2 s1 s2 acked
             ping s3 0 -> view 2 s1 s2 acked   # a fresh server gets no fresh view 1
-            tick 5 pinging s2:2 s3:2          # s1 is gone; view numbers continue
+            tick 6 pinging s2:2 s3:2          # s1 is gone; view numbers continue
             expect view 3 s2 s3 unacked
             expect saved 1/unacked 1/acked 2/unacked 2/acked 3/unacked
             """)
@@ -151,20 +155,20 @@ final class DurabilityTests: XCTestCase {
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
-            tick 4 pinging s1:2               # s2 has missed 4 ticks: one more and it is dead
+            tick 5 pinging s1:2               # s2 has gone deadPings ticks without a ping: one more and it is dead
             restart monitor
             expect servers s1:primary:alive:age=0:vn=2 s2:backup:alive:age=0:vn=2
-            tick 4 pinging s1:2               # s2 gets 5 ticks again, counted from the restart
+            tick 5 pinging s1:2               # s2 gets deadPings ticks again, counted from the restart
             expect view 2 s1 s2 acked
             expect servers s1:primary:alive s2:backup:alive
             tick 1 pinging s1:2
             expect view 3 s1 - unacked
             ping s1 3 -> view 3 s1 - acked
             restart monitor                   # and the primary gets the same
-            tick 4
-            expect servers s1:primary:alive:age=400:vn=3
+            tick 5
+            expect servers s1:primary:alive:age=500:vn=3
             tick 1
-            expect servers s1:primary:dead
+            expect servers s1:primary:dead:age=600:vn=3
             """)
     }
 }

@@ -1,7 +1,9 @@
 import XCTest
 
-/// Long randomised runs checked by the interpreter's invariants, and a check that the
-/// interpreter really fails when an expectation is wrong.
+/// Long randomised runs checked by the interpreter's invariants (including its own model of
+/// liveness: alive while at most `deadPings` ticks have passed since the last ping, a death
+/// reported once by the tick after that), and a check that the interpreter really fails when
+/// an expectation is wrong.
 final class InvariantTests: XCTestCase {
     /// SplitMix64, so every run replays identically.
     private struct SplitMix64 {
@@ -18,12 +20,12 @@ final class InvariantTests: XCTestCase {
 
     /// A script of `rounds` rounds over four servers that crash, come back, restart empty,
     /// with a store that sometimes fails and a monitor that sometimes restarts.
-    private func randomScript(seed: UInt64, rounds: Int) -> String {
+    private func randomScript(seed: UInt64, rounds: Int, deadPings: UInt64) -> String {
         var rng = SplitMix64(state: seed)
         let servers = ["s1", "s2", "s3", "s4"]
         var up = Set(servers)
         var storeFailing = false
-        var lines: [String] = []
+        var lines: [String] = ["monitor deadPings=\(deadPings)"]
         for _ in 0..<rounds {
             for server in servers {
                 switch rng.below(40) {
@@ -53,10 +55,15 @@ final class InvariantTests: XCTestCase {
     func testViewInvariantsHoldInRandomisedRuns() {
         var viewChanges = 0
         for seed: UInt64 in 1...20 {
-            let text = randomScript(seed: seed, rounds: 500)
+            // The default, the smallest allowed, and two in between.
+            let deadPings: UInt64 = [5, 1, 2, 3][Int(seed % 4)]
+            let text = randomScript(seed: seed, rounds: 500, deadPings: deadPings)
             let script = MonitorScript()
             script.run(text)
-            XCTAssertEqual(script.failures.map(\.description), [], "seed \(seed)")
+            XCTAssertEqual(script.failures.map(\.description), [], "seed \(seed), deadPings \(deadPings)")
+            // Every run must reach the liveness boundary from both sides.
+            XCTAssertGreaterThan(script.aliveAtBoundary, 0, "seed \(seed), deadPings \(deadPings)")
+            XCTAssertGreaterThan(script.deaths, 0, "seed \(seed), deadPings \(deadPings)")
             let saved = script.store.saved
             for (older, newer) in zip(saved, saved.dropFirst()) {
                 XCTAssertTrue(

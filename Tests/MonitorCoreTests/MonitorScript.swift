@@ -47,6 +47,14 @@ import XCTest
 /// per new view and never down; a new view starts unacknowledged; a viewChanged event
 /// starts from the view that was in force; moving on from an unacknowledged view keeps
 /// the primary; and a new primary was the primary or backup of the previous view.
+///
+/// It also keeps its own count of the ticks since each server's last ping (a restarted
+/// monitor starts the count afresh for the primary and backup of its view, and forgets the
+/// rest), and checks after every step that `servers` lists exactly those servers, each
+/// alive while at most `deadPings` ticks have passed since its last ping and dead from the
+/// `deadPings + 1`-th: a server that pinged between ticks t and t+1 dies at tick
+/// t+1+deadPings, having missed `deadPings` pings. A death is reported, once, by exactly
+/// the tick that causes it.
 final class MonitorScript {
     struct Failure: CustomStringConvertible {
         /// 0-based line in the script text.
@@ -75,6 +83,13 @@ final class MonitorScript {
     private var events: [MonitorEvent] = []
     /// The view in force after the previous step.
     private var lastView: View = .initial
+    /// The interpreter's own liveness model: for every server the monitor knows, the ticks
+    /// since its last ping (or since a restarted monitor took it over from the saved view).
+    private var ticksSincePing: [String: UInt64] = [:]
+    /// How often a tick left a server alive with exactly `deadPings` ticks since its last
+    /// ping, and how many deaths were reported: shows a run reached the boundary from both sides.
+    private(set) var aliveAtBoundary = 0
+    private(set) var deaths = 0
     private var currentLine = (index: 0, text: "")
 
     init() {}
@@ -131,6 +146,10 @@ final class MonitorScript {
             core = MonitorCore(config: config, store: store, restoredView: store.last, now: now)
             lastView = store.last ?? .initial
             check(core!.view == lastView, "restarted monitor has \(render(core!.view)), the store had \(render(lastView))")
+            // Its view's primary and backup get a full grace period; idle servers are forgotten.
+            ticksSincePing = [:]
+            for address in [lastView.primary, lastView.backup] where !address.isEmpty { ticksSincePing[address] = 0 }
+            checkLiveness(died: [], fromTick: false)
         case "drain":
             if core != nil { collect(fromTick: false) }
             events.removeAll()
@@ -164,6 +183,7 @@ final class MonitorScript {
         _ = monitor()
         let reply = core!.ping(from: address, viewnum: viewnum, at: now)
         received[address] = reply.viewnum
+        ticksSincePing[address] = 0
         collect(fromTick: false)
         check(reply == core!.view, "ping reply `\(render(reply))` is not the view in force `\(render(core!.view))`")
         return reply
@@ -200,6 +220,7 @@ final class MonitorScript {
             }
             now += step
             core!.tick(at: now)
+            for address in ticksSincePing.keys { ticksSincePing[address]! += 1 }
             collect(fromTick: true)
             if !failures.isEmpty { return }
         }
@@ -219,6 +240,9 @@ final class MonitorScript {
                 start = end + 1
             }
         }
+        checkLiveness(
+            died: fresh.compactMap { if case let .serverDied(address) = $0 { address } else { nil } },
+            fromTick: fromTick)
         var view = lastView
         for event in fresh {
             switch event {
@@ -255,6 +279,36 @@ final class MonitorScript {
         }
         lastView = current
         events += fresh
+    }
+
+    /// Checks `servers` and the deaths just reported against `ticksSincePing`.
+    private func checkLiveness(died: [String], fromTick: Bool) {
+        let deadPings = config.deadPings
+        let dying = fromTick ? ticksSincePing.filter { $0.value == deadPings + 1 }.keys.sorted() : []
+        check(
+            died.sorted() == dying,
+            "deaths reported: [\(died.joined(separator: " "))], want [\(dying.joined(separator: " "))] "
+                + "(deadPings=\(deadPings), ticks since last ping: \(renderTicksSincePing()))")
+        deaths += died.count
+        let servers = core!.servers(at: now)
+        let known = ticksSincePing.keys.sorted()
+        guard servers.map(\.address) == known else {
+            check(false, "the monitor knows [\(servers.map(\.address).joined(separator: " "))], want [\(known.joined(separator: " "))]")
+            return
+        }
+        for info in servers {
+            let ticks = ticksSincePing[info.address]!
+            let alive = ticks <= deadPings
+            check(
+                info.alive == alive,
+                "\(info.address) is \(info.alive ? "alive" : "dead") \(ticks) ticks after its last ping, "
+                    + "want \(alive ? "alive" : "dead") (deadPings=\(deadPings))")
+            if fromTick && alive && ticks == deadPings { aliveAtBoundary += 1 }
+        }
+    }
+
+    private func renderTicksSincePing() -> String {
+        ticksSincePing.keys.sorted().map { "\($0)=\(ticksSincePing[$0]!)" }.joined(separator: " ")
     }
 
     // MARK: Expectations

@@ -16,11 +16,11 @@ final class ReportingTests: XCTestCase {
             ping s3 0 -> view 2 s1 s2 unacked # idle servers are remembered too
             advance 25
             expect servers s1:primary:alive:age=175:vn=1 s2:backup:alive:age=75:vn=0 s3:idle:alive:age=25:vn=0
-            tick 4 every 1000 pinging s1:2 s3:2
-            expect servers s1:primary:alive:age=1000:vn=2 s2:backup:alive:age=4075:vn=0 s3:idle:alive:age=1000:vn=2
+            tick 5 every 1000 pinging s1:2 s3:2
+            expect servers s1:primary:alive:age=1000:vn=2 s2:backup:alive:age=5075:vn=0 s3:idle:alive:age=1000:vn=2
             tick 1 every 1000 pinging s1:2 s3:2
             expect view 3 s1 s3 unacked
-            expect servers s1:primary:alive:age=1000:vn=2 s2:idle:dead:age=5075:vn=0 s3:backup:alive:age=1000:vn=2
+            expect servers s1:primary:alive:age=1000:vn=2 s2:idle:dead:age=6075:vn=0 s3:backup:alive:age=1000:vn=2
             """)
     }
 
@@ -33,11 +33,11 @@ final class ReportingTests: XCTestCase {
             ping s2 0 -> view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
             ping s3 0 -> view 2 s1 s2 acked
-            tick 5 pinging s2 s3              # s1 dies
+            tick 6 pinging s2 s3              # s1 dies
             expect view 3 s2 s3 unacked
             ping s2 3 -> view 3 s2 s3 acked
             ping s1 0 -> view 3 s2 s3 acked   # s1 is back, idle
-            tick 5 pinging s1 s2              # s3 dies
+            tick 5 pinging s1 s2              # s3 dies (1 + 5 = 6 ticks since its last ping)
             expect view 4 s2 s1 unacked
             ping s2 4 -> view 4 s2 s1 acked
             restart monitor
@@ -60,7 +60,7 @@ final class ReportingTests: XCTestCase {
             ping s2 0 -> view 3 s1 s2 unacked
             expect events acked:2 joined:s3 restarted:s2:backup changed:3:s1:s2:backupFailed
             ping s1 3 -> view 3 s1 s2 acked
-            tick 5 pinging s2 s3
+            tick 6 pinging s2 s3
             expect view 4 s2 s3 unacked
             expect events acked:3 died:s1 changed:4:s2:s3:primaryFailed
             ping s2 4 -> view 4 s2 s3 acked
@@ -100,14 +100,20 @@ final class ReportingTests: XCTestCase {
             _ = core.ping(from: "s2", viewnum: 2, at: UInt64(tick - 1) * 100)
             core.tick(at: UInt64(tick) * 100)
         }
+        // deadPings (5) ticks since s1's last ping: still alive, so nothing happened.
+        XCTAssertEqual(core.servers(at: 500).map(\.alive), [true, true])
+        XCTAssertEqual(core.drainEvents(), [])
+        _ = core.ping(from: "s2", viewnum: 2, at: 500)
+        core.tick(at: 600)
         let v3 = View(viewnum: 3, primary: "s2", backup: "")
         XCTAssertEqual(core.view, v2a)
+        XCTAssertEqual(core.servers(at: 600).map(\.alive), [false, true])
         XCTAssertEqual(
             core.drainEvents(),
             [.serverDied(address: "s1"), .persistFailed(wanted: v3, error: "no space left on device")])
 
         store.failure = nil
-        core.tick(at: 600)
+        core.tick(at: 700)
         XCTAssertEqual(core.view, v3)
         XCTAssertEqual(core.drainEvents(), [.viewChanged(from: v2a, to: v3, reason: .primaryFailed)])
         XCTAssertEqual(store.saved, [v1, v1a, v2, v2a, v3])

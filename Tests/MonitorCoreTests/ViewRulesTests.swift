@@ -3,7 +3,9 @@ import XCTest
 /// DESIGN §2, rules 1–3: who becomes primary and backup, and when the view may change.
 ///
 /// Most scripts start from the same four pings, which leave view 2 with primary s1 and
-/// backup s2, acknowledged, at tick 0 and clock 0.
+/// backup s2, acknowledged, at tick 0 and clock 0. A server is dead once more than
+/// `deadPings` (5) ticks have passed since its last ping; in `tick N pinging ...` the pings
+/// come before each tick, so a server that pinged there has gone 1 tick without a ping.
 final class ViewRulesTests: XCTestCase {
     // MARK: Rule 1: the first primary
 
@@ -50,10 +52,11 @@ final class ViewRulesTests: XCTestCase {
             ping s2 0 -> view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
             drain
-            tick 4 pinging s2:2
-            expect view 2 s1 s2 acked         # s1 missed 4 ticks: still alive
+            tick 5 pinging s2:2
+            expect view 2 s1 s2 acked         # 5 ticks since s1's last ping: still alive
+            expect events none
             tick 1 pinging s2:2
-            expect view 3 s2 - unacked        # 5 ticks: dead; no idle server to be backup
+            expect view 3 s2 - unacked        # 6 ticks (5 pings missed): dead; no idle server to be backup
             expect events died:s1 changed:3:s2:-:primaryFailed
             expect servers s1:idle:dead s2:primary:alive
             ping s2 3 -> view 3 s2 - acked
@@ -76,7 +79,9 @@ final class ViewRulesTests: XCTestCase {
             expect view 2 s1 s2 acked
             expect servers s1:primary:alive s2:backup:alive s3:idle:alive
             drain
-            tick 5 pinging s2:2 s3:2
+            tick 4 pinging s2:2 s3:2          # 1 + 4 = 5 ticks since s1's last ping
+            expect view 2 s1 s2 acked
+            tick 1 pinging s2:2 s3:2          # 6
             expect view 3 s2 s3 unacked       # promotion and new backup in one view change
             expect events died:s1 changed:3:s2:s3:primaryFailed
             """)
@@ -88,7 +93,7 @@ final class ViewRulesTests: XCTestCase {
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
-            tick 5 pinging s2:2
+            tick 6 pinging s2:2
             expect view 3 s2 - unacked
             ping s2 3 -> view 3 s2 - acked
             drain
@@ -143,7 +148,7 @@ final class ViewRulesTests: XCTestCase {
             ping s2 0 -> view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
             drain
-            tick 4 pinging s1:2
+            tick 5 pinging s1:2
             expect view 2 s1 s2 acked
             tick 1 pinging s1:2
             expect view 3 s1 - unacked
@@ -165,6 +170,9 @@ final class ViewRulesTests: XCTestCase {
             ping s3 0 -> view 2 s1 s2 acked
             drain
             tick 5 pinging s1:2 s3:2
+            expect view 2 s1 s2 acked
+            expect events none
+            tick 1 pinging s1:2 s3:2
             expect view 3 s1 s3 unacked       # s2 (first by address) is dead, so not picked again
             expect events died:s2 changed:3:s1:s3:backupFailed
             expect servers s1:primary:alive s2:idle:dead s3:backup:alive
@@ -202,7 +210,9 @@ final class ViewRulesTests: XCTestCase {
             expect servers s1:primary:dead s2:backup:alive s3:idle:alive
             expect events died:s1
             ping s1 2 -> view 2 s1 s2 acked   # s1 comes back and acknowledges
-            tick 5 pinging s2:2 s3:2          # now its death promotes the backup
+            tick 5 pinging s2:2 s3:2
+            expect view 2 s1 s2 acked
+            tick 1 pinging s2:2 s3:2          # now its death promotes the backup
             expect view 3 s2 s3 unacked
             expect events acked:2 died:s1 changed:3:s2:s3:primaryFailed
             """)
@@ -215,12 +225,14 @@ final class ViewRulesTests: XCTestCase {
             ping s2 0 -> view 2 s1 s2 unacked
             ping s3 0 -> view 2 s1 s2 unacked
             drain
-            tick 4 pinging s1:1 s3:2          # s1 never acknowledges view 2
+            tick 5 pinging s1:1 s3:2          # s1 never acknowledges view 2
             expect view 2 s1 s2 unacked
             tick 1 pinging s1:1 s3:2
             expect view 3 s1 s3 unacked       # the exception: same primary, backup replaced
             expect events died:s2 changed:3:s1:s3:backupFailed
-            tick 5 pinging s1:1               # s3 dies too, and no idle server is left
+            tick 4 pinging s1:1               # s3 stops pinging: 1 + 4 = 5 ticks, still alive
+            expect view 3 s1 s3 unacked
+            tick 1 pinging s1:1               # s3 dies too, and no idle server is left
             expect view 4 s1 - unacked        # the dead backup is dropped
             expect events died:s3 changed:4:s1:-:backupFailed
             ping s1 4 -> view 4 s1 - acked
@@ -246,6 +258,8 @@ final class ViewRulesTests: XCTestCase {
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             tick 5
+            expect servers s1:primary:alive
+            tick 1
             expect servers s1:primary:dead
             ping s2 0 -> view 1 s1 - acked    # s2 has none of the data: it must not be primary
             tick 20 pinging s2
@@ -263,8 +277,11 @@ final class ViewRulesTests: XCTestCase {
             ping s2 0 -> view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
             ping s3 0 -> view 2 s1 s2 acked
-            tick 5 pinging s3:2               # s1 and s2 die on the same tick
+            tick 5 pinging s3:2
+            expect servers s1:primary:alive s2:backup:alive s3:idle:alive
+            tick 1 pinging s3:2               # s1 and s2 die on the same tick
             expect servers s1:primary:dead s2:backup:dead s3:idle:alive
+            expect events joined:s1 changed:1:s1:-:firstPrimary acked:1 joined:s2 changed:2:s1:s2:backupAdded acked:2 joined:s3 died:s1 died:s2
             tick 20 pinging s3:2
             expect view 2 s1 s2 acked
             expect saves 4
