@@ -17,6 +17,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        // libsystemd, for the daemons' systemd face.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // sd_notify, socket activation, the watchdog and a journald LogHandler.
+        .target(
+            name: "KVSystemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+        ),
         // Wire messages, their binary codec and the PutHash function. Pure Swift, no I/O.
         .target(name: "KVProtocol"),
         // The view service's rules as a deterministic state machine.
@@ -58,15 +65,26 @@ let package = Package(
         .target(
             name: "KVCtl",
             dependencies: [
-                "KVProtocol", "KVClient", "KVTransport", "KVServices",
+                "KVProtocol", "KVClient", "KVTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // What both daemons' command lines share: logging flags, the listening socket.
+        .target(
+            name: "DaemonSupport",
+            dependencies: [
+                "KVSystemd", "KVTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "kv-monitor",
             dependencies: [
-                "KVServices",
+                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -75,8 +93,11 @@ let package = Package(
         .executableTarget(
             name: "kv-server",
             dependencies: [
-                "KVServices",
+                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,6 +1,12 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import ArgumentParser
 import KVClient
-import KVServices
 import KVTransport
 import NIOCore
 
@@ -22,7 +28,7 @@ struct ClientOptions: ParsableArguments {
     }
 
     var monitorAddress: String {
-        monitor ?? SocketActivation.environment("KV_MONITOR") ?? "127.0.0.1:7100"
+        monitor ?? getenv("KV_MONITOR").map { String(cString: $0) } ?? "127.0.0.1:7100"
     }
 
     var deadline: NIODeadline? {

@@ -34,10 +34,14 @@ public final class MonitorNode: @unchecked Sendable {
     private var listener: FrameListener?
     private var ticker: RepeatedTask?
     /// Called on the loop after every view change (for sd_notify STATUS and the like).
-    public var onViewChange: (@Sendable (View, Int) -> Void)?
+    /// Set before `start` returns, through `hooks`.
+    private var onViewChange: (@Sendable (View, Int) -> Void)?
+    /// Called on the loop at every tick, from the tick itself (the systemd watchdog).
+    private var onTick: (@Sendable () -> Void)?
 
     public static func start(
-        configuration: Configuration, group: any EventLoopGroup, logger: Logger
+        configuration: Configuration, group: any EventLoopGroup, logger: Logger,
+        onViewChange: (@Sendable (View, Int) -> Void)? = nil, onTick: (@Sendable () -> Void)? = nil
     ) async throws -> MonitorNode {
         let store: any ViewStore
         var restored: View?
@@ -53,6 +57,8 @@ public final class MonitorNode: @unchecked Sendable {
             config: MonitorConfig(deadPings: configuration.deadPings), store: store, restoredView: restored,
             now: MonotonicClock.nowMillis())
         let node = MonitorNode(configuration: configuration, loop: loop, logger: logger, core: core)
+        node.onViewChange = onViewChange
+        node.onTick = onTick
         if let restored {
             logger.notice(
                 "restored view from state directory",
@@ -80,6 +86,7 @@ public final class MonitorNode: @unchecked Sendable {
         { [self] _ in
             core.tick(at: MonotonicClock.nowMillis())
             report(core.drainEvents())
+            onTick?()
         }
     }
 
@@ -117,6 +124,12 @@ public final class MonitorNode: @unchecked Sendable {
     /// The current view (for tests and status).
     public func view() async -> View {
         (try? await loop.submit { self.core.view }.get()) ?? .initial
+    }
+
+    /// The view and the number of live servers, for status lines.
+    public func summary() async -> (view: View, liveServers: Int) {
+        (try? await loop.submit { (self.core.view, self.core.servers(at: MonotonicClock.nowMillis()).filter(\.alive).count) }
+            .get()) ?? (.initial, 0)
     }
 
     public func servers() async -> [ServerInfo] {

@@ -33,7 +33,16 @@ public final class ServerNode: @unchecked Sendable {
         }
     }
 
-    /// A snapshot for tests and status lines.
+    /// What the status line shows; cheap to take on every tick.
+    public struct Summary: Sendable, Equatable {
+        public var view: View
+        public var role: ServerInfo.Role
+        public var serving: Bool
+        public var backupSynchronized: Bool
+        public var keys: Int
+    }
+
+    /// A snapshot for tests, including a copy of the store.
     public struct Status: Sendable {
         public var view: View
         public var role: ServerInfo.Role
@@ -60,12 +69,17 @@ public final class ServerNode: @unchecked Sendable {
     private var firstPingPromise: EventLoopPromise<Void>
     private var firstPingDone = false
     /// Called on the loop when the view or role changes (for sd_notify STATUS and the like).
-    public var onStatusChange: (@Sendable (Status) -> Void)?
+    private var onStatusChange: (@Sendable (Summary) -> Void)?
+    /// Called on the loop at every tick, from the tick itself (the systemd watchdog).
+    private var onTick: (@Sendable (Summary) -> Void)?
 
     public static func start(
-        configuration: Configuration, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil
+        configuration: Configuration, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil,
+        onStatusChange: (@Sendable (Summary) -> Void)? = nil, onTick: (@Sendable (Summary) -> Void)? = nil
     ) async throws -> ServerNode {
         let node = ServerNode(configuration: configuration, group: group, logger: logger, faults: faults)
+        node.onStatusChange = onStatusChange
+        node.onTick = onTick
         node.listener = try await FrameListener.start(
             source: configuration.listen, group: group, logger: logger, faults: faults
         ) { [node] frame, responder in
@@ -94,6 +108,7 @@ public final class ServerNode: @unchecked Sendable {
     private func startTicking() {
         ticker = loop.scheduleRepeatedTask(initialDelay: .zero, delay: configuration.pingInterval) { [self] _ in
             run(core.step(.tick))
+            onTick?(summary())
         }
     }
 
@@ -142,7 +157,7 @@ public final class ServerNode: @unchecked Sendable {
                 statusChanged = true
             }
         }
-        if statusChanged, let onStatusChange { onStatusChange(status()) }
+        if statusChanged, let onStatusChange { onStatusChange(summary()) }
     }
 
     private func sendToBackup(_ address: String, _ id: BackupMessageID, _ message: Message) {
@@ -178,10 +193,21 @@ public final class ServerNode: @unchecked Sendable {
 
     // MARK: - Control
 
+    public func summary() -> Summary {
+        Summary(
+            view: core.view, role: core.role, serving: core.isServing, backupSynchronized: core.backupSynchronized,
+            keys: core.store.count)
+    }
+
     public func status() -> Status {
         Status(
             view: core.view, role: core.role, serving: core.isServing, backupSynchronized: core.backupSynchronized,
             keys: core.store.count, store: core.store)
+    }
+
+    /// The status-line summary, taken on the node's loop.
+    public func currentSummary() async -> Summary? {
+        try? await loop.submit { self.summary() }.get()
     }
 
     /// A snapshot taken on the node's loop.

@@ -1,5 +1,13 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 import ArgumentParser
+import DaemonSupport
+import KVProtocol
 import KVServices
+import KVSystemd
 import KVTransport
 import Logging
 import NIOCore
@@ -30,8 +38,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
     @Option(help: "Directory keeping the view (default: $STATE_DIRECTORY; none: in memory only).")
     var stateDir: String?
 
-    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard DurationText.parse(pingInterval).map({ $0 > .zero }) == true else {
@@ -39,34 +46,53 @@ struct KVMonitorCommand: AsyncParsableCommand {
         }
         guard deadPings >= 1 else { throw ValidationError("--dead-pings must be at least 1") }
         guard PeerAddress(listen) != nil else { throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kv-monitor")
-        let source = SocketActivation.passedListener() ?? .bind(PeerAddress(listen)!)
+        let logger = logging.bootstrap(identifier: "kv-monitor")
         let interval = DurationText.parse(pingInterval)!
-        let stateDirectory = stateDir ?? SocketActivation.environment("STATE_DIRECTORY")
-        let node = try await MonitorNode.start(
-            configuration: .init(
-                listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory),
-            group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let stateDirectory = stateDir ?? getenv("STATE_DIRECTORY").map { String(cString: $0) }
+        let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
+        let node: MonitorNode
+        let listenDescription: String
+        do {
+            let (source, description) = try ListenSource.resolve(listen: PeerAddress(listen)!)
+            listenDescription = description
+            node = try await MonitorNode.start(
+                configuration: .init(
+                    listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory),
+                group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                onViewChange: { view, live in supervisor.status(Self.statusLine(view, live)) },
+                onTick: { supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000) })
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
         logger.notice(
-            "kv-monitor listening",
+            "kv-monitor listening on \(listenDescription)",
             metadata: [
-                "kv_event": "startup", "kv_listen": "\(node.localAddress?.description ?? listen)",
-                "kv_ping_interval": "\(pingInterval)", "kv_dead_pings": "\(deadPings)",
-                "kv_state_dir": "\(stateDirectory ?? "-")",
+                "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_ping_interval": "\(pingInterval)",
+                "kv_dead_pings": "\(deadPings)", "kv_state_dir": "\(stateDirectory ?? "-")",
+                "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
             ])
+        let (view, live) = await node.summary()
+        supervisor.ready(status: Self.statusLine(view, live))
         let services = ServiceGroup(
-            services: [NodeService { await node.stop() }], gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            services: [
+                NodeService {
+                    logger.notice("stopping", metadata: ["kv_event": "shutdown"])
+                    supervisor.stopping(status: "stopping")
+                    await node.stop()
+                }
+            ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
+    }
+
+    static func statusLine(_ view: View, _ live: Int) -> String {
+        guard view.viewnum > 0 else { return "waiting for the first server; \(live) live servers" }
+        let primary = view.primary.isEmpty ? "-" : view.primary
+        let backup = view.backup.isEmpty ? "-" : view.backup
+        return "view \(view.viewnum): primary \(primary), backup \(backup), "
+            + (view.acked ? "acknowledged" : "not yet acknowledged") + "; \(live) live servers"
     }
 }

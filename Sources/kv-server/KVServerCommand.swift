@@ -1,7 +1,11 @@
 import ArgumentParser
+import DaemonSupport
+import KVProtocol
 import KVServices
+import KVSystemd
 import KVTransport
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -30,8 +34,7 @@ struct KVServerCommand: AsyncParsableCommand {
     @Option(help: "Interval of pings to the monitor (must match the monitor's).")
     var pingInterval: String = "100ms"
 
-    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard DurationText.parse(pingInterval).map({ $0 > .zero }) == true else {
@@ -42,33 +45,82 @@ struct KVServerCommand: AsyncParsableCommand {
         if let advertise, PeerAddress(advertise) == nil {
             throw ValidationError("--advertise: \"\(advertise)\" is not HOST:PORT")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kv-server")
-        let source = SocketActivation.passedListener() ?? .bind(PeerAddress(listen)!)
+        let logger = logging.bootstrap(identifier: "kv-server")
+        let interval = DurationText.parse(pingInterval)!
         let advertised = advertise ?? listen
-        let node = try await ServerNode.start(
-            configuration: .init(
-                listen: source, advertise: advertised, monitor: monitor,
-                pingInterval: DurationText.parse(pingInterval)!),
-            group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
+        // STATUS= changes only when the summary does (view, role, synchronisation, keys).
+        let lastStatus = NIOLockedValueBox<String>("")
+        let updateStatus: @Sendable (ServerNode.Summary) -> Void = { summary in
+            let line = Self.statusLine(summary)
+            let changed = lastStatus.withLockedValue { last in
+                defer { last = line }
+                return last != line
+            }
+            if changed { supervisor.status(line) }
+        }
+        let node: ServerNode
+        let listenDescription: String
+        do {
+            let (source, description) = try ListenSource.resolve(listen: PeerAddress(listen)!)
+            listenDescription = description
+            node = try await ServerNode.start(
+                configuration: .init(listen: source, advertise: advertised, monitor: monitor, pingInterval: interval),
+                group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                onStatusChange: updateStatus,
+                onTick: { summary in
+                    supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
+                    updateStatus(summary)
+                })
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
         logger.notice(
-            "kv-server listening",
+            "kv-server listening on \(listenDescription)",
             metadata: [
-                "kv_event": "startup", "kv_listen": "\(node.localAddress?.description ?? listen)",
-                "kv_advertise": "\(advertised)", "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
+                "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
+                "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
+                "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
             ])
+        // Ready once it accepts connections and has tried its first ping; never gated on
+        // a role or on data.
+        try? await node.firstPingAttempted.get()
+        let summary = await node.currentSummary()
+        lastStatus.withLockedValue { $0 = summary.map(Self.statusLine) ?? "" }
+        supervisor.ready(status: summary.map(Self.statusLine) ?? "starting")
         let services = ServiceGroup(
-            services: [NodeService { await node.shutdown() }], gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            services: [
+                NodeService {
+                    logger.notice("stopping", metadata: ["kv_event": "shutdown"])
+                    supervisor.stopping(status: "stopping: finishing requests in flight")
+                    await node.shutdown()
+                }
+            ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
+    }
+
+    static func statusLine(_ summary: ServerNode.Summary) -> String {
+        let view = summary.view
+        guard view.viewnum > 0 else { return "waiting for the monitor's first view" }
+        let keys = "\(summary.keys) keys"
+        let primary = view.primary.isEmpty ? "-" : view.primary
+        let backup = view.backup.isEmpty ? "-" : view.backup
+        switch summary.role {
+        case .primary:
+            let state =
+                !summary.serving
+                ? "not serving"
+                : view.backup.isEmpty
+                    ? "no backup" : summary.backupSynchronized ? "backup \(backup) synchronised" : "transferring to \(backup)"
+            return "primary of view \(view.viewnum) (\(state)), \(keys)"
+        case .backup:
+            return "backup of view \(view.viewnum) (primary \(primary)), \(keys)"
+        case .idle:
+            return "idle in view \(view.viewnum) (primary \(primary), backup \(backup))"
+        }
     }
 }

@@ -1,0 +1,28 @@
+/// Stable journald MESSAGE_IDs, one per kind of event the daemons log. A record whose
+/// `kv_event` metadata names one of these events carries its id, so operators can filter
+/// (`journalctl MESSAGE_ID=...`) and `journalctl -x` shows the catalog's explanation
+/// (systemd/kvservice.catalog). Never change an id once released.
+public enum MessageIDs {
+    public static let byEvent: [String: String] = [
+        "view-change": "fadd6bbfdc4e4955935e46057f3ecc73",
+        "view-acknowledged": "ba262b960f754616a0693ede506b6a2e",
+        "view-restored": "c5a1e9c8be4e46788ed0a8f05393a83c",
+        "role-change": "27a097b7b7824d59a545a7ad88ebcd2b",
+        "promotion": "9b7e05878a1d4f8ea65ebeebdf0717a5",
+        "refused-primary": "da42ad633a6449e193ce5e353c727c19",
+        "transfer-start": "29d3dd074663485b8979d6af55a2464d",
+        "transfer-end": "501648f2583e4d6b94e8219a10837b31",
+        "transfer-restart": "7b91aac24e484c35a99d22310e00bfa6",
+        "transfer-received": "4a6cd9cbf0de404f9352ee1c0519a364",
+        "forward-failed": "edca88bbe07245bd9a1f91f6a7a4de53",
+        "forward-retry": "de8e6964889a4a258b359979f4ec31d9",
+        "rejected-request": "5cb971483bcd4f6b8f75c0dcc16025aa",
+        "bad-input": "3f0faf264d5045929854bcc27ba2ef1d",
+        "startup": "805a47f6a7f747588a0134c3b4cebb0e",
+        "persist-failed": "27a14f31280e4854a46cd7b77fde64c5",
+        "server-dead": "b7f48baf57bb48938d9fa7a639084d7e",
+        "server-restarted": "7c2894d9e9c042319342961788ea27b9",
+        "watchdog-config": "47304fe5f8e54f109d081cb24d764f8b",
+        "shutdown": "7f5512bbfba2410db548a2cea8f75974",
+    ]
+}
