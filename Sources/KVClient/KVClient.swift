@@ -140,7 +140,7 @@ public final class KVClient: Sendable {
             } catch let error as KVClientError {
                 throw error
             } catch {
-                lastProblem = "\(error)"
+                lastProblem = ErrorDescription.of(error)
                 forgetView()
             }
             try await pause(deadline: deadline)
@@ -172,7 +172,7 @@ public final class KVClient: Sendable {
             do {
                 return try await send(message, to: configuration.monitor, deadline: deadline)
             } catch {
-                lastProblem = "monitor \(configuration.monitor): \(error)"
+                lastProblem = "monitor \(configuration.monitor): \(ErrorDescription.of(error))"
             }
             try await pause(deadline: deadline)
         }

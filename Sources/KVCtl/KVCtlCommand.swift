@@ -14,5 +14,9 @@ public struct KVCtlCommand: AsyncParsableCommand {
             ServersCommand.self, StatusCommand.self,
         ])
 
+    /// Accepted before the command name too (`kvctl --timeout 2 status`): ArgumentParser
+    /// hands options given to a parent to a subcommand that declares the same group.
+    @OptionGroup var options: ClientOptions
+
     public init() {}
 }

@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import NIOCore
+import NIOPosix
+
+/// Short, operator-readable descriptions of connection failures (NIO's own are long).
+enum ErrorDescription {
+    static func of(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first {
+                return "cannot connect to \(error.host):\(error.port): \(of(first.error))"
+            }
+            return "cannot connect to \(error.host):\(error.port)"
+        }
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode))
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return "connection attempt timed out"
+        }
+        return "\(error)"
+    }
+}
