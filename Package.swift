@@ -127,6 +127,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The daemons' systemd face: sd_notify, socket activation, journald, the units.
+        .testTarget(
+            name: "SystemdTests",
+            dependencies: [
+                "KVSystemd", "KVProtocol", "KVTransport", "DaemonSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -70,10 +70,16 @@ public struct JournalLogHandler: LogHandler {
             "CODE_FUNC=\(function)",
             "KV_LOGGER=\(label)",
         ]
+        // Fix (found by SystemdTests' testDaemonRecordsInJournald): KV_LOGGER and MESSAGE_ID
+        // were missing from `seen`, so metadata keys "kv_logger" or "message_id" added a
+        // second field of that name (journald keeps both; MESSAGE_ID became ambiguous).
+        var seen: Set<String> = [
+            "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "KV_LOGGER",
+        ]
         if case .string(let event)? = merged["kv_event"], let id = MessageIDs.byEvent[event] {
             fields.append("MESSAGE_ID=\(id)")
+            seen.insert("MESSAGE_ID")
         }
-        var seen: Set<String> = ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC"]
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             guard let name = Self.fieldName(key), !seen.contains(name) else { continue }
             seen.insert(name)

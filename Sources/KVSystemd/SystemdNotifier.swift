@@ -40,8 +40,11 @@ public struct SystemdNotifier: Sendable {
         getenv("NOTIFY_SOCKET") != nil
     }
 
-    /// A STATUS= value must be one line.
+    /// A STATUS= value must be one line. Fix (found by SystemdTests'
+    /// testOneLineReplacesEveryKindOfLineBreak): comparing Characters with "\n" missed
+    /// "\r\n", which is a single Character in Swift, so a CRLF (from an error's text, say)
+    /// ended the assignment early; every line break now becomes a space.
     static func oneLine(_ text: String) -> String {
-        String(text.map { $0 == "\n" ? " " : $0 })
+        String(text.map { $0.isNewline ? " " : $0 })
     }
 }
