@@ -53,39 +53,37 @@ struct KVMonitorCommand: AsyncParsableCommand {
         let interval = DurationText.parse(pingInterval)!
         let stateDirectory = stateDir ?? getenv("STATE_DIRECTORY").map { String(cString: $0) }
         let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
-        let node: MonitorNode
-        let listenDescription: String
+        let listen = PeerAddress(listen)!
+        let (deadPings, pingInterval) = (deadPings, pingInterval)
         do {
-            let (source, description) = try ListenSource.resolve(listen: PeerAddress(listen)!)
-            listenDescription = description
-            node = try await MonitorNode.start(
-                configuration: .init(
-                    listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory),
-                group: MultiThreadedEventLoopGroup.singleton, logger: logger,
-                onViewChange: { view, live in supervisor.status(Self.statusLine(view, live)) },
-                onTick: { supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000) })
-        } catch {
-            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
-            throw ExitCode.failure
-        }
-        logger.notice(
-            "kv-monitor listening on \(listenDescription)",
-            metadata: [
-                "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_ping_interval": "\(pingInterval)",
-                "kv_dead_pings": "\(deadPings)", "kv_state_dir": "\(stateDirectory ?? "-")",
-                "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
-            ])
-        let (view, live) = await node.summary()
-        supervisor.ready(status: Self.statusLine(view, live))
-        let services = ServiceGroup(
-            services: [
-                NodeService {
+            try await DaemonLifecycle.run(logger: logger) {
+                let (source, listenDescription) = try ListenSource.resolve(listen: listen)
+                let node = try await MonitorNode.start(
+                    configuration: .init(
+                        listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory),
+                    group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                    onViewChange: { view, live in supervisor.status(Self.statusLine(view, live)) },
+                    onTick: { supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000) })
+                logger.notice(
+                    "kv-monitor listening on \(listenDescription)",
+                    metadata: [
+                        "kv_event": "startup", "kv_listen": "\(listenDescription)",
+                        "kv_ping_interval": "\(pingInterval)", "kv_dead_pings": "\(deadPings)",
+                        "kv_state_dir": "\(stateDirectory ?? "-")",
+                        "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
+                    ])
+                let (view, live) = await node.summary()
+                supervisor.ready(status: Self.statusLine(view, live))
+                return {
                     logger.notice("stopping", metadata: ["kv_event": "shutdown"])
                     supervisor.stopping(status: "stopping")
                     await node.stop()
                 }
-            ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await services.run()
+            }
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
     }
 
     static func statusLine(_ view: View, _ live: Int) -> String {

@@ -5,7 +5,6 @@ import KVServices
 import KVSystemd
 import KVTransport
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -52,55 +51,42 @@ struct KVServerCommand: AsyncParsableCommand {
         let interval = DurationText.parse(pingInterval)!
         let advertised = advertise ?? listen
         let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
-        // STATUS= changes only when the summary does (view, role, synchronisation, keys).
-        let lastStatus = NIOLockedValueBox<String>("")
-        let updateStatus: @Sendable (ServerNode.Summary) -> Void = { summary in
-            let line = Self.statusLine(summary)
-            let changed = lastStatus.withLockedValue { last in
-                defer { last = line }
-                return last != line
-            }
-            if changed { supervisor.status(line) }
-        }
-        let node: ServerNode
-        let listenDescription: String
+        // The supervisor sends a STATUS= line only when it differs from the last one.
+        let updateStatus: @Sendable (ServerNode.Summary) -> Void = { supervisor.status(Self.statusLine($0)) }
+        let (listen, monitor, pingInterval) = (PeerAddress(listen)!, monitor, pingInterval)
         do {
-            let (source, description) = try ListenSource.resolve(listen: PeerAddress(listen)!)
-            listenDescription = description
-            node = try await ServerNode.start(
-                configuration: .init(listen: source, advertise: advertised, monitor: monitor, pingInterval: interval),
-                group: MultiThreadedEventLoopGroup.singleton, logger: logger,
-                onStatusChange: updateStatus,
-                onTick: { summary in
-                    supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
-                    updateStatus(summary)
-                })
-        } catch {
-            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
-            throw ExitCode.failure
-        }
-        logger.notice(
-            "kv-server listening on \(listenDescription)",
-            metadata: [
-                "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
-                "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
-                "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
-            ])
-        // Ready once it accepts connections and has tried its first ping; never gated on
-        // a role or on data.
-        try? await node.firstPingAttempted.get()
-        let summary = await node.currentSummary()
-        lastStatus.withLockedValue { $0 = summary.map(Self.statusLine) ?? "" }
-        supervisor.ready(status: summary.map(Self.statusLine) ?? "starting")
-        let services = ServiceGroup(
-            services: [
-                NodeService {
+            try await DaemonLifecycle.run(logger: logger) {
+                let (source, listenDescription) = try ListenSource.resolve(listen: listen)
+                let node = try await ServerNode.start(
+                    configuration: .init(listen: source, advertise: advertised, monitor: monitor, pingInterval: interval),
+                    group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                    onStatusChange: updateStatus,
+                    onTick: { summary in
+                        supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
+                        updateStatus(summary)
+                    })
+                logger.notice(
+                    "kv-server listening on \(listenDescription)",
+                    metadata: [
+                        "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
+                        "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
+                        "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
+                    ])
+                // Ready once it accepts connections and has tried its first ping; never
+                // gated on a role or on data.
+                try? await node.firstPingAttempted.get()
+                let summary = await node.currentSummary()
+                supervisor.ready(status: summary.map(Self.statusLine) ?? "starting")
+                return {
                     logger.notice("stopping", metadata: ["kv_event": "shutdown"])
                     supervisor.stopping(status: "stopping: finishing requests in flight")
                     await node.shutdown()
                 }
-            ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await services.run()
+            }
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
     }
 
     static func statusLine(_ summary: ServerNode.Summary) -> String {

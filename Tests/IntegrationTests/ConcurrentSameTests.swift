@@ -43,7 +43,7 @@ final class ConcurrentSameTests: ClusterTestCase {
                     }
                 }
             }
-            try await group.waitForAll()
+            for try await _ in group {}
         }
         XCTAssertGreaterThan(operations.get(), 3 * workers, "the workers made too little progress")
 
