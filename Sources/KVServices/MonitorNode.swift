@@ -36,12 +36,13 @@ public final class MonitorNode: @unchecked Sendable {
     /// Called on the loop after every view change (for sd_notify STATUS and the like).
     /// Set before `start` returns, through `hooks`.
     private var onViewChange: (@Sendable (View, Int) -> Void)?
-    /// Called on the loop at every tick, from the tick itself (the systemd watchdog).
-    private var onTick: (@Sendable () -> Void)?
+    /// Called on the loop at every tick, from the tick itself (the systemd watchdog), with
+    /// the view and the number of live servers.
+    private var onTick: (@Sendable (View, Int) -> Void)?
 
     public static func start(
         configuration: Configuration, group: any EventLoopGroup, logger: Logger,
-        onViewChange: (@Sendable (View, Int) -> Void)? = nil, onTick: (@Sendable () -> Void)? = nil
+        onViewChange: (@Sendable (View, Int) -> Void)? = nil, onTick: (@Sendable (View, Int) -> Void)? = nil
     ) async throws -> MonitorNode {
         let store: any ViewStore
         var restored: View?
@@ -86,7 +87,9 @@ public final class MonitorNode: @unchecked Sendable {
         { [self] _ in
             core.tick(at: MonotonicClock.nowMillis())
             report(core.drainEvents())
-            onTick?()
+            if let onTick {
+                onTick(core.view, core.servers(at: MonotonicClock.nowMillis()).filter(\.alive).count)
+            }
         }
     }
 

@@ -63,7 +63,11 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory),
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                     onViewChange: { view, live in supervisor.status(Self.statusLine(view, live)) },
-                    onTick: { supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000) })
+                    onTick: { view, live in
+                        supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
+                        // Deduplicated by the supervisor: sent only when the line changes.
+                        supervisor.status(Self.statusLine(view, live))
+                    })
                 logger.notice(
                     "kv-monitor listening on \(listenDescription)",
                     metadata: [
