@@ -15,7 +15,8 @@ public struct LoggingOptions: ParsableArguments {
 
     public func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level: \"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
+            throw ValidationError(
+                "--log-level: \"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
         guard LogTarget(rawValue: logTarget) != nil else {
             throw ValidationError("--log-target: \"\(logTarget)\" is not one of auto, journal, stderr")

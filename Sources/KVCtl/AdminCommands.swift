@@ -57,7 +57,8 @@ struct ServersCommand: AsyncParsableCommand {
             return
         }
         Output.line("view \(view.viewnum)" + (view.acked ? " (acknowledged)" : " (not yet acknowledged)"))
-        let rows = [["ADDRESS", "ROLE", "STATE", "LAST PING", "VIEWNUM"]]
+        let rows =
+            [["ADDRESS", "ROLE", "STATE", "LAST PING", "VIEWNUM"]]
             + servers.map { server in
                 [
                     server.address, "\(server.role)", server.alive ? "alive" : "dead",
@@ -111,8 +112,11 @@ struct StatusCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         var problems: [String] = []
-        if view.backup.isEmpty { problems.append("no backup") }
-        else if !alive.contains(view.backup) { problems.append("backup is not pinging") }
+        if view.backup.isEmpty {
+            problems.append("no backup")
+        } else if !alive.contains(view.backup) {
+            problems.append("backup is not pinging")
+        }
         if !view.acked { problems.append("view not yet acknowledged") }
         if problems.isEmpty {
             Output.line("healthy: \(summary)")

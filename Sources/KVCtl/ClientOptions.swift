@@ -1,3 +1,8 @@
+import ArgumentParser
+import KVClient
+import KVTransport
+import NIOCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,10 +10,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import ArgumentParser
-import KVClient
-import KVTransport
-import NIOCore
 
 /// Options every kvctl command takes.
 struct ClientOptions: ParsableArguments {

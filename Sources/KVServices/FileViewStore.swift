@@ -1,3 +1,6 @@
+import KVProtocol
+import MonitorCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import KVProtocol
-import MonitorCore
 
 /// Keeps the monitor's view in `DIR/view` as a few readable lines.
 ///

@@ -107,8 +107,11 @@ public final class MonitorNode: @unchecked Sendable {
         default:
             logger.warning(
                 "unexpected message for a monitor",
-                metadata: ["kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)"])
-            responder.respond(.error(code: .unexpectedMessage, message: "a monitor does not take \(frame.message.typeCode)"))
+                metadata: [
+                    "kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)",
+                ])
+            responder.respond(
+                .error(code: .unexpectedMessage, message: "a monitor does not take \(frame.message.typeCode)"))
         }
     }
 
@@ -131,8 +134,10 @@ public final class MonitorNode: @unchecked Sendable {
 
     /// The view and the number of live servers, for status lines.
     public func summary() async -> (view: View, liveServers: Int) {
-        (try? await loop.submit { (self.core.view, self.core.servers(at: MonotonicClock.nowMillis()).filter(\.alive).count) }
-            .get()) ?? (.initial, 0)
+        (try? await loop.submit {
+            (self.core.view, self.core.servers(at: MonotonicClock.nowMillis()).filter(\.alive).count)
+        }
+        .get()) ?? (.initial, 0)
     }
 
     public func servers() async -> [ServerInfo] {

@@ -33,7 +33,8 @@ enum Notices {
         case .serverJoined(let address):
             logger.info("server \(address) pinged for the first time", metadata: ["kv_peer": "\(address)"])
         case .serverDied(let address):
-            logger.warning("server \(address) missed its pings", metadata: ["kv_peer": "\(address)", "kv_event": "server-dead"])
+            logger.warning(
+                "server \(address) missed its pings", metadata: ["kv_peer": "\(address)", "kv_event": "server-dead"])
         case .serverRestarted(let address, let role):
             logger.warning(
                 "\(role) \(address) restarted (pinged with view 0)",
@@ -62,14 +63,16 @@ enum Notices {
             logger.notice(
                 "state transfer to \(backup) started",
                 metadata: [
-                    "kv_event": "transfer-start", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)", "kv_keys": "\(keys)",
+                    "kv_event": "transfer-start", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)",
+                    "kv_keys": "\(keys)",
                     "kv_duplicates": "\(duplicates)",
                 ])
         case .transferCompleted(let backup, let viewnum, let keys, let bytes, let chunks):
             logger.notice(
                 "state transfer to \(backup) complete",
                 metadata: [
-                    "kv_event": "transfer-end", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)", "kv_keys": "\(keys)",
+                    "kv_event": "transfer-end", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)",
+                    "kv_keys": "\(keys)",
                     "kv_bytes": "\(bytes)", "kv_chunks": "\(chunks)",
                 ])
         case .transferRestarted(let backup, let viewnum, let reason):
@@ -79,15 +82,24 @@ enum Notices {
         case .transferReceived(let from, let viewnum, let keys):
             logger.notice(
                 "received the whole state from \(from)",
-                metadata: ["kv_event": "transfer-received", "kv_peer": "\(from)", "kv_viewnum": "\(viewnum)", "kv_keys": "\(keys)"])
+                metadata: [
+                    "kv_event": "transfer-received", "kv_peer": "\(from)", "kv_viewnum": "\(viewnum)",
+                    "kv_keys": "\(keys)",
+                ])
         case .fenced(let backup, let viewnum, let verdict):
             logger.warning(
                 "backup \(backup) refused this primary (\(verdict)); not serving until a newer view",
-                metadata: ["kv_event": "forward-failed", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)", "kv_reason": "\(verdict)"])
+                metadata: [
+                    "kv_event": "forward-failed", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)",
+                    "kv_reason": "\(verdict)",
+                ])
         case .rejectedFromPrimary(let from, let viewnum, let verdict):
             logger.info(
                 "refused a message from \(from) for view \(viewnum): \(verdict)",
-                metadata: ["kv_event": "rejected-request", "kv_peer": "\(from)", "kv_viewnum": "\(viewnum)", "kv_reason": "\(verdict)"])
+                metadata: [
+                    "kv_event": "rejected-request", "kv_peer": "\(from)", "kv_viewnum": "\(viewnum)",
+                    "kv_reason": "\(verdict)",
+                ])
         case .forwardResent(let backup, let batches, let reason):
             logger.info(
                 "resending \(batches) batches to \(backup): \(reason)",

@@ -126,8 +126,11 @@ public final class ServerNode: @unchecked Sendable {
         default:
             logger.warning(
                 "unexpected message for a server",
-                metadata: ["kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)"])
-            responder.respond(.error(code: .unexpectedMessage, message: "a server does not take \(frame.message.typeCode)"))
+                metadata: [
+                    "kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)",
+                ])
+            responder.respond(
+                .error(code: .unexpectedMessage, message: "a server does not take \(frame.message.typeCode)"))
         }
     }
 

@@ -56,7 +56,9 @@ public struct JournalLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let (level, message, file, function, line) = (event.level, event.message, event.file, event.function, event.line)
+        let (level, message, file, function, line) = (
+            event.level, event.message, event.file, event.function, event.line
+        )
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let explicit = event.metadata { merged.merge(explicit) { $1 } }

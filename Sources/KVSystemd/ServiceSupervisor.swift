@@ -1,10 +1,11 @@
+import CSystemd
+import Logging
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import CSystemd
-import Logging
 
 /// A daemon's conversation with systemd: readiness, status, the watchdog driven by the
 /// daemon's own tick, and stopping. Everything is a no-op when the daemon is not run by

@@ -24,7 +24,8 @@ public final class ServerHandshakeHandler: ChannelInboundHandler {
         }
         guard version == ProtocolVersion.current else {
             context.fireErrorCaught(
-                ProtocolError(.versionMismatch, "peer speaks version \(version), this server \(ProtocolVersion.current)"))
+                ProtocolError(
+                    .versionMismatch, "peer speaks version \(version), this server \(ProtocolVersion.current)"))
             return
         }
         established = true

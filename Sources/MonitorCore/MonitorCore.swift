@@ -17,8 +17,9 @@ public struct MonitorCore {
     /// - Parameters:
     ///   - restoredView: the view found in the state directory, if any. Its primary and
     ///     backup get a full grace period, as if they had just pinged.
-    public init(config: MonitorConfig = MonitorConfig(), store: any ViewStore, restoredView: View? = nil, now: UInt64 = 0)
-    {
+    public init(
+        config: MonitorConfig = MonitorConfig(), store: any ViewStore, restoredView: View? = nil, now: UInt64 = 0
+    ) {
         self.config = config
         self.store = store
         self.view = restoredView ?? .initial
@@ -39,7 +40,8 @@ public struct MonitorCore {
         if records[address] == nil { pendingEvents.append(.serverJoined(address: address)) }
         var record =
             records[address]
-            ?? ServerRecord(lastPingTick: ticks, lastPingMillis: now, viewnum: viewnum, restarted: false, reportedDead: false)
+            ?? ServerRecord(
+                lastPingTick: ticks, lastPingMillis: now, viewnum: viewnum, restarted: false, reportedDead: false)
         record.lastPingTick = ticks
         record.lastPingMillis = now
         record.viewnum = viewnum
@@ -138,14 +140,17 @@ public struct MonitorCore {
                 // Fix: forget the restart only once the new view is saved; if saving fails,
                 // the old view stays and so must the mark, or the empty server would be
                 // taken as healthy and never replaced (DESIGN §2.3, §2.6).
-                if commit(View(viewnum: view.viewnum + 1, primary: newPrimary, backup: backup), reason: .primaryFailed) {
+                if commit(View(viewnum: view.viewnum + 1, primary: newPrimary, backup: backup), reason: .primaryFailed)
+                {
                     records[oldPrimary]?.restarted = false
                 }
             } else if hasBackup && !backupHealthy {
                 let oldBackup = view.backup
-                let backup = pickIdle(excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
+                let backup = pickIdle(
+                    excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
                 // Fix: as above, clear the restart mark only once the new view is saved.
-                if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed) {
+                if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed)
+                {
                     records[oldBackup]?.restarted = false
                 }
             } else if !hasBackup {

@@ -230,7 +230,8 @@ extension ServerCore {
         guard var stream = outgoing else { return }
         stream.transferID = nextTransferID
         nextTransferID += 1
-        stream.phase = .transferring(TransferProgress(cursor: store.startIndex, duplicates: duplicates.entriesInOrder()))
+        stream.phase = .transferring(
+            TransferProgress(cursor: store.startIndex, duplicates: duplicates.entriesInOrder()))
         stream.ticksSinceProgress = 0
         outgoing = stream
         effects.append(.notice(.transferRestarted(backup: stream.backup, viewnum: stream.viewnum, reason: reason)))

@@ -145,8 +145,9 @@ public struct ServerCore {
 
         let continuing = oldRole == .primary && data == .current && old.viewnum > 0
         let promoted =
-            oldRole == .backup && incoming.map { $0.complete && $0.viewnum == old.viewnum && $0.from == old.primary }
-            ?? false
+            oldRole == .backup
+            && incoming.map { $0.complete && $0.viewnum == old.viewnum && $0.from == old.primary }
+                ?? false
         let firstOfCluster = data == .empty && newView.viewnum == 1
         // Fix: the primary of view 1 waiting for the monitor's confirmation may never see
         // "view 1 acked": the monitor handles the acknowledging ping and, in the same call,

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 import ArgumentParser
 import DaemonSupport
 import KVProtocol
@@ -13,6 +8,12 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 @main
 struct KVMonitorCommand: AsyncParsableCommand {
@@ -74,7 +75,8 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "kv_event": "startup", "kv_listen": "\(listenDescription)",
                         "kv_ping_interval": "\(pingInterval)", "kv_dead_pings": "\(deadPings)",
                         "kv_state_dir": "\(stateDirectory ?? "-")",
-                        "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
+                        "kv_watchdog_ms":
+                            "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
                 let (view, live) = await node.summary()
                 supervisor.ready(status: Self.statusLine(view, live))

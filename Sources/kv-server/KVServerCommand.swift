@@ -58,7 +58,8 @@ struct KVServerCommand: AsyncParsableCommand {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
                 let node = try await ServerNode.start(
-                    configuration: .init(listen: source, advertise: advertised, monitor: monitor, pingInterval: interval),
+                    configuration: .init(
+                        listen: source, advertise: advertised, monitor: monitor, pingInterval: interval),
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                     onStatusChange: updateStatus,
                     onTick: { summary in
@@ -70,7 +71,8 @@ struct KVServerCommand: AsyncParsableCommand {
                     metadata: [
                         "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
                         "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
-                        "kv_watchdog_ms": "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
+                        "kv_watchdog_ms":
+                            "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
                 // Ready once it accepts connections and has tried its first ping; never
                 // gated on a role or on data.
@@ -101,7 +103,8 @@ struct KVServerCommand: AsyncParsableCommand {
                 !summary.serving
                 ? "not serving"
                 : view.backup.isEmpty
-                    ? "no backup" : summary.backupSynchronized ? "backup \(backup) synchronised" : "transferring to \(backup)"
+                    ? "no backup"
+                    : summary.backupSynchronized ? "backup \(backup) synchronised" : "transferring to \(backup)"
             return "primary of view \(view.viewnum) (\(state)), \(keys)"
         case .backup:
             return "backup of view \(view.viewnum) (primary \(primary)), \(keys)"

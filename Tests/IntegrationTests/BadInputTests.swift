@@ -90,7 +90,8 @@ final class BadInputTests: ClusterTestCase {
         let before = await stores(setup)
         let primary = await setup.cluster.address(setup.primary)
         let backup = await setup.cluster.address(setup.backup)
-        let put = Wire.frame(.request(ClientRequest(op: .put, clientID: 77, seq: 1, key: bytes("x"), value: bytes("EVIL"))))
+        let put = Wire.frame(
+            .request(ClientRequest(op: .put, clientID: 77, seq: 1, key: bytes("x"), value: bytes("EVIL"))))
 
         for target in [primary, backup] {
             // Truncated frame, then end of stream: a frame announcing 100 bytes carries 10.
@@ -118,11 +119,13 @@ final class BadInputTests: ClusterTestCase {
             assertErrorFrame(socket, .unexpectedMessage, afterHello: true)
 
             // Wrong protocol version in the hello.
-            socket = try await exchange(target, [Wire.frame(.hello(version: ProtocolVersion.current + 1), requestID: 0)])
+            socket = try await exchange(
+                target, [Wire.frame(.hello(version: ProtocolVersion.current + 1), requestID: 0)])
             assertErrorFrame(socket, .versionMismatch, afterHello: false)
 
             // A hello with the wrong magic (another protocol).
-            socket = try await exchange(target, [Wire.framed([0x01] + [UInt8](repeating: 0, count: 8) + bytes("HTTP") + [0, 1])])
+            socket = try await exchange(
+                target, [Wire.framed([0x01] + [UInt8](repeating: 0, count: 8) + bytes("HTTP") + [0, 1])])
             assertErrorFrame(socket, .malformedFrame, afterHello: false)
 
             // Hello missing: a valid Put as the first frame must not be applied.

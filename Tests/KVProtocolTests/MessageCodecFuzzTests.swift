@@ -36,7 +36,8 @@ final class MessageCodecFuzzTests: XCTestCase {
 
     func testRandomMutationsNeverTrap() {
         var rng = SplitMix64(seed: 0xC0DE_C0DE_2024)
-        let bases = SampleFrames.small.map { MessageCodec.encode($0) }
+        let bases =
+            SampleFrames.small.map { MessageCodec.encode($0) }
             + SampleFrames.frames.map { MessageCodec.encode($0) }.filter { $0.count < 3000 }
         var decoded = 0
         var rejected = 0

@@ -56,7 +56,8 @@ final class MessageCodecRejectionTests: XCTestCase {
     }
 
     func testBadHelloMagic() {
-        for magic in [[0x4B, 0x56, 0x53, 0x57], [0, 0, 0, 0], Array("GET ".utf8), [0x56, 0x53, 0x56, 0x4B]] as [[UInt8]] {
+        for magic in [[0x4B, 0x56, 0x53, 0x57], [0, 0, 0, 0], Array("GET ".utf8), [0x56, 0x53, 0x56, 0x4B]] as [[UInt8]]
+        {
             let bad = body(.hello) { w in
                 w.raw(magic)
                 w.u16(ProtocolVersion.current)
@@ -82,7 +83,8 @@ final class MessageCodecRejectionTests: XCTestCase {
                     requestID: 1,
                     message: .serversReply(
                         view: .initial,
-                        servers: [ServerInfo(address: "a", role: .idle, lastPingAgeMillis: 0, viewnum: 0, alive: false)])))
+                        servers: [ServerInfo(address: "a", role: .idle, lastPingAgeMillis: 0, viewnum: 0, alive: false)]
+                    )))
             servers[servers.count - 1] = flag
             expectDecodeError(servers, .malformedFrame, "alive \(flag)")
 
@@ -104,15 +106,29 @@ final class MessageCodecRejectionTests: XCTestCase {
                 w.raw(bad)
             }
             let cases: [(String, [UInt8])] = [
-                ("ping address", body(.ping) { w in string(&w); w.u64(1) }),
-                ("error message", body(.error) { w in w.u16(2); string(&w) }),
+                (
+                    "ping address",
+                    body(.ping) { w in
+                        string(&w); w.u64(1)
+                    }
+                ),
+                (
+                    "error message",
+                    body(.error) { w in
+                        w.u16(2); string(&w)
+                    }
+                ),
                 (
                     "view primary",
-                    body(.viewReply) { w in w.u64(1); string(&w); w.string("b"); w.bool(true) }
+                    body(.viewReply) { w in
+                        w.u64(1); string(&w); w.string("b"); w.bool(true)
+                    }
                 ),
                 (
                     "view backup",
-                    body(.viewReply) { w in w.u64(1); w.string("p"); string(&w); w.bool(true) }
+                    body(.viewReply) { w in
+                        w.u64(1); w.string("p"); string(&w); w.bool(true)
+                    }
                 ),
                 (
                     "server address",
@@ -121,7 +137,12 @@ final class MessageCodecRejectionTests: XCTestCase {
                         w.u32(1); string(&w); w.u8(1); w.u64(0); w.u64(0); w.bool(true)
                     }
                 ),
-                ("forward sender", body(.forward) { w in w.u64(1); string(&w); w.u64(1); w.u64(1); w.u32(0) }),
+                (
+                    "forward sender",
+                    body(.forward) { w in
+                        w.u64(1); string(&w); w.u64(1); w.u64(1); w.u32(0)
+                    }
+                ),
                 (
                     "transfer sender",
                     body(.transfer) { w in
@@ -138,20 +159,30 @@ final class MessageCodecRejectionTests: XCTestCase {
 
     func testValidUTF8IsAccepted() throws {
         // The same builders with valid text decode, so the test above fails for the right reason.
-        let ok = body(.ping) { w in w.string("ünï:1"); w.u64(1) }
+        let ok = body(.ping) { w in
+            w.string("ünï:1"); w.u64(1)
+        }
         XCTAssertEqual(try MessageCodec.decode(ok).message, .ping(address: "ünï:1", viewnum: 1))
     }
 
     func testUnknownEnumValues() {
         for op in [0, 5, 0xFF] as [UInt8] {
             expectDecodeError(
-                body(.request) { w in w.u8(op); w.u64(1); w.u64(1); w.blob([]); w.blob([]) }, .malformedFrame, "op \(op)")
+                body(.request) { w in
+                    w.u8(op); w.u64(1); w.u64(1); w.blob([]); w.blob([])
+                }, .malformedFrame, "op \(op)")
         }
         for status in [6, 0xFF] as [UInt8] {
-            expectDecodeError(body(.reply) { w in w.u8(status); w.blob([]) }, .malformedFrame, "status \(status)")
+            expectDecodeError(
+                body(.reply) { w in
+                    w.u8(status); w.blob([])
+                }, .malformedFrame, "status \(status)")
         }
         for verdict in [4, 0xFF] as [UInt8] {
-            expectDecodeError(body(.backupAck) { w in w.u8(verdict); w.u64(1) }, .malformedFrame, "verdict \(verdict)")
+            expectDecodeError(
+                body(.backupAck) { w in
+                    w.u8(verdict); w.u64(1)
+                }, .malformedFrame, "verdict \(verdict)")
         }
         for effect in [0, 3] as [UInt8] {
             let bytes = body(.forward) { w in
@@ -170,7 +201,10 @@ final class MessageCodecRejectionTests: XCTestCase {
     }
 
     func testErrorFrameWithUnknownCodeIsReadAsMalformedFrame() throws {
-        let frame = try MessageCodec.decode(body(.error) { w in w.u16(999); w.string("future") })
+        let frame = try MessageCodec.decode(
+            body(.error) { w in
+                w.u16(999); w.string("future")
+            })
         XCTAssertEqual(frame.message, .error(code: .malformedFrame, message: "future"))
     }
 
@@ -179,9 +213,24 @@ final class MessageCodecRejectionTests: XCTestCase {
         let bigValue = Bytes(repeating: 2, count: Limits.maxValueSize + 1)
         // The bytes are really there: the limit, not truncation, must reject them.
         let cases: [(String, [UInt8])] = [
-            ("request key", body(.request) { w in w.u8(2); w.u64(1); w.u64(1); w.blob(bigKey); w.blob([]) }),
-            ("request value", body(.request) { w in w.u8(2); w.u64(1); w.u64(1); w.blob([1]); w.blob(bigValue) }),
-            ("reply value", body(.reply) { w in w.u8(0); w.blob(bigValue) }),
+            (
+                "request key",
+                body(.request) { w in
+                    w.u8(2); w.u64(1); w.u64(1); w.blob(bigKey); w.blob([])
+                }
+            ),
+            (
+                "request value",
+                body(.request) { w in
+                    w.u8(2); w.u64(1); w.u64(1); w.blob([1]); w.blob(bigValue)
+                }
+            ),
+            (
+                "reply value",
+                body(.reply) { w in
+                    w.u8(0); w.blob(bigValue)
+                }
+            ),
             (
                 "forward key",
                 body(.forward) { w in
@@ -230,20 +279,35 @@ final class MessageCodecRejectionTests: XCTestCase {
             XCTAssertTrue(error?.detail.contains("exceeds") ?? false, "\(name): \(String(describing: error))")
         }
         // A length field claiming 4 GiB with nothing behind it.
-        expectDecodeError(body(.reply) { w in w.u8(0); w.u32(.max) }, .malformedFrame)
         expectDecodeError(
-            body(.request) { w in w.u8(1); w.u64(1); w.u64(1); w.u32(UInt32(Limits.maxKeySize)) }, .malformedFrame)
+            body(.reply) { w in
+                w.u8(0); w.u32(.max)
+            }, .malformedFrame)
+        expectDecodeError(
+            body(.request) { w in
+                w.u8(1); w.u64(1); w.u64(1); w.u32(UInt32(Limits.maxKeySize))
+            }, .malformedFrame)
     }
 
     func testOversizedStringsAreRejected() {
         let longAddress = String(repeating: "a", count: Limits.maxAddressSize + 1)
-        expectDecodeError(body(.ping) { w in w.string(longAddress); w.u64(1) }, .malformedFrame, "address")
         expectDecodeError(
-            body(.viewReply) { w in w.u64(1); w.string(longAddress); w.string(""); w.bool(false) }, .malformedFrame)
+            body(.ping) { w in
+                w.string(longAddress); w.u64(1)
+            }, .malformedFrame, "address")
         expectDecodeError(
-            body(.error) { w in w.u16(2); w.string(String(repeating: "x", count: 4097)) }, .malformedFrame, "message")
+            body(.viewReply) { w in
+                w.u64(1); w.string(longAddress); w.string(""); w.bool(false)
+            }, .malformedFrame)
+        expectDecodeError(
+            body(.error) { w in
+                w.u16(2); w.string(String(repeating: "x", count: 4097))
+            }, .malformedFrame, "message")
         // A string length larger than what follows.
-        expectDecodeError(body(.ping) { w in w.u16(500); w.raw([0x61, 0x62]) }, .malformedFrame)
+        expectDecodeError(
+            body(.ping) { w in
+                w.u16(500); w.raw([0x61, 0x62])
+            }, .malformedFrame)
     }
 
     func testHugeElementCountsThrowWithoutAllocating() {
@@ -251,7 +315,9 @@ final class MessageCodecRejectionTests: XCTestCase {
         let elapsed = clock.measure {
             for count in [UInt32.max, UInt32.max / 2, 1 << 24, 100] {
                 expectDecodeError(
-                    body(.forward) { w in w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(count) }, .malformedFrame,
+                    body(.forward) { w in
+                        w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(count)
+                    }, .malformedFrame,
                     "updates \(count)")
                 expectDecodeError(
                     body(.transfer) { w in
@@ -270,7 +336,8 @@ final class MessageCodecRejectionTests: XCTestCase {
             // some bytes present.
             let error = expectDecodeError(
                 body(.forward) { w in
-                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(1_000_000); w.raw(Bytes(repeating: 0, count: 1000))
+                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(1_000_000);
+                    w.raw(Bytes(repeating: 0, count: 1000))
                 }, .malformedFrame)
             XCTAssertTrue(error?.detail.contains("count") ?? false, "\(String(describing: error))")
         }

@@ -8,7 +8,8 @@ final class MessageCodecRoundTripTests: XCTestCase {
         do {
             let decoded = try MessageCodec.decode(encoded)
             XCTAssertEqual(decoded, frame, "round trip of \(frame.message.typeCode)", file: file, line: line)
-            XCTAssertEqual(MessageCodec.encode(decoded), encoded, "re-encoding is byte-identical", file: file, line: line)
+            XCTAssertEqual(
+                MessageCodec.encode(decoded), encoded, "re-encoding is byte-identical", file: file, line: line)
         } catch {
             XCTFail("decode of \(frame.message.typeCode) failed: \(error)", file: file, line: line)
         }
@@ -44,7 +45,8 @@ final class MessageCodecRoundTripTests: XCTestCase {
                     assertRoundTrip(
                         Frame(
                             requestID: 77,
-                            message: .request(ClientRequest(op: op, clientID: 1 << 63, seq: 5, key: key, value: value))))
+                            message: .request(ClientRequest(op: op, clientID: 1 << 63, seq: 5, key: key, value: value)))
+                    )
                 }
             }
         }
@@ -54,7 +56,8 @@ final class MessageCodecRoundTripTests: XCTestCase {
         let key = Bytes(repeating: 0xAB, count: Limits.maxKeySize)
         let value = Bytes(repeating: 0xCD, count: Limits.maxValueSize)
         assertRoundTrip(
-            Frame(requestID: 1, message: .request(ClientRequest(op: .put, clientID: 1, seq: 1, key: key, value: value))))
+            Frame(requestID: 1, message: .request(ClientRequest(op: .put, clientID: 1, seq: 1, key: key, value: value)))
+        )
         assertRoundTrip(Frame(requestID: 2, message: .reply(ClientReply(status: .ok, value: value))))
     }
 
@@ -64,7 +67,8 @@ final class MessageCodecRoundTripTests: XCTestCase {
             Frame(
                 requestID: 3,
                 message: .forward(
-                    ForwardBatch(viewnum: 12, from: SampleFrames.unicodeAddress, transferID: 4, batchSeq: 99,
+                    ForwardBatch(
+                        viewnum: 12, from: SampleFrames.unicodeAddress, transferID: 4, batchSeq: 99,
                         updates: updates))))
     }
 
@@ -99,7 +103,8 @@ final class MessageCodecRoundTripTests: XCTestCase {
                         op: Operation.allCases[rng.below(4)], clientID: rng.next(), seq: rng.next(),
                         key: rng.bytes(rng.below(64)), value: rng.bytes(rng.below(300))))
             case 1:
-                message = .reply(ClientReply(status: ReplyStatus.allCases[rng.below(6)], value: rng.bytes(rng.below(300))))
+                message = .reply(
+                    ClientReply(status: ReplyStatus.allCases[rng.below(6)], value: rng.bytes(rng.below(300))))
             case 2:
                 let updates = (0..<rng.below(20)).map { _ in
                     ForwardedUpdate(
@@ -108,7 +113,8 @@ final class MessageCodecRoundTripTests: XCTestCase {
                         reply: ClientReply(status: ReplyStatus.allCases[rng.below(6)], value: rng.bytes(rng.below(10))))
                 }
                 message = .forward(
-                    ForwardBatch(viewnum: rng.next(), from: "s\(rng.next())", transferID: rng.next(), batchSeq: rng.next(),
+                    ForwardBatch(
+                        viewnum: rng.next(), from: "s\(rng.next())", transferID: rng.next(), batchSeq: rng.next(),
                         updates: updates))
             case 3:
                 message = .transfer(
@@ -117,11 +123,14 @@ final class MessageCodecRoundTripTests: XCTestCase {
                         index: UInt32(truncatingIfNeeded: rng.next()), isLast: rng.below(2) == 0,
                         entries: (0..<rng.below(20)).map { _ in (rng.bytes(rng.below(20)), rng.bytes(rng.below(40))) },
                         duplicates: (0..<rng.below(20)).map { _ in
-                            DuplicateEntry(clientID: rng.next(), seq: rng.next(), reply: ClientReply(status: .ok, value: rng.bytes(rng.below(8))))
+                            DuplicateEntry(
+                                clientID: rng.next(), seq: rng.next(),
+                                reply: ClientReply(status: .ok, value: rng.bytes(rng.below(8))))
                         }))
             case 4:
                 message = .viewReply(
-                    View(viewnum: rng.next(), primary: "p:\(rng.next())", backup: rng.below(2) == 0 ? "" : "b:1",
+                    View(
+                        viewnum: rng.next(), primary: "p:\(rng.next())", backup: rng.below(2) == 0 ? "" : "b:1",
                         acked: rng.below(2) == 0))
             default:
                 message = .ping(address: "ä:\(rng.next())", viewnum: rng.next())

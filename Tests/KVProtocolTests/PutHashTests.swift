@@ -23,8 +23,10 @@ final class PutHashTests: XCTestCase {
         XCTAssertEqual(PutHash.newValue(previous: [], argument: Bytes(utf8: "a")), Bytes(utf8: "3826002220"))
         XCTAssertEqual(PutHash.newValue(previous: Bytes(utf8: "a"), argument: []), Bytes(utf8: "3826002220"))
         XCTAssertEqual(PutHash.newValue(previous: [], argument: Bytes(utf8: "foobar")), Bytes(utf8: "3214735720"))
-        XCTAssertEqual(PutHash.newValue(previous: Bytes(utf8: "foo"), argument: Bytes(utf8: "bar")), Bytes(utf8: "3214735720"))
-        XCTAssertEqual(PutHash.newValue(previous: Bytes(utf8: "foob"), argument: Bytes(utf8: "ar")), Bytes(utf8: "3214735720"))
+        XCTAssertEqual(
+            PutHash.newValue(previous: Bytes(utf8: "foo"), argument: Bytes(utf8: "bar")), Bytes(utf8: "3214735720"))
+        XCTAssertEqual(
+            PutHash.newValue(previous: Bytes(utf8: "foob"), argument: Bytes(utf8: "ar")), Bytes(utf8: "3214735720"))
     }
 
     func testFnv1a32MatchesVectors() {

@@ -71,7 +71,8 @@ enum SampleFrames {
             let viewnum: UInt64 = i == 0 ? .max : UInt64(i)
             let age = UInt64(i) * 977
             servers.append(
-                ServerInfo(address: address, role: roles[i % 3], lastPingAgeMillis: age, viewnum: viewnum, alive: i % 4 != 0))
+                ServerInfo(
+                    address: address, role: roles[i % 3], lastPingAgeMillis: age, viewnum: viewnum, alive: i % 4 != 0))
         }
         return servers
     }
@@ -151,7 +152,8 @@ enum SampleFrames {
             result.append(.request(ClientRequest(op: op, clientID: 0, seq: 0, key: [], value: [])))
             result.append(
                 .request(
-                    ClientRequest(op: op, clientID: .max, seq: 0x0102_0304_0506_0708, key: allByteValues,
+                    ClientRequest(
+                        op: op, clientID: .max, seq: 0x0102_0304_0506_0708, key: allByteValues,
                         value: allByteValues + allByteValues.reversed())))
         }
         for status in ReplyStatus.allCases {

@@ -8,7 +8,8 @@ final class DurabilityTests: XCTestCase {
     func testEveryNewViewIsSavedBeforeItIsHandedOut() {
         // Besides these expectations, the interpreter checks after every step that the view
         // in force (and so every ping reply) is the last view the store saved.
-        runMonitorScript("""
+        runMonitorScript(
+            """
             expect stored none
             ping s1 0 -> view 1 s1 - unacked
             expect stored view 1 s1 - unacked
@@ -25,7 +26,8 @@ final class DurabilityTests: XCTestCase {
     }
 
     func testAcknowledgementIsSaved() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             expect stored view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
@@ -48,7 +50,8 @@ final class DurabilityTests: XCTestCase {
     }
 
     func testWhenSavingFailsTheViewDoesNotChangeUntilSavingWorksAgain() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             store fail
             ping s1 0 -> view 0 - - unacked   # not even view 1 is handed out unsaved
             expect events joined:s1 persistFailed:1:s1:-:unacked
@@ -78,7 +81,8 @@ final class DurabilityTests: XCTestCase {
     }
 
     func testRestartedPrimaryIsReplacedOnceSavingWorksAgain() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -99,7 +103,8 @@ final class DurabilityTests: XCTestCase {
     }
 
     func testRestartedBackupIsReplacedOnceSavingWorksAgain() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -130,7 +135,8 @@ final class DurabilityTests: XCTestCase {
     // MARK: Restarting the monitor
 
     func testRestartedMonitorKeepsItsView() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             restart monitor                   # nothing saved yet: starts from scratch
             expect view 0 - - unacked
             ping s1 0 -> view 1 s1 - unacked
@@ -150,7 +156,8 @@ final class DurabilityTests: XCTestCase {
     }
 
     func testRestartedMonitorGivesKnownServersAFullGracePeriod() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked

@@ -10,7 +10,8 @@ import XCTest
 /// such a line it has gone 1 tick without a ping.
 final class LivenessTests: XCTestCase {
     func testLivenessIsCountedInTicksNotByTheClock() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -28,7 +29,8 @@ final class LivenessTests: XCTestCase {
     }
 
     func testServerIsAliveAfterDeadPingsTicksWithoutAPingAndDeadAfterOneMore() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -52,7 +54,8 @@ final class LivenessTests: XCTestCase {
         // Ticks fall at 100, 200, ... ms. s2 pings just after the tick at 100 ms and s3 just
         // before the one at 200 ms: both have missed no ping at 200 ms and both have missed 5
         // at 700 ms, which declares them dead 599 and 501 ms after their last pings.
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -76,7 +79,8 @@ final class LivenessTests: XCTestCase {
     }
 
     func testDeadPingsIsConfigurableAndAPingRestartsTheCount() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             monitor deadPings=3
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
@@ -95,7 +99,8 @@ final class LivenessTests: XCTestCase {
     }
 
     func testDeadPingsOf1KeepsAServerPingingEveryTickAlive() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             monitor deadPings=1
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked

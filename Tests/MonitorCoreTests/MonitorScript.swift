@@ -145,7 +145,9 @@ final class MonitorScript {
             if core != nil { collect(fromTick: false) }
             core = MonitorCore(config: config, store: store, restoredView: store.last, now: now)
             lastView = store.last ?? .initial
-            check(core!.view == lastView, "restarted monitor has \(render(core!.view)), the store had \(render(lastView))")
+            check(
+                core!.view == lastView, "restarted monitor has \(render(core!.view)), the store had \(render(lastView))"
+            )
             // Its view's primary and backup get a full grace period; idle servers are forgotten.
             ticksSincePing = [:]
             for address in [lastView.primary, lastView.backup] where !address.isEmpty { ticksSincePing[address] = 0 }
@@ -263,15 +265,20 @@ final class MonitorScript {
             case let .viewAcknowledged(acked):
                 var expected = view
                 expected.acked = true
-                check(!view.acked && acked == expected, "acknowledged `\(render(acked))` while `\(render(view))` was in force")
+                check(
+                    !view.acked && acked == expected,
+                    "acknowledged `\(render(acked))` while `\(render(view))` was in force")
                 view = acked
             default:
                 break
             }
         }
         let current = core!.view
-        check(current == view, "the view in force `\(render(current))` does not follow from the events (`\(render(view))`)")
-        check(current.viewnum >= lastView.viewnum, "view number went down from \(lastView.viewnum) to \(current.viewnum)")
+        check(
+            current == view,
+            "the view in force `\(render(current))` does not follow from the events (`\(render(view))`)")
+        check(
+            current.viewnum >= lastView.viewnum, "view number went down from \(lastView.viewnum) to \(current.viewnum)")
         if current.viewnum == 0 {
             check(store.last == nil, "no view in force, yet the store saved `\(store.last.map(render) ?? "")`")
         } else {
@@ -293,7 +300,10 @@ final class MonitorScript {
         let servers = core!.servers(at: now)
         let known = ticksSincePing.keys.sorted()
         guard servers.map(\.address) == known else {
-            check(false, "the monitor knows [\(servers.map(\.address).joined(separator: " "))], want [\(known.joined(separator: " "))]")
+            check(
+                false,
+                "the monitor knows [\(servers.map(\.address).joined(separator: " "))], want [\(known.joined(separator: " "))]"
+            )
             return
         }
         for info in servers {
@@ -354,7 +364,9 @@ final class MonitorScript {
 
     private func expectServers(_ specs: [String]) throws {
         let actual = monitor().servers(at: now)
-        let rendered = actual.map { "\($0.address):\($0.role):\($0.alive ? "alive" : "dead"):age=\($0.lastPingAgeMillis):vn=\($0.viewnum)" }
+        let rendered = actual.map {
+            "\($0.address):\($0.role):\($0.alive ? "alive" : "dead"):age=\($0.lastPingAgeMillis):vn=\($0.viewnum)"
+        }
         let all = rendered.joined(separator: " ")
         guard actual.count == specs.count else {
             check(false, "servers are [\(all)], want [\(specs.joined(separator: " "))]")
@@ -362,7 +374,9 @@ final class MonitorScript {
         }
         for (info, spec) in zip(actual, specs) {
             let fields = spec.split(separator: ":").map(String.init)
-            guard fields.count >= 3 else { throw ScriptError("bad server `\(spec)`: want addr:role:alive|dead[:age=N][:vn=N]") }
+            guard fields.count >= 3 else {
+                throw ScriptError("bad server `\(spec)`: want addr:role:alive|dead[:age=N][:vn=N]")
+            }
             var ok = info.address == fields[0] && "\(info.role)" == fields[1]
             switch fields[2] {
             case "alive": ok = ok && info.alive
@@ -405,7 +419,8 @@ final class MonitorScript {
     private func parseView(_ words: ArraySlice<String>) throws -> View {
         let w = Array(words)
         guard w.count == 5, w[0] == "view", w[4] == "acked" || w[4] == "unacked" else {
-            throw ScriptError("expected `view <n> <primary> <backup> <acked|unacked>`, got `\(w.joined(separator: " "))`")
+            throw ScriptError(
+                "expected `view <n> <primary> <backup> <acked|unacked>`, got `\(w.joined(separator: " "))`")
         }
         return View(
             viewnum: try number(w[1]), primary: w[2] == "-" ? "" : w[2], backup: w[3] == "-" ? "" : w[3],

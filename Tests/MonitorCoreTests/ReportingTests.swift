@@ -5,7 +5,8 @@ import XCTest
 /// DESIGN §2, rules 4 and 7 (what the monitor reports), its events, and view numbers.
 final class ReportingTests: XCTestCase {
     func testServersReportsRoleLastPingAgeViewnumAndLiveness() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             expect servers none
             ping s1 0 -> view 1 s1 - unacked
             advance 250
@@ -27,7 +28,8 @@ final class ReportingTests: XCTestCase {
     func testViewNumbersOnlyIncrease() {
         // The interpreter also checks, after every step, that the view number never goes
         // down and that each new view is numbered one more than the one it replaces.
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -47,7 +49,8 @@ final class ReportingTests: XCTestCase {
     }
 
     func testDrainEventsReportsViewChangesWithTheirReasons() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             expect events none
             ping s1 0 -> view 1 s1 - unacked
             expect events joined:s1 changed:1:s1:-:firstPrimary

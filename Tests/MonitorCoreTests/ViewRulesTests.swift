@@ -10,7 +10,8 @@ final class ViewRulesTests: XCTestCase {
     // MARK: Rule 1: the first primary
 
     func testNoPrimaryBeforeAnyPing() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             expect view 0 - - unacked
             tick 10
             expect view 0 - - unacked         # ticks alone never make a view
@@ -21,7 +22,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testFirstPingerBecomesPrimaryOfView1Unacknowledged() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             expect events joined:s1 changed:1:s1:-:firstPrimary
             ping s2 0 -> view 1 s1 - unacked  # later pingers neither take over nor join view 1
@@ -32,7 +34,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testFirstBackupJoinsOnceTheFirstViewIsAcknowledged() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s2 0 -> view 1 s1 - unacked  # view 1 is not acknowledged: s2 waits
             ping s1 1 -> view 2 s1 s2 unacked # the acknowledgement lets s2 in at once
@@ -46,7 +49,8 @@ final class ViewRulesTests: XCTestCase {
     // MARK: Rule 3: failures once the view is acknowledged
 
     func testBackupTakesOverWhenThePrimaryDies() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -69,7 +73,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testIdleThirdServerBecomesBackupWhenThePrimaryFails() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -88,7 +93,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testRestartedServerBecomesBackup() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -104,7 +110,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testRestartedPrimaryIsTreatedAsDead() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -122,7 +129,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testRestartedBackupIsReplacedInANewView() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -142,7 +150,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testDeadBackupIsRemovedWhenNoIdleServerIsLeft() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -162,7 +171,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testDeadBackupIsReplacedByAnIdleServer() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -182,7 +192,8 @@ final class ViewRulesTests: XCTestCase {
     // MARK: Rule 2: acknowledgement
 
     func testNoViewChangeUntilThePrimaryAcknowledges() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s2 0 -> view 1 s1 - unacked  # no backup is added to an unacknowledged view
             tick 10 pinging s1:0 s2:0         # s1's replies were lost: 0 is no restart yet
@@ -199,7 +210,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testPrimaryDyingBeforeAcknowledgingIsNotReplaced() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -219,7 +231,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testDeadBackupIsReplacedEvenBeforeTheViewIsAcknowledged() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -240,7 +253,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testRestartedBackupIsReplacedEvenBeforeTheViewIsAcknowledged() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -254,7 +268,8 @@ final class ViewRulesTests: XCTestCase {
     // MARK: Rule 3: an idle server is never made primary
 
     func testIdleServerNeverBecomesPrimaryWhenAPrimaryWithoutBackupDies() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             tick 5
@@ -271,7 +286,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testIdleServerNeverBecomesPrimaryWhenPrimaryAndBackupDie() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s2 0 -> view 2 s1 s2 unacked
@@ -289,7 +305,8 @@ final class ViewRulesTests: XCTestCase {
     }
 
     func testIdleServerNeverBecomesPrimaryWhenAPrimaryWithoutBackupRestarts() {
-        runMonitorScript("""
+        runMonitorScript(
+            """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
             ping s1 0 -> view 1 s1 - acked    # s1 restarted: its data is gone and nobody else has it

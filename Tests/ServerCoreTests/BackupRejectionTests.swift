@@ -71,11 +71,14 @@ final class BackupRejectionTests: XCTestCase {
     func testBackupAnswersUnknownViewForNewerViewAndAsksMonitor() {
         let (h, transferID, seq) = pair()
         let token = h.token()
-        let effects = h.step("b", .forward(ForwardBatch(viewnum: 3, from: "p", transferID: transferID, batchSeq: seq, updates: []), token))
+        let effects = h.step(
+            "b",
+            .forward(ForwardBatch(viewnum: 3, from: "p", transferID: transferID, batchSeq: seq, updates: []), token))
         XCTAssertEqual(h.directAnswers[token]?.verdict, .unknownView)
         XCTAssertEqual(h.directAnswers[token]?.backupViewnum, 2)
         XCTAssertEqual(effects.pings, [2], "asks the monitor for the new view at once")
-        let chunk = TransferChunk(viewnum: 4, from: "p", transferID: 9, index: 0, isLast: true, entries: [], duplicates: [])
+        let chunk = TransferChunk(
+            viewnum: 4, from: "p", transferID: 9, index: 0, isLast: true, entries: [], duplicates: [])
         XCTAssertEqual(h.sendDirect("b", .transfer(chunk))?.verdict, .unknownView)
         XCTAssertEqual(h["b"].store[b("k")], b("v"), "an unknown view's chunk 0 must not wipe the store")
     }

@@ -58,7 +58,8 @@ final class DuplicateFilteringTests: XCTestCase {
         let h = Harness(["p"])
         h.bootFirstPrimary("p")
         XCTAssertEqual(h.reply(h.request("p", .put, "k", "five", client: 1, seq: 5)), ClientReply(status: .ok))
-        XCTAssertEqual(h.reply(h.request("p", .put, "k", "three", client: 1, seq: 3)), ClientReply(status: .staleRequest))
+        XCTAssertEqual(
+            h.reply(h.request("p", .put, "k", "three", client: 1, seq: 3)), ClientReply(status: .staleRequest))
         XCTAssertEqual(h.reply(h.request("p", .delete, "k", client: 1, seq: 4)), ClientReply(status: .staleRequest))
         XCTAssertEqual(h["p"].store[b("k")], b("five"))
         XCTAssertEqual(h["p"].duplicates.lookup(1)?.seq, 5)

@@ -11,7 +11,8 @@ final class ForwardingTests: XCTestCase {
         XCTAssertEqual(h.reply(h.request("p", .put, "k", "v")), ClientReply(status: .ok))
         XCTAssertEqual(h.reply(h.request("p", .get, "k")), ClientReply(status: .ok, value: b("v")))
         XCTAssertEqual(h.reply(h.request("p", .putHash, "k", "x")), ClientReply(status: .ok, value: b("v")))
-        XCTAssertEqual(h.reply(h.request("p", .get, "k")), ClientReply(status: .ok, value: putHashValue(b("v"), b("x"))))
+        XCTAssertEqual(
+            h.reply(h.request("p", .get, "k")), ClientReply(status: .ok, value: putHashValue(b("v"), b("x"))))
         XCTAssertEqual(h.reply(h.request("p", .get, "missing")), ClientReply(status: .noKey))
         XCTAssertTrue(h.toBackup.isEmpty)
         XCTAssertEqual(h["p"].pendingReplies, 0)

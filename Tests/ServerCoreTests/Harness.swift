@@ -131,9 +131,14 @@ final class Harness {
 
     @discardableResult
     func request(
-        _ address: String, _ op: KVProtocol.Operation, _ key: Bytes, _ value: Bytes, client: UInt64 = 1, seq: UInt64? = nil
+        _ address: String, _ op: KVProtocol.Operation, _ key: Bytes, _ value: Bytes, client: UInt64 = 1,
+        seq: UInt64? = nil
     ) -> ReplyToken {
-        let seq = seq ?? { nextSeq[client, default: 0] += 1; return nextSeq[client]! }()
+        let seq =
+            seq
+            ?? {
+                nextSeq[client, default: 0] += 1; return nextSeq[client]!
+            }()
         nextSeq[client] = max(nextSeq[client] ?? 0, seq)
         let token = token()
         step(address, .clientRequest(ClientRequest(op: op, clientID: client, seq: seq, key: key, value: value), token))

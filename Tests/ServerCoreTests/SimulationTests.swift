@@ -46,7 +46,8 @@ final class SimulationTests: XCTestCase {
         var delayed: [Envelope] = []
 
         func issue(_ i: Int) {
-            let token = h.request("p", .putHash, clients[i].key, clients[i].argument, client: clients[i].id, seq: clients[i].seq)
+            let token = h.request(
+                "p", .putHash, clients[i].key, clients[i].argument, client: clients[i].id, seq: clients[i].seq)
             owner[token] = (i, clients[i].seq)
             clients[i].ticksWaiting = 0
         }
@@ -62,7 +63,8 @@ final class SimulationTests: XCTestCase {
                 switch reply.status {
                 case .ok:
                     XCTAssertEqual(
-                        reply.value, clients[i].previousBySeq[seq], "seed \(seed) client \(i) seq \(seq): previous value")
+                        reply.value, clients[i].previousBySeq[seq],
+                        "seed \(seed) client \(i) seq \(seq): previous value")
                     if seq == clients[i].seq && !clients[i].answered {
                         clients[i].answered = true
                         clients[i].done += 1

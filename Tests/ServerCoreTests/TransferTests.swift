@@ -21,7 +21,9 @@ final class TransferTests: XCTestCase {
         return h
     }
 
-    private func assertSameState(_ h: Harness, _ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertSameState(
+        _ h: Harness, _ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(h[a].store, h[b].store, "stores of \(a) and \(b)", file: file, line: line)
         XCTAssertEqual(
             h[a].duplicates.entriesInOrder(), h[b].duplicates.entriesInOrder(), "duplicate tables", file: file,
@@ -235,7 +237,7 @@ final class TransferTests: XCTestCase {
     }
 
     func testSilentlyLostChunksRestartAfterResendTicks() {
-        let h = loadedPrimary { 
+        let h = loadedPrimary {
             $0.transferChunkBytes = 100
             $0.resendAfterTicks = 5
         }
@@ -277,14 +279,21 @@ final class TransferTests: XCTestCase {
             var tokens: [ReplyToken] = []
             for round in 0..<3_000 {
                 if round % 10 == 0, tokens.count < 60 {
-                    tokens.append(h.request("p", .putHash, "k\(tokens.count % 5)", "\(round)", client: UInt64(2_000 + tokens.count), seq: 1))
+                    tokens.append(
+                        h.request(
+                            "p", .putHash, "k\(tokens.count % 5)", "\(round)", client: UInt64(2_000 + tokens.count),
+                            seq: 1))
                 }
                 let roll = rng.below(100)
                 if roll < 45, !h.toBackup.isEmpty {
                     let index = rng.below(h.toBackup.count)
-                    if rng.chance(15) { h.dropToBackup(at: index) }
-                    else if rng.chance(10) { h.inject(h.toBackup[index]) }
-                    else { h.deliverToBackup(at: index) }
+                    if rng.chance(15) {
+                        h.dropToBackup(at: index)
+                    } else if rng.chance(10) {
+                        h.inject(h.toBackup[index])
+                    } else {
+                        h.deliverToBackup(at: index)
+                    }
                 } else if roll < 85, !h.toPrimary.isEmpty {
                     let index = rng.below(h.toPrimary.count)
                     if rng.chance(15) { h.toPrimary.remove(at: index) } else { h.deliverToPrimary(at: index) }

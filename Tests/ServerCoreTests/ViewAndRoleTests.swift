@@ -164,7 +164,8 @@ final class ViewAndRoleTests: XCTestCase {
         XCTAssertEqual(h["b"].store, expected)
         XCTAssertEqual(h.tick("b").pings, [3], "no backup: the new view is acknowledged at once")
         for i in 1..<20 {
-            XCTAssertEqual(h.reply(h.request("b", .get, "k\(i)", client: 50)), ClientReply(status: .ok, value: b("v\(i)")))
+            XCTAssertEqual(
+                h.reply(h.request("b", .get, "k\(i)", client: 50)), ClientReply(status: .ok, value: b("v\(i)")))
         }
         XCTAssertEqual(h.reply(h.request("b", .get, "k0", client: 50)), ClientReply(status: .noKey))
         XCTAssertEqual(

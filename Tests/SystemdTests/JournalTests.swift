@@ -1,12 +1,13 @@
+import Foundation
+import KVSystemd
+import Logging
+import XCTest
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import Foundation
-import KVSystemd
-import Logging
-import XCTest
 
 /// The daemons' records in a real journald: a standalone systemd-journald in a private
 /// mount (and pid) namespace, with a private /run and a volatile configuration bound over
@@ -93,7 +94,8 @@ final class JournalTests: XCTestCase {
 
     func testDaemonRecordsInJournald() throws {
         guard getuid() == 0 else {
-            throw XCTSkip("a standalone journald in a private mount namespace needs root (CAP_SYS_ADMIN); CI runs as root")
+            throw XCTSkip(
+                "a standalone journald in a private mount namespace needs root (CAP_SYS_ADMIN); CI runs as root")
         }
         guard let unshare = Binaries.tool("unshare"), let journald = Binaries.tool("systemd-journald"),
             Binaries.tool("journalctl") != nil
@@ -166,7 +168,8 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(monitorStart.flatMap { string($0, "PRIORITY") }, "5")
         XCTAssertEqual(monitorStart.flatMap { string($0, "KV_DEAD_PINGS") }, "5")
         let monitorView = monitorRecords.first { string($0, "MESSAGE_ID") == ids["view-change"] }
-        XCTAssertNotNil(monitorView, "no view-change record from kv-monitor: \(monitorRecords.map { string($0, "MESSAGE") })")
+        XCTAssertNotNil(
+            monitorView, "no view-change record from kv-monitor: \(monitorRecords.map { string($0, "MESSAGE") })")
         if let monitorView {
             XCTAssertEqual(string(monitorView, "PRIORITY"), "5")
             XCTAssertEqual(string(monitorView, "KV_VIEWNUM"), "1")
@@ -175,7 +178,9 @@ final class JournalTests: XCTestCase {
             XCTAssertEqual(string(monitorView, "KV_PREVIOUS_VIEWNUM"), "0")
             XCTAssertNotNil(string(monitorView, "KV_REASON"))
             XCTAssertNil(monitorView["kv_viewnum"], "metadata keys are upper-cased")
-            XCTAssertTrue(string(monitorView, "CODE_FILE")?.hasSuffix("Notices.swift") == true, "\(monitorView["CODE_FILE"] ?? "-")")
+            XCTAssertTrue(
+                string(monitorView, "CODE_FILE")?.hasSuffix("Notices.swift") == true,
+                "\(monitorView["CODE_FILE"] ?? "-")")
         }
         let acknowledged = monitorRecords.first { string($0, "MESSAGE_ID") == ids["view-acknowledged"] }
         XCTAssertEqual(acknowledged.flatMap { string($0, "KV_VIEWNUM") }, "1")

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 import DaemonSupport
 import Foundation
 import XCTest
 
 @testable import KVSystemd
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The pure parts of KVSystemd, and sd_notify/sd_watchdog_enabled against a socket and
 /// environment set up inside the test process (libsystemd reads them at call time).
@@ -35,7 +36,9 @@ final class KVSystemdUnitTests: XCTestCase {
         XCTAssertEqual(SystemdNotifier.oneLine("cr\ronly"), "cr only")
         for text in ["a\nb", "a\r\nb", "a\rb", "\n", "x\u{2028}y"] {
             let line = SystemdNotifier.oneLine(text)
-            XCTAssertFalse(line.unicodeScalars.contains { $0 == "\n" || $0 == "\r" }, "\(text.debugDescription) -> \(line.debugDescription)")
+            XCTAssertFalse(
+                line.unicodeScalars.contains { $0 == "\n" || $0 == "\r" },
+                "\(text.debugDescription) -> \(line.debugDescription)")
         }
     }
 
@@ -110,7 +113,8 @@ final class KVSystemdUnitTests: XCTestCase {
 
     func testWatchdogSettingsFollowSdWatchdogEnabled() {
         setEnvironment(["WATCHDOG_USEC": "400000", "WATCHDOG_PID": nil])
-        XCTAssertEqual(WatchdogSettings.fromEnvironment(), WatchdogSettings(intervalMicroseconds: 400_000), "unset WATCHDOG_PID")
+        XCTAssertEqual(
+            WatchdogSettings.fromEnvironment(), WatchdogSettings(intervalMicroseconds: 400_000), "unset WATCHDOG_PID")
         setEnvironment(["WATCHDOG_PID": "\(getpid())"])
         XCTAssertEqual(WatchdogSettings.fromEnvironment()?.intervalMicroseconds, 400_000, "WATCHDOG_PID = this process")
         setEnvironment(["WATCHDOG_PID": "1"])
@@ -159,7 +163,8 @@ final class KVSystemdUnitTests: XCTestCase {
         XCTAssertEqual(name, "kvservice")
         XCTAssertNil(try PassedSockets.protocolSocket(named: name, in: []), "nothing passed: use --listen")
         let unnamed = PassedSocket(fd: 3, name: "unknown")
-        XCTAssertEqual(try PassedSockets.protocolSocket(named: name, in: [unnamed]), unnamed, "a single socket, any name")
+        XCTAssertEqual(
+            try PassedSockets.protocolSocket(named: name, in: [unnamed]), unnamed, "a single socket, any name")
         let metrics = PassedSocket(fd: 3, name: "metrics")
         XCTAssertEqual(try PassedSockets.protocolSocket(named: name, in: [metrics]), metrics)
         let named = PassedSocket(fd: 4, name: "kvservice")
@@ -187,7 +192,8 @@ final class KVSystemdUnitTests: XCTestCase {
     func testJournalFieldNamesAreSanitised() {
         XCTAssertEqual(JournalLogHandler.fieldName("kv_viewnum"), "KV_VIEWNUM")
         XCTAssertEqual(JournalLogHandler.fieldName("KV_Primary"), "KV_PRIMARY")
-        XCTAssertEqual(JournalLogHandler.fieldName("_x"), "X", "no leading _: journald reserves those for trusted fields")
+        XCTAssertEqual(
+            JournalLogHandler.fieldName("_x"), "X", "no leading _: journald reserves those for trusted fields")
         XCTAssertEqual(JournalLogHandler.fieldName("__SYSTEMD_UNIT"), "SYSTEMD_UNIT")
         XCTAssertEqual(JournalLogHandler.fieldName("9lives"), "LIVES", "a field name cannot start with a digit")
         XCTAssertEqual(JournalLogHandler.fieldName("_9_a"), "A")
@@ -200,9 +206,13 @@ final class KVSystemdUnitTests: XCTestCase {
         XCTAssertNil(JournalLogHandler.fieldName("___"))
         XCTAssertNil(JournalLogHandler.fieldName("123"))
         XCTAssertNil(JournalLogHandler.fieldName("ü"))
-        XCTAssertEqual(JournalLogHandler.fieldName(String(repeating: "a", count: 100)), String(repeating: "A", count: 64))
+        XCTAssertEqual(
+            JournalLogHandler.fieldName(String(repeating: "a", count: 100)), String(repeating: "A", count: 64))
         // Every name is one journald accepts.
-        for key in ["kv_viewnum", "_x", "9lives", "a-b.c", "ümlaut", "=", "a=b", "\n", "Ω_omega", String(repeating: "z", count: 65)] {
+        for key in [
+            "kv_viewnum", "_x", "9lives", "a-b.c", "ümlaut", "=", "a=b", "\n", "Ω_omega",
+            String(repeating: "z", count: 65),
+        ] {
             guard let name = JournalLogHandler.fieldName(key) else { continue }
             XCTAssertTrue(Self.isValidJournalField(name), "\(key.debugDescription) -> \(name)")
         }

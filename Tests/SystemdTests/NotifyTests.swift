@@ -1,10 +1,11 @@
+import Foundation
+import XCTest
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import Foundation
-import XCTest
 
 /// The daemons' sd_notify conversation, seen from a stand-in service manager: a
 /// datagram socket passed as NOTIFY_SOCKET, with WATCHDOG_USEC (and WATCHDOG_PID unset,
@@ -48,7 +49,9 @@ final class NotifyTests: XCTestCase {
     private final class ReadyProbe: @unchecked Sendable {
         private let lock = NSLock()
         private var result: (accepted: Bool, extra: Int)?
-        func record(_ accepted: Bool, _ extra: Int) { lock.withLock { if result == nil { result = (accepted, extra) } } }
+        func record(_ accepted: Bool, _ extra: Int) {
+            lock.withLock { if result == nil { result = (accepted, extra) } }
+        }
         var value: (accepted: Bool, extra: Int)? { lock.withLock { result } }
     }
 
@@ -100,7 +103,8 @@ final class NotifyTests: XCTestCase {
         }
         let lonely = try startServer(
             scratch, listener: refusedListener, port: refusedPort, monitorPort: Loopback.freePort())
-        XCTAssertNotNil(refusedListener.first(within: 15) { $0.isReady }, "no READY=1 without a monitor\n\(lonely.outputSummary)")
+        XCTAssertNotNil(
+            refusedListener.first(within: 15) { $0.isReady }, "no READY=1 without a monitor\n\(lonely.outputSummary)")
         XCTAssertEqual(refusedProbe.value?.accepted, true)
 
         // 3. A real monitor: READY=1 after the first ping's answer, so it already names view 1.
@@ -138,10 +142,15 @@ final class NotifyTests: XCTestCase {
 
         // The monitor's STATUS moves from "waiting" to view 1 with this primary, then to
         // acknowledged.
-        let view1 = monitorListener.first(within: 15) { $0.status?.hasPrefix("view 1: primary \(firstAddress), backup -") == true }
-        XCTAssertNotNil(view1, "monitor STATUS: \(monitorListener.messages.compactMap(\.status))\n\(monitor.outputSummary)")
+        let view1 = monitorListener.first(within: 15) {
+            $0.status?.hasPrefix("view 1: primary \(firstAddress), backup -") == true
+        }
         XCTAssertNotNil(
-            monitorListener.first(within: 15) { $0.status == "view 1: primary \(firstAddress), backup -, acknowledged; 1 live servers" },
+            view1, "monitor STATUS: \(monitorListener.messages.compactMap(\.status))\n\(monitor.outputSummary)")
+        XCTAssertNotNil(
+            monitorListener.first(within: 15) {
+                $0.status == "view 1: primary \(firstAddress), backup -, acknowledged; 1 live servers"
+            },
             "monitor STATUS: \(monitorListener.messages.compactMap(\.status))")
         // The server's STATUS names its role and the view.
         XCTAssertNotNil(
@@ -158,10 +167,14 @@ final class NotifyTests: XCTestCase {
                 $0.status == "view 2: primary \(firstAddress), backup \(secondAddress), acknowledged; 2 live servers"
             }, "monitor STATUS: \(monitorListener.messages.compactMap(\.status))")
         XCTAssertNotNil(
-            secondListener.first(within: 15) { $0.status?.hasPrefix("backup of view 2 (primary \(firstAddress))") == true },
+            secondListener.first(within: 15) {
+                $0.status?.hasPrefix("backup of view 2 (primary \(firstAddress))") == true
+            },
             "backup STATUS: \(secondListener.messages.compactMap(\.status))\n\(second.outputSummary)")
         XCTAssertNotNil(
-            firstListener.first(within: 15) { $0.status?.hasPrefix("primary of view 2 (backup \(secondAddress) synchronised)") == true },
+            firstListener.first(within: 15) {
+                $0.status?.hasPrefix("primary of view 2 (backup \(secondAddress) synchronised)") == true
+            },
             "primary STATUS: \(firstListener.messages.compactMap(\.status))")
 
         // STATUS= is sent on changes, not on every tick: a few lines, not one per tick.
@@ -210,7 +223,8 @@ final class NotifyTests: XCTestCase {
         let monitorPort = Loopback.freePort()
         let monitor = try startMonitor(scratch, listener: monitorListener, port: monitorPort)
         let serverListener = try makeNotifyListener(scratch, "server")
-        let server = try startServer(scratch, listener: serverListener, port: Loopback.freePort(), monitorPort: monitorPort)
+        let server = try startServer(
+            scratch, listener: serverListener, port: Loopback.freePort(), monitorPort: monitorPort)
         XCTAssertNotNil(monitorListener.first(within: 15) { $0.isReady }, monitor.outputSummary)
         XCTAssertNotNil(serverListener.first(within: 15) { $0.isReady }, server.outputSummary)
 
@@ -249,7 +263,9 @@ final class NotifyTests: XCTestCase {
         let times = watchdogTimes(listener, over: 0.8)
         XCTAssertEqual(times.count, 0, "WATCHDOG=1 although WATCHDOG_PID names the test process")
         XCTAssertEqual(listener.messages.filter(\.isWatchdog).count, 0)
-        XCTAssertTrue(monitor.stderr.contains("kv_watchdog_ms=-"), "startup record should say no watchdog\n\(monitor.outputSummary)")
+        XCTAssertTrue(
+            monitor.stderr.contains("kv_watchdog_ms=-"),
+            "startup record should say no watchdog\n\(monitor.outputSummary)")
     }
 
     func testATickSlowerThanTheWatchdogIsReported() throws {
@@ -274,10 +290,13 @@ final class NotifyTests: XCTestCase {
         let monitorPort = Loopback.freePort()
         let monitor = try startMonitor(scratch, listener: monitorListener, port: monitorPort)
         let serverListener = try makeNotifyListener(scratch, "server")
-        let server = try startServer(scratch, listener: serverListener, port: Loopback.freePort(), monitorPort: monitorPort)
+        let server = try startServer(
+            scratch, listener: serverListener, port: Loopback.freePort(), monitorPort: monitorPort)
         XCTAssertNotNil(monitorListener.first(within: 15) { $0.isReady }, monitor.outputSummary)
         XCTAssertNotNil(serverListener.first(within: 15) { $0.isReady }, server.outputSummary)
-        XCTAssertNotNil(serverListener.first(within: 15) { $0.status?.hasPrefix("primary of view 1") == true }, server.outputSummary)
+        XCTAssertNotNil(
+            serverListener.first(within: 15) { $0.status?.hasPrefix("primary of view 1") == true }, server.outputSummary
+        )
 
         for (child, listener) in [(server, serverListener), (monitor, monitorListener)] {
             // The daemons install their SIGTERM handling (ServiceLifecycle's ServiceGroup)

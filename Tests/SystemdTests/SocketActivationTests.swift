@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 import DaemonSupport
 import Foundation
 import KVProtocol
@@ -10,6 +5,12 @@ import KVTransport
 import NIOCore
 import NIOPosix
 import XCTest
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Socket activation through systemd-socket-activate, which listens itself and execs the
 /// daemon (same pid) on the first connection, passing LISTEN_FDS/LISTEN_FDNAMES and
@@ -51,7 +52,8 @@ final class SocketActivationTests: XCTestCase {
             command += ["-E", "\(key)=\(value)"]
         }
         let child = try scratch.spawn(
-            "activate-\(URL(fileURLWithPath: program).lastPathComponent)", try activator(), command + [program] + arguments)
+            "activate-\(URL(fileURLWithPath: program).lastPathComponent)", try activator(),
+            command + [program] + arguments)
         let bound = waitUntil(10) {
             sockets.allSatisfy { datagram ? Loopback.isBoundUDP(port: $0.port) : Loopback.isListening(port: $0.port) }
         }
@@ -132,7 +134,9 @@ final class SocketActivationTests: XCTestCase {
         XCTAssertEqual(listener.first(within: 10) { $0.isReady }?.pid, daemon.pid, daemon.outputSummary)
 
         // And it joins the service: data goes through it.
-        let put = try scratch.kvctl(["put", "fruit", "apple", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "10"])
+        let put = try scratch.kvctl([
+            "put", "fruit", "apple", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "10",
+        ])
         XCTAssertEqual(put.status, 0, "\(put.stderr)\n\(daemon.outputSummary)")
         let get = try scratch.kvctl(["get", "fruit", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "10"])
         XCTAssertEqual(get.stdout, "apple\n", get.stderr)
@@ -176,7 +180,8 @@ final class SocketActivationTests: XCTestCase {
             (Binaries.server, serverArguments(listen: Loopback.freePort(), advertise: 1, monitor: Loopback.freePort())),
         ] {
             let first = Loopback.freePort()
-            let daemon = try activate(scratch, [(first, "metrics"), (Loopback.freePort(), "admin")], program, arguments)
+            let daemon = try activate(
+                scratch, [(first, "metrics"), (Loopback.freePort(), "admin")], program, arguments)
             let trigger = Loopback.connectTCP(port: first)
             defer { trigger.map { _ = close($0) } }
             XCTAssertTrue(daemon.waitForExit(within: 15), "\(program) kept running\n\(daemon.outputSummary)")
@@ -202,7 +207,8 @@ final class SocketActivationTests: XCTestCase {
             XCTAssertNil(daemon.terminatingSignal, daemon.outputSummary)
             XCTAssertEqual(daemon.exitCode.map { $0 != 0 }, true, daemon.outputSummary)
             XCTAssertTrue(
-                daemon.stderr.contains("passed socket 3 (\"unknown\") is not a listening TCP socket"), daemon.outputSummary)
+                daemon.stderr.contains("passed socket 3 (\"unknown\") is not a listening TCP socket"),
+                daemon.outputSummary)
             XCTAssertTrue(daemon.stderr.contains("ListenStream="), daemon.outputSummary)
         }
     }

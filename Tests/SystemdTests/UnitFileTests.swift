@@ -47,7 +47,9 @@ final class UnitFileTests: XCTestCase {
         }
         let root = scratch.path("man")
         for page in pages {
-            guard let section = page.split(separator: ".").last, let number = section.first, number.isNumber else { continue }
+            guard let section = page.split(separator: ".").last, let number = section.first, number.isNumber else {
+                continue
+            }
             let directory = "\(root)/man\(number)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(
@@ -73,7 +75,8 @@ final class UnitFileTests: XCTestCase {
             let result = try scratch.run(
                 "verify-\(unit)", analyze, options + ["\(directory)/\(unit)"], environment: environment, timeout: 30)
             XCTAssertEqual(result.stderr, "", "systemd-analyze verify \(unit) complained:\n\(result.stderr)")
-            XCTAssertEqual(result.status, 0, "systemd-analyze verify \(unit): status \(result.status)\n\(result.stderr)")
+            XCTAssertEqual(
+                result.status, 0, "systemd-analyze verify \(unit): status \(result.status)\n\(result.stderr)")
         }
     }
 
@@ -86,7 +89,10 @@ final class UnitFileTests: XCTestCase {
             // --threshold counts in tenths of the printed exposure level (1.1 -> 11).
             let result = try scratch.run(
                 "security-\(unit)", analyze,
-                ["security", "--offline=yes", "--no-pager", "--threshold=\(Int((threshold * 10).rounded()))", "\(directory)/\(unit)"],
+                [
+                    "security", "--offline=yes", "--no-pager", "--threshold=\(Int((threshold * 10).rounded()))",
+                    "\(directory)/\(unit)",
+                ],
                 environment: ["SYSTEMD_LOG_COLOR": "0", "SYSTEMD_COLORS": "0"], timeout: 30)
             let line = result.stdout.split(separator: "\n").first { $0.contains("Overall exposure level for \(unit):") }
             let figure = line.flatMap { line in
@@ -105,7 +111,8 @@ final class UnitFileTests: XCTestCase {
 
     /// (id, Subject:) of each catalog entry, in file order.
     private func catalogEntries() throws -> [(id: String, subject: String?)] {
-        let text = try String(contentsOf: Self.systemdDirectory.appendingPathComponent("kvservice.catalog"), encoding: .utf8)
+        let text = try String(
+            contentsOf: Self.systemdDirectory.appendingPathComponent("kvservice.catalog"), encoding: .utf8)
         var entries: [(id: String, subject: String?)] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("-- ") {
@@ -152,7 +159,8 @@ final class UnitFileTests: XCTestCase {
             }, uniquingKeysWith: { $1 })
         let subjects = Dictionary(try catalogEntries().map { ($0.id, $0.subject ?? "") }, uniquingKeysWith: { $1 })
         for (event, id) in MessageIDs.byEvent {
-            XCTAssertEqual(listed[id], subjects[id].map { "kvservice: \($0)" }, "\(event) (\(id)) as journalctl lists it")
+            XCTAssertEqual(
+                listed[id], subjects[id].map { "kvservice: \($0)" }, "\(event) (\(id)) as journalctl lists it")
         }
         XCTAssertEqual(listed.count, MessageIDs.byEvent.count, list.stdout)
     }

@@ -1,10 +1,11 @@
+import Foundation
+import XCTest
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import Foundation
-import XCTest
 
 /// The built executables (kv-monitor, kv-server, kvctl) sit next to the test bundle in
 /// the build directory, as in Tests/KVCtlTests/KVCtlProcess.swift.
@@ -96,7 +97,9 @@ final class Child: @unchecked Sendable {
 
     /// The exit status, once the child has exited normally.
     var exitCode: Int32? {
-        guard !isRunning, let status = lock.withLock({ waitStatus }), status >= 0, status & 0x7f == 0 else { return nil }
+        guard !isRunning, let status = lock.withLock({ waitStatus }), status >= 0, status & 0x7f == 0 else {
+            return nil
+        }
         return (status >> 8) & 0xff
     }
 
@@ -242,7 +245,8 @@ final class TestScratch: @unchecked Sendable {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
-            throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO, userInfo: [NSLocalizedDescriptionKey: executable])
+            throw POSIXError(
+                POSIXErrorCode(rawValue: result) ?? .EIO, userInfo: [NSLocalizedDescriptionKey: executable])
         }
         let child = Child(name: name, pid: pid, stdoutPath: out, stderrPath: err)
         lock.withLock { children.append(child) }
@@ -296,7 +300,9 @@ enum Loopback {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         precondition(bound == 0, "bind: \(errno)")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -388,7 +394,9 @@ final class SilentListener: @unchecked Sendable {
         self.fd = fd
         var address = Loopback.address(port: 0)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
