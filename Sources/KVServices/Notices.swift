@@ -42,7 +42,9 @@ enum Notices {
         }
     }
 
-    static func log(_ notice: ServerNotice, logger: Logger) {
+    /// - Parameter durationMillis: for a completed transfer, how long it took (the core has
+    ///   no clock; the runtime measures).
+    static func log(_ notice: ServerNotice, logger: Logger, durationMillis: UInt64? = nil) {
         switch notice {
         case .viewChanged(let from, let to):
             var metadata = viewMetadata(to)
@@ -68,13 +70,13 @@ enum Notices {
                     "kv_duplicates": "\(duplicates)",
                 ])
         case .transferCompleted(let backup, let viewnum, let keys, let bytes, let chunks):
+            var metadata: Logger.Metadata = [
+                "kv_event": "transfer-end", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)",
+                "kv_keys": "\(keys)", "kv_bytes": "\(bytes)", "kv_chunks": "\(chunks)",
+            ]
+            if let durationMillis { metadata["kv_duration_ms"] = "\(durationMillis)" }
             logger.notice(
-                "state transfer to \(backup) complete",
-                metadata: [
-                    "kv_event": "transfer-end", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)",
-                    "kv_keys": "\(keys)",
-                    "kv_bytes": "\(bytes)", "kv_chunks": "\(chunks)",
-                ])
+                "state transfer to \(backup) complete\(durationMillis.map { " in \($0) ms" } ?? "")", metadata: metadata)
         case .transferRestarted(let backup, let viewnum, let reason):
             logger.warning(
                 "state transfer to \(backup) restarted: \(reason)",

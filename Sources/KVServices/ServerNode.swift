@@ -65,6 +65,8 @@ public final class ServerNode: @unchecked Sendable {
     private var responders: [UInt64: Responder] = [:]
     private var nextToken: UInt64 = 1
     private var pingInFlight = false
+    /// When the current state transfer began (restarts included), for its log record.
+    private var transferStartedMillis: UInt64?
     private var stopped = false
     private var firstPingPromise: EventLoopPromise<Void>
     private var firstPingDone = false
@@ -156,7 +158,17 @@ public final class ServerNode: @unchecked Sendable {
             case .ping(let viewnum):
                 ping(viewnum)
             case .notice(let notice):
-                Notices.log(notice, logger: logger)
+                var duration: UInt64?
+                switch notice {
+                case .transferStarted:
+                    transferStartedMillis = MonotonicClock.nowMillis()
+                case .transferCompleted:
+                    duration = transferStartedMillis.map { MonotonicClock.nowMillis() - $0 }
+                    transferStartedMillis = nil
+                default:
+                    break
+                }
+                Notices.log(notice, logger: logger, durationMillis: duration)
                 statusChanged = true
             }
         }
