@@ -76,7 +76,8 @@ enum Notices {
             ]
             if let durationMillis { metadata["kv_duration_ms"] = "\(durationMillis)" }
             logger.notice(
-                "state transfer to \(backup) complete\(durationMillis.map { " in \($0) ms" } ?? "")", metadata: metadata)
+                "state transfer to \(backup) complete\(durationMillis.map { " in \($0) ms" } ?? "")", metadata: metadata
+            )
         case .transferRestarted(let backup, let viewnum, let reason):
             logger.warning(
                 "state transfer to \(backup) restarted: \(reason)",
