@@ -27,13 +27,14 @@ struct PutCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
     @Argument(help: "The key.") var key: String
-    @Argument(help: "The value.") var value: String
+    @Argument(help: "The value; \"-\" reads it from standard input (any bytes, up to 4 MiB).") var value: String
 
     func run() async throws {
+        let bytes = try ValueArgument.bytes(value)
         let client = options.makeClient()
         defer { client.close() }
         try await withClientErrors {
-            try await client.put(Bytes(utf8: key), Bytes(utf8: value), deadline: options.deadline)
+            try await client.put(Bytes(utf8: key), bytes, deadline: options.deadline)
         }
     }
 }
@@ -46,13 +47,15 @@ struct PutHashCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
     @Argument(help: "The key.") var key: String
-    @Argument(help: "The value appended to the previous one before hashing.") var value: String
+    @Argument(help: "The value appended to the previous one before hashing; \"-\" reads standard input.")
+    var value: String
 
     func run() async throws {
+        let bytes = try ValueArgument.bytes(value)
         let client = options.makeClient()
         defer { client.close() }
         let previous = try await withClientErrors {
-            try await client.putHash(Bytes(utf8: key), Bytes(utf8: value), deadline: options.deadline)
+            try await client.putHash(Bytes(utf8: key), bytes, deadline: options.deadline)
         }
         Output.out(previous)
         Output.line("")

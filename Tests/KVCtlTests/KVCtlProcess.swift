@@ -20,9 +20,9 @@ enum KVCtlProcess {
         return directory.appendingPathComponent("kvctl")
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 30)
-        throws -> KVCtlRun
-    {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], input: Data? = nil, timeout: TimeInterval = 30
+    ) throws -> KVCtlRun {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -35,8 +35,16 @@ enum KVCtlProcess {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        if let input {
+            // Written from another thread: a large value must not block us while kvctl reads.
+            DispatchQueue.global().async {
+                stdin.fileHandleForWriting.write(input)
+                try? stdin.fileHandleForWriting.close()
+            }
+        }
         // Read both pipes before waiting so a large output cannot block the child.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data()
