@@ -96,6 +96,11 @@ public final class MonitorNode: @unchecked Sendable {
     private func handle(_ frame: Frame, _ responder: Responder) {
         let now = MonotonicClock.nowMillis()
         switch frame.message {
+        case .ping(let address, _) where PeerAddress(address) == nil:
+            logger.warning(
+                "ping with a bad server address, closing connection",
+                metadata: ["kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_address": "\(address)"])
+            responder.respond(.error(code: .malformedFrame, message: "server address \"\(address)\" is not HOST:PORT"))
         case .ping(let address, let viewnum):
             let view = core.ping(from: address, viewnum: viewnum, at: now)
             report(core.drainEvents())

@@ -23,6 +23,11 @@ public final class MessageCodecHandler: ChannelDuplexHandler {
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let bytes = MessageCodec.encode(unwrapOutboundIn(data))
+        guard bytes.count <= Limits.maxFrameSize else {
+            // Never send what the peer must refuse (and never trap on the length field).
+            promise?.fail(ProtocolError(.frameTooLarge, "refusing to send a frame of \(bytes.count) bytes"))
+            return
+        }
         var buffer = context.channel.allocator.buffer(capacity: 4 + bytes.count)
         buffer.writeInteger(UInt32(bytes.count), endianness: .big)
         buffer.writeBytes(bytes)

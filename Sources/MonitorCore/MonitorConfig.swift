@@ -5,8 +5,13 @@ public struct MonitorConfig: Sendable {
     /// How many pings a server may miss: it is dead at the `deadPings + 1`-th tick without one.
     public var deadPings: UInt64
 
-    public init(deadPings: UInt64 = 5) {
+    /// Ticks after which a dead server holding no role is forgotten (3000: five minutes
+    /// at 100 ms), so the list of servers cannot grow without bound.
+    public var forgetAfterTicks: UInt64
+
+    public init(deadPings: UInt64 = 5, forgetAfterTicks: UInt64 = 3000) {
         precondition(deadPings >= 1, "deadPings must be at least 1")
         self.deadPings = deadPings
+        self.forgetAfterTicks = max(forgetAfterTicks, deadPings + 1)
     }
 }

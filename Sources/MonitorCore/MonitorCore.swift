@@ -37,6 +37,8 @@ public struct MonitorCore {
 
     /// A server's heartbeat. Returns the view to send back.
     public mutating func ping(from address: String, viewnum: UInt64, at now: UInt64) -> View {
+        // "" means "no server" in a view: a ping from it must never name a primary.
+        guard !address.isEmpty else { return view }
         if records[address] == nil { pendingEvents.append(.serverJoined(address: address)) }
         var record =
             records[address]
@@ -84,6 +86,12 @@ public struct MonitorCore {
         for (address, record) in records where !isAlive(record) && !record.reportedDead {
             records[address]?.reportedDead = true
             pendingEvents.append(.serverDied(address: address))
+        }
+        for (address, record) in records
+        where ticks - record.lastPingTick > config.forgetAfterTicks && address != view.primary
+            && address != view.backup
+        {
+            records[address] = nil
         }
         evaluate()
     }

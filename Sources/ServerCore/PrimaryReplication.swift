@@ -16,7 +16,7 @@ extension ServerCore {
             effects.append(.reply(token, ClientReply(status: .invalid, value: Bytes(utf8: problem))))
             return
         }
-        if awaitingFirstAck || mustDefer {
+        if awaitingFirstAck || mustDefer || waitingIsFull {
             guard deferred.count < config.maxDeferredRequests else {
                 effects.append(.reply(token, .retryLater))
                 return
@@ -45,6 +45,12 @@ extension ServerCore {
         guard outgoing.isStreaming else { return true }
         return outgoing.inFlight.count >= config.maxBatchesInFlight
             && (outgoing.openBytes >= config.maxBatchBytes || outgoing.open.count >= config.maxBatchUpdates)
+    }
+
+    /// Replies waiting for the backup are bounded too: reads and retries add none to a
+    /// batch, so without this a stalled backup would let them pile up without limit.
+    private var waitingIsFull: Bool {
+        outgoing != nil && pendingReplies >= config.maxWaitingReplies
     }
 
     /// Applies `request` to the store and queues its reply behind the open batch.
@@ -133,11 +139,18 @@ extension ServerCore {
     /// Handles requests held during a transfer or a full window, while they can proceed.
     private mutating func drainDeferred(_ effects: inout [ServerEffect]) {
         var index = 0
-        while index < deferred.count, isServing, !mustDefer {
+        while index < deferred.count, isServing, !mustDefer, !waitingIsFull {
             let item = deferred[index]
             index += 1
             apply(item.request, item.token, &effects)
-            if outgoing?.inFlight.isEmpty ?? false { flush(&effects) }
+            // Close the open batch once it is full, or everything held during a transfer
+            // would leave as one batch larger than a frame may be.
+            if let stream = outgoing,
+                stream.inFlight.isEmpty || stream.openBytes >= config.maxBatchBytes
+                    || stream.open.count >= config.maxBatchUpdates
+            {
+                flush(&effects)
+            }
         }
         deferred.removeFirst(index)
         flush(&effects)

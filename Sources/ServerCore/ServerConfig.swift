@@ -15,6 +15,9 @@ public struct ServerConfig: Sendable {
     /// Client requests held while a transfer runs (or the send window is full); beyond
     /// this, clients are told to retry later.
     public var maxDeferredRequests: Int = 10_000
+    /// Replies held until the backup acknowledges their batch, at most; beyond this,
+    /// requests are deferred (and then told to retry later).
+    public var maxWaitingReplies: Int = 20_000
     /// Ticks without an acknowledgement after which unacknowledged batches or the
     /// transfer are sent again.
     public var resendAfterTicks: Int = 10

@@ -78,6 +78,11 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
+                if stateDirectory == nil {
+                    logger.warning(
+                        "no --state-dir: the view is kept in memory only; a restarted monitor forgets it, and an empty server could then become primary of a new view 1",
+                        metadata: ["kv_event": "startup"])
+                }
                 let (view, live) = await node.summary()
                 supervisor.ready(status: Self.statusLine(view, live))
                 return {

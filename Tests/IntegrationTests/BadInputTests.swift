@@ -190,9 +190,18 @@ final class BadInputTests: ClusterTestCase {
         assertNothingOrErrorFrame(socket, .malformedFrame)
         socket = try await exchange(monitor, [bytes("\u{16}\u{03}\u{01} TLS hello, or so")])
         assertErrorFrame(socket, nil, afterHello: false)
+        // A ping whose address is not HOST:PORT ("" means "no server" in a view) must
+        // never register anyone, let alone name a primary.
+        for address in ["", "no-port", "host:99999"] {
+            socket = try await exchange(monitor, [Wire.hello, Wire.frame(.ping(address: address, viewnum: 0))])
+            assertErrorFrame(socket, .malformedFrame, afterHello: true)
+        }
 
         let servers = await setup.cluster.monitor?.servers() ?? []
         XCTAssertFalse(servers.contains { $0.address == "10.9.9.9:9" }, "a ping without hello registered a server")
+        XCTAssertFalse(
+            servers.contains { ["", "no-port", "host:99999"].contains($0.address) },
+            "a ping with a bad address registered a server")
         let viewAfter = await setup.cluster.view()
         XCTAssertEqual(viewAfter, viewBefore)
         // Still answering.

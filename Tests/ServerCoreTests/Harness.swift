@@ -50,6 +50,8 @@ struct Answer {
 final class Harness {
     var cores: [String: ServerCore] = [:]
     var toBackup: [Envelope] = []
+    /// Every forward batch any primary sent (resends included), in order.
+    var sentBatches: [ForwardBatch] = []
     var toPrimary: [Answer] = []
     /// Every reply each token got, in order (a correct core replies once per token).
     var replies: [ReplyToken: [ClientReply]] = [:]
@@ -95,6 +97,7 @@ final class Harness {
                     directAnswers[token] = ack
                 }
             case .sendToBackup(let to, let id, let message):
+                if case .forward(let batch) = message { sentBatches.append(batch) }
                 toBackup.append(Envelope(from: address, to: to, id: id, message: message))
             case .ping(let viewnum):
                 pings[address, default: []].append(viewnum)
