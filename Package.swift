@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "KVProtocol", "KVClient", "KVTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

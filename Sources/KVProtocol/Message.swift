@@ -23,6 +23,10 @@ public enum Message: Equatable, Sendable {
     case transfer(TransferChunk)
     case backupAck(BackupAck)
 
+    /// An admin's request for a server's own report.
+    case serverInfo
+    case serverInfoReply(ServerStats)
+
     /// The one-byte type code on the wire.
     public var typeCode: MessageType {
         switch self {
@@ -39,6 +43,8 @@ public enum Message: Equatable, Sendable {
         case .forward: .forward
         case .transfer: .transfer
         case .backupAck: .backupAck
+        case .serverInfo: .serverInfo
+        case .serverInfoReply: .serverInfoReply
         }
     }
 }
@@ -57,6 +63,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case forward = 0x30
     case transfer = 0x32
     case backupAck = 0x33
+    case serverInfo = 0x40
+    case serverInfoReply = 0x41
 }
 
 /// A message with the id that pairs a reply with its request on one connection.

@@ -30,8 +30,24 @@ public enum MessageCodec {
         case .ping(let address, let viewnum):
             w.string(address)
             w.u64(viewnum)
-        case .getView, .listServers:
+        case .getView, .listServers, .serverInfo:
             break
+        case .serverInfoReply(let stats):
+            w.string(stats.address)
+            w.u8(stats.role.rawValue)
+            encode(stats.view, into: &w)
+            w.bool(stats.serving)
+            w.bool(stats.backupSynchronized)
+            w.u64(stats.keys)
+            w.u64(stats.bytes)
+            w.u64(stats.duplicates)
+            w.u64(stats.uptimeMillis)
+            w.u32(stats.connections)
+            w.u32(stats.pendingReplies)
+            w.u32(stats.deferredRequests)
+            let counters = stats.counters.all
+            w.u32(UInt32(counters.count))
+            for counter in counters { w.u64(counter) }
         case .viewReply(let view):
             encode(view, into: &w)
         case .serversReply(let view, let servers):
@@ -129,6 +145,33 @@ public enum MessageCodec {
             message = .getView
         case .listServers:
             message = .listServers
+        case .serverInfo:
+            message = .serverInfo
+        case .serverInfoReply:
+            let address = try r.string("server address")
+            guard let role = ServerInfo.Role(rawValue: try r.u8("role")) else {
+                throw ProtocolError(.malformedFrame, "unknown server role")
+            }
+            let view = try decodeView(&r)
+            let serving = try r.bool("serving")
+            let synchronized = try r.bool("backup synchronised")
+            let keys = try r.u64("keys")
+            let bytes = try r.u64("bytes")
+            let duplicates = try r.u64("duplicates")
+            let uptime = try r.u64("uptime")
+            let connections = try r.u32("connections")
+            let pending = try r.u32("pending replies")
+            let deferred = try r.u32("deferred requests")
+            let count = try r.count("counter count", minItemSize: 8)
+            var values: [UInt64] = []
+            for _ in 0..<count { values.append(try r.u64("counter")) }
+            // Newer servers may report more counters; older ones fewer (missing are 0).
+            values = Array((values + [UInt64](repeating: 0, count: 7)).prefix(7))
+            message = .serverInfoReply(
+                ServerStats(
+                    address: address, role: role, view: view, serving: serving, backupSynchronized: synchronized,
+                    keys: keys, bytes: bytes, duplicates: duplicates, uptimeMillis: uptime, connections: connections,
+                    pendingReplies: pending, deferredRequests: deferred, counters: ServerCounters(all: values)))
         case .viewReply:
             message = .viewReply(try decodeView(&r))
         case .serversReply:

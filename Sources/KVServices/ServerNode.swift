@@ -55,6 +55,7 @@ public final class ServerNode: @unchecked Sendable {
     public let configuration: Configuration
     public let faults: FaultInjector?
     private let group: any EventLoopGroup
+    private let startedMillis = MonotonicClock.nowMillis()
     private let loop: any EventLoop
     private let logger: Logger
     private var core: ServerCore
@@ -125,6 +126,8 @@ public final class ServerNode: @unchecked Sendable {
             run(core.step(.forward(batch, register(responder))))
         case .transfer(let chunk):
             run(core.step(.transfer(chunk, register(responder))))
+        case .serverInfo:
+            responder.respond(.serverInfoReply(stats()))
         default:
             logger.warning(
                 "unexpected message for a server",
@@ -207,6 +210,19 @@ public final class ServerNode: @unchecked Sendable {
     }
 
     // MARK: - Control
+
+    /// The server's own report (`kvctl server-info`).
+    func stats() -> ServerStats {
+        ServerStats(
+            address: configuration.advertise, role: core.role, view: core.view, serving: core.isServing,
+            backupSynchronized: core.backupSynchronized, keys: UInt64(core.store.count),
+            bytes: UInt64(max(0, core.storeBytes)), duplicates: UInt64(core.duplicates.count),
+            uptimeMillis: MonotonicClock.nowMillis() - startedMillis,
+            connections: UInt32(clamping: listener?.openConnections ?? 0),
+            pendingReplies: UInt32(clamping: core.pendingReplies),
+            deferredRequests: UInt32(clamping: core.deferredRequests),
+            counters: core.counters)
+    }
 
     public func summary() -> Summary {
         Summary(

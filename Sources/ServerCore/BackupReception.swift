@@ -38,6 +38,7 @@ extension ServerCore {
         if chunk.index == 0 {
             // A new transfer replaces whatever this server held.
             store.removeAll()
+            storeBytes = 0
             duplicates.removeAll()
             incoming = IncomingStream(viewnum: chunk.viewnum, from: chunk.from, transferID: chunk.transferID)
         } else {
@@ -59,11 +60,12 @@ extension ServerCore {
             stream.nextChunk += 1
             incoming = stream
         }
-        for entry in chunk.entries { store[entry.key] = entry.value }
+        for entry in chunk.entries { setValue(entry.value, for: entry.key) }
         for dup in chunk.duplicates { duplicates.record(clientID: dup.clientID, seq: dup.seq, reply: dup.reply) }
         incoming!.keys += chunk.entries.count
         if chunk.isLast {
             incoming!.complete = true
+            counters.transfersReceived += 1
             effects.append(.notice(.transferReceived(from: chunk.from, viewnum: chunk.viewnum, keys: store.count)))
         }
         answer(token, .accepted, chunk.from, chunk.viewnum, &effects)
@@ -89,9 +91,10 @@ extension ServerCore {
             return
         }
         for update in batch.updates {
-            Self.applyUpdate(update, store: &store, duplicates: &duplicates)
+            applyUpdate(update)
         }
         stream.nextBatchSeq += 1
+        counters.batchesApplied += 1
         incoming = stream
         answer(token, .accepted, batch.from, batch.viewnum, &effects)
     }

@@ -6,6 +6,7 @@ extension ServerCore {
     // MARK: - Client requests
 
     mutating func handleClientRequest(_ request: ClientRequest, _ token: ReplyToken, _ effects: inout [ServerEffect]) {
+        counters.requests += 1
         guard role == .primary, data == .current || awaitingFirstAck, refusedViewnum != view.viewnum,
             fencedViewnum != view.viewnum
         else {
@@ -89,7 +90,7 @@ extension ServerCore {
             case .get:
                 preconditionFailure("handled above")
             }
-            Self.applyUpdate(update!, store: &store, duplicates: &duplicates)
+            applyUpdate(update!)
         }
 
         guard var stream = outgoing else {
@@ -106,12 +107,19 @@ extension ServerCore {
         outgoing = stream
     }
 
-    static func applyUpdate(_ update: ForwardedUpdate, store: inout [Bytes: Bytes], duplicates: inout DuplicateTable) {
+    mutating func applyUpdate(_ update: ForwardedUpdate) {
         switch update.effect {
-        case .set: store[update.key] = update.value
-        case .delete: store[update.key] = nil
+        case .set: setValue(update.value, for: update.key)
+        case .delete: setValue(nil, for: update.key)
         }
         duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
+    }
+
+    /// The one place the store changes, so `storeBytes` stays exact.
+    mutating func setValue(_ value: Bytes?, for key: Bytes) {
+        let previous = value.map { store.updateValue($0, forKey: key) } ?? store.removeValue(forKey: key)
+        if let previous { storeBytes -= key.count + previous.count }
+        if let value { storeBytes += key.count + value.count }
     }
 
     /// Sends the open batch if the window has room.
@@ -125,6 +133,7 @@ extension ServerCore {
         if stream.inFlight.isEmpty { stream.ticksSinceProgress = 0 }
         stream.inFlight.append(batch)
         stream.nextBatchSeq += 1
+        counters.batchesSent += 1
         stream.open = []
         stream.openBytes = 0
         stream.openNeeded = false
@@ -192,6 +201,7 @@ extension ServerCore {
             viewnum: view.viewnum, backup: view.backup, transferID: nextTransferID,
             phase: .transferring(TransferProgress(cursor: store.startIndex, duplicates: duplicates.entriesInOrder())))
         nextTransferID += 1
+        counters.transfersStarted += 1
         effects.append(
             .notice(
                 .transferStarted(
@@ -243,6 +253,7 @@ extension ServerCore {
         guard var stream = outgoing else { return }
         stream.transferID = nextTransferID
         nextTransferID += 1
+        counters.transfersStarted += 1
         stream.phase = .transferring(
             TransferProgress(cursor: store.startIndex, duplicates: duplicates.entriesInOrder()))
         stream.ticksSinceProgress = 0
@@ -305,6 +316,7 @@ extension ServerCore {
                             backup: stream.backup, viewnum: stream.viewnum, keys: progress.keysSent,
                             bytes: progress.bytesSent, chunks: Int(progress.nextIndex))))
                 ackedViewnum = stream.viewnum
+                counters.transfersCompleted += 1
                 release(upTo: 0, &effects)
                 requestPing(&effects)
                 drainDeferred(&effects)
@@ -342,6 +354,7 @@ extension ServerCore {
             if stream.needsResend || stalled {
                 stream.needsResend = false
                 stream.ticksSinceProgress = 0
+                counters.batchesResent += UInt64(stream.inFlight.count)
                 for batch in stream.inFlight {
                     effects.append(
                         .sendToBackup(

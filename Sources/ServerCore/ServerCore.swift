@@ -28,6 +28,9 @@ public struct ServerCore {
     public internal(set) var view: View = .initial
     public internal(set) var store: [Bytes: Bytes] = [:]
     public internal(set) var duplicates: DuplicateTable
+    /// Bytes of keys and values in `store`.
+    public internal(set) var storeBytes = 0
+    public internal(set) var counters = ServerCounters()
 
     var data: DataState = .empty
     /// Primary of view 1 of a new cluster, waiting for the monitor to confirm the

@@ -124,6 +124,43 @@ final class KVCtlAdminTests: XCTestCase {
         XCTAssertEqual(hash.status, 0, hash.stderr)
     }
 
+    func testServerInfoReportsRoleDataAndCounters() async throws {
+        try await addServer()
+        try await addServer()
+        XCTAssertEqual(try kvctl(["wait", "--ready", "--backup", "--timeout", "10"]).status, 0)
+        XCTAssertEqual(try kvctl(["put", "k", "vvvv", "--timeout", "10"]).status, 0)
+        let view = try kvctl(["view", "--json"])
+        let viewObject = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(view.stdout.utf8)) as? [String: Any])
+        let primary = try XCTUnwrap(viewObject["primary"] as? String)
+        let backup = try XCTUnwrap(viewObject["backup"] as? String)
+
+        let run = try KVCtlProcess.run(["server-info", primary, "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let info = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(info["role"] as? String, "primary")
+        XCTAssertEqual(info["serving"] as? Bool, true)
+        XCTAssertEqual(info["backup_synchronized"] as? Bool, true)
+        XCTAssertEqual(info["keys"] as? Int, 1)
+        XCTAssertEqual(info["bytes"] as? Int, 5)
+        XCTAssertEqual(info["duplicates"] as? Int, 1)
+        XCTAssertEqual(info["requests"] as? Int, 1)
+        XCTAssertEqual(info["transfers_completed"] as? Int, 1)
+        XCTAssertGreaterThanOrEqual(info["batches_sent"] as? Int ?? 0, 1)
+        XCTAssertGreaterThanOrEqual(info["connections"] as? Int ?? 0, 1, "at least kvctl's own")
+
+        let backupRun = try KVCtlProcess.run(["server-info", backup])
+        XCTAssertEqual(backupRun.status, 0, backupRun.stderr)
+        XCTAssertTrue(backupRun.stdout.contains("role:"), backupRun.stdout)
+        XCTAssertTrue(backupRun.stdout.contains("backup"), backupRun.stdout)
+        XCTAssertTrue(backupRun.stdout.contains("transfers received:"), backupRun.stdout)
+
+        let unreachable = try KVCtlProcess.run(["server-info", "127.0.0.1:1", "--timeout", "0.5"])
+        XCTAssertEqual(unreachable.status, 2)
+        XCTAssertTrue(unreachable.stderr.contains("does not answer"), unreachable.stderr)
+        XCTAssertEqual(try KVCtlProcess.run(["server-info", "nonsense"]).status, 64)
+    }
+
     func testOversizedValueOnStandardInputIsRefusedBeforeSending() async throws {
         try await addServer()
         XCTAssertEqual(try kvctl(["wait", "--ready", "--timeout", "10"]).status, 0)

@@ -163,6 +163,13 @@ enum SampleFrames {
             result.append(.backupAck(BackupAck(verdict: verdict, backupViewnum: 0)))
             result.append(.backupAck(BackupAck(verdict: verdict, backupViewnum: .max)))
         }
+        result.append(.serverInfo)
+        result.append(.serverInfoReply(sampleStats))
+        var idle = sampleStats
+        idle.role = .idle
+        idle.view = .initial
+        idle.counters = ServerCounters()
+        result.append(.serverInfoReply(idle))
         return result
     }
 
@@ -204,7 +211,17 @@ enum SampleFrames {
                         duplicates: manyDuplicates(2)))),
             Frame(requestID: 10, message: .backupAck(BackupAck(verdict: .outOfOrder, backupViewnum: 4))),
             Frame(requestID: 11, message: .getView),
+            Frame(requestID: 12, message: .serverInfoReply(sampleStats)),
         ]
+    }
+
+    static var sampleStats: ServerStats {
+        ServerStats(
+            address: "127.0.0.1:7101", role: .primary,
+            view: View(viewnum: 9, primary: "127.0.0.1:7101", backup: "[::1]:7102", acked: true), serving: true,
+            backupSynchronized: true, keys: 1_000_000, bytes: .max, duplicates: 7, uptimeMillis: 123_456,
+            connections: 3, pendingReplies: 2, deferredRequests: .max,
+            counters: ServerCounters(all: [1, 2, 3, 4, 5, 6, .max]))
     }
 }
 

@@ -61,3 +61,31 @@ final class BoundsTests: XCTestCase {
         XCTAssertEqual(h["p"].deferredRequests, 0)
     }
 }
+
+/// The counters and byte count `kvctl server-info` reports.
+final class StatsTests: XCTestCase {
+    func testStoreBytesAndCountersFollowTheWork() {
+        let h = Harness(["p", "b"])
+        h.bootPair()
+        h.request("p", .put, "ab", "xyz", client: 1)
+        h.settle()
+        XCTAssertEqual(h["p"].storeBytes, 5)
+        XCTAssertEqual(h["b"].storeBytes, 5, "the backup counts what it holds too")
+        h.request("p", .put, "ab", "x", client: 1)
+        h.request("p", .put, "c", "", client: 2)
+        h.settle()
+        XCTAssertEqual(h["p"].storeBytes, 4)
+        h.request("p", .delete, "ab", client: 1)
+        h.settle()
+        XCTAssertEqual(h["p"].storeBytes, 1)
+        XCTAssertEqual(h["b"].storeBytes, 1)
+
+        let primary = h["p"].counters
+        XCTAssertEqual(primary.requests, 4)
+        XCTAssertEqual(primary.transfersStarted, 1)
+        XCTAssertEqual(primary.transfersCompleted, 1)
+        XCTAssertGreaterThanOrEqual(primary.batchesSent, 3)
+        XCTAssertEqual(h["b"].counters.transfersReceived, 1)
+        XCTAssertEqual(h["b"].counters.batchesApplied, primary.batchesSent)
+    }
+}
