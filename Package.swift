@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // libsystemd, for the daemons' systemd face.
@@ -50,11 +52,24 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Prometheus metrics: the daemons' swift-metrics objects and the HTTP endpoint.
+        .target(
+            name: "KVMetrics",
+            dependencies: [
+                "KVProtocol", "KVTransport",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // The daemons' runtimes: the cores driven by NIO channels and timers.
         .target(
             name: "KVServices",
             dependencies: [
-                "KVProtocol", "MonitorCore", "ServerCore", "KVTransport",
+                "KVProtocol", "MonitorCore", "ServerCore", "KVTransport", "KVMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,11 +86,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // What both daemons' command lines share: logging flags, the listening socket.
+        // What both daemons' command lines share: logging flags, the listening socket, metrics.
         .target(
             name: "DaemonSupport",
             dependencies: [
-                "KVSystemd", "KVTransport",
+                "KVSystemd", "KVTransport", "KVMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,6 +102,7 @@ let package = Package(
             name: "kv-monitor",
             dependencies: [
                 "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol",
+                "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -96,6 +114,7 @@ let package = Package(
             name: "kv-server",
             dependencies: [
                 "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol",
+                "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -124,6 +143,17 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The Prometheus endpoints of in-process nodes and of the kv-server executable.
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: [
+                "KVMetrics", "KVServices", "KVClient", "KVTransport", "KVProtocol",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

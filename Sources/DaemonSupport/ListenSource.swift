@@ -8,11 +8,27 @@ public enum ListenSource {
     /// only when several sockets are passed.
     public static let protocolSocketName = "kvservice"
 
+    /// The name a socket unit gives the Prometheus metrics socket (`FileDescriptorName=`).
+    public static let metricsSocketName = "metrics"
+
     public static func resolve(listen: PeerAddress) throws -> (source: FrameListener.Source, description: String) {
         let passed = try PassedSockets.fromEnvironment()
         if let socket = try PassedSockets.protocolSocket(named: protocolSocketName, in: passed) {
             return (.inherited(fd: socket.fd), "socket passed by systemd (fd \(socket.fd), \"\(socket.name)\")")
         }
         return (.bind(listen), listen.description)
+    }
+
+    /// Where to serve metrics: a socket named "metrics" passed by systemd alongside the
+    /// protocol socket, else `--metrics-listen`; nil when neither (metrics off).
+    public static func resolveMetrics(
+        listen: PeerAddress?
+    ) throws -> (source: FrameListener.Source, description: String)? {
+        let passed = try PassedSockets.fromEnvironment()
+        // A lone passed socket is the protocol socket, whatever its name.
+        if passed.count > 1, let socket = passed.first(where: { $0.name == metricsSocketName }) {
+            return (.inherited(fd: socket.fd), "socket passed by systemd (fd \(socket.fd), \"\(socket.name)\")")
+        }
+        return listen.map { (.bind($0), $0.description) }
     }
 }

@@ -1,3 +1,4 @@
+import KVMetrics
 import KVProtocol
 import KVTransport
 import Logging
@@ -15,15 +16,18 @@ public final class MonitorNode: @unchecked Sendable {
         public var deadPings: UInt64
         /// Where the view is kept; nil keeps it in memory only (tests, throwaway clusters).
         public var stateDirectory: String?
+        /// Where view, ping and live-server metrics go; nil (the default) records none.
+        public var metrics: MonitorMetrics?
 
         public init(
             listen: FrameListener.Source, pingInterval: TimeAmount = .milliseconds(100), deadPings: UInt64 = 5,
-            stateDirectory: String? = nil
+            stateDirectory: String? = nil, metrics: MonitorMetrics? = nil
         ) {
             self.listen = listen
             self.pingInterval = pingInterval
             self.deadPings = deadPings
             self.stateDirectory = stateDirectory
+            self.metrics = metrics
         }
     }
 
@@ -87,8 +91,11 @@ public final class MonitorNode: @unchecked Sendable {
         { [self] _ in
             core.tick(at: MonotonicClock.nowMillis())
             report(core.drainEvents())
-            if let onTick {
-                onTick(core.view, core.servers(at: MonotonicClock.nowMillis()).filter(\.alive).count)
+            if onTick != nil || configuration.metrics != nil {
+                let live = core.servers(at: MonotonicClock.nowMillis()).filter(\.alive).count
+                configuration.metrics?.update(
+                    viewnum: core.view.viewnum, acknowledged: core.view.acked, liveServers: live)
+                onTick?(core.view, live)
             }
         }
     }
@@ -102,6 +109,7 @@ public final class MonitorNode: @unchecked Sendable {
                 metadata: ["kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_address": "\(address)"])
             responder.respond(.error(code: .malformedFrame, message: "server address \"\(address)\" is not HOST:PORT"))
         case .ping(let address, let viewnum):
+            configuration.metrics?.pinged()
             let view = core.ping(from: address, viewnum: viewnum, at: now)
             report(core.drainEvents())
             responder.respond(.viewReply(view))
@@ -124,7 +132,10 @@ public final class MonitorNode: @unchecked Sendable {
         var changed = false
         for event in events {
             Notices.log(event, logger: logger)
-            if case .viewChanged = event { changed = true }
+            if case .viewChanged = event {
+                changed = true
+                configuration.metrics?.viewChanged()
+            }
             if case .viewAcknowledged = event { changed = true }
         }
         if changed, let onViewChange {

@@ -5,4 +5,8 @@ enum MonotonicClock {
     static func nowMillis() -> UInt64 {
         NIODeadline.now().uptimeNanoseconds / 1_000_000
     }
+
+    static func nowNanos() -> UInt64 {
+        NIODeadline.now().uptimeNanoseconds
+    }
 }

@@ -1,3 +1,4 @@
+import KVMetrics
 import KVProtocol
 import KVTransport
 import Logging
@@ -19,10 +20,13 @@ public final class ServerNode: @unchecked Sendable {
         /// How long a forward, chunk or ping may go unanswered before it counts as lost.
         public var peerTimeout: TimeAmount
         public var core: ServerConfig
+        /// Where request, forward and transfer metrics go; nil (the default) records none.
+        public var metrics: ServerMetrics?
 
         public init(
             listen: FrameListener.Source, advertise: String, monitor: String,
-            pingInterval: TimeAmount = .milliseconds(100), peerTimeout: TimeAmount = .seconds(1)
+            pingInterval: TimeAmount = .milliseconds(100), peerTimeout: TimeAmount = .seconds(1),
+            metrics: ServerMetrics? = nil
         ) {
             self.listen = listen
             self.advertise = advertise
@@ -30,6 +34,7 @@ public final class ServerNode: @unchecked Sendable {
             self.pingInterval = pingInterval
             self.peerTimeout = peerTimeout
             self.core = ServerConfig(address: advertise)
+            self.metrics = metrics
         }
     }
 
@@ -63,11 +68,14 @@ public final class ServerNode: @unchecked Sendable {
     private var ticker: RepeatedTask?
     private var monitorLink: PeerLink
     private var backupLink: PeerLink?
-    private var responders: [UInt64: Responder] = [:]
+    /// Who waits for each `ReplyToken`; for client requests, with the operation and when
+    /// it arrived (for the request metrics).
+    private var responders: [UInt64: Pending] = [:]
     private var nextToken: UInt64 = 1
     private var pingInFlight = false
-    /// When the current state transfer began (restarts included), for its log record.
-    private var transferStartedMillis: UInt64?
+    /// When the current state transfer began (restarts included), in monotonic
+    /// nanoseconds, for its log record and metrics.
+    private var transferStartedNanos: UInt64?
     private var stopped = false
     private var firstPingPromise: EventLoopPromise<Void>
     private var firstPingDone = false
@@ -75,6 +83,11 @@ public final class ServerNode: @unchecked Sendable {
     private var onStatusChange: (@Sendable (Summary) -> Void)?
     /// Called on the loop at every tick, from the tick itself (the systemd watchdog).
     private var onTick: (@Sendable (Summary) -> Void)?
+
+    private struct Pending {
+        var responder: Responder
+        var request: (op: Operation, receivedNanos: UInt64)?
+    }
 
     public static func start(
         configuration: Configuration, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil,
@@ -111,6 +124,7 @@ public final class ServerNode: @unchecked Sendable {
     private func startTicking() {
         ticker = loop.scheduleRepeatedTask(initialDelay: .zero, delay: configuration.pingInterval) { [self] _ in
             run(core.step(.tick))
+            updateGauges()
             onTick?(summary())
         }
     }
@@ -121,11 +135,12 @@ public final class ServerNode: @unchecked Sendable {
         guard !stopped else { return }
         switch frame.message {
         case .request(let request):
-            run(core.step(.clientRequest(request, register(responder))))
+            let timing = configuration.metrics == nil ? nil : (request.op, MonotonicClock.nowNanos())
+            run(core.step(.clientRequest(request, register(responder, request: timing))))
         case .forward(let batch):
-            run(core.step(.forward(batch, register(responder))))
+            run(core.step(.forward(batch, register(responder, request: nil))))
         case .transfer(let chunk):
-            run(core.step(.transfer(chunk, register(responder))))
+            run(core.step(.transfer(chunk, register(responder, request: nil))))
         case .serverInfo:
             responder.respond(.serverInfoReply(stats()))
         default:
@@ -139,10 +154,10 @@ public final class ServerNode: @unchecked Sendable {
         }
     }
 
-    private func register(_ responder: Responder) -> ReplyToken {
+    private func register(_ responder: Responder, request: (op: Operation, receivedNanos: UInt64)?) -> ReplyToken {
         let token = nextToken
         nextToken += 1
-        responders[token] = responder
+        responders[token] = Pending(responder: responder, request: request)
         return ReplyToken(token)
     }
 
@@ -153,9 +168,15 @@ public final class ServerNode: @unchecked Sendable {
         for effect in effects {
             switch effect {
             case .reply(let token, let reply):
-                responders.removeValue(forKey: token.raw)?.respond(.reply(reply))
+                guard let pending = responders.removeValue(forKey: token.raw) else { break }
+                // Counted before the reply leaves, so a client that saw it also sees the count.
+                if let metrics = configuration.metrics, let (op, received) = pending.request {
+                    metrics.requestAnswered(
+                        op: op, status: reply.status, nanoseconds: Self.elapsedNanos(since: received))
+                }
+                pending.responder.respond(.reply(reply))
             case .answerPrimary(let token, let ack):
-                responders.removeValue(forKey: token.raw)?.respond(.backupAck(ack))
+                responders.removeValue(forKey: token.raw)?.responder.respond(.backupAck(ack))
             case .sendToBackup(let address, let id, let message):
                 sendToBackup(address, id, message)
             case .ping(let viewnum):
@@ -164,10 +185,18 @@ public final class ServerNode: @unchecked Sendable {
                 var duration: UInt64?
                 switch notice {
                 case .transferStarted:
-                    transferStartedMillis = MonotonicClock.nowMillis()
+                    transferStartedNanos = MonotonicClock.nowNanos()
+                    configuration.metrics?.transfer(.started)
                 case .transferCompleted:
-                    duration = transferStartedMillis.map { MonotonicClock.nowMillis() - $0 }
-                    transferStartedMillis = nil
+                    let nanos = transferStartedNanos.map { Self.elapsedNanos(since: $0) }
+                    duration = nanos.map { UInt64($0) / 1_000_000 }
+                    transferStartedNanos = nil
+                    configuration.metrics?.transfer(.completed)
+                    if let nanos { configuration.metrics?.transferFinished(nanoseconds: nanos) }
+                case .transferRestarted:
+                    configuration.metrics?.transfer(.restarted)
+                case .forwardResent(_, let batches, _):
+                    configuration.metrics?.forwardBatches(.resent, count: batches)
                 default:
                     break
                 }
@@ -183,10 +212,18 @@ public final class ServerNode: @unchecked Sendable {
             backupLink?.close()
             backupLink = PeerLink(address: address, group: group, loop: loop, faults: faults)
         }
+        var isForward = false
+        if case .forward = message { isForward = true }
+        let forwardSentNanos = configuration.metrics != nil && isForward ? MonotonicClock.nowNanos() : nil
+        if forwardSentNanos != nil { configuration.metrics?.forwardBatches(.sent) }
         backupLink!.send(message, timeout: configuration.peerTimeout).whenComplete { [self] result in
             guard !stopped else { return }
             var ack: BackupAck?
             if case .success(.backupAck(let received)) = result { ack = received }
+            if let metrics = configuration.metrics, let forwardSentNanos {
+                metrics.forwardBatches(ack?.verdict == .accepted ? .acked : .failed)
+                metrics.forwardBatchFinished(nanoseconds: Self.elapsedNanos(since: forwardSentNanos))
+            }
             run(core.step(.backupReplied(id, ack)))
         }
     }
@@ -201,6 +238,17 @@ public final class ServerNode: @unchecked Sendable {
                 guard !stopped, case .success(.viewReply(let view)) = result else { return }
                 run(core.step(.viewFromMonitor(view)))
             }
+    }
+
+    private static func elapsedNanos(since start: UInt64) -> Int64 {
+        Int64(clamping: MonotonicClock.nowNanos() &- start)
+    }
+
+    /// The metrics gauges, from the core (on every tick).
+    private func updateGauges() {
+        configuration.metrics?.update(
+            viewnum: core.view.viewnum, role: core.role, keys: core.store.count, bytes: max(0, core.storeBytes),
+            duplicateClients: core.duplicates.count)
     }
 
     private func markFirstPing() {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DaemonSupport
+import KVMetrics
 import KVProtocol
 import KVServices
 import KVSystemd
@@ -24,7 +25,8 @@ struct KVMonitorCommand: AsyncParsableCommand {
             Servers ping the monitor every ping interval; one that misses --dead-pings pings in a row \
             is dead. The view (view number, primary, backup, acknowledged) is stored in --state-dir \
             before it is handed out, so a restarted monitor continues it. When started by systemd \
-            with a passed socket (LISTEN_FDS), that socket is used instead of --listen.
+            with a passed socket (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
+            named "metrics") it serves Prometheus metrics over HTTP at /metrics.
             """)
 
     @Option(help: "Address to listen on (HOST:PORT).")
@@ -38,6 +40,8 @@ struct KVMonitorCommand: AsyncParsableCommand {
 
     @Option(help: "Directory keeping the view (default: $STATE_DIRECTORY; none: in memory only).")
     var stateDir: String?
+
+    @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
 
@@ -56,12 +60,16 @@ struct KVMonitorCommand: AsyncParsableCommand {
         let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
         let listen = PeerAddress(listen)!
         let (deadPings, pingInterval) = (deadPings, pingInterval)
+        let metricsListen = metricsOptions.address
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
+                let metrics = try await DaemonMetrics.start(
+                    listen: metricsListen, group: MultiThreadedEventLoopGroup.singleton)
                 let node = try await MonitorNode.start(
                     configuration: .init(
-                        listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory),
+                        listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory,
+                        metrics: metrics.map { MonitorMetrics(factory: $0.factory) }),
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                     onViewChange: { view, live in supervisor.status(Self.statusLine(view, live)) },
                     onTick: { view, live in
@@ -75,6 +83,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "kv_event": "startup", "kv_listen": "\(listenDescription)",
                         "kv_ping_interval": "\(pingInterval)", "kv_dead_pings": "\(deadPings)",
                         "kv_state_dir": "\(stateDirectory ?? "-")",
+                        "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
@@ -89,6 +98,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                     logger.notice("stopping", metadata: ["kv_event": "shutdown"])
                     supervisor.stopping(status: "stopping")
                     await node.stop()
+                    await metrics?.endpoint.close()
                 }
             }
         } catch {

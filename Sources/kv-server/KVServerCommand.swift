@@ -1,5 +1,6 @@
 import ArgumentParser
 import DaemonSupport
+import KVMetrics
 import KVProtocol
 import KVServices
 import KVSystemd
@@ -18,7 +19,8 @@ struct KVServerCommand: AsyncParsableCommand {
             The server pings the monitor every ping interval. As primary it answers clients and \
             forwards every operation to the backup; as backup it takes the primary's state and \
             updates. It starts empty every time. When started by systemd with a passed socket \
-            (LISTEN_FDS), that socket is used instead of --listen.
+            (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
+            named "metrics") it serves Prometheus metrics over HTTP at /metrics.
             """)
 
     @Option(help: "Address to listen on (HOST:PORT).")
@@ -32,6 +34,8 @@ struct KVServerCommand: AsyncParsableCommand {
 
     @Option(help: "Interval of pings to the monitor (must match the monitor's).")
     var pingInterval: String = "100ms"
+
+    @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
 
@@ -54,12 +58,16 @@ struct KVServerCommand: AsyncParsableCommand {
         // The supervisor sends a STATUS= line only when it differs from the last one.
         let updateStatus: @Sendable (ServerNode.Summary) -> Void = { supervisor.status(Self.statusLine($0)) }
         let (listen, monitor, pingInterval) = (PeerAddress(listen)!, monitor, pingInterval)
+        let metricsListen = metricsOptions.address
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
+                let metrics = try await DaemonMetrics.start(
+                    listen: metricsListen, group: MultiThreadedEventLoopGroup.singleton)
                 let node = try await ServerNode.start(
                     configuration: .init(
-                        listen: source, advertise: advertised, monitor: monitor, pingInterval: interval),
+                        listen: source, advertise: advertised, monitor: monitor, pingInterval: interval,
+                        metrics: metrics.map { ServerMetrics(factory: $0.factory) }),
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                     onStatusChange: updateStatus,
                     onTick: { summary in
@@ -71,6 +79,7 @@ struct KVServerCommand: AsyncParsableCommand {
                     metadata: [
                         "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
                         "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
+                        "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
@@ -83,6 +92,7 @@ struct KVServerCommand: AsyncParsableCommand {
                     logger.notice("stopping", metadata: ["kv_event": "shutdown"])
                     supervisor.stopping(status: "stopping: finishing requests in flight")
                     await node.shutdown()
+                    await metrics?.endpoint.close()
                 }
             }
         } catch {

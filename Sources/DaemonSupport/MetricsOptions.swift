@@ -1,0 +1,41 @@
+import ArgumentParser
+import KVMetrics
+import KVTransport
+import NIOCore
+import Prometheus
+
+/// The metrics flag both daemons take.
+public struct MetricsOptions: ParsableArguments {
+    @Option(help: "Serve Prometheus metrics over HTTP at HOST:PORT, path /metrics (default: off).")
+    public var metricsListen: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if let metricsListen, PeerAddress(metricsListen) == nil {
+            throw ValidationError("--metrics-listen: \"\(metricsListen)\" is not HOST:PORT")
+        }
+    }
+
+    /// `--metrics-listen`, validated.
+    public var address: PeerAddress? { metricsListen.flatMap(PeerAddress.init) }
+}
+
+/// A daemon's running metrics: the factory to make its metrics with, and the endpoint.
+public struct DaemonMetrics: Sendable {
+    public let factory: PrometheusMetricsFactory
+    public let endpoint: MetricsEndpoint
+    /// Where the endpoint listens, for the startup record.
+    public let description: String
+
+    /// Starts the metrics endpoint when `--metrics-listen` was given (`listen`) or systemd
+    /// passed a socket named "metrics"; nil when metrics are off.
+    public static func start(listen: PeerAddress?, group: any EventLoopGroup) async throws -> DaemonMetrics? {
+        guard let (source, description) = try ListenSource.resolveMetrics(listen: listen) else { return nil }
+        let registry = PrometheusCollectorRegistry()
+        let endpoint = try await MetricsEndpoint.start(source: source, registry: registry, group: group)
+        var shown = description
+        if case .bind = source, let bound = endpoint.localAddress { shown = bound.description }
+        return DaemonMetrics(factory: KVMetricsFactory.make(registry: registry), endpoint: endpoint, description: shown)
+    }
+}

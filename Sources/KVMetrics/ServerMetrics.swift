@@ -1,0 +1,135 @@
+import CoreMetrics
+import KVProtocol
+import NIOConcurrencyHelpers
+
+/// A server's metrics, made from an explicit `MetricsFactory` (no global bootstrap).
+///
+/// - `kvservice_requests_total{op,result}` and `kvservice_request_duration_seconds{op,result}`:
+///   client requests answered, from receipt to reply.
+/// - `kvservice_forward_batches_total{outcome}` (`sent`, `acked`, `failed`, `resent`) and
+///   `kvservice_forward_batch_duration_seconds`: batches sent to the backup and their round trips.
+/// - `kvservice_transfers_total{outcome}` (`started`, `completed`, `restarted`) and
+///   `kvservice_transfer_duration_seconds`: state transfers to a new backup.
+/// - Gauges `kvservice_view_number`, `kvservice_role{role}` (1 for the current role),
+///   `kvservice_keys`, `kvservice_bytes`, `kvservice_duplicate_clients`.
+public final class ServerMetrics: Sendable {
+    public enum ForwardOutcome: String, Sendable, CaseIterable {
+        /// Handed to the connection to the backup (first sends and resends alike).
+        case sent
+        /// Accepted by the backup.
+        case acked
+        /// Refused by the backup, or lost (connection closed, no answer in time).
+        case failed
+        /// Batches the primary decided to send again.
+        case resent
+    }
+
+    public enum TransferOutcome: String, Sendable, CaseIterable {
+        case started, completed, restarted
+    }
+
+    private struct RequestKey: Hashable {
+        var op: Operation
+        var status: ReplyStatus
+    }
+
+    private let factory: any MetricsFactory
+    private let requests = NIOLockedValueBox<[RequestKey: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+    private let forwardBatches: [ForwardOutcome: CoreMetrics.Counter]
+    private let forwardDuration: CoreMetrics.Timer
+    private let transfers: [TransferOutcome: CoreMetrics.Counter]
+    private let transferDuration: CoreMetrics.Timer
+    private let viewNumber: Gauge
+    private let roles: [(ServerInfo.Role, Gauge)]
+    private let keys: Gauge
+    private let bytes: Gauge
+    private let duplicateClients: Gauge
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+        forwardBatches = Dictionary(
+            uniqueKeysWithValues: ForwardOutcome.allCases.map {
+                (
+                    $0,
+                    Counter(
+                        label: "kvservice_forward_batches_total", dimensions: [("outcome", $0.rawValue)],
+                        factory: factory)
+                )
+            })
+        forwardDuration = Timer(label: "kvservice_forward_batch_duration_seconds", factory: factory)
+        transfers = Dictionary(
+            uniqueKeysWithValues: TransferOutcome.allCases.map {
+                (
+                    $0,
+                    Counter(
+                        label: "kvservice_transfers_total", dimensions: [("outcome", $0.rawValue)], factory: factory)
+                )
+            })
+        transferDuration = Timer(label: "kvservice_transfer_duration_seconds", factory: factory)
+        viewNumber = Gauge(label: "kvservice_view_number", factory: factory)
+        roles = [ServerInfo.Role.primary, .backup, .idle].map {
+            ($0, Gauge(label: "kvservice_role", dimensions: [("role", "\($0)")], factory: factory))
+        }
+        keys = Gauge(label: "kvservice_keys", factory: factory)
+        bytes = Gauge(label: "kvservice_bytes", factory: factory)
+        duplicateClients = Gauge(label: "kvservice_duplicate_clients", factory: factory)
+        update(viewnum: 0, role: .idle, keys: 0, bytes: 0, duplicateClients: 0)
+    }
+
+    /// The label value for a reply status: `ok`, `no_key`, `wrong_server`, `retry_later`,
+    /// `stale_request`, `invalid`.
+    public static func resultLabel(_ status: ReplyStatus) -> String {
+        switch status {
+        case .ok: "ok"
+        case .noKey: "no_key"
+        case .wrongServer: "wrong_server"
+        case .retryLater: "retry_later"
+        case .staleRequest: "stale_request"
+        case .invalid: "invalid"
+        }
+    }
+
+    /// A client request was answered `nanoseconds` after it arrived.
+    public func requestAnswered(op: Operation, status: ReplyStatus, nanoseconds: Int64) {
+        let key = RequestKey(op: op, status: status)
+        let (counter, timer) = requests.withLockedValue { made in
+            if let pair = made[key] { return pair }
+            let dimensions = [("op", "\(op)"), ("result", Self.resultLabel(status))]
+            let pair = (
+                Counter(label: "kvservice_requests_total", dimensions: dimensions, factory: factory),
+                Timer(label: "kvservice_request_duration_seconds", dimensions: dimensions, factory: factory)
+            )
+            made[key] = pair
+            return pair
+        }
+        counter.increment()
+        timer.recordNanoseconds(nanoseconds)
+    }
+
+    public func forwardBatches(_ outcome: ForwardOutcome, count: Int = 1) {
+        forwardBatches[outcome]!.increment(by: count)
+    }
+
+    /// A batch's round trip to the backup, answered or not.
+    public func forwardBatchFinished(nanoseconds: Int64) {
+        forwardDuration.recordNanoseconds(nanoseconds)
+    }
+
+    public func transfer(_ outcome: TransferOutcome) {
+        transfers[outcome]!.increment()
+    }
+
+    /// A completed transfer's duration, restarts included.
+    public func transferFinished(nanoseconds: Int64) {
+        transferDuration.recordNanoseconds(nanoseconds)
+    }
+
+    /// The gauges, taken from the core at every tick.
+    public func update(viewnum: UInt64, role: ServerInfo.Role, keys: Int, bytes: Int, duplicateClients: Int) {
+        viewNumber.record(viewnum)
+        for (candidate, gauge) in roles { gauge.record(candidate == role ? 1 : 0) }
+        self.keys.record(keys)
+        self.bytes.record(bytes)
+        self.duplicateClients.record(duplicateClients)
+    }
+}
