@@ -101,7 +101,7 @@ final class SocketActivationTests: XCTestCase {
         XCTAssertEqual(view.status, 0, "\(view.stderr)\n\(daemon.outputSummary)")
         XCTAssertEqual(view.stdout, "view 0: primary -, backup - (not yet acknowledged)\n")
         XCTAssertTrue(daemon.stderr.contains("Execing"), daemon.outputSummary)
-        XCTAssertTrue(daemon.stderr.contains("socket passed by systemd (fd 3"), daemon.outputSummary)
+        XCTAssertTrue(waitUntil(5) { daemon.stderr.contains("socket passed by systemd (fd 3") }, daemon.outputSummary)
 
         let ready = listener.first(within: 10) { $0.isReady }
         XCTAssertNotNil(ready, "no READY=1 through -E NOTIFY_SOCKET\n\(daemon.outputSummary)")
@@ -157,7 +157,9 @@ final class SocketActivationTests: XCTestCase {
             monitorArguments(listen: Loopback.freePort()))
         let view = try scratch.kvctl(["view", "--monitor", "127.0.0.1:\(service)", "--timeout", "5"])
         XCTAssertEqual(view.status, 0, "\(view.stderr)\n\(monitor.outputSummary)")
-        XCTAssertTrue(monitor.stderr.contains("socket passed by systemd (fd 4, \"kvservice\")"), monitor.outputSummary)
+        XCTAssertTrue(
+            waitUntil(5) { monitor.stderr.contains("socket passed by systemd (fd 4, \"kvservice\")") },
+            monitor.outputSummary)
         let wrong = try scratch.kvctl(["view", "--monitor", "127.0.0.1:\(metrics)", "--timeout", "1"])
         XCTAssertNotEqual(wrong.status, 0, "the metrics socket must not serve the protocol: \(wrong.stdout)")
 
@@ -169,7 +171,9 @@ final class SocketActivationTests: XCTestCase {
             serverArguments(listen: Loopback.freePort(), advertise: serverService, monitor: service))
         let reply = try clientGet(port: serverService, timeout: 10)
         guard case .reply = reply else { return XCTFail("expected a client reply, got \(reply)") }
-        XCTAssertTrue(server.stderr.contains("socket passed by systemd (fd 3, \"kvservice\")"), server.outputSummary)
+        XCTAssertTrue(
+            waitUntil(5) { server.stderr.contains("socket passed by systemd (fd 3, \"kvservice\")") },
+            server.outputSummary)
         XCTAssertThrowsError(try clientGet(port: serverMetrics, timeout: 1), "the metrics socket must not serve")
     }
 
