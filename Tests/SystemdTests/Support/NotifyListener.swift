@@ -125,11 +125,12 @@ final class NotifyListener: @unchecked Sendable {
             guard count >= 0 else { continue }  // EAGAIN after the receive timeout: check `stopped`.
             let text = String(decoding: buffer[0..<count], as: UTF8.self)
             let notification = Notification(time: Date().timeIntervalSince(start), pid: pid, text: text)
-            let callback = lock.withLock { () -> (@Sendable (Notification) -> Void)? in
-                received.append(notification)
-                return _onMessage
-            }
+            // The callback runs before the datagram becomes visible in `messages`, so a test
+            // that waits for a message also sees what its callback recorded (seen once in 20
+            // runs the other way round: a READY=1 found before its probe had run).
+            let callback = lock.withLock { _onMessage }
             callback?(notification)
+            lock.withLock { received.append(notification) }
         }
     }
 
