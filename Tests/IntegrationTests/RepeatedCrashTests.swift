@@ -1,6 +1,7 @@
 import KVClient
 import KVProtocol
 import KVTransport
+import NIOCore
 import XCTest
 
 /// The original TestRepeatedCrash and TestRepeatedCrashUnreliable: three servers are
@@ -81,8 +82,17 @@ final class RepeatedCrashTests: ClusterTestCase {
                     }
                 }
             }
+            // Run for `duration`, and on (up to a hard cap) until there were enough crashes
+            // and every client made progress: a loaded machine slows both, and a fixed
+            // clock would turn slowness into a failure.
             group.addTask {
                 try await pause(duration)
+                let deadline = NIODeadline.now() + .seconds(30)
+                while kills.get() < 3 || operations.get().contains(where: { $0 <= 5 }),
+                    NIODeadline.now() < deadline
+                {
+                    try await pause(0.1)
+                }
                 stop.set(true)
             }
             // The first failure ends the test at once: leaving the group by a throw cancels

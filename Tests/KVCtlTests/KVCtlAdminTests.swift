@@ -144,7 +144,9 @@ final class KVCtlAdminTests: XCTestCase {
         XCTAssertEqual(info["keys"] as? Int, 1)
         XCTAssertEqual(info["bytes"] as? Int, 5)
         XCTAssertEqual(info["duplicates"] as? Int, 1)
-        XCTAssertEqual(info["requests"] as? Int, 1)
+        // At least the put; a slow attempt may have been sent again (answered from the
+        // duplicate table, counted twice).
+        XCTAssertGreaterThanOrEqual(info["requests"] as? Int ?? 0, 1)
         XCTAssertEqual(info["transfers_completed"] as? Int, 1)
         XCTAssertGreaterThanOrEqual(info["batches_sent"] as? Int ?? 0, 1)
         XCTAssertGreaterThanOrEqual(info["connections"] as? Int ?? 0, 1, "at least kvctl's own")

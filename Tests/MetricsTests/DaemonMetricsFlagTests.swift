@@ -71,7 +71,8 @@ final class DaemonMetricsFlagTests: XCTestCase {
             let deadline = Date().addingTimeInterval(10)
             while server.isRunning && Date() < deadline {
                 if let scraped = try? await MetricsScrape.metrics(at: "127.0.0.1:\(metricsPort)", group: group),
-                    scraped["kvservice_view_number"] == 1
+                    // The gauges are set one after another on a tick: wait for the role too.
+                    scraped["kvservice_view_number"] == 1, scraped[#"kvservice_role{role="primary"}"#] == 1
                 {
                     samples = scraped
                     break

@@ -212,8 +212,12 @@ final class NotifyTests: XCTestCase {
         let gaps = zip(times, times.dropFirst()).map { $1 - $0 }.sorted()
         if !gaps.isEmpty {
             let median = gaps[gaps.count / 2]
-            XCTAssertGreaterThanOrEqual(median, quarter * 0.8, "\(who): median gap \(median) s, gaps \(gaps)")
-            XCTAssertLessThanOrEqual(median, half * 1.25, "\(who): median gap \(median) s, gaps \(gaps)")
+            // Bursty reads under load shorten observed gaps; the count bound above is what
+            // catches a missing throttle.
+            XCTAssertGreaterThanOrEqual(median, quarter * 0.5, "\(who): median gap \(median) s, gaps \(gaps)")
+            // A starved reader stretches the gaps it observes: the count bounds above carry
+            // the rate; this only catches a tick far slower than the deadline.
+            XCTAssertLessThanOrEqual(median, half * 2, "\(who): median gap \(median) s, gaps \(gaps)")
         }
     }
 
