@@ -89,6 +89,16 @@ public final class KVClient: Sendable {
         return (view, servers)
     }
 
+    /// Asks the monitor to hand the primary role to the backup, if the view is still
+    /// `viewnum`. Safe to retry: a second copy finds the view changed and is refused.
+    public func switchover(from viewnum: UInt64, deadline: NIODeadline? = nil) async throws -> SwitchoverReply {
+        let reply = try await askMonitor(.switchover(viewnum: viewnum), deadline: deadline)
+        guard case .switchoverReply(let answer) = reply else {
+            throw TransportError.unexpectedReply("\(reply.typeCode)")
+        }
+        return answer
+    }
+
     /// Closes cached connections.
     public func close() {
         let connections = state.withLockedValue { state in

@@ -7,14 +7,20 @@ public enum Message: Equatable, Sendable {
     /// A protocol-level error; the sender closes the connection after it.
     case error(code: ProtocolErrorCode, message: String)
 
-    /// A server's heartbeat to the monitor, carrying the view number it acknowledges.
-    case ping(address: String, viewnum: UInt64)
+    /// A server's heartbeat to the monitor, carrying the view number it acknowledges;
+    /// `leaving` asks to be relieved of any role (the server is shutting down).
+    case ping(address: String, viewnum: UInt64, leaving: Bool = false)
     /// A client's request for the current view (does not register the caller).
     case getView
     case viewReply(View)
     /// An admin's request for every server the monitor knows.
     case listServers
     case serversReply(view: View, servers: [ServerInfo])
+    /// An admin's request to hand the primary role to the backup, only if the view is
+    /// still `viewnum` (0: whatever it is). A compare-and-swap, so a retry after a lost
+    /// answer cannot switch back.
+    case switchover(viewnum: UInt64)
+    case switchoverReply(SwitchoverReply)
 
     case request(ClientRequest)
     case reply(ClientReply)
@@ -38,6 +44,8 @@ public enum Message: Equatable, Sendable {
         case .viewReply: .viewReply
         case .listServers: .listServers
         case .serversReply: .serversReply
+        case .switchover: .switchover
+        case .switchoverReply: .switchoverReply
         case .request: .request
         case .reply: .reply
         case .forward: .forward
@@ -58,6 +66,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case getView = 0x12
     case listServers = 0x13
     case serversReply = 0x14
+    case switchover = 0x15
+    case switchoverReply = 0x16
     case request = 0x20
     case reply = 0x21
     case forward = 0x30

@@ -27,11 +27,19 @@ public enum MessageCodec {
         case .error(let code, let message):
             w.u16(code.rawValue)
             w.string(message)
-        case .ping(let address, let viewnum):
+        case .ping(let address, let viewnum, let leaving):
             w.string(address)
             w.u64(viewnum)
+            // Sent only when set, so that monitors that predate it still take ordinary pings.
+            if leaving { w.u8(PingFlags.leaving) }
         case .getView, .listServers, .serverInfo:
             break
+        case .switchover(let viewnum):
+            w.u64(viewnum)
+        case .switchoverReply(let reply):
+            w.u8(reply.status.rawValue)
+            w.string(reply.reason)
+            encode(reply.view, into: &w)
         case .serverInfoReply(let stats):
             w.string(stats.address)
             w.u8(stats.role.rawValue)
@@ -140,7 +148,26 @@ public enum MessageCodec {
             message = .error(code: code, message: try r.string("error message", max: 4096))
         case .ping:
             let address = try r.string("address")
-            message = .ping(address: address, viewnum: try r.u64("viewnum"))
+            let viewnum = try r.u64("viewnum")
+            // One optional last byte, present only when it says something: one encoding
+            // per message, and anything else is trailing garbage.
+            var leaving = false
+            if r.remaining == 1 {
+                let flags = try r.u8("ping flags")
+                guard flags == PingFlags.leaving else {
+                    throw ProtocolError(.malformedFrame, "1 trailing bytes (not a known ping flag: \(flags))")
+                }
+                leaving = true
+            }
+            message = .ping(address: address, viewnum: viewnum, leaving: leaving)
+        case .switchover:
+            message = .switchover(viewnum: try r.u64("viewnum"))
+        case .switchoverReply:
+            guard let status = SwitchoverReply.Status(rawValue: try r.u8("switchover status")) else {
+                throw ProtocolError(.malformedFrame, "unknown switchover status")
+            }
+            let reason = try r.string("switchover reason", max: 4096)
+            message = .switchoverReply(SwitchoverReply(status: status, reason: reason, view: try decodeView(&r)))
         case .getView:
             message = .getView
         case .listServers:
@@ -275,4 +302,9 @@ public enum MessageCodec {
         }
         return ClientReply(status: status, value: try r.blob("reply value", max: Limits.maxValueSize))
     }
+}
+
+/// The optional last byte of a ping.
+enum PingFlags {
+    static let leaving: UInt8 = 0x01
 }

@@ -103,16 +103,32 @@ public final class MonitorNode: @unchecked Sendable {
     private func handle(_ frame: Frame, _ responder: Responder) {
         let now = MonotonicClock.nowMillis()
         switch frame.message {
-        case .ping(let address, _) where PeerAddress(address) == nil:
+        case .ping(let address, _, _) where PeerAddress(address) == nil:
             logger.warning(
                 "ping with a bad server address, closing connection",
                 metadata: ["kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_address": "\(address)"])
             responder.respond(.error(code: .malformedFrame, message: "server address \"\(address)\" is not HOST:PORT"))
-        case .ping(let address, let viewnum):
+        case .ping(let address, let viewnum, let leaving):
             configuration.metrics?.pinged()
-            let view = core.ping(from: address, viewnum: viewnum, at: now)
+            let view = core.ping(from: address, viewnum: viewnum, leaving: leaving, at: now)
             report(core.drainEvents())
             responder.respond(.viewReply(view))
+        case .switchover(let viewnum):
+            let result = core.switchover(expectedViewnum: viewnum == 0 ? nil : viewnum, at: now)
+            report(core.drainEvents())
+            switch result {
+            case .success(let view):
+                responder.respond(.switchoverReply(SwitchoverReply(status: .done, view: view)))
+            case .failure(let refusal):
+                logger.info(
+                    "switchover refused: \(refusal)",
+                    metadata: ["kv_peer": "\(responder.peer)", "kv_event": "switchover-refused"])
+                responder.respond(
+                    .switchoverReply(
+                        SwitchoverReply(
+                            status: refusal.isTransient ? .retryLater : .refused, reason: "\(refusal)", view: core.view)
+                    ))
+            }
         case .getView:
             responder.respond(.viewReply(core.view))
         case .listServers:

@@ -39,6 +39,10 @@ enum Notices {
             logger.warning(
                 "\(role) \(address) restarted (pinged with view 0)",
                 metadata: ["kv_peer": "\(address)", "kv_role": "\(role)", "kv_event": "server-restarted"])
+        case .serverLeaving(let address, let role):
+            logger.notice(
+                "\(role) \(address) is shutting down and asks to be relieved",
+                metadata: ["kv_peer": "\(address)", "kv_role": "\(role)", "kv_event": "leaving"])
         }
     }
 
@@ -107,6 +111,11 @@ enum Notices {
             logger.info(
                 "resending \(batches) batches to \(backup): \(reason)",
                 metadata: ["kv_event": "forward-retry", "kv_peer": "\(backup)"])
+        case .leaving(let role, let view):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "leaving"
+            metadata["kv_role"] = "\(role)"
+            logger.notice("shutting down: asking the monitor to hand over this \(role)'s role", metadata: metadata)
         }
     }
 }

@@ -77,6 +77,8 @@ public final class ServerNode: @unchecked Sendable {
     /// nanoseconds, for its log record and metrics.
     private var transferStartedNanos: UInt64?
     private var stopped = false
+    /// Set once a graceful leave began; completed (once) when it ends.
+    private var leavePromise: EventLoopPromise<LeaveOutcome>?
     private var firstPingPromise: EventLoopPromise<Void>
     private var firstPingDone = false
     /// Called on the loop when the view or role changes (for sd_notify STATUS and the like).
@@ -179,8 +181,8 @@ public final class ServerNode: @unchecked Sendable {
                 responders.removeValue(forKey: token.raw)?.responder.respond(.backupAck(ack))
             case .sendToBackup(let address, let id, let message):
                 sendToBackup(address, id, message)
-            case .ping(let viewnum):
-                ping(viewnum)
+            case .ping(let viewnum, let leaving):
+                ping(viewnum, leaving: leaving)
             case .notice(let notice):
                 var duration: UInt64?
                 switch notice {
@@ -228,16 +230,22 @@ public final class ServerNode: @unchecked Sendable {
         }
     }
 
-    private func ping(_ viewnum: UInt64) {
+    private func ping(_ viewnum: UInt64, leaving: Bool) {
         guard !pingInFlight, !stopped else { return }
         pingInFlight = true
-        monitorLink.send(.ping(address: configuration.advertise, viewnum: viewnum), timeout: configuration.peerTimeout)
-            .whenComplete { [self] result in
-                pingInFlight = false
-                markFirstPing()
-                guard !stopped, case .success(.viewReply(let view)) = result else { return }
-                run(core.step(.viewFromMonitor(view)))
-            }
+        monitorLink.send(
+            .ping(address: configuration.advertise, viewnum: viewnum, leaving: leaving),
+            timeout: configuration.peerTimeout
+        )
+        .whenComplete { [self] result in
+            pingInFlight = false
+            markFirstPing()
+            guard !stopped, case .success(.viewReply(let view)) = result else { return }
+            run(core.step(.viewFromMonitor(view)))
+            // Only the answer to a ping that said "leaving" shows what the monitor made
+            // of the request; an older answer may predate it.
+            if leaving { checkLeave() }
+        }
     }
 
     private static func elapsedNanos(since start: UInt64) -> Int64 {
@@ -294,6 +302,46 @@ public final class ServerNode: @unchecked Sendable {
         try? await loop.submit { self.status() }.get()
     }
 
+    /// How a graceful leave ended.
+    public enum LeaveOutcome: Sendable, Equatable {
+        /// The monitor's view no longer gives this server a role.
+        case relieved(View)
+        /// Primary of a view without a backup: nobody can take over its data.
+        case nobodyToTakeOver(View)
+        /// The monitor did not relieve it in time (unreachable, or the view could not
+        /// change safely).
+        case timedOut(View)
+    }
+
+    /// Asks the monitor to hand this server's role to another, and returns once a view
+    /// without it arrives (or `timeout` passes). Keeps serving meanwhile: clients in
+    /// flight are answered, or told to go to the new primary when the view changes.
+    public func leave(timeout: TimeAmount) async -> LeaveOutcome {
+        let future: EventLoopFuture<LeaveOutcome>? = try? await loop.submit { [self] in
+            if let leavePromise { return leavePromise.futureResult }
+            let promise = loop.makePromise(of: LeaveOutcome.self)
+            leavePromise = promise
+            run(core.step(.leave))
+            let deadline = loop.scheduleTask(in: timeout) { [self] in
+                promise.succeed(.timedOut(core.view))
+            }
+            promise.futureResult.whenComplete { _ in deadline.cancel() }
+            return promise.futureResult
+        }.get()
+        return (try? await future?.get()) ?? .timedOut(.initial)
+    }
+
+    private func checkLeave() {
+        guard let leavePromise else { return }
+        if core.hasLeft {
+            leavePromise.succeed(.relieved(core.view))
+        } else if core.role == .primary && core.view.backup.isEmpty {
+            // The monitor adds an idle server as backup in the very answer to the ping
+            // that made this view, so an empty backup here means none was available.
+            leavePromise.succeed(.nobodyToTakeOver(core.view))
+        }
+    }
+
     /// Ends the node at once, as a crash would: connections closed, state gone.
     public func crash() async {
         try? await loop.submit {
@@ -303,6 +351,7 @@ public final class ServerNode: @unchecked Sendable {
             self.backupLink?.close()
             self.responders.removeAll()
             self.markFirstPing()
+            self.leavePromise?.succeed(.timedOut(self.core.view))
         }.get()
         await listener?.closeAll()
     }

@@ -24,5 +24,6 @@ public enum MessageIDs {
         "server-restarted": "7c2894d9e9c042319342961788ea27b9",
         "watchdog-config": "47304fe5f8e54f109d081cb24d764f8b",
         "shutdown": "7f5512bbfba2410db548a2cea8f75974",
+        "leaving": "bfb1e74a0bfe4bb484529f9a2a3b1713",
     ]
 }

@@ -13,6 +13,7 @@ public struct MonitorCore {
     private var records: [String: ServerRecord] = [:]
     private let store: any ViewStore
     private var pendingEvents: [MonitorEvent] = []
+    private var lastPersistError: String?
 
     /// - Parameters:
     ///   - restoredView: the view found in the state directory, if any. Its primary and
@@ -36,7 +37,10 @@ public struct MonitorCore {
     }
 
     /// A server's heartbeat. Returns the view to send back.
-    public mutating func ping(from address: String, viewnum: UInt64, at now: UInt64) -> View {
+    ///
+    /// - Parameter leaving: the server is shutting down and asks to be relieved of its
+    ///   role (DESIGN §2 extended: planned hand-over).
+    public mutating func ping(from address: String, viewnum: UInt64, leaving: Bool = false, at now: UInt64) -> View {
         // "" means "no server" in a view: a ping from it must never name a primary.
         guard !address.isEmpty else { return view }
         if records[address] == nil { pendingEvents.append(.serverJoined(address: address)) }
@@ -48,6 +52,10 @@ public struct MonitorCore {
         record.lastPingMillis = now
         record.viewnum = viewnum
         record.reportedDead = false
+        if leaving && !record.leaving {
+            pendingEvents.append(.serverLeaving(address: address, role: role(of: address)))
+        }
+        record.leaving = leaving
 
         if view.viewnum == 0 {
             records[address] = record
@@ -96,14 +104,43 @@ public struct MonitorCore {
         evaluate()
     }
 
+    /// A planned hand-over of the primary role to the backup (`kvctl switchover`).
+    ///
+    /// Safe only when the view is acknowledged: the primary acknowledges a view once its
+    /// backup holds the whole state, and from then on every update and read is confirmed
+    /// by the backup before it is answered. So the backup holds everything any client has
+    /// seen, exactly as when the primary dies; the old primary becomes the new backup and
+    /// receives the state afresh.
+    ///
+    /// - Parameter expectedViewnum: act only if this is still the current view (nil: any).
+    public mutating func switchover(expectedViewnum: UInt64? = nil, at now: UInt64) -> Result<View, SwitchoverRefusal> {
+        guard view.viewnum > 0, !view.primary.isEmpty else { return .failure(.noPrimary) }
+        if let expectedViewnum, expectedViewnum != view.viewnum { return .failure(.viewChanged(view)) }
+        guard view.acked else { return .failure(.notAcknowledged(view)) }
+        guard !view.backup.isEmpty else { return .failure(.noBackup) }
+        guard let record = records[view.backup], isAlive(record) else {
+            return .failure(.backupUnavailable(address: view.backup, reason: "is not pinging"))
+        }
+        guard !record.restarted else {
+            return .failure(.backupUnavailable(address: view.backup, reason: "restarted and holds no data"))
+        }
+        guard !record.leaving else {
+            return .failure(.backupUnavailable(address: view.backup, reason: "is shutting down"))
+        }
+        let oldPrimary = view.primary
+        let newBackup =
+            isHealthy(oldPrimary) && !isLeaving(oldPrimary) ? oldPrimary : pickIdle(excluding: [view.backup])
+        let next = View(viewnum: view.viewnum + 1, primary: view.backup, backup: newBackup)
+        if commit(next, reason: .switchover) { return .success(next) }
+        return .failure(.notSaved(lastPersistError ?? "unknown error"))
+    }
+
     /// Every server the monitor has heard from, in address order.
     public func servers(at now: UInt64) -> [ServerInfo] {
         records.keys.sorted().map { address in
             let record = records[address]!
-            let role: ServerInfo.Role =
-                address == view.primary ? .primary : address == view.backup ? .backup : .idle
             return ServerInfo(
-                address: address, role: role,
+                address: address, role: role(of: address),
                 lastPingAgeMillis: now >= record.lastPingMillis ? now - record.lastPingMillis : 0,
                 viewnum: record.viewnum, alive: isAlive(record))
         }
@@ -115,17 +152,25 @@ public struct MonitorCore {
         ticks - record.lastPingTick <= config.deadPings
     }
 
+    private func role(of address: String) -> ServerInfo.Role {
+        address == view.primary ? .primary : address == view.backup ? .backup : .idle
+    }
+
+    private func isLeaving(_ address: String) -> Bool {
+        records[address]?.leaving ?? false
+    }
+
     /// Live, unrestarted, and able to serve in its role.
     private func isHealthy(_ address: String) -> Bool {
         guard let record = records[address] else { return false }
         return isAlive(record) && !record.restarted
     }
 
-    /// The idle server to make backup: live, holding no role, first by address so the
-    /// choice is deterministic.
+    /// The idle server to make backup: live, not leaving, holding no role, first by
+    /// address so the choice is deterministic.
     private func pickIdle(excluding: Set<String>) -> String {
         records.keys.sorted().first { address in
-            !excluding.contains(address) && isAlive(records[address]!)
+            !excluding.contains(address) && isAlive(records[address]!) && !records[address]!.leaving
         } ?? ""
     }
 
@@ -152,30 +197,37 @@ public struct MonitorCore {
                 {
                     records[oldPrimary]?.restarted = false
                 }
-            } else if hasBackup && !backupHealthy {
-                let oldBackup = view.backup
-                let backup = pickIdle(
-                    excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
-                // Fix: as above, clear the restart mark only once the new view is saved.
-                if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed)
-                {
-                    records[oldBackup]?.restarted = false
-                }
+            } else if isLeaving(view.primary) && backupHealthy && !isLeaving(view.backup) {
+                // A planned leave is a switchover that does not keep the old primary.
+                let backup = pickIdle(excluding: [view.primary, view.backup])
+                commit(View(viewnum: view.viewnum + 1, primary: view.backup, backup: backup), reason: .primaryLeft)
+            } else if hasBackup && (!backupHealthy || isLeaving(view.backup)) {
+                replaceBackup(leaving: backupHealthy)
             } else if !hasBackup {
                 let backup = pickIdle(excluding: [view.primary])
                 if !backup.isEmpty {
                     commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupAdded)
                 }
             }
-        } else if primaryHealthy && hasBackup && !backupHealthy {
+        } else if primaryHealthy && hasBackup && (!backupHealthy || isLeaving(view.backup)) {
             // The one change allowed before the acknowledgement: nobody is promoted, so a
-            // primary stuck transferring to a dead backup gets a live one instead.
-            let oldBackup = view.backup
-            let backup = pickIdle(excluding: Set([view.primary, view.backup].filter { !isHealthyIdleCandidate($0) }))
-            // Fix: as above, clear the restart mark only once the new view is saved.
-            if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupFailed) {
-                records[oldBackup]?.restarted = false
-            }
+            // primary stuck transferring to a dead (or departing) backup gets a live one.
+            replaceBackup(leaving: backupHealthy)
+        }
+    }
+
+    /// A new view with the same primary and another backup (an idle server, or none).
+    private mutating func replaceBackup(leaving: Bool) {
+        let oldBackup = view.backup
+        var excluded: Set<String> = [view.primary]
+        // A backup that restarted is alive and empty, which is what a new backup is
+        // anyway, so it may be picked again; one that stopped pinging or leaves may not.
+        if leaving || !isHealthyIdleCandidate(oldBackup) { excluded.insert(oldBackup) }
+        let backup = pickIdle(excluding: excluded)
+        // Fix: clear the restart mark only once the new view is saved (see above).
+        let reason: ViewChangeReason = leaving ? .backupLeft : .backupFailed
+        if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: reason) {
+            records[oldBackup]?.restarted = false
         }
     }
 
@@ -200,8 +252,10 @@ public struct MonitorCore {
     private mutating func persist(_ next: View) -> Bool {
         do {
             try store.save(next)
+            lastPersistError = nil
             return true
         } catch {
+            lastPersistError = "\(error)"
             pendingEvents.append(.persistFailed(wanted: next, error: "\(error)"))
             return false
         }

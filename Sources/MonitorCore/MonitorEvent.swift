@@ -14,6 +14,8 @@ public enum MonitorEvent: Equatable, Sendable {
     case serverDied(address: String)
     /// The primary or backup pinged with view number 0: it restarted and lost its state.
     case serverRestarted(address: String, role: ServerInfo.Role)
+    /// A server announced that it is shutting down (graceful leave).
+    case serverLeaving(address: String, role: ServerInfo.Role)
 }
 
 public enum ViewChangeReason: String, Sendable {
@@ -21,4 +23,41 @@ public enum ViewChangeReason: String, Sendable {
     case primaryFailed = "primary failed, backup promoted"
     case backupFailed = "backup failed, replaced"
     case backupAdded = "idle server became backup"
+    case primaryLeft = "primary leaving, backup promoted"
+    case backupLeft = "backup leaving, replaced"
+    case switchover = "switchover requested, backup promoted"
+}
+
+/// Why the monitor would not hand the primary role over on request.
+public enum SwitchoverRefusal: Error, Equatable, Sendable, CustomStringConvertible {
+    case noPrimary
+    /// The view is no longer the one the request was made for.
+    case viewChanged(View)
+    /// The primary has not acknowledged the current view: its backup may not yet hold
+    /// the whole state. Transient; retry.
+    case notAcknowledged(View)
+    case noBackup
+    /// The backup missed pings, restarted or is leaving.
+    case backupUnavailable(address: String, reason: String)
+    /// The new view could not be saved; the old one stays.
+    case notSaved(String)
+
+    public var description: String {
+        switch self {
+        case .noPrimary: "no primary yet"
+        case .viewChanged(let view): "the view changed (now \(view))"
+        case .notAcknowledged(let view): "view \(view.viewnum) is not yet acknowledged by its primary"
+        case .noBackup: "the view has no backup to hand over to"
+        case .backupUnavailable(let address, let reason): "backup \(address) \(reason)"
+        case .notSaved(let error): "the new view could not be saved: \(error)"
+        }
+    }
+
+    /// Whether waiting may make the hand-over possible.
+    public var isTransient: Bool {
+        switch self {
+        case .notAcknowledged, .notSaved: true
+        case .noPrimary, .viewChanged, .noBackup, .backupUnavailable: false
+        }
+    }
 }

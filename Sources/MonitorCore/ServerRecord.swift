@@ -11,4 +11,8 @@ struct ServerRecord: Sendable {
     var restarted: Bool
     /// Whether the monitor has already reported it dead (to log the death once).
     var reportedDead: Bool
+    /// Its last ping said it is shutting down: it is handed no role, and one it holds is
+    /// passed on as soon as that is safe. Every ping restates it, so a restarted server
+    /// (which pings without it) is a candidate again at once.
+    var leaving = false
 }

@@ -49,6 +49,8 @@ public struct ServerCore {
     var deferred: [(request: ClientRequest, token: ReplyToken)] = []
     var nextTransferID: UInt64 = 1
     var pingRequestedThisTick = false
+    /// Shutting down: asks the monitor to be relieved (see `ServerEvent.leave`).
+    public internal(set) var leaving = false
 
     public init(config: ServerConfig) {
         self.config = config
@@ -86,6 +88,11 @@ public struct ServerCore {
         return ackedViewnum
     }
 
+    /// Leaving, and the latest view gives this server no role: nobody depends on it
+    /// any more. (A primary whose view has no backup cannot hand over; the runtime
+    /// decides how long to wait for one.)
+    public var hasLeft: Bool { leaving && role == .idle }
+
     public var pendingReplies: Int { waiting.count - waitingHead }
     public var deferredRequests: Int { deferred.count }
 
@@ -104,8 +111,14 @@ public struct ServerCore {
             handleBackupReply(id, ack, &effects)
         case .tick:
             pingRequestedThisTick = false
-            effects.append(.ping(viewnum: pingViewnum))
+            effects.append(.ping(viewnum: pingViewnum, leaving: leaving))
             tickReplication(&effects)
+        case .leave:
+            guard !leaving else { break }
+            leaving = true
+            effects.append(.notice(.leaving(role: role, view: view)))
+            // At once, not at the next tick: a shutdown is waiting on the answer.
+            effects.append(.ping(viewnum: pingViewnum, leaving: true))
         }
         return effects
     }
@@ -196,6 +209,6 @@ public struct ServerCore {
     mutating func requestPing(_ effects: inout [ServerEffect]) {
         guard !pingRequestedThisTick else { return }
         pingRequestedThisTick = true
-        effects.append(.ping(viewnum: pingViewnum))
+        effects.append(.ping(viewnum: pingViewnum, leaving: leaving))
     }
 }

@@ -28,6 +28,9 @@ public enum ServerEvent: Sendable {
     case backupReplied(BackupMessageID, BackupAck?)
     /// One ping interval has passed.
     case tick
+    /// The server is shutting down: ask the monitor, in every ping from now on, to hand
+    /// its role to another server. It keeps serving until a view relieves it.
+    case leave
 }
 
 /// What the runtime must do.
@@ -38,8 +41,9 @@ public enum ServerEffect: Equatable, Sendable {
     /// Send a `.forward` or `.transfer` to the backup; report its answer as
     /// `.backupReplied(id, ...)`.
     case sendToBackup(address: String, id: BackupMessageID, Message)
-    /// Ping the monitor with this view number, now.
-    case ping(viewnum: UInt64)
+    /// Ping the monitor with this view number, now; `leaving` asks to be relieved of
+    /// any role.
+    case ping(viewnum: UInt64, leaving: Bool)
     /// Something worth a log line.
     case notice(ServerNotice)
 }
@@ -60,4 +64,6 @@ public enum ServerNotice: Equatable, Sendable {
     /// A forward or chunk from a primary was refused.
     case rejectedFromPrimary(from: String, viewnum: UInt64, verdict: BackupVerdict)
     case forwardResent(backup: String, batches: Int, reason: String)
+    /// Shutting down: from now on every ping asks the monitor for a view without it.
+    case leaving(role: ServerInfo.Role, view: View)
 }

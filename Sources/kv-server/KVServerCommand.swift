@@ -35,6 +35,12 @@ struct KVServerCommand: AsyncParsableCommand {
     @Option(help: "Interval of pings to the monitor (must match the monitor's).")
     var pingInterval: String = "100ms"
 
+    @Option(
+        help: ArgumentHelp(
+            "On SIGTERM, how long to wait for the monitor to hand this server's role to another before exiting.",
+            discussion: "0s exits at once, as before graceful leave existed."))
+    var leaveTimeout: String = "10s"
+
     @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -45,6 +51,9 @@ struct KVServerCommand: AsyncParsableCommand {
         }
         guard PeerAddress(listen) != nil else { throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT") }
         guard PeerAddress(monitor) != nil else { throw ValidationError("--monitor: \"\(monitor)\" is not HOST:PORT") }
+        guard DurationText.parse(leaveTimeout) != nil else {
+            throw ValidationError("--leave-timeout: \"\(leaveTimeout)\" is not a duration such as 10s")
+        }
         if let advertise, PeerAddress(advertise) == nil {
             throw ValidationError("--advertise: \"\(advertise)\" is not HOST:PORT")
         }
@@ -59,6 +68,7 @@ struct KVServerCommand: AsyncParsableCommand {
         let updateStatus: @Sendable (ServerNode.Summary) -> Void = { supervisor.status(Self.statusLine($0)) }
         let (listen, monitor, pingInterval) = (PeerAddress(listen)!, monitor, pingInterval)
         let metricsListen = metricsOptions.address
+        let leaveTimeout = DurationText.parse(leaveTimeout)!
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
@@ -90,6 +100,10 @@ struct KVServerCommand: AsyncParsableCommand {
                 supervisor.ready(status: summary.map(Self.statusLine) ?? "starting")
                 return {
                     logger.notice("stopping", metadata: ["kv_event": "shutdown"])
+                    if leaveTimeout > .zero {
+                        supervisor.stopping(status: "stopping: handing over its role")
+                        Self.log(await node.leave(timeout: leaveTimeout), logger: logger)
+                    }
                     supervisor.stopping(status: "stopping: finishing requests in flight")
                     await node.shutdown()
                     await metrics?.endpoint.close()
@@ -98,6 +112,23 @@ struct KVServerCommand: AsyncParsableCommand {
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure
+        }
+    }
+
+    static func log(_ outcome: ServerNode.LeaveOutcome, logger: Logger) {
+        switch outcome {
+        case .relieved(let view):
+            logger.notice(
+                "relieved of its role in view \(view.viewnum); exiting",
+                metadata: ["kv_event": "leaving", "kv_viewnum": "\(view.viewnum)"])
+        case .nobodyToTakeOver(let view):
+            logger.warning(
+                "primary of view \(view.viewnum) without a backup: nobody can take over its data; exiting",
+                metadata: ["kv_event": "leaving", "kv_viewnum": "\(view.viewnum)"])
+        case .timedOut(let view):
+            logger.warning(
+                "the monitor did not relieve this server in time (last view \(view.viewnum)); exiting anyway",
+                metadata: ["kv_event": "leaving", "kv_viewnum": "\(view.viewnum)"])
         }
     }
 

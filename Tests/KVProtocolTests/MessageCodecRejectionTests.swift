@@ -22,6 +22,12 @@ final class MessageCodecRejectionTests: XCTestCase {
         for frame in frames {
             let encoded = MessageCodec.encode(frame)
             for length in 0..<encoded.count {
+                // A leaving ping without its optional flag byte is an ordinary ping.
+                if case .ping(let address, let viewnum, true) = frame.message, length == encoded.count - 1 {
+                    let shorter = try? MessageCodec.decode(Array(encoded.prefix(length)))
+                    XCTAssertEqual(shorter?.message, .ping(address: address, viewnum: viewnum, leaving: false))
+                    continue
+                }
                 expectDecodeError(
                     Array(encoded.prefix(length)), .malformedFrame,
                     "prefix \(length)/\(encoded.count) of \(frame.message.typeCode)")

@@ -98,6 +98,21 @@ enum SampleFrames {
         result.append(
             .ping(address: String(repeating: "a", count: Limits.maxAddressSize), viewnum: 3))
         result.append(
+            .ping(address: "127.0.0.1:7201", viewnum: 5, leaving: true))
+        result.append(
+            .switchover(viewnum: 0))
+        result.append(
+            .switchover(viewnum: .max))
+        result.append(
+            .switchoverReply(SwitchoverReply(status: .done, view: View(viewnum: 3, primary: "b:2", backup: "p:1"))))
+        result.append(
+            .switchoverReply(
+                SwitchoverReply(
+                    status: .retryLater, reason: "view 2 is not yet acknowledged ✗",
+                    view: View(viewnum: 2, primary: unicodeAddress, backup: "b:2", acked: false))))
+        result.append(
+            .switchoverReply(SwitchoverReply(status: .refused, reason: "no backup", view: .initial)))
+        result.append(
             .getView)
         result.append(
             .listServers)

@@ -23,6 +23,12 @@ import XCTest
 ///     store fail | store ok      make the store's save throw, or work again
 ///     restart monitor            a new MonitorCore restored from the store's last view
 ///     drain                      discard the events so far
+///     leave s1 | stay s1         from now on s1's pings (ping and tick) say it is
+///                                leaving (shutting down), or no longer do
+///     switchover [from <n>] -> view 3 s2 s1 unacked | -> refused <kind>
+///                                an admin's switchover request (`from`: the view it is
+///                                for) and its result; kind is noPrimary, viewChanged,
+///                                notAcknowledged, noBackup, backupUnavailable or notSaved
 ///
 ///     expect view 2 s1 s2 acked  the view in force ("-" is no server)
 ///     expect stored view 2 s1 s2 acked | expect stored none
@@ -37,16 +43,19 @@ import XCTest
 ///     expect events joined:s1 changed:1:s1:-:firstPrimary | expect events none
 ///                                the events since the last check, in order, then drop
 ///                                them. Tokens: joined:A  died:A  restarted:A:ROLE
-///                                acked:N  changed:N:P:B:REASON  persistFailed:N:P:B:ACK
-///                                (changed and persistFailed name the new view; REASON is
-///                                firstPrimary, primaryFailed, backupFailed or backupAdded)
+///                                leaving:A:ROLE  acked:N  changed:N:P:B:REASON
+///                                persistFailed:N:P:B:ACK (changed and persistFailed name
+///                                the new view; REASON is firstPrimary, primaryFailed,
+///                                backupFailed, backupAdded, primaryLeft, backupLeft or
+///                                switchover)
 ///
 /// After every step the interpreter also checks invariants that hold whatever the
 /// scenario (DESIGN §2): a ping's reply is the view in force; the view in force is the
 /// last one the store saved (saved before it is handed out); view numbers go up by one
 /// per new view and never down; a new view starts unacknowledged; a viewChanged event
 /// starts from the view that was in force; moving on from an unacknowledged view keeps
-/// the primary; and a new primary was the primary or backup of the previous view.
+/// the primary; a new primary was the primary or backup of the previous view; and a
+/// server whose last ping said it is leaving is never made the new backup.
 ///
 /// It also keeps its own count of the ticks since each server's last ping (a restarted
 /// monitor starts the count afresh for the primary and backup of its view, and forgets the
@@ -91,6 +100,10 @@ final class MonitorScript {
     private(set) var aliveAtBoundary = 0
     private(set) var deaths = 0
     private var currentLine = (index: 0, text: "")
+    /// Servers whose pings say they are leaving (`leave`), and those whose last ping
+    /// that reached the monitor said so.
+    private var leaving: Set<String> = []
+    private var leavingAsSent: Set<String> = []
 
     init() {}
 
@@ -157,6 +170,11 @@ final class MonitorScript {
             events.removeAll()
         case "expect":
             try expect(Array(words.dropFirst()))
+        case "leave", "stay":
+            guard words.count == 2 else { throw ScriptError("usage: \(words[0]) <server>") }
+            if words[0] == "leave" { leaving.insert(words[1]) } else { leaving.remove(words[1]) }
+        case "switchover":
+            try switchover(Array(words.dropFirst()))
         default:
             throw ScriptError("unknown command `\(words[0])`")
         }
@@ -183,12 +201,59 @@ final class MonitorScript {
     @discardableResult
     private func sendPing(from address: String, viewnum: UInt64) -> View {
         _ = monitor()
-        let reply = core!.ping(from: address, viewnum: viewnum, at: now)
+        let isLeaving = leaving.contains(address)
+        if isLeaving { leavingAsSent.insert(address) } else { leavingAsSent.remove(address) }
+        let reply = core!.ping(from: address, viewnum: viewnum, leaving: isLeaving, at: now)
         received[address] = reply.viewnum
         ticksSincePing[address] = 0
         collect(fromTick: false)
         check(reply == core!.view, "ping reply `\(render(reply))` is not the view in force `\(render(core!.view))`")
         return reply
+    }
+
+    private func switchover(_ words: [String]) throws {
+        var rest = words[...]
+        var from: UInt64?
+        if rest.first == "from" {
+            guard rest.count >= 2 else { throw ScriptError("usage: switchover [from <n>] -> ...") }
+            from = try number(rest.dropFirst().first!)
+            rest = rest.dropFirst(2)
+        }
+        guard rest.first == "->", rest.count >= 2 else {
+            throw ScriptError("usage: switchover [from <n>] -> view ... | -> refused <kind>")
+        }
+        _ = monitor()
+        let result = core!.switchover(expectedViewnum: from, at: now)
+        collect(fromTick: false)
+        if rest.dropFirst().first == "refused" {
+            guard rest.count == 3 else { throw ScriptError("usage: switchover ... -> refused <kind>") }
+            guard case .failure(let refusal) = result else {
+                check(false, "switchover made `\((try? result.get()).map(render) ?? "")`, want refused \(rest.last!)")
+                return
+            }
+            let kind = name(refusal)
+            check(kind == rest.last!, "switchover refused as \(kind) (\(refusal)), want \(rest.last!)")
+        } else {
+            let expected = try parseView(rest.dropFirst())
+            switch result {
+            case .success(let view):
+                check(view == expected, "switchover made `\(render(view))`, want `\(render(expected))`")
+                check(view == core!.view, "switchover returned `\(render(view))`, not the view in force")
+            case .failure(let refusal):
+                check(false, "switchover refused (\(refusal)), want `\(render(expected))`")
+            }
+        }
+    }
+
+    private func name(_ refusal: SwitchoverRefusal) -> String {
+        switch refusal {
+        case .noPrimary: "noPrimary"
+        case .viewChanged: "viewChanged"
+        case .notAcknowledged: "notAcknowledged"
+        case .noBackup: "noBackup"
+        case .backupUnavailable: "backupUnavailable"
+        case .notSaved: "notSaved"
+        }
     }
 
     private func tick(_ words: [String]) throws {
@@ -253,6 +318,9 @@ final class MonitorScript {
                 check(to.viewnum == from.viewnum + 1, "view number went from \(from.viewnum) to \(to.viewnum)")
                 check(!to.acked, "new view `\(render(to))` is already acknowledged")
                 check(store.saved.contains(to), "view `\(render(to))` handed out but never saved")
+                check(
+                    to.backup.isEmpty || to.backup == from.backup || !leavingAsSent.contains(to.backup),
+                    "`\(render(to))`: its new backup said it is leaving")
                 if from.viewnum > 0 {
                     check(
                         from.acked || to.primary == from.primary,
@@ -445,6 +513,8 @@ final class MonitorScript {
             "died:\(address)"
         case let .serverRestarted(address, role):
             "restarted:\(address):\(role)"
+        case let .serverLeaving(address, role):
+            "leaving:\(address):\(role)"
         }
     }
 
@@ -456,6 +526,9 @@ final class MonitorScript {
         case .primaryFailed: "primaryFailed"
         case .backupFailed: "backupFailed"
         case .backupAdded: "backupAdded"
+        case .primaryLeft: "primaryLeft"
+        case .backupLeft: "backupLeft"
+        case .switchover: "switchover"
         }
     }
 }

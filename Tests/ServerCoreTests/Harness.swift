@@ -99,7 +99,7 @@ final class Harness {
             case .sendToBackup(let to, let id, let message):
                 if case .forward(let batch) = message { sentBatches.append(batch) }
                 toBackup.append(Envelope(from: address, to: to, id: id, message: message))
-            case .ping(let viewnum):
+            case .ping(let viewnum, _):
                 pings[address, default: []].append(viewnum)
             case .notice(let notice):
                 notices[address, default: []].append(notice)
@@ -263,7 +263,7 @@ extension ServerNotice {
 
 extension Array where Element == ServerEffect {
     var pings: [UInt64] {
-        compactMap { if case .ping(let viewnum) = $0 { return viewnum } else { return nil } }
+        compactMap { if case .ping(let viewnum, _) = $0 { return viewnum } else { return nil } }
     }
     var sentToBackup: [Message] {
         compactMap { if case .sendToBackup(_, _, let message) = $0 { return message } else { return nil } }

@@ -1,0 +1,94 @@
+import ArgumentParser
+import KVClient
+import KVProtocol
+import NIOCore
+
+struct SwitchoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchover",
+        abstract: "Hand the primary role to the backup (planned, without failing requests).",
+        discussion: """
+            The monitor promotes the backup and makes the old primary the new backup, which then \
+            receives the whole state again. It does so only once the current view is acknowledged, \
+            that is once the backup holds the whole state; until then kvctl asks again every 100 ms. \
+            Clients in flight at the old primary are told to retry at the new one. By default kvctl \
+            then waits until the new primary has acknowledged the new view (its new backup is \
+            synchronised). Exit 0 done; 1 refused (no backup, backup unavailable, --to is not the \
+            backup, or the view changed for another reason); 2 not done before --timeout (default 30).
+            """)
+
+    @OptionGroup var options: ClientOptions
+    @Option(name: .customLong("to"), help: "Refuse unless this server (HOST:PORT) is the backup that takes over.")
+    var target: String?
+    @Flag(help: "Return once the new view is made, without waiting for its acknowledgement.") var noWait = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let client = options.makeClient()
+        defer { client.close() }
+        let deadline = options.deadline ?? NIODeadline.now() + .seconds(30)
+        let (from, to) = try await withClientErrors { try await handOver(client, deadline: deadline) }
+        var view = to
+        if !noWait {
+            view = try await withClientErrors { try await acknowledged(client, view: to, deadline: deadline) }
+        }
+        if json {
+            Output.line(
+                JSON.object([
+                    ("viewnum", "\(view.viewnum)"), ("primary", JSON.string(view.primary)),
+                    ("backup", JSON.string(view.backup)), ("acked", "\(view.acked)"),
+                    ("previous_viewnum", "\(from.viewnum)"), ("previous_primary", JSON.string(from.primary)),
+                ]))
+        } else {
+            Output.line(
+                "switched over: view \(view.viewnum), primary \(view.primary) (was \(from.primary)), backup "
+                    + (view.backup.isEmpty ? "-" : view.backup)
+                    + (view.acked ? " (acknowledged)" : " (not yet acknowledged)"))
+        }
+    }
+
+    /// Asks until the monitor makes the new view or refuses for good. Returns the view
+    /// switched from and the view switched to.
+    private func handOver(_ client: KVClient, deadline: NIODeadline) async throws -> (View, View) {
+        var lastReason = "no answer"
+        while NIODeadline.now() < deadline {
+            let current = try await client.view(deadline: deadline)
+            if let target, current.backup != target {
+                Output.error("\(target) is not the backup (\(current))")
+                throw ExitCode.failure
+            }
+            let answer = try await client.switchover(from: current.viewnum, deadline: deadline)
+            switch answer.status {
+            case .done:
+                return (current, answer.view)
+            case .retryLater:
+                lastReason = answer.reason
+            case .refused:
+                // An earlier copy of this request (its answer lost) may have done it.
+                if answer.view.viewnum > current.viewnum && !current.backup.isEmpty
+                    && answer.view.primary == current.backup
+                {
+                    return (current, answer.view)
+                }
+                Output.error("switchover refused: \(answer.reason)")
+                throw ExitCode.failure
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        Output.error("switchover not done before the timeout: \(lastReason)")
+        throw ExitCode(ExitStatus.timedOut)
+    }
+
+    /// Waits for the new primary's acknowledgement: from then on its backup is in sync.
+    private func acknowledged(_ client: KVClient, view: View, deadline: NIODeadline) async throws -> View {
+        while NIODeadline.now() < deadline {
+            let current = try await client.view(deadline: deadline)
+            if current.viewnum > view.viewnum || (current.viewnum == view.viewnum && current.acked) {
+                return current
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        Output.error("view \(view.viewnum) made, but not acknowledged before the timeout")
+        throw ExitCode(ExitStatus.timedOut)
+    }
+}
