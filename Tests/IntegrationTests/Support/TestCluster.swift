@@ -128,6 +128,27 @@ actor TestCluster {
         }
     }
 
+    /// Stops server `index` as SIGTERM stops kv-server: it asks the monitor to hand its
+    /// role over and waits (up to `leaveTimeout`) for a view without it, then finishes
+    /// requests in flight and closes. Returns how the leave ended.
+    @discardableResult
+    func stopGracefully(_ index: Int, leaveTimeout: TimeAmount = .seconds(10)) async -> ServerNode.LeaveOutcome? {
+        guard let node = servers[index].node else { return nil }
+        let outcome = await node.leave(timeout: leaveTimeout)
+        servers[index].node = nil
+        await node.shutdown()
+        return outcome
+    }
+
+    /// `stopGracefully`, then a new empty server under the same address (a
+    /// `systemctl restart`).
+    @discardableResult
+    func restartGracefully(_ index: Int) async throws -> ServerNode.LeaveOutcome? {
+        let outcome = await stopGracefully(index)
+        try await restart(index)
+        return outcome
+    }
+
     func address(_ index: Int) -> String { servers[index].advertise }
     func faults(_ index: Int) -> FaultInjector { servers[index].faults }
     func proxy(_ index: Int) -> TCPProxy? { servers[index].proxy }
