@@ -78,7 +78,9 @@ final class CheckedWorkload: Sendable {
                     expected.update { $0[key] = value }
                 case 1:
                     let read = try await client.get(key, within: deadlineSeconds)
-                    if read != last { record("stale or lost: \(key) read \(read ?? "nothing"), want \(last ?? "nothing")") }
+                    if read != last {
+                        record("stale or lost: \(key) read \(read ?? "nothing"), want \(last ?? "nothing")")
+                    }
                 default:
                     let previous = try await client.putHash(key, "\(step)", within: deadlineSeconds)
                     if previous != (last ?? "") { record("puthash \(key) saw \(previous), want \(last ?? "")") }
