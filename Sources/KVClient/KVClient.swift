@@ -90,7 +90,8 @@ public final class KVClient: Sendable {
     }
 
     /// Asks the monitor to hand the primary role to the backup, if the view is still
-    /// `viewnum`. Safe to retry: a second copy finds the view changed and is refused.
+    /// `viewnum`. Safe to retry: the monitor answers a repeat of the request it carried
+    /// out last with the same view.
     public func switchover(from viewnum: UInt64, deadline: NIODeadline? = nil) async throws -> SwitchoverReply {
         let reply = try await askMonitor(.switchover(viewnum: viewnum), deadline: deadline)
         guard case .switchoverReply(let answer) = reply else {

@@ -14,7 +14,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
             Clients in flight at the old primary are told to retry at the new one. By default kvctl \
             then waits until the new primary has acknowledged the new view (its new backup is \
             synchronised). Exit 0 done; 1 refused (no backup, backup unavailable, --to is not the \
-            backup, or the view changed for another reason); 2 not done before --timeout (default 30).
+            backup, or the view changed meanwhile); 2 not done before --timeout (default 30).
             """)
 
     @OptionGroup var options: ClientOptions
@@ -64,12 +64,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
             case .retryLater:
                 lastReason = answer.reason
             case .refused:
-                // An earlier copy of this request (its answer lost) may have done it.
-                if answer.view.viewnum > current.viewnum && !current.backup.isEmpty
-                    && answer.view.primary == current.backup
-                {
-                    return (current, answer.view)
-                }
+                // (A retry of a request that was done gets `done` again from the monitor.)
                 Output.error("switchover refused: \(answer.reason)")
                 throw ExitCode.failure
             }
@@ -79,13 +74,12 @@ struct SwitchoverCommand: AsyncParsableCommand {
         throw ExitCode(ExitStatus.timedOut)
     }
 
-    /// Waits for the new primary's acknowledgement: from then on its backup is in sync.
+    /// Waits for the new primary's acknowledgement (of this view or a later one): from
+    /// then on its backup is in sync.
     private func acknowledged(_ client: KVClient, view: View, deadline: NIODeadline) async throws -> View {
         while NIODeadline.now() < deadline {
             let current = try await client.view(deadline: deadline)
-            if current.viewnum > view.viewnum || (current.viewnum == view.viewnum && current.acked) {
-                return current
-            }
+            if current.viewnum >= view.viewnum && current.acked { return current }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         Output.error("view \(view.viewnum) made, but not acknowledged before the timeout")

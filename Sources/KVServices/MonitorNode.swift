@@ -114,7 +114,7 @@ public final class MonitorNode: @unchecked Sendable {
             report(core.drainEvents())
             responder.respond(.viewReply(view))
         case .switchover(let viewnum):
-            let result = core.switchover(expectedViewnum: viewnum == 0 ? nil : viewnum, at: now)
+            let result = core.switchover(expectedViewnum: viewnum, at: now)
             report(core.drainEvents())
             switch result {
             case .success(let view):

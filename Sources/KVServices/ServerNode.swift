@@ -79,6 +79,7 @@ public final class ServerNode: @unchecked Sendable {
     private var stopped = false
     /// Set once a graceful leave began; completed (once) when it ends.
     private var leavePromise: EventLoopPromise<LeaveOutcome>?
+    private var answersWithoutBackup = 0
     private var firstPingPromise: EventLoopPromise<Void>
     private var firstPingDone = false
     /// Called on the loop when the view or role changes (for sd_notify STATUS and the like).
@@ -335,12 +336,23 @@ public final class ServerNode: @unchecked Sendable {
         guard let leavePromise else { return }
         if core.hasLeft {
             leavePromise.succeed(.relieved(core.view))
-        } else if core.role == .primary && core.view.backup.isEmpty {
-            // The monitor adds an idle server as backup in the very answer to the ping
-            // that made this view, so an empty backup here means none was available.
-            leavePromise.succeed(.nobodyToTakeOver(core.view))
+        } else if core.role == .primary && core.view.backup.isEmpty && core.view.acked {
+            // An acknowledged view without a backup gets an idle server as backup as soon
+            // as the monitor knows one; after a monitor restart idle servers are known
+            // only once they ping again. So only a view that stays without a backup for a
+            // while means that nobody can take the data.
+            answersWithoutBackup += 1
+            if answersWithoutBackup >= Self.answersBeforeGivingUp {
+                leavePromise.succeed(.nobodyToTakeOver(core.view))
+            }
+        } else {
+            answersWithoutBackup = 0
         }
     }
+
+    /// Leaving pings answered with an acknowledged view without a backup before a leaving
+    /// primary gives up waiting for one: a second at the default ping interval.
+    private static let answersBeforeGivingUp = 10
 
     /// Ends the node at once, as a crash would: connections closed, state gone.
     public func crash() async {

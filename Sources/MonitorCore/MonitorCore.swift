@@ -14,6 +14,8 @@ public struct MonitorCore {
     private let store: any ViewStore
     private var pendingEvents: [MonitorEvent] = []
     private var lastPersistError: String?
+    /// The view the last successful switchover started from, and the view it made.
+    private var lastSwitchover: (from: UInt64, to: View)?
 
     /// - Parameters:
     ///   - restoredView: the view found in the state directory, if any. Its primary and
@@ -26,7 +28,8 @@ public struct MonitorCore {
         self.view = restoredView ?? .initial
         for address in [view.primary, view.backup] where !address.isEmpty {
             records[address] = ServerRecord(
-                lastPingTick: 0, lastPingMillis: now, viewnum: view.viewnum, restarted: false, reportedDead: false)
+                lastPingTick: 0, lastPingMillis: now, viewnum: view.viewnum, restarted: false, reportedDead: false,
+                pingedSinceStart: false)
         }
     }
 
@@ -52,6 +55,7 @@ public struct MonitorCore {
         record.lastPingMillis = now
         record.viewnum = viewnum
         record.reportedDead = false
+        record.pingedSinceStart = true
         if leaving && !record.leaving {
             pendingEvents.append(.serverLeaving(address: address, role: role(of: address)))
         }
@@ -59,7 +63,11 @@ public struct MonitorCore {
 
         if view.viewnum == 0 {
             records[address] = record
-            commit(View(viewnum: 1, primary: address, backup: "", acked: false), reason: .firstPrimary)
+            // A server on its way out must not found the cluster: it would exit at once,
+            // leaving a view 1 whose primary nobody else may replace.
+            if !leaving {
+                commit(View(viewnum: 1, primary: address, backup: "", acked: false), reason: .firstPrimary)
+            }
             return view
         }
 
@@ -112,10 +120,16 @@ public struct MonitorCore {
     /// seen, exactly as when the primary dies; the old primary becomes the new backup and
     /// receives the state afresh.
     ///
-    /// - Parameter expectedViewnum: act only if this is still the current view (nil: any).
-    public mutating func switchover(expectedViewnum: UInt64? = nil, at now: UInt64) -> Result<View, SwitchoverRefusal> {
+    /// Unlike a failure, nothing forces the change, so the monitor also wants evidence
+    /// that the backup is there now: a ping in this view within the last ticks, since
+    /// this monitor started (see `isConfirmedInView`).
+    ///
+    /// - Parameter expectedViewnum: act only if this is still the current view. A repeat
+    ///   of the request that succeeded last gets the same answer, so a client may retry.
+    public mutating func switchover(expectedViewnum: UInt64, at now: UInt64) -> Result<View, SwitchoverRefusal> {
+        if let last = lastSwitchover, last.from == expectedViewnum { return .success(last.to) }
         guard view.viewnum > 0, !view.primary.isEmpty else { return .failure(.noPrimary) }
-        if let expectedViewnum, expectedViewnum != view.viewnum { return .failure(.viewChanged(view)) }
+        guard expectedViewnum == view.viewnum else { return .failure(.viewChanged(view)) }
         guard view.acked else { return .failure(.notAcknowledged(view)) }
         guard !view.backup.isEmpty else { return .failure(.noBackup) }
         guard let record = records[view.backup], isAlive(record) else {
@@ -127,11 +141,15 @@ public struct MonitorCore {
         guard !record.leaving else {
             return .failure(.backupUnavailable(address: view.backup, reason: "is shutting down"))
         }
+        guard isConfirmedInView(view.backup) else { return .failure(.backupUnconfirmed(address: view.backup)) }
         let oldPrimary = view.primary
         let newBackup =
             isHealthy(oldPrimary) && !isLeaving(oldPrimary) ? oldPrimary : pickIdle(excluding: [view.backup])
         let next = View(viewnum: view.viewnum + 1, primary: view.backup, backup: newBackup)
-        if commit(next, reason: .switchover) { return .success(next) }
+        if commit(next, reason: .switchover) {
+            lastSwitchover = (expectedViewnum, next)
+            return .success(next)
+        }
         return .failure(.notSaved(lastPersistError ?? "unknown error"))
     }
 
@@ -159,6 +177,27 @@ public struct MonitorCore {
     private func isLeaving(_ address: String) -> Bool {
         records[address]?.leaving ?? false
     }
+
+    /// Evidence, not a grace period, that `address` is up in the current view: it pinged
+    /// since this monitor started, within the last `confirmationTicks` ticks, with the
+    /// current view number. Planned changes (which nothing forces) wait for it, so a
+    /// server that died a moment ago, or whose record was only restored from disk, is
+    /// not promoted into a view it would never acknowledge.
+    private func isConfirmedInView(_ address: String) -> Bool {
+        guard let record = records[address] else { return false }
+        return record.pingedSinceStart && !record.restarted && ticks - record.lastPingTick <= Self.confirmationTicks
+            && record.viewnum == view.viewnum
+    }
+
+    /// Like `isConfirmedInView`, for a primary, which may ping an older view number
+    /// while its view is unacknowledged.
+    private func isConfirmedAlive(_ address: String) -> Bool {
+        guard let record = records[address] else { return false }
+        return record.pingedSinceStart && !record.restarted && ticks - record.lastPingTick <= Self.confirmationTicks
+    }
+
+    /// Pings arrive once a tick; two allow for one late one.
+    private static let confirmationTicks: UInt64 = 2
 
     /// Live, unrestarted, and able to serve in its role.
     private func isHealthy(_ address: String) -> Bool {
@@ -199,20 +238,29 @@ public struct MonitorCore {
                 }
             } else if isLeaving(view.primary) && backupHealthy && !isLeaving(view.backup) {
                 // A planned leave is a switchover that does not keep the old primary.
-                let backup = pickIdle(excluding: [view.primary, view.backup])
-                commit(View(viewnum: view.viewnum + 1, primary: view.backup, backup: backup), reason: .primaryLeft)
-            } else if hasBackup && (!backupHealthy || isLeaving(view.backup)) {
-                replaceBackup(leaving: backupHealthy)
+                // Until the backup is confirmed in this view, the primary waits.
+                if isConfirmedInView(view.backup) {
+                    let backup = pickIdle(excluding: [view.primary, view.backup])
+                    commit(View(viewnum: view.viewnum + 1, primary: view.backup, backup: backup), reason: .primaryLeft)
+                }
+            } else if hasBackup && !backupHealthy {
+                replaceBackup(leaving: false)
+            } else if hasBackup && isLeaving(view.backup) {
+                // Only while the primary is confirmed alive: if it died a moment ago, the
+                // leaving backup holds the only copy and is promoted once the death shows.
+                if isConfirmedAlive(view.primary) { replaceBackup(leaving: true) }
             } else if !hasBackup {
                 let backup = pickIdle(excluding: [view.primary])
                 if !backup.isEmpty {
                     commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupAdded)
                 }
             }
-        } else if primaryHealthy && hasBackup && (!backupHealthy || isLeaving(view.backup)) {
+        } else if primaryHealthy && hasBackup && !backupHealthy {
             // The one change allowed before the acknowledgement: nobody is promoted, so a
             // primary stuck transferring to a dead (or departing) backup gets a live one.
-            replaceBackup(leaving: backupHealthy)
+            replaceBackup(leaving: false)
+        } else if primaryHealthy && hasBackup && isLeaving(view.backup) && isConfirmedAlive(view.primary) {
+            replaceBackup(leaving: true)
         }
     }
 

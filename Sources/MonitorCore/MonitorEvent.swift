@@ -39,6 +39,9 @@ public enum SwitchoverRefusal: Error, Equatable, Sendable, CustomStringConvertib
     case noBackup
     /// The backup missed pings, restarted or is leaving.
     case backupUnavailable(address: String, reason: String)
+    /// The backup has not pinged in this view lately (or not since the monitor started):
+    /// it may have just died. Transient; retry.
+    case backupUnconfirmed(address: String)
     /// The new view could not be saved; the old one stays.
     case notSaved(String)
 
@@ -49,6 +52,7 @@ public enum SwitchoverRefusal: Error, Equatable, Sendable, CustomStringConvertib
         case .notAcknowledged(let view): "view \(view.viewnum) is not yet acknowledged by its primary"
         case .noBackup: "the view has no backup to hand over to"
         case .backupUnavailable(let address, let reason): "backup \(address) \(reason)"
+        case .backupUnconfirmed(let address): "backup \(address) has not pinged in this view lately"
         case .notSaved(let error): "the new view could not be saved: \(error)"
         }
     }
@@ -56,7 +60,7 @@ public enum SwitchoverRefusal: Error, Equatable, Sendable, CustomStringConvertib
     /// Whether waiting may make the hand-over possible.
     public var isTransient: Bool {
         switch self {
-        case .notAcknowledged, .notSaved: true
+        case .notAcknowledged, .backupUnconfirmed, .notSaved: true
         case .noPrimary, .viewChanged, .noBackup, .backupUnavailable: false
         }
     }

@@ -15,4 +15,7 @@ struct ServerRecord: Sendable {
     /// passed on as soon as that is safe. Every ping restates it, so a restarted server
     /// (which pings without it) is a candidate again at once.
     var leaving = false
+    /// It pinged since this monitor started. A record restored from the saved view has
+    /// not: that it is alive is a grace period, not evidence.
+    var pingedSinceStart = true
 }

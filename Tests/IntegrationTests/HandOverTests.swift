@@ -17,7 +17,8 @@ final class HandOverTests: ClusterTestCase {
 
         var restarts = 0
         for _ in 0..<2 {
-            // Primary first, then whoever holds each role at the time: every server in turn.
+            // Always the primary: the hardest case. Idle servers are picked in address
+            // order, so across the three restarts each server is stopped once per round.
             for _ in 0..<(await cluster.serverCount) {
                 let before = workload.operationCount
                 try await waitUntil("the clients make progress") { workload.operationCount > before + 20 }
@@ -40,7 +41,7 @@ final class HandOverTests: ClusterTestCase {
         XCTAssertGreaterThan(report.operations, 6 * 20)
     }
 
-    func testStoppingTheBackupOrAnIdleServerIsImmediate() async throws {
+    func testStoppingTheBackupOrAnIdleServerLeavesThePrimaryAlone() async throws {
         let cluster = try await makeCluster()
         for _ in 0..<3 { try await cluster.addServer() }
         try await waitUntil("a synchronised primary and backup") { await cluster.hasSynchronizedPair() }
@@ -76,7 +77,7 @@ final class HandOverTests: ClusterTestCase {
         XCTAssertEqual(report.failures, [], "\(report)")
     }
 
-    func testLeavingPrimaryWithoutBackupExitsAtOnce() async throws {
+    func testLeavingPrimaryWithoutBackupGivesUpWaiting() async throws {
         let cluster = try await makeCluster()
         let only = try await cluster.addServer()
         try await cluster.waitForView(primary: only, backup: nil)
@@ -100,14 +101,21 @@ final class HandOverTests: ClusterTestCase {
             try await waitUntil("the clients make progress") { workload.operationCount > before + 20 }
             try await waitUntil("a synchronised pair") { await cluster.hasSynchronizedPair() }
             let view = await cluster.view()
-            let answer = try await admin.switchover(from: view.viewnum, deadline: .now() + .seconds(5))
-            XCTAssertEqual(answer.status, .done, answer.reason)
-            XCTAssertEqual(answer.view.primary, view.backup)
-            XCTAssertEqual(answer.view.backup, view.primary, "the old primary becomes the backup")
-            // The same request again (as a retry after a lost answer) must not switch back.
+            var answer: SwitchoverReply?
+            // "Not now" until the backup has pinged in this view (within a tick or two).
+            try await waitUntil("the monitor carries out the switchover") {
+                answer = try await admin.switchover(from: view.viewnum, deadline: .now() + .seconds(5))
+                return answer?.status != .retryLater
+            }
+            XCTAssertEqual(answer?.status, .done, answer?.reason ?? "")
+            XCTAssertEqual(answer?.view.primary, view.backup)
+            XCTAssertEqual(answer?.view.backup, view.primary, "the old primary becomes the backup")
+            // The same request again (a retry after a lost answer) gets the same answer
+            // and does not switch back.
             let again = try await admin.switchover(from: view.viewnum, deadline: .now() + .seconds(5))
-            XCTAssertEqual(again.status, .refused)
-            XCTAssertEqual(again.view.primary, view.backup)
+            XCTAssertEqual(again, answer)
+            let now = await cluster.view()
+            XCTAssertEqual(now.primary, view.backup)
         }
         let report = await workload.stop()
         XCTAssertEqual(report.failures, [], "\(report)")

@@ -12,6 +12,7 @@ final class HandOverTests: XCTestCase {
         ping s1 1 -> view 1 s1 - acked
         ping s2 0 -> view 2 s1 s2 unacked
         ping s1 2 -> view 2 s1 s2 acked
+        ping s2 2 -> view 2 s1 s2 acked
         drain
         """
 
@@ -43,6 +44,8 @@ final class HandOverTests: XCTestCase {
             switchover -> refused notAcknowledged  # s2 may not hold the state yet
             expect view 2 s1 s2 unacked
             ping s1 2 -> view 2 s1 s2 acked
+            switchover -> refused backupUnconfirmed  # s2 has not pinged in view 2 yet
+            ping s2 2 -> view 2 s1 s2 acked
             switchover -> view 3 s2 s1 unacked
             """)
     }
@@ -53,9 +56,10 @@ final class HandOverTests: XCTestCase {
 
                 switchover from 2 -> view 3 s2 s1 unacked
                 ping s2 3 -> view 3 s2 s1 acked
-                switchover from 2 -> refused viewChanged  # a retried request must not switch back
+                switchover from 2 -> view 3 s2 s1 unacked  # a retry gets the same answer: no switch back
                 expect view 3 s2 s1 acked
                 expect saves 6                     # 1, 1 acked, 2, 2 acked, 3, 3 acked
+                switchover from 1 -> refused viewChanged
                 """)
     }
 
@@ -79,11 +83,15 @@ final class HandOverTests: XCTestCase {
         runMonitorScript(
             twoServers + """
 
-                ping s2 0 -> view 3 s1 s2 unacked  # s2 restarted: it holds nothing
+                store fail                         # while no new view can be saved, a
+                ping s2 0 -> view 2 s1 s2 acked    # restarted (empty) backup stays in the view
+                switchover -> refused backupUnavailable
+                store ok
+                ping s2 0 -> view 3 s1 s2 unacked  # replaced (by itself, empty) once saving works
                 switchover -> refused notAcknowledged
                 ping s1 3 -> view 3 s1 s2 acked
-                store fail                         # a dead backup stays in the view only
-                tick 6 pinging s1:3                # while its replacement cannot be saved
+                store fail                         # and so does a dead one
+                tick 6 pinging s1:3
                 expect view 3 s1 s2 acked
                 switchover -> refused backupUnavailable
                 """)
@@ -143,7 +151,8 @@ final class HandOverTests: XCTestCase {
             tick 10 pinging s1
             expect view 1 s1 - acked           # nobody holds its data: it cannot be relieved
             ping s2 0 -> view 2 s1 s2 unacked  # until an idle server becomes its backup
-            ping s1 2 -> view 3 s2 - unacked   # and has the state
+            ping s1 2 -> view 2 s1 s2 acked    # and has the state
+            ping s2 2 -> view 3 s2 - unacked
             """)
     }
 
@@ -182,8 +191,56 @@ final class HandOverTests: XCTestCase {
                 leave s2
                 ping s2 2 -> view 3 s1 s3 unacked  # s2 leaves; s3 replaces it
                 ping s1 2 -> view 3 s1 s3 unacked  # s1 must wait for s3 to hold the state
-                ping s1 3 -> view 4 s3 - unacked   # and then hands over to s3
+                ping s1 3 -> view 3 s1 s3 acked    # and to be seen in view 3
+                ping s3 3 -> view 4 s3 - unacked   # then it hands over to s3
                 expect servers s1:idle:alive s2:idle:alive s3:primary:alive
+                """)
+    }
+
+    func testLeavingServerDoesNotFoundACluster() {
+        runMonitorScript(
+            """
+            leave s1
+            ping s1 0 -> view 0 - - unacked    # it would exit at once, leaving view 1 orphaned
+            ping s2 0 -> view 1 s2 - unacked
+            expect servers s1:idle:alive s2:primary:alive
+            """)
+    }
+
+    func testAfterAMonitorRestartALeavingPrimaryWaitsToSeeItsBackup() {
+        runMonitorScript(
+            twoServers + """
+
+                restart monitor
+                leave s1
+                ping s1 2 -> view 2 s1 s2 acked    # s2's record is only restored: it may be dead
+                tick 2 pinging s1
+                expect view 2 s1 s2 acked
+                ping s2 2 -> view 3 s2 - unacked   # now it is seen alive in view 2
+                """)
+    }
+
+    func testSwitchoverRefusedWhileTheBackupHasNotBeenSeenLately() {
+        runMonitorScript(
+            twoServers + """
+
+                tick 3 pinging s1:2                # s2 silent for 3 ticks: alive, but maybe dying
+                switchover -> refused backupUnconfirmed
+                ping s2 2 -> view 2 s1 s2 acked
+                switchover -> view 3 s2 s1 unacked
+                """)
+    }
+
+    func testLeavingBackupIsKeptWhileThePrimaryMayHaveJustDied() {
+        runMonitorScript(
+            twoServers + """
+
+                tick 3 pinging s2:2                # s1 silent: it may have crashed
+                leave s2
+                ping s2 2 -> view 2 s1 s2 acked    # s2 holds the only sure copy: it stays
+                tick 3 pinging s2
+                expect view 3 s2 - unacked         # s1 dead: s2 promoted (it will hand over in turn)
+                expect events leaving:s2:backup died:s1 changed:3:s2:-:primaryFailed
                 """)
     }
 }

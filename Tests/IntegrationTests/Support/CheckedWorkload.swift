@@ -8,7 +8,8 @@ import XCTest
 /// Each session owns its keys, so what it must read is exactly what it last wrote (or,
 /// for PutHash, the hash chain it built): a read that shows anything else is a lost or
 /// phantom write. A request "fails" when it throws: the client gave up within the
-/// deadline, which is far longer than any planned hand-over.
+/// deadline. (The deadline is long, so this does not tell a planned hand-over from a
+/// failover after the dead-ping timeout; tests check how a leave ended for that.)
 final class CheckedWorkload: Sendable {
     struct Report: CustomStringConvertible {
         var operations: Int
