@@ -18,7 +18,11 @@ public final class KVClient: Sendable {
         public var retryInterval: TimeAmount = .milliseconds(100)
         /// How long one attempt waits for a server's answer.
         public var attemptTimeout: TimeAmount = .seconds(1)
+        /// Used for this session's own connections; a pool brings its own.
         public var faults: FaultInjector?
+        /// Connections shared with other sessions (one per server address); nil: this
+        /// session opens its own.
+        public var connectionPool: KVConnectionPool?
 
         public init(monitor: String) {
             self.monitor = monitor
@@ -100,7 +104,7 @@ public final class KVClient: Sendable {
         return answer
     }
 
-    /// Closes cached connections.
+    /// Closes this session's own connections (a shared pool's stay open).
     public func close() {
         let connections = state.withLockedValue { state in
             defer { state.connections.removeAll() }
@@ -182,6 +186,8 @@ public final class KVClient: Sendable {
             if let deadline, NIODeadline.now() >= deadline { throw KVClientError.timedOut(lastProblem: lastProblem) }
             do {
                 return try await send(message, to: configuration.monitor, deadline: deadline)
+            } catch let error as KVClientError {
+                throw error
             } catch {
                 lastProblem = "monitor \(configuration.monitor): \(ErrorDescription.of(error))"
             }
@@ -194,6 +200,12 @@ public final class KVClient: Sendable {
     private func send(_ message: Message, to address: String, deadline: NIODeadline?) async throws -> Message {
         var timeout = configuration.attemptTimeout
         if let deadline { timeout = max(.milliseconds(1), min(timeout, deadline - NIODeadline.now())) }
+        if address == configuration.monitor, PeerAddress(address) == nil {
+            throw KVClientError.badMonitorAddress(address)
+        }
+        if let pool = configuration.connectionPool {
+            return try await pool.request(message, to: address, timeout: timeout)
+        }
         let connection = try await connection(to: address, timeout: timeout)
         do {
             return try await connection.request(message, timeout: timeout).get()
@@ -205,9 +217,6 @@ public final class KVClient: Sendable {
 
     private func connection(to address: String, timeout: TimeAmount) async throws -> KVConnection {
         if let cached = state.withLockedValue({ $0.connections[address] }), cached.isActive { return cached }
-        if address == configuration.monitor, PeerAddress(address) == nil {
-            throw KVClientError.badMonitorAddress(address)
-        }
         let connection = try await KVConnection.connect(
             to: address, group: group, timeout: timeout, faults: configuration.faults
         ).get()

@@ -9,6 +9,8 @@ public enum KVClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// without its session gate, or a clock of sequence numbers gone wrong).
     case staleRequest
     case badMonitorAddress(String)
+    /// The session's connection pool was closed.
+    case connectionPoolClosed
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum KVClientError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalid(let reason): "invalid request: \(reason)"
         case .staleRequest: "the server has seen a newer request from this client"
         case .badMonitorAddress(let address): "bad monitor address \"\(address)\" (expected HOST:PORT)"
+        case .connectionPoolClosed: "the connection pool is closed"
         }
     }
 }

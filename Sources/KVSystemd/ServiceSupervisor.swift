@@ -93,11 +93,18 @@ final class StatusGate: @unchecked Sendable {
         }
     }
 
+    /// STOPPING=1 once; a later call only updates the status (a stop has phases).
     func stopping(status text: String) {
         locked {
-            isStopping = true
-            last = SystemdNotifier.oneLine(text)
-            notifier.stopping(status: text)
+            let line = SystemdNotifier.oneLine(text)
+            if isStopping {
+                guard line != last else { return }
+                notifier.status(text)
+            } else {
+                isStopping = true
+                notifier.stopping(status: text)
+            }
+            last = line
         }
     }
 }

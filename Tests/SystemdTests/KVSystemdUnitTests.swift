@@ -82,10 +82,15 @@ final class KVSystemdUnitTests: XCTestCase {
         early.status("primary of view 2")
         early.stopping(status: "stopping")
         early.status("primary of view 3")  // after STOPPING=1: ignored
+        early.stopping(status: "stopping")  // the same phase: nothing
+        early.stopping(status: "stopping: phase two")  // a new phase: its status only
         listener.sync()
         XCTAssertEqual(
             listener.messages.map(\.text),
-            ["STATUS=primary of view 1", "READY=1", "STATUS=primary of view 2", "STOPPING=1\nSTATUS=stopping"])
+            [
+                "STATUS=primary of view 1", "READY=1", "STATUS=primary of view 2", "STOPPING=1\nSTATUS=stopping",
+                "STATUS=stopping: phase two",
+            ])
 
         // Nothing sent before READY=1: it carries the status.
         let first = listener.sync()!

@@ -315,12 +315,15 @@ final class NotifyTests: XCTestCase {
             XCTAssertTrue(child.waitForExit(within: 10), "\(child.name) did not exit within 10 s of SIGTERM")
             XCTAssertNil(child.terminatingSignal, child.outputSummary)
             XCTAssertEqual(child.exitCode, 0, child.outputSummary)
-            // After STOPPING=1 no READY=1, and no loop's STATUS= replacing the stopping one
-            // (a last tick may still send WATCHDOG=1, which is harmless).
+            // After STOPPING=1 no READY=1, no second STOPPING=1, and no loop's STATUS=
+            // replacing the stopping one; only the stop's own phases ("stopping: ...").
+            // (A last tick may still send WATCHDOG=1, which is harmless.)
             let afterStopping = listener.messages.drop(while: { !$0.isStopping }).dropFirst()
             XCTAssertFalse(afterStopping.contains(where: \.isReady), "\(child.name): READY=1 after STOPPING=1")
+            XCTAssertFalse(afterStopping.contains(where: \.isStopping), "\(child.name): STOPPING=1 twice")
             XCTAssertFalse(
-                afterStopping.contains { $0.status != nil }, "\(child.name): \(afterStopping.map(\.text))")
+                afterStopping.contains { $0.status.map { !$0.hasPrefix("stopping") } ?? false },
+                "\(child.name): \(afterStopping.map(\.text))")
         }
     }
 }
