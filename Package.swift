@@ -127,7 +127,11 @@ let package = Package(
             name: "kvctl",
             dependencies: ["KVCtl", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Test support: a linearizability checker for histories of key/value operations,
+        // and their text file format. Pure Swift, no I/O.
+        .target(name: "KVCheck", dependencies: ["KVProtocol"]),
         .testTarget(name: "KVProtocolTests", dependencies: ["KVProtocol"]),
+        .testTarget(name: "KVCheckTests", dependencies: ["KVCheck", "KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
         .testTarget(
