@@ -130,6 +130,8 @@ let package = Package(
         // Test support: a linearizability checker for histories of key/value operations,
         // and their text file format. Pure Swift, no I/O.
         .target(name: "KVCheck", dependencies: ["KVProtocol"]),
+        // Checks a history file saved by a chaos run (not installed by the package).
+        .executableTarget(name: "kv-history-check", dependencies: ["KVCheck"]),
         .testTarget(name: "KVProtocolTests", dependencies: ["KVProtocol"]),
         .testTarget(name: "KVCheckTests", dependencies: ["KVCheck", "KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
