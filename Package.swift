@@ -132,7 +132,14 @@ let package = Package(
         .target(name: "KVCheck", dependencies: ["KVProtocol"]),
         // Checks a history file saved by a chaos run (not installed by the package).
         .executableTarget(name: "kv-history-check", dependencies: ["KVCheck"]),
-        .testTarget(name: "KVProtocolTests", dependencies: ["KVProtocol"]),
+        .testTarget(
+            name: "KVProtocolTests",
+            dependencies: [
+                "KVProtocol", "KVTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "KVCheckTests", dependencies: ["KVCheck", "KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
