@@ -130,7 +130,20 @@ let package = Package(
             name: "kvctl",
             dependencies: ["KVCtl", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "KVProtocolTests", dependencies: ["KVProtocol"]),
+        // Test support: a linearizability checker for histories of key/value operations,
+        // and their text file format. Pure Swift, no I/O.
+        .target(name: "KVCheck", dependencies: ["KVProtocol"]),
+        // Checks a history file saved by a chaos run (not installed by the package).
+        .executableTarget(name: "kv-history-check", dependencies: ["KVCheck"]),
+        .testTarget(
+            name: "KVProtocolTests",
+            dependencies: [
+                "KVProtocol", "KVTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "KVCheckTests", dependencies: ["KVCheck", "KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
         .testTarget(

@@ -16,15 +16,13 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
+        guard let announced = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
             return .needMoreData
         }
-        guard Int(length) <= maxFrameSize else {
-            throw ProtocolError(.frameTooLarge, "frame of \(length) bytes exceeds the limit of \(maxFrameSize)")
-        }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 4)
-        let body = buffer.readSlice(length: Int(length))!
+        let length = try FrameLength.bodyLength(announced: announced, maxFrameSize: maxFrameSize)
+        guard buffer.readableBytes >= FrameLength.prefixSize + length else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: FrameLength.prefixSize)
+        let body = buffer.readSlice(length: length)!
         context.fireChannelRead(Self.wrapInboundOut(body))
         return .continue
     }

@@ -1,0 +1,98 @@
+import KVProtocol
+
+/// Decides whether a history of key/value operations is linearizable: whether every
+/// operation can be given one instant between its invocation and its return at which it
+/// takes effect, so that the operations, run one at a time in the order of those instants
+/// on a single key/value map, give exactly the responses the clients saw.
+///
+/// Algorithm (Wing and Gong's search with Lowe's memoization, as in Porcupine):
+/// - Every operation touches one key, and a history is linearizable exactly when each
+///   key's sub-history is (linearizability is local), so keys are checked one by one.
+/// - A key's calls and returns go in one time-ordered list. A depth-first search walks it:
+///   at a call it tries to let that operation take effect now (the model must accept its
+///   response in the current state); if so, the operation is lifted out of the list and
+///   the walk restarts from the front. Reaching a return means that operation did not take
+///   effect before it returned: the search backtracks to the last choice and tries the
+///   next call instead. An empty list is a linearization.
+/// - A set of (operations linearized, resulting value) already explored is never explored
+///   again: two prefixes with the same operations and the same value have the same future.
+/// - Unknown outcomes (timeouts) have their return at +infinity and accept any response,
+///   so the search may place them anywhere after their invocation, including after
+///   everything else, which is the same as never.
+///
+/// Limits:
+/// - The problem is NP-complete. Each key's search stops after `stepBudgetPerKey` steps
+///   with `.timedOut`; highly concurrent keys, and above all many unknown outcomes on one
+///   key (each stays concurrent with everything after it), make the search grow
+///   exponentially, chiefly when the history is *not* linearizable.
+/// - Memory grows with the states explored (a bitset of the key's operations each).
+/// - Operations with equal times count as concurrent, so a clock too coarse to order two
+///   operations can hide a violation but never invent one.
+/// - Every key starts absent. Record only operations with a definite answer or an unknown
+///   outcome; a request known to have been refused (wrong server, invalid) is left out.
+/// - The explanation of a failure shows the deepest attempt, which is a good witness but
+///   not necessarily the smallest one.
+public struct LinearizabilityChecker: Sendable {
+    /// Search steps (events visited) allowed per key before giving up.
+    public var stepBudgetPerKey: Int
+
+    public init(stepBudgetPerKey: Int = 1_000_000) {
+        self.stepBudgetPerKey = stepBudgetPerKey
+    }
+
+    /// Checks every key of `history`, in byte order of the keys. A key that is not
+    /// linearizable wins over one whose search ran out of budget.
+    public func check(_ history: [HistoryOperation]) -> CheckResult {
+        if let problem = Self.problem(in: history) { return .invalidHistory(problem) }
+        var byKey: [Bytes: [HistoryOperation]] = [:]
+        for operation in history { byKey[operation.key, default: []].append(operation) }
+        var exhausted: Bytes?
+        for key in byKey.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            switch check(key: key, byKey[key]!) {
+            case .linearizable: continue
+            case .timedOut where exhausted == nil: exhausted = key
+            case .timedOut: continue
+            case let failure: return failure
+            }
+        }
+        return exhausted.map { .timedOut(key: $0) } ?? .linearizable
+    }
+
+    private func check(key: Bytes, _ all: [HistoryOperation]) -> CheckResult {
+        var model = SequentialKeyModel()
+        var operations: [HistoryOperation] = []
+        var steps: [SequentialKeyModel.Step] = []
+        for operation in all {
+            guard let step = model.compile(operation) else { continue }
+            operations.append(operation)
+            steps.append(step)
+        }
+        let returnedAt = operations.map { operation -> UInt64? in
+            if case .returned(let at, _) = operation.outcome { return at }
+            return nil
+        }
+        let verdict = KeySearch.run(
+            steps: steps, invokedAt: operations.map(\.invokedAt), returnedAt: returnedAt, model: &model,
+            budget: stepBudgetPerKey)
+        switch verdict {
+        case .linearizable:
+            return .linearizable
+        case .budgetExhausted:
+            return .timedOut(key: key)
+        case .notLinearizable(let deadEnd):
+            let text = FailureExplanation.text(
+                key: key, operations: operations, steps: steps, deadEnd: deadEnd, model: &model)
+            return .notLinearizable(key: key, explanation: text)
+        }
+    }
+
+    /// Why `history` cannot be checked at all, if it cannot.
+    private static func problem(in history: [HistoryOperation]) -> String? {
+        for operation in history {
+            guard case .returned(let at, let response) = operation.outcome else { continue }
+            if at < operation.invokedAt { return "returns before it is invoked: \(operation)" }
+            if !operation.call.accepts(response) { return "a response of the wrong kind: \(operation)" }
+        }
+        return nil
+    }
+}
