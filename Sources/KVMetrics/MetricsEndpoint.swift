@@ -14,11 +14,11 @@ public final class MetricsEndpoint: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     public let channel: any Channel
-    private let children: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    private let connections: ConnectionRegistry
 
-    private init(channel: any Channel, children: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
+    private init(channel: any Channel, connections: ConnectionRegistry) {
         self.channel = channel
-        self.children = children
+        self.connections = connections
     }
 
     /// The address actually bound (useful with port 0).
@@ -30,34 +30,26 @@ public final class MetricsEndpoint: Sendable {
     public static func start(
         source: FrameListener.Source, registry: PrometheusCollectorRegistry, group: any EventLoopGroup
     ) async throws -> MetricsEndpoint {
-        let children = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        // A scraper needs one connection; a few more for people looking by hand.
+        let connections = ConnectionRegistry(limit: 32)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
-                let id = ObjectIdentifier(child)
-                children.withLockedValue { $0[id] = child }
-                child.closeFuture.whenComplete { _ in _ = children.withLockedValue { $0.removeValue(forKey: id) } }
+                guard connections.admit(child) else { return child.close() }
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try child.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
                 }
             }
-        let channel: any Channel
-        switch source {
-        case .bind(let address):
-            channel = try await bootstrap.bind(host: address.host, port: address.port).get()
-        case .inherited(let fd):
-            channel = try await bootstrap.withBoundSocket(fd).get()
-        }
-        return MetricsEndpoint(channel: channel, children: children)
+        let channel = try await bootstrap.listen(on: source)
+        return MetricsEndpoint(channel: channel, connections: connections)
     }
 
     /// Stops accepting and closes every open connection.
     public func close() async {
         try? await channel.close()
-        let open = children.withLockedValue { Array($0.values) }
-        for child in open { try? await child.close() }
+        await connections.closeAll()
     }
 }
 

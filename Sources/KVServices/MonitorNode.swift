@@ -18,6 +18,8 @@ public final class MonitorNode: @unchecked Sendable {
         public var stateDirectory: String?
         /// Where view, ping and live-server metrics go; nil (the default) records none.
         public var metrics: MonitorMetrics?
+        /// Connections beyond this many are refused with `overloaded`.
+        public var maxConnections = FrameListener.defaultMaxConnections
 
         public init(
             listen: FrameListener.Source, pingInterval: TimeAmount = .milliseconds(100), deadPings: UInt64 = 5,
@@ -69,7 +71,9 @@ public final class MonitorNode: @unchecked Sendable {
                 "restored view from state directory",
                 metadata: Notices.viewMetadata(restored).merging(["kv_event": "view-restored"]) { $1 })
         }
-        node.listener = try await FrameListener.start(source: configuration.listen, group: group, logger: logger) {
+        node.listener = try await FrameListener.start(
+            source: configuration.listen, group: group, logger: logger, maxConnections: configuration.maxConnections
+        ) {
             [node] frame, responder in
             node.loop.execute { node.handle(frame, responder) }
         }

@@ -22,6 +22,8 @@ public final class ServerNode: @unchecked Sendable {
         public var core: ServerConfig
         /// Where request, forward and transfer metrics go; nil (the default) records none.
         public var metrics: ServerMetrics?
+        /// Connections beyond this many are refused with `overloaded`.
+        public var maxConnections = FrameListener.defaultMaxConnections
 
         public init(
             listen: FrameListener.Source, advertise: String, monitor: String,
@@ -100,7 +102,8 @@ public final class ServerNode: @unchecked Sendable {
         node.onStatusChange = onStatusChange
         node.onTick = onTick
         node.listener = try await FrameListener.start(
-            source: configuration.listen, group: group, logger: logger, faults: faults
+            source: configuration.listen, group: group, logger: logger, faults: faults,
+            maxConnections: configuration.maxConnections
         ) { [node] frame, responder in
             node.loop.execute { node.handle(frame, responder) }
         }

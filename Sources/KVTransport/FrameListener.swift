@@ -13,12 +13,20 @@ public final class FrameListener: Sendable {
         case inherited(fd: Int32)
     }
 
-    public let channel: any Channel
-    private let children: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    /// Connections accepted at once by default: below the 1,024 descriptors a service
+    /// gets by default, with room for the daemon's own links and files.
+    public static let defaultMaxConnections = 1000
+    /// Requests one connection may have unanswered before the daemon stops reading from
+    /// it: enough for many sessions sharing a connection, and a bound on what one
+    /// connection can make the daemon hold.
+    public static let maxRequestsInFlightPerConnection = 128
 
-    private init(channel: any Channel, children: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
+    public let channel: any Channel
+    private let connections: ConnectionRegistry
+
+    private init(channel: any Channel, connections: ConnectionRegistry) {
         self.channel = channel
-        self.children = children
+        self.connections = connections
     }
 
     /// The address actually bound (useful with port 0).
@@ -27,38 +35,44 @@ public final class FrameListener: Sendable {
         return PeerAddress(host: address.ipAddress ?? "127.0.0.1", port: port)
     }
 
+    /// - Parameter maxConnections: connections beyond this many are told `overloaded` and
+    ///   closed at once.
     public static func start(
         source: Source, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil,
-        onFrame: @escaping @Sendable (Frame, Responder) -> Void
+        maxConnections: Int = defaultMaxConnections, onFrame: @escaping @Sendable (Frame, Responder) -> Void
     ) async throws -> FrameListener {
-        let children = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let connections = ConnectionRegistry(limit: maxConnections)
+        let refusals = RefusalLog(logger: logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
             .childChannelInitializer { child in
-                let id = ObjectIdentifier(child)
-                children.withLockedValue { $0[id] = child }
-                child.closeFuture.whenComplete { _ in _ = children.withLockedValue { $0.removeValue(forKey: id) } }
+                guard connections.admit(child) else {
+                    refusals.refused(child, limit: maxConnections)
+                    return child.eventLoop.makeCompletedFuture {
+                        try child.pipeline.syncOperations.addHandlers(MessageCodecHandler(), OverloadRefusal())
+                    }
+                }
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandlers(
+                        // A client that sends requests without reading the replies: stop
+                        // reading its requests while its replies cannot be written, so its
+                        // replies never pile up in memory.
+                        BackPressureHandler(),
                         ByteToMessageHandler(FrameDecoder()),
                         MessageCodecHandler(),
                         ServerHandshakeHandler(),
-                        FrameDispatcher(faults: faults, onFrame: onFrame),
+                        FrameDispatcher(
+                            faults: faults, maxInFlight: maxRequestsInFlightPerConnection, onFrame: onFrame),
                         ProtocolErrorHandler(logger: logger)
                     )
                 }
             }
-        let channel: any Channel
-        switch source {
-        case .bind(let address):
-            channel = try await bootstrap.bind(host: address.host, port: address.port).get()
-        case .inherited(let fd):
-            channel = try await bootstrap.withBoundSocket(fd).get()
-        }
-        return FrameListener(channel: channel, children: children)
+        let channel = try await bootstrap.listen(on: source)
+        return FrameListener(channel: channel, connections: connections)
     }
 
     /// Stops accepting; open connections stay.
@@ -69,9 +83,8 @@ public final class FrameListener: Sendable {
     /// Stops accepting and closes every open connection (a crash, as far as peers see).
     public func closeAll() async {
         try? await channel.close()
-        let open = children.withLockedValue { Array($0.values) }
-        for child in open { try? await child.close() }
+        await connections.closeAll()
     }
 
-    public var openConnections: Int { children.withLockedValue { $0.count } }
+    public var openConnections: Int { connections.count }
 }

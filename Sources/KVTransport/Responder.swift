@@ -6,8 +6,17 @@ public struct Responder: Sendable {
     let channel: any Channel
     let requestID: UInt64
     let dropReply: Bool
+    /// The connection's count of unanswered requests, which this answer lowers.
+    let inFlight: InFlightLimit?
 
     public func respond(_ message: Message) {
+        if let inFlight {
+            if channel.eventLoop.inEventLoop {
+                inFlight.finished()
+            } else {
+                channel.eventLoop.execute { inFlight.finished() }
+            }
+        }
         if dropReply {
             // Fault injection: processed, but the reply is lost with the connection.
             channel.close(promise: nil)

@@ -41,6 +41,8 @@ struct KVMonitorCommand: AsyncParsableCommand {
     @Option(help: "Directory keeping the view (default: $STATE_DIRECTORY; none: in memory only).")
     var stateDir: String?
 
+    @OptionGroup var connectionOptions: ConnectionOptions
+
     @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -61,15 +63,18 @@ struct KVMonitorCommand: AsyncParsableCommand {
         let listen = PeerAddress(listen)!
         let (deadPings, pingInterval) = (deadPings, pingInterval)
         let metricsListen = metricsOptions.address
+        let maxConnections = connectionOptions.maxConnections
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
                 let metrics = try await DaemonMetrics.start(
                     listen: metricsListen, group: MultiThreadedEventLoopGroup.singleton)
+                var configuration = MonitorNode.Configuration(
+                    listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory,
+                    metrics: metrics.map { MonitorMetrics(factory: $0.factory) })
+                configuration.maxConnections = maxConnections
                 let node = try await MonitorNode.start(
-                    configuration: .init(
-                        listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory,
-                        metrics: metrics.map { MonitorMetrics(factory: $0.factory) }),
+                    configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                     onViewChange: { view, live in supervisor.status(Self.statusLine(view, live)) },
                     onTick: { view, live in
@@ -84,6 +89,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "kv_ping_interval": "\(pingInterval)", "kv_dead_pings": "\(deadPings)",
                         "kv_state_dir": "\(stateDirectory ?? "-")",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
+                        "kv_max_connections": "\(maxConnections)",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])

@@ -41,6 +41,8 @@ struct KVServerCommand: AsyncParsableCommand {
             discussion: "0s exits at once, as before graceful leave existed."))
     var leaveTimeout: String = "10s"
 
+    @OptionGroup var connectionOptions: ConnectionOptions
+
     @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -69,15 +71,18 @@ struct KVServerCommand: AsyncParsableCommand {
         let (listen, monitor, pingInterval) = (PeerAddress(listen)!, monitor, pingInterval)
         let metricsListen = metricsOptions.address
         let leaveTimeout = DurationText.parse(leaveTimeout)!
+        let maxConnections = connectionOptions.maxConnections
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
                 let metrics = try await DaemonMetrics.start(
                     listen: metricsListen, group: MultiThreadedEventLoopGroup.singleton)
+                var configuration = ServerNode.Configuration(
+                    listen: source, advertise: advertised, monitor: monitor, pingInterval: interval,
+                    metrics: metrics.map { ServerMetrics(factory: $0.factory) })
+                configuration.maxConnections = maxConnections
                 let node = try await ServerNode.start(
-                    configuration: .init(
-                        listen: source, advertise: advertised, monitor: monitor, pingInterval: interval,
-                        metrics: metrics.map { ServerMetrics(factory: $0.factory) }),
+                    configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                     onStatusChange: updateStatus,
                     onTick: { summary in
@@ -90,6 +95,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
                         "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
+                        "kv_max_connections": "\(maxConnections)",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])

@@ -70,7 +70,9 @@ actor TestCluster {
     /// address, so everything that reaches it (clients, a primary forwarding to it) goes
     /// through the proxy.
     @discardableResult
-    func addServer(unreliable: Bool = false, viaProxy: Bool = false) async throws -> Int {
+    func addServer(
+        unreliable: Bool = false, viaProxy: Bool = false, maxConnections: Int = FrameListener.defaultMaxConnections
+    ) async throws -> Int {
         let faults = FaultInjector(seed: UInt64(servers.count + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(monitorPort))
         faults.unreliable = unreliable
         var lastError: (any Error)?
@@ -83,7 +85,8 @@ actor TestCluster {
                 advertise = proxy!.address
             }
             do {
-                let node = try await startNode(listenPort: port, advertise: advertise, faults: faults)
+                let node = try await startNode(
+                    listenPort: port, advertise: advertise, faults: faults, maxConnections: maxConnections)
                 servers.append(Server(listenPort: port, advertise: advertise, faults: faults, node: node, proxy: proxy))
                 return servers.count - 1
             } catch {
@@ -95,12 +98,15 @@ actor TestCluster {
         throw lastError ?? TestSetupError("no free port")
     }
 
-    private func startNode(listenPort: Int, advertise: String, faults: FaultInjector) async throws -> ServerNode {
-        try await ServerNode.start(
-            configuration: .init(
-                listen: .bind(PeerAddress(host: "127.0.0.1", port: listenPort)), advertise: advertise,
-                monitor: monitorAddress, pingInterval: Self.pingInterval),
-            group: group, logger: logger, faults: faults)
+    private func startNode(
+        listenPort: Int, advertise: String, faults: FaultInjector,
+        maxConnections: Int = FrameListener.defaultMaxConnections
+    ) async throws -> ServerNode {
+        var configuration = ServerNode.Configuration(
+            listen: .bind(PeerAddress(host: "127.0.0.1", port: listenPort)), advertise: advertise,
+            monitor: monitorAddress, pingInterval: Self.pingInterval)
+        configuration.maxConnections = maxConnections
+        return try await ServerNode.start(configuration: configuration, group: group, logger: logger, faults: faults)
     }
 
     /// Crashes server `index`: listener and connections closed, state lost.
