@@ -2,8 +2,14 @@
 public enum Message: Equatable, Sendable {
     /// First frame a connecting peer sends.
     case hello(version: UInt16)
-    /// The listener's answer to a `hello` with a version it speaks.
-    case helloAck(version: UInt16)
+    /// The listener's answer to a `hello` with a version it speaks. With a shared secret
+    /// configured it carries a challenge (`Authentication.nonceSize` random bytes), and
+    /// the connection is usable only after `authenticate`.
+    case helloAck(version: UInt16, challenge: [UInt8] = [])
+    /// The connecting side's proof that it knows the shared secret, with its own nonce
+    /// so that the listener proves the same in `authenticated`.
+    case authenticate(nonce: [UInt8], proof: [UInt8])
+    case authenticated(proof: [UInt8])
     /// A protocol-level error; the sender closes the connection after it.
     case error(code: ProtocolErrorCode, message: String)
 
@@ -38,6 +44,8 @@ public enum Message: Equatable, Sendable {
         switch self {
         case .hello: .hello
         case .helloAck: .helloAck
+        case .authenticate: .authenticate
+        case .authenticated: .authenticated
         case .error: .error
         case .ping: .ping
         case .getView: .getView
@@ -60,6 +68,8 @@ public enum Message: Equatable, Sendable {
 public enum MessageType: UInt8, Sendable, CaseIterable {
     case hello = 0x01
     case helloAck = 0x02
+    case authenticate = 0x03
+    case authenticated = 0x04
     case error = 0x0F
     case ping = 0x10
     case viewReply = 0x11
@@ -96,6 +106,7 @@ public enum ProtocolErrorCode: UInt16, Sendable, CustomStringConvertible {
     case unexpectedMessage = 5
     case handshakeRequired = 6
     case overloaded = 7
+    case authenticationFailed = 8
 
     public var description: String {
         switch self {
@@ -106,6 +117,7 @@ public enum ProtocolErrorCode: UInt16, Sendable, CustomStringConvertible {
         case .unexpectedMessage: "unexpected message"
         case .handshakeRequired: "hello required as first frame"
         case .overloaded: "overloaded"
+        case .authenticationFailed: "authentication failed"
         }
     }
 }

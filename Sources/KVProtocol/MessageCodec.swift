@@ -22,8 +22,16 @@ public enum MessageCodec {
         case .hello(let version):
             w.raw(ProtocolVersion.magic)
             w.u16(version)
-        case .helloAck(let version):
+        case .helloAck(let version, let challenge):
             w.u16(version)
+            // Present only when authentication is on, so listeners without a secret send
+            // exactly what earlier versions did.
+            w.raw(challenge)
+        case .authenticate(let nonce, let proof):
+            w.raw(nonce)
+            w.raw(proof)
+        case .authenticated(let proof):
+            w.raw(proof)
         case .error(let code, let message):
             w.u16(code.rawValue)
             w.string(message)
@@ -141,7 +149,16 @@ public enum MessageCodec {
             }
             message = .hello(version: try r.u16("version"))
         case .helloAck:
-            message = .helloAck(version: try r.u16("version"))
+            let version = try r.u16("version")
+            // Any other length is left for the trailing-bytes check.
+            let challenge =
+                r.remaining == Authentication.nonceSize ? try r.raw(Authentication.nonceSize, "challenge") : []
+            message = .helloAck(version: version, challenge: challenge)
+        case .authenticate:
+            let nonce = try r.raw(Authentication.nonceSize, "nonce")
+            message = .authenticate(nonce: nonce, proof: try r.raw(Authentication.proofSize, "proof"))
+        case .authenticated:
+            message = .authenticated(proof: try r.raw(Authentication.proofSize, "proof"))
         case .error:
             let raw = try r.u16("error code")
             let code = ProtocolErrorCode(rawValue: raw) ?? .malformedFrame

@@ -98,6 +98,12 @@ enum SampleFrames {
         result.append(
             .ping(address: String(repeating: "a", count: Limits.maxAddressSize), viewnum: 3))
         result.append(
+            .helloAck(version: 1, challenge: Array(0..<32)))
+        result.append(
+            .authenticate(nonce: [UInt8](repeating: 0xAB, count: 32), proof: Array(100..<132)))
+        result.append(
+            .authenticated(proof: [UInt8](repeating: 0, count: 32)))
+        result.append(
             .ping(address: "127.0.0.1:7201", viewnum: 5, leaving: true))
         result.append(
             .switchover(viewnum: 0))
