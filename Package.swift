@@ -77,6 +77,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A Redis-protocol (RESP2) front end for a kv-server: parser, encoder, commands, listener.
+        .target(
+            name: "KVResp",
+            dependencies: [
+                "KVProtocol", "KVTransport", "KVServices",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // kvctl's commands, as a library so tests can parse and run them in-process.
         .target(
             name: "KVCtl",
@@ -133,6 +144,16 @@ let package = Package(
         .testTarget(name: "KVProtocolTests", dependencies: ["KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
+        // The RESP2 decoder, encoder, command mapping and reply ordering, without a server.
+        .testTarget(
+            name: "KVRespTests",
+            dependencies: [
+                "KVResp", "KVProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "KVCtlTests",
             dependencies: [
