@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "kv-server",
             dependencies: [
-                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol",
+                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "KVResp",
                 "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

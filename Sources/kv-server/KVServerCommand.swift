@@ -2,6 +2,7 @@ import ArgumentParser
 import DaemonSupport
 import KVMetrics
 import KVProtocol
+import KVResp
 import KVServices
 import KVSystemd
 import KVTransport
@@ -20,7 +21,8 @@ struct KVServerCommand: AsyncParsableCommand {
             forwards every operation to the backup; as backup it takes the primary's state and \
             updates. It starts empty every time. When started by systemd with a passed socket \
             (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
-            named "metrics") it serves Prometheus metrics over HTTP at /metrics.
+            named "metrics") it serves Prometheus metrics over HTTP at /metrics. With --resp-listen (or a passed \
+            socket named "resp") it also serves the Redis protocol (RESP2): GET, SET, DEL, EXISTS and a few more.
             """)
 
     @Option(help: "Address to listen on (HOST:PORT).")
@@ -42,6 +44,8 @@ struct KVServerCommand: AsyncParsableCommand {
     var leaveTimeout: String = "10s"
 
     @OptionGroup var metricsOptions: MetricsOptions
+
+    @OptionGroup var respOptions: RESPOptions
 
     @OptionGroup var logging: LoggingOptions
 
@@ -68,6 +72,7 @@ struct KVServerCommand: AsyncParsableCommand {
         let updateStatus: @Sendable (ServerNode.Summary) -> Void = { supervisor.status(Self.statusLine($0)) }
         let (listen, monitor, pingInterval) = (PeerAddress(listen)!, monitor, pingInterval)
         let metricsListen = metricsOptions.address
+        let respListen = respOptions.address
         let leaveTimeout = DurationText.parse(leaveTimeout)!
         do {
             try await DaemonLifecycle.run(logger: logger) {
@@ -84,12 +89,14 @@ struct KVServerCommand: AsyncParsableCommand {
                         supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
                         updateStatus(summary)
                     })
+                let resp = try await Self.startRESP(listen: respListen, node: node, logger: logger)
                 logger.notice(
                     "kv-server listening on \(listenDescription)",
                     metadata: [
                         "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
                         "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
+                        "kv_resp_listen": "\(resp?.description ?? "-")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
@@ -105,7 +112,9 @@ struct KVServerCommand: AsyncParsableCommand {
                         Self.log(await node.leave(timeout: leaveTimeout), logger: logger)
                     }
                     supervisor.stopping(status: "stopping: finishing requests in flight")
+                    await resp?.listener.stopAccepting()
                     await node.shutdown()
+                    await resp?.listener.close()
                     await metrics?.endpoint.close()
                 }
             }
@@ -113,6 +122,18 @@ struct KVServerCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure
         }
+    }
+
+    /// The Redis-protocol endpoint, when `--resp-listen` was given or systemd passed a
+    /// socket named "resp"; with where it listens, for the startup record.
+    static func startRESP(
+        listen: PeerAddress?, node: ServerNode, logger: Logger
+    ) async throws -> (listener: RESPListener, description: String)? {
+        guard let (source, description) = try ListenSource.resolveRESP(listen: listen) else { return nil }
+        let listener = try await RESPListener.start(
+            source: source, backend: node, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        if case .bind = source, let bound = listener.localAddress { return (listener, bound.description) }
+        return (listener, description)
     }
 
     static func log(_ outcome: ServerNode.LeaveOutcome, logger: Logger) {
