@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl",
+                "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl", "KVResp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
