@@ -35,6 +35,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// QUIT or a protocol error was read: nothing after it runs, and the connection closes
     /// once every earlier command is answered.
     private var closing = false
+    /// The client has shut down its sending side: what it sent is answered, then the
+    /// connection closes (`printf 'SET a 1\r\n' | nc HOST PORT` gets its reply).
+    private var inputEnded = false
     private var inactive = false
 
     init(
@@ -66,6 +69,17 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         inactive = true
         waiting.removeAll()
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            inputEnded = true
+            if replies.isEmpty && waiting.isEmpty {
+                flushNow(context: context)
+                context.close(promise: nil)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -149,11 +163,11 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Writes every reply that is now next in line; closes once the last one owed before
-    /// a QUIT or protocol error has gone.
+    /// a QUIT, a protocol error or the end of the client's input has gone.
     private func complete(_ slot: UInt64, with value: RESPValue, context: ChannelHandlerContext) {
         replies.complete(slot, with: value)
         while let ready = replies.nextReady() {
-            if closing && replies.isEmpty {
+            if replies.isEmpty && (closing || (inputEnded && waiting.isEmpty)) {
                 context.writeAndFlush(wrapOutboundOut(ready)).assumeIsolated().whenComplete { _ in
                     context.close(promise: nil)
                 }

@@ -39,6 +39,8 @@ public final class RESPListener: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A client that shuts down its sending side still gets its replies.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { child in
                 let id = ObjectIdentifier(child)
                 children.withLockedValue { $0[id] = child }

@@ -148,6 +148,17 @@ final class RESPTests: ClusterTestCase {
         XCTAssertEqual(promoted, .bulk("across fail-over"))
     }
 
+    func testAClientThatShutsDownItsSideStillGetsEveryReply() async throws {
+        let setup = try await setUpCluster()
+        let redis = try await connect(setup.respAddresses[setup.primary])
+        try await redis.send([["SET", "half", "closed"], ["GET", "half"], ["PING"]])
+        await redis.socket.shutdownOutput()
+        let replies = try await redis.replies(3)
+        XCTAssertEqual(replies, [.ok, .bulk("closed"), .simpleString("PONG")])
+        let closed = await redis.socket.waitForClose()
+        XCTAssertTrue(closed, "the server kept the connection open after answering")
+    }
+
     func testBadInputIsAnsweredWithAnErrorAndTheConnectionCloses() async throws {
         let setup = try await setUpCluster()
         let redis = try await connect(setup.respAddresses[setup.primary])

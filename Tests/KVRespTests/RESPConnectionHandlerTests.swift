@@ -102,6 +102,19 @@ final class RESPConnectionHandlerTests: XCTestCase {
         XCTAssertFalse(channel.isActive)
     }
 
+    func testTheEndOfTheClientsInputClosesOnceEverythingSentIsAnswered() throws {
+        try startPipeline(maxRequestsInFlight: 2)
+        try send("SET a 1\r\nGET a\r\nGET b\r\nPING\r\n")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        XCTAssertTrue(channel.isActive, "replies are still owed")
+        backend.completeOldest(ClientReply(status: .ok))
+        backend.completeOldest(ClientReply(status: .ok, value: Bytes("1".utf8)))
+        XCTAssertTrue(channel.isActive, "GET b is still owed")
+        backend.completeOldest(ClientReply(status: .noKey))
+        XCTAssertEqual(received(), "+OK\r\n$1\r\n1\r\n$-1\r\n+PONG\r\n")
+        XCTAssertFalse(channel.isActive)
+    }
+
     func testFailuresBecomeErrorReplies() throws {
         try startPipeline()
         try send("SET a 1\r\nSET b 2\r\nGET c\r\n")
