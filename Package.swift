@@ -79,6 +79,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A Redis-protocol (RESP2) front end for a kv-server: parser, encoder, commands, listener.
+        .target(
+            name: "KVResp",
+            dependencies: [
+                "KVProtocol", "KVTransport", "KVServices",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // kvctl's commands, as a library so tests can parse and run them in-process.
         .target(
             name: "KVCtl",
@@ -118,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "kv-server",
             dependencies: [
-                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol",
+                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "KVResp",
                 "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -148,6 +159,16 @@ let package = Package(
         .testTarget(name: "KVCheckTests", dependencies: ["KVCheck", "KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
+        // The RESP2 decoder, encoder, command mapping and reply ordering, without a server.
+        .testTarget(
+            name: "KVRespTests",
+            dependencies: [
+                "KVResp", "KVProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "KVCtlTests",
             dependencies: [
@@ -160,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl",
+                "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl", "KVResp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -90,8 +90,19 @@ public final class ServerNode: @unchecked Sendable {
     private var onTick: (@Sendable (Summary) -> Void)?
 
     private struct Pending {
-        var responder: Responder
+        var waiter: Waiter
         var request: (op: Operation, receivedNanos: UInt64)?
+    }
+
+    /// Who gets a reply: a connection of the kvservice protocol, or a caller of `submit`.
+    private enum Waiter {
+        case connection(Responder)
+        case promise(EventLoopPromise<ClientReply>)
+    }
+
+    /// `submit` was called on a node that has stopped.
+    public struct StoppedError: Error, CustomStringConvertible {
+        public var description: String { "the server has stopped" }
     }
 
     public static func start(
@@ -142,11 +153,11 @@ public final class ServerNode: @unchecked Sendable {
         switch frame.message {
         case .request(let request):
             let timing = configuration.metrics == nil ? nil : (request.op, MonotonicClock.nowNanos())
-            run(core.step(.clientRequest(request, register(responder, request: timing))))
+            run(core.step(.clientRequest(request, register(.connection(responder), request: timing))))
         case .forward(let batch):
-            run(core.step(.forward(batch, register(responder, request: nil))))
+            run(core.step(.forward(batch, register(.connection(responder), request: nil))))
         case .transfer(let chunk):
-            run(core.step(.transfer(chunk, register(responder, request: nil))))
+            run(core.step(.transfer(chunk, register(.connection(responder), request: nil))))
         case .serverInfo:
             responder.respond(.serverInfoReply(stats()))
         default:
@@ -160,11 +171,28 @@ public final class ServerNode: @unchecked Sendable {
         }
     }
 
-    private func register(_ responder: Responder, request: (op: Operation, receivedNanos: UInt64)?) -> ReplyToken {
+    private func register(_ waiter: Waiter, request: (op: Operation, receivedNanos: UInt64)?) -> ReplyToken {
         let token = nextToken
         nextToken += 1
-        responders[token] = Pending(responder: responder, request: request)
+        responders[token] = Pending(waiter: waiter, request: request)
         return ReplyToken(token)
+    }
+
+    /// Submits a data request as if it had arrived on a client connection, through the
+    /// same core (replication and the backup's confirmation included); for front ends such
+    /// as the Redis-protocol endpoint. The future completes on the node's loop, with
+    /// `StoppedError` if the node has stopped (or stops before answering).
+    public func submit(_ request: ClientRequest) -> EventLoopFuture<ClientReply> {
+        let promise = loop.makePromise(of: ClientReply.self)
+        // Always as a new task, even from the node's loop: a caller answered from inside
+        // `run` must not step the core again before the rest of those effects are carried
+        // out. Tasks run in order, so a caller's requests reach the core in its order.
+        loop.execute { [self] in
+            guard !stopped else { return promise.fail(StoppedError()) }
+            let timing = configuration.metrics == nil ? nil : (request.op, MonotonicClock.nowNanos())
+            run(core.step(.clientRequest(request, register(.promise(promise), request: timing))))
+        }
+        return promise.futureResult
     }
 
     // MARK: - Effects
@@ -180,9 +208,14 @@ public final class ServerNode: @unchecked Sendable {
                     metrics.requestAnswered(
                         op: op, status: reply.status, nanoseconds: Self.elapsedNanos(since: received))
                 }
-                pending.responder.respond(.reply(reply))
+                switch pending.waiter {
+                case .connection(let responder): responder.respond(.reply(reply))
+                case .promise(let promise): promise.succeed(reply)
+                }
             case .answerPrimary(let token, let ack):
-                responders.removeValue(forKey: token.raw)?.responder.respond(.backupAck(ack))
+                if case .connection(let responder) = responders.removeValue(forKey: token.raw)?.waiter {
+                    responder.respond(.backupAck(ack))
+                }
             case .sendToBackup(let address, let id, let message):
                 sendToBackup(address, id, message)
             case .ping(let viewnum, let leaving):
@@ -364,6 +397,9 @@ public final class ServerNode: @unchecked Sendable {
             self.ticker?.cancel()
             self.monitorLink.close()
             self.backupLink?.close()
+            for pending in self.responders.values {
+                if case .promise(let promise) = pending.waiter { promise.fail(StoppedError()) }
+            }
             self.responders.removeAll()
             self.markFirstPing()
             self.leavePromise?.succeed(.timedOut(self.core.view))

@@ -2,6 +2,7 @@ import ArgumentParser
 import DaemonSupport
 import KVMetrics
 import KVProtocol
+import KVResp
 import KVServices
 import KVSystemd
 import KVTransport
@@ -20,7 +21,8 @@ struct KVServerCommand: AsyncParsableCommand {
             forwards every operation to the backup; as backup it takes the primary's state and \
             updates. It starts empty every time. When started by systemd with a passed socket \
             (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
-            named "metrics") it serves Prometheus metrics over HTTP at /metrics.
+            named "metrics") it serves Prometheus metrics over HTTP at /metrics. With --resp-listen (or a passed \
+            socket named "resp") it also serves the Redis protocol (RESP2): GET, SET, DEL, EXISTS and a few more.
             """)
 
     @Option(help: "Address to listen on (HOST:PORT).")
@@ -44,6 +46,8 @@ struct KVServerCommand: AsyncParsableCommand {
     @OptionGroup var connectionOptions: ConnectionOptions
 
     @OptionGroup var metricsOptions: MetricsOptions
+
+    @OptionGroup var respOptions: RESPOptions
 
     @OptionGroup var logging: LoggingOptions
 
@@ -70,6 +74,7 @@ struct KVServerCommand: AsyncParsableCommand {
         let updateStatus: @Sendable (ServerNode.Summary) -> Void = { supervisor.status(Self.statusLine($0)) }
         let (listen, monitor, pingInterval) = (PeerAddress(listen)!, monitor, pingInterval)
         let metricsListen = metricsOptions.address
+        let respListen = respOptions.address
         let leaveTimeout = DurationText.parse(leaveTimeout)!
         let maxConnections = connectionOptions.maxConnections
         do {
@@ -89,6 +94,8 @@ struct KVServerCommand: AsyncParsableCommand {
                         supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
                         updateStatus(summary)
                     })
+                let resp = try await Self.startRESP(
+                    listen: respListen, node: node, logger: logger, maxConnections: maxConnections)
                 logger.notice(
                     "kv-server listening on \(listenDescription)",
                     metadata: [
@@ -96,6 +103,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_max_connections": "\(maxConnections)",
+                        "kv_resp_listen": "\(resp?.description ?? "-")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
@@ -111,7 +119,9 @@ struct KVServerCommand: AsyncParsableCommand {
                         Self.log(await node.leave(timeout: leaveTimeout), logger: logger)
                     }
                     supervisor.stopping(status: "stopping: finishing requests in flight")
+                    await resp?.listener.stopAccepting()
                     await node.shutdown()
+                    await resp?.listener.close()
                     await metrics?.endpoint.close()
                 }
             }
@@ -119,6 +129,19 @@ struct KVServerCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure
         }
+    }
+
+    /// The Redis-protocol endpoint, when `--resp-listen` was given or systemd passed a
+    /// socket named "resp"; with where it listens, for the startup record.
+    static func startRESP(
+        listen: PeerAddress?, node: ServerNode, logger: Logger, maxConnections: Int
+    ) async throws -> (listener: RESPListener, description: String)? {
+        guard let (source, description) = try ListenSource.resolveRESP(listen: listen) else { return nil }
+        let listener = try await RESPListener.start(
+            source: source, backend: node, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+            maxConnections: maxConnections)
+        if case .bind = source, let bound = listener.localAddress { return (listener, bound.description) }
+        return (listener, description)
     }
 
     static func log(_ outcome: ServerNode.LeaveOutcome, logger: Logger) {
