@@ -20,6 +20,8 @@ public final class KVClient: Sendable {
         public var attemptTimeout: TimeAmount = .seconds(1)
         /// Used for this session's own connections; a pool brings its own.
         public var faults: FaultInjector?
+        /// The shared secret, when the service requires one.
+        public var secret: SharedSecret?
         /// Connections shared with other sessions (one per server address); nil: this
         /// session opens its own.
         public var connectionPool: KVConnectionPool?
@@ -198,6 +200,14 @@ public final class KVClient: Sendable {
     /// One attempt: a cached or new connection, one request, bounded by the attempt
     /// timeout and the deadline.
     private func send(_ message: Message, to address: String, deadline: NIODeadline?) async throws -> Message {
+        do {
+            return try await attempt(message, to: address, deadline: deadline)
+        } catch let error as TransportError where error.isAuthenticationFailure {
+            throw KVClientError.authentication("\(address): \(error)")
+        }
+    }
+
+    private func attempt(_ message: Message, to address: String, deadline: NIODeadline?) async throws -> Message {
         var timeout = configuration.attemptTimeout
         if let deadline { timeout = max(.milliseconds(1), min(timeout, deadline - NIODeadline.now())) }
         if address == configuration.monitor, PeerAddress(address) == nil {
@@ -218,7 +228,7 @@ public final class KVClient: Sendable {
     private func connection(to address: String, timeout: TimeAmount) async throws -> KVConnection {
         if let cached = state.withLockedValue({ $0.connections[address] }), cached.isActive { return cached }
         let connection = try await KVConnection.connect(
-            to: address, group: group, timeout: timeout, faults: configuration.faults
+            to: address, group: group, timeout: timeout, faults: configuration.faults, secret: configuration.secret
         ).get()
         let previous = state.withLockedValue { state in
             defer { state.connections[address] = connection }

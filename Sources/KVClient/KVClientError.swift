@@ -11,6 +11,8 @@ public enum KVClientError: Error, Equatable, Sendable, CustomStringConvertible {
     case badMonitorAddress(String)
     /// The session's connection pool was closed.
     case connectionPoolClosed
+    /// The shared secret is missing here or there, or differs: retrying cannot help.
+    case authentication(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum KVClientError: Error, Equatable, Sendable, CustomStringConvertible {
         case .staleRequest: "the server has seen a newer request from this client"
         case .badMonitorAddress(let address): "bad monitor address \"\(address)\" (expected HOST:PORT)"
         case .connectionPoolClosed: "the connection pool is closed"
+        case .authentication(let problem): "authentication failed: \(problem)"
         }
     }
 }

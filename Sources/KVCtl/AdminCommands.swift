@@ -12,7 +12,7 @@ struct ViewCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         let view = try await withClientErrors { try await client.view(deadline: options.deadline) }
         if json {
@@ -37,7 +37,7 @@ struct ServersCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         let (view, servers) = try await withClientErrors { try await client.servers(deadline: options.deadline) }
         if json {
@@ -95,7 +95,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         let answer: (view: View, servers: [ServerInfo])
         do {

@@ -1,5 +1,6 @@
 import KVClient
 import KVProtocol
+import KVTransport
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -20,6 +21,7 @@ struct BenchPlan: Sendable {
     var limit: BenchLimit
     /// Each operation (retries included) gives up after this long.
     var operationTimeout: TimeAmount
+    var secret: SharedSecret?
 }
 
 /// What a finished run measured.
@@ -45,11 +47,12 @@ struct BenchUnavailable: Error, CustomStringConvertible {
 /// percentiles describe this closed loop, not a fixed offered rate.
 enum BenchRunner {
     static func run(_ plan: BenchPlan) async throws -> BenchOutcome {
-        let pools = (0..<plan.connections).map { _ in KVConnectionPool() }
+        let pools = (0..<plan.connections).map { _ in KVConnectionPool(secret: plan.secret) }
         defer { for pool in pools { pool.close() } }
         let clients = (0..<plan.sessions).map { index in
             var configuration = KVClient.Configuration(monitor: plan.monitor)
             configuration.connectionPool = pools[index % pools.count]
+            configuration.secret = plan.secret
             return KVClient(configuration: configuration)
         }
         try await checkReachable(plan, clients[0])

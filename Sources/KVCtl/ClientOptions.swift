@@ -19,6 +19,12 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Give up after this many seconds with exit status 2 (default: retry for ever).")
     var timeout: Double?
 
+    @Option(
+        help:
+            "File holding the service's shared secret (default: $KV_SECRET_FILE, then /etc/kvservice/secret if readable)."
+    )
+    var secretFile: String?
+
     func validate() throws {
         if let timeout, !(timeout > 0 && timeout < 1e9) {
             throw ValidationError("--timeout must be a positive number of seconds")
@@ -36,8 +42,32 @@ struct ClientOptions: ParsableArguments {
         timeout.map { NIODeadline.now() + .nanoseconds(Int64($0 * 1e9)) }
     }
 
-    func makeClient() -> KVClient {
-        KVClient(monitor: monitorAddress)
+    /// The file to read the secret from: the flag, `$KV_SECRET_FILE`, or the package's
+    /// file when this user may read it (members of the kvservice group).
+    var secretPath: String? {
+        if let secretFile { return secretFile }
+        if let path = getenv("KV_SECRET_FILE").map({ String(cString: $0) }), !path.isEmpty { return path }
+        return access(Self.packageSecretFile, R_OK) == 0 ? Self.packageSecretFile : nil
+    }
+
+    static let packageSecretFile = "/etc/kvservice/secret"
+
+    /// The shared secret, or nil without one. A secret file that cannot be used is a
+    /// usage error: kvctl says why and exits 1.
+    func loadSecret() throws -> SharedSecret? {
+        guard let path = secretPath else { return nil }
+        do {
+            return try SharedSecret.load(path: path)
+        } catch {
+            Output.error("\(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    func makeClient() throws -> KVClient {
+        var configuration = KVClient.Configuration(monitor: monitorAddress)
+        configuration.secret = try loadSecret()
+        return KVClient(configuration: configuration)
     }
 }
 

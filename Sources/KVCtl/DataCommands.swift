@@ -10,7 +10,7 @@ struct GetCommand: AsyncParsableCommand {
     @Argument(help: "The key.") var key: String
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         let value = try await withClientErrors { try await client.get(Bytes(utf8: key), deadline: options.deadline) }
         guard let value else {
@@ -31,7 +31,7 @@ struct PutCommand: AsyncParsableCommand {
 
     func run() async throws {
         let bytes = try ValueArgument.bytes(value)
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         try await withClientErrors {
             try await client.put(Bytes(utf8: key), bytes, deadline: options.deadline)
@@ -52,7 +52,7 @@ struct PutHashCommand: AsyncParsableCommand {
 
     func run() async throws {
         let bytes = try ValueArgument.bytes(value)
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         let previous = try await withClientErrors {
             try await client.putHash(Bytes(utf8: key), bytes, deadline: options.deadline)
@@ -70,7 +70,7 @@ struct DeleteCommand: AsyncParsableCommand {
     @Argument(help: "The key.") var key: String
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         try await withClientErrors { _ = try await client.delete(Bytes(utf8: key), deadline: options.deadline) }
     }

@@ -24,7 +24,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         let deadline = options.deadline ?? NIODeadline.now() + .seconds(30)
         let (from, to) = try await withClientErrors { try await handOver(client, deadline: deadline) }

@@ -17,7 +17,7 @@ struct WaitCommand: AsyncParsableCommand {
     @Flag(help: "Also wait for a live backup holding the state.") var backup = false
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         let deadline = options.deadline
         while true {

@@ -23,7 +23,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = options.makeClient()
+        let client = try options.makeClient()
         defer { client.close() }
         var last: View?
         var changes = 0

@@ -15,6 +15,8 @@ public enum RESPCommand: Equatable, Sendable {
     case info(sections: [String])
     /// HELLO with protocol version 2 or none.
     case hello
+    /// The client's proof that it knows the shared secret (sent as is, as Redis does).
+    case auth(password: Bytes)
     /// Answered on the spot, with no store or server state involved (PING, ECHO, the
     /// introspection commands clients send at connect, and every error).
     case answer(RESPValue)
@@ -84,7 +86,13 @@ public enum RESPCommand: Equatable, Sendable {
         case "QUIT":
             self = .close(.ok)
         case "AUTH":
-            self = .answer(.error("ERR AUTH is not supported: kvservice has no authentication"))
+            switch arguments.count {
+            case 1: self = .auth(password: arguments.first!)
+            // Redis 6's form names a user; kvservice has only the default one.
+            case 2 where Self.uppercased(arguments.first!) == "DEFAULT": self = .auth(password: arguments.last!)
+            case 2: self = .answer(.error("WRONGPASS invalid username-password pair or user is disabled."))
+            default: self = .answer(Self.arityError(name))
+            }
         default:
             self = .answer(.error("ERR unknown command '\(Self.shown(first))'"))
         }

@@ -1,4 +1,5 @@
 import KVProtocol
+import KVTransport
 import NIOCore
 
 /// Carries out a connection's commands: data commands become kvservice client requests
@@ -9,6 +10,8 @@ struct RESPCommandRunner {
     struct Endpoint: Sendable {
         var startedAt: NIODeadline
         var connectedClients: @Sendable () -> Int
+        /// With a shared secret, a connection must AUTH with it before anything else.
+        var secret: SharedSecret?
     }
 
     enum Outcome {
@@ -19,6 +22,7 @@ struct RESPCommandRunner {
     }
 
     private var session = RESPSession()
+    private var authenticated: Bool
     let backend: any RESPBackend
     let endpoint: Endpoint
     let eventLoop: any EventLoop
@@ -30,11 +34,26 @@ struct RESPCommandRunner {
         self.endpoint = endpoint
         self.eventLoop = eventLoop
         self.port = port
+        self.authenticated = endpoint.secret == nil
     }
 
     var clientID: UInt64 { session.clientID }
 
     mutating func run(_ command: RESPCommand) -> Outcome {
+        if case .auth(let password) = command {
+            guard let secret = endpoint.secret else {
+                return .now(
+                    .error(
+                        "ERR AUTH <password> called without any password configured for the default user. "
+                            + "Are you sure your configuration is correct?"))
+            }
+            authenticated = secret.matches(password: password)
+            return .now(authenticated ? .ok : .error("WRONGPASS invalid username-password pair or user is disabled."))
+        }
+        if !authenticated {
+            if case .close(let value) = command { return .now(value) }
+            return .now(.error("NOAUTH Authentication required."))
+        }
         switch command {
         case .get(let key):
             return single(session.request(.get, key: key)) { reply in
@@ -69,6 +88,8 @@ struct RESPCommandRunner {
             }
         case .answer(let value), .close(let value):
             return .now(value)
+        case .auth:
+            return .now(.ok)  // handled above
         }
     }
 

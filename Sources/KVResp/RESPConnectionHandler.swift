@@ -205,7 +205,7 @@ extension RESPCommand {
         switch self {
         case .get, .set, .dbsize, .info, .hello: 1
         case .delete(let keys), .exists(let keys): keys.count
-        case .answer, .close: 0
+        case .answer, .close, .auth: 0
         }
     }
 }

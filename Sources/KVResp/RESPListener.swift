@@ -32,10 +32,11 @@ public final class RESPListener: Sendable {
     public static func start(
         source: FrameListener.Source, backend: any RESPBackend, group: any EventLoopGroup, logger: Logger,
         maxRequestsInFlight: Int = defaultMaxRequestsInFlight, decoderBounds: RESPDecoder.Bounds = .init(),
-        maxConnections: Int = FrameListener.defaultMaxConnections
+        maxConnections: Int = FrameListener.defaultMaxConnections, secret: SharedSecret? = nil
     ) async throws -> RESPListener {
         let connections = ConnectionRegistry(limit: maxConnections)
-        let endpoint = RESPCommandRunner.Endpoint(startedAt: .now(), connectedClients: { connections.count })
+        let endpoint = RESPCommandRunner.Endpoint(
+            startedAt: .now(), connectedClients: { connections.count }, secret: secret)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -20,6 +20,8 @@ public final class MonitorNode: @unchecked Sendable {
         public var metrics: MonitorMetrics?
         /// Connections beyond this many are refused with `overloaded`.
         public var maxConnections = FrameListener.defaultMaxConnections
+        /// With a shared secret, every connection in either direction must prove it knows it.
+        public var secret: SharedSecret?
 
         public init(
             listen: FrameListener.Source, pingInterval: TimeAmount = .milliseconds(100), deadPings: UInt64 = 5,
@@ -72,7 +74,8 @@ public final class MonitorNode: @unchecked Sendable {
                 metadata: Notices.viewMetadata(restored).merging(["kv_event": "view-restored"]) { $1 })
         }
         node.listener = try await FrameListener.start(
-            source: configuration.listen, group: group, logger: logger, maxConnections: configuration.maxConnections
+            source: configuration.listen, group: group, logger: logger, maxConnections: configuration.maxConnections,
+            secret: configuration.secret
         ) {
             [node] frame, responder in
             node.loop.execute { node.handle(frame, responder) }

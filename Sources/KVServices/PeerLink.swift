@@ -10,13 +10,17 @@ final class PeerLink: @unchecked Sendable {
     private let group: any EventLoopGroup
     private let loop: any EventLoop
     private let faults: FaultInjector?
+    private let secret: SharedSecret?
     private var connection: EventLoopFuture<KVConnection>?
 
-    init(address: String, group: any EventLoopGroup, loop: any EventLoop, faults: FaultInjector?) {
+    init(
+        address: String, group: any EventLoopGroup, loop: any EventLoop, faults: FaultInjector?, secret: SharedSecret?
+    ) {
         self.address = address
         self.group = group
         self.loop = loop
         self.faults = faults
+        self.secret = secret
     }
 
     /// Sends `message`; the reply (or failure) is delivered on the owner's loop.
@@ -26,7 +30,8 @@ final class PeerLink: @unchecked Sendable {
         if let existing = self.connection {
             connection = existing
         } else {
-            connection = KVConnection.connect(to: address, group: group, timeout: timeout, faults: faults)
+            connection = KVConnection.connect(
+                to: address, group: group, timeout: timeout, faults: faults, secret: secret)
             self.connection = connection
             connection.hop(to: loop).whenComplete { [weak self] result in
                 guard let self else { return }

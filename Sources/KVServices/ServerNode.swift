@@ -24,6 +24,8 @@ public final class ServerNode: @unchecked Sendable {
         public var metrics: ServerMetrics?
         /// Connections beyond this many are refused with `overloaded`.
         public var maxConnections = FrameListener.defaultMaxConnections
+        /// With a shared secret, every connection in either direction must prove it knows it.
+        public var secret: SharedSecret?
 
         public init(
             listen: FrameListener.Source, advertise: String, monitor: String,
@@ -114,7 +116,8 @@ public final class ServerNode: @unchecked Sendable {
         node.onTick = onTick
         node.listener = try await FrameListener.start(
             source: configuration.listen, group: group, logger: logger, faults: faults,
-            maxConnections: configuration.maxConnections
+            maxConnections: configuration.maxConnections,
+            secret: configuration.secret
         ) { [node] frame, responder in
             node.loop.execute { node.handle(frame, responder) }
         }
@@ -129,7 +132,8 @@ public final class ServerNode: @unchecked Sendable {
         self.logger = logger
         self.faults = faults
         self.core = ServerCore(config: configuration.core)
-        self.monitorLink = PeerLink(address: configuration.monitor, group: group, loop: loop, faults: faults)
+        self.monitorLink = PeerLink(
+            address: configuration.monitor, group: group, loop: loop, faults: faults, secret: configuration.secret)
         self.firstPingPromise = loop.makePromise()
     }
 
@@ -249,7 +253,8 @@ public final class ServerNode: @unchecked Sendable {
     private func sendToBackup(_ address: String, _ id: BackupMessageID, _ message: Message) {
         if backupLink?.address != address {
             backupLink?.close()
-            backupLink = PeerLink(address: address, group: group, loop: loop, faults: faults)
+            backupLink = PeerLink(
+                address: address, group: group, loop: loop, faults: faults, secret: configuration.secret)
         }
         var isForward = false
         if case .forward = message { isForward = true }

@@ -39,7 +39,8 @@ public final class FrameListener: Sendable {
     ///   closed at once.
     public static func start(
         source: Source, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil,
-        maxConnections: Int = defaultMaxConnections, onFrame: @escaping @Sendable (Frame, Responder) -> Void
+        maxConnections: Int = defaultMaxConnections, secret: SharedSecret? = nil,
+        onFrame: @escaping @Sendable (Frame, Responder) -> Void
     ) async throws -> FrameListener {
         let connections = ConnectionRegistry(limit: maxConnections)
         let refusals = RefusalLog(logger: logger)
@@ -64,7 +65,7 @@ public final class FrameListener: Sendable {
                         BackPressureHandler(),
                         ByteToMessageHandler(FrameDecoder()),
                         MessageCodecHandler(),
-                        ServerHandshakeHandler(),
+                        ServerHandshakeHandler(secret: secret),
                         FrameDispatcher(
                             faults: faults, maxInFlight: maxRequestsInFlightPerConnection, onFrame: onFrame),
                         ProtocolErrorHandler(logger: logger)

@@ -17,10 +17,12 @@ public final class KVConnection: Sendable {
 
     public var isActive: Bool { channel.isActive }
 
-    /// Connects to `address` ("host:port") and performs the hello exchange.
+    /// Connects to `address` ("host:port") and performs the hello exchange, and with a
+    /// shared secret the challenge-response in both directions. A secret configured on one
+    /// side only is a failure: either side could otherwise be an impostor.
     public static func connect(
         to address: String, group: any EventLoopGroup, timeout: TimeAmount = .seconds(2),
-        faults: FaultInjector? = nil
+        faults: FaultInjector? = nil, secret: SharedSecret? = nil
     ) -> EventLoopFuture<KVConnection> {
         let loop = group.next()
         if let faults, faults.isBlocked(address) {
@@ -45,17 +47,44 @@ public final class KVConnection: Sendable {
             .flatMap { channel in
                 let connection = KVConnection(peer: address, channel: channel, faults: faults)
                 return connection.request(.hello(version: ProtocolVersion.current), timeout: timeout)
-                    .flatMapThrowing { reply -> KVConnection in
-                        guard case .helloAck = reply else {
-                            throw TransportError.unexpectedReply("\(reply.typeCode) to hello")
+                    .flatMap { reply -> EventLoopFuture<KVConnection> in
+                        guard case .helloAck(_, let challenge) = reply else {
+                            return channel.eventLoop.makeFailedFuture(
+                                TransportError.unexpectedReply("\(reply.typeCode) to hello"))
                         }
-                        return connection
+                        switch (challenge.isEmpty, secret) {
+                        case (true, nil):
+                            return channel.eventLoop.makeSucceededFuture(connection)
+                        case (true, .some):
+                            return channel.eventLoop.makeFailedFuture(
+                                TransportError.peerNotAuthenticated(address, "it has no shared secret configured"))
+                        case (false, nil):
+                            return channel.eventLoop.makeFailedFuture(TransportError.authenticationRequired(address))
+                        case (false, .some(let secret)):
+                            return connection.authenticate(challenge: challenge, secret: secret, timeout: timeout)
+                        }
                     }
                     .flatMapErrorThrowing { error in
                         channel.close(promise: nil)
                         throw error
                     }
             }
+    }
+
+    private func authenticate(
+        challenge: [UInt8], secret: SharedSecret, timeout: TimeAmount
+    ) -> EventLoopFuture<KVConnection> {
+        let nonce = SharedSecret.nonce()
+        let proof = secret.proof(by: .connecting, challenge: challenge, nonce: nonce)
+        return request(.authenticate(nonce: nonce, proof: proof), timeout: timeout).flatMapThrowing { reply in
+            guard case .authenticated(let answer) = reply else {
+                throw TransportError.unexpectedReply("\(reply.typeCode) to authenticate")
+            }
+            guard secret.verify(answer, by: .listening, challenge: challenge, nonce: nonce) else {
+                throw TransportError.peerNotAuthenticated(self.peer, "wrong proof: it does not know the shared secret")
+            }
+            return self
+        }
     }
 
     /// Sends `message` and returns the reply, or fails after `timeout`.

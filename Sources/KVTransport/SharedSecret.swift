@@ -80,6 +80,17 @@ public struct SharedSecret: Sendable {
         return HMAC<SHA256>.isValidAuthenticationCode(proof, authenticating: message, using: key)
     }
 
+    /// Whether `password` is the secret itself, compared in constant time (for the Redis
+    /// protocol's AUTH, which sends the secret as it is).
+    public func matches(password: [UInt8]) -> Bool {
+        key.withUnsafeBytes { secret in
+            guard secret.count == password.count else { return false }
+            var difference: UInt8 = 0
+            for index in 0..<secret.count { difference |= secret[index] ^ password[index] }
+            return difference == 0
+        }
+    }
+
     static func nonce() -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<Authentication.nonceSize).map { _ in UInt8.random(in: .min ... .max, using: &generator) }

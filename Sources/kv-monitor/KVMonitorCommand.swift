@@ -43,6 +43,8 @@ struct KVMonitorCommand: AsyncParsableCommand {
 
     @OptionGroup var connectionOptions: ConnectionOptions
 
+    @OptionGroup var authOptions: AuthOptions
+
     @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -64,6 +66,14 @@ struct KVMonitorCommand: AsyncParsableCommand {
         let (deadPings, pingInterval) = (deadPings, pingInterval)
         let metricsListen = metricsOptions.address
         let maxConnections = connectionOptions.maxConnections
+        let secretPath = authOptions.path
+        let secret: SharedSecret?
+        do {
+            secret = try authOptions.load()
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
@@ -73,6 +83,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                     listen: source, pingInterval: interval, deadPings: deadPings, stateDirectory: stateDirectory,
                     metrics: metrics.map { MonitorMetrics(factory: $0.factory) })
                 configuration.maxConnections = maxConnections
+                configuration.secret = secret
                 let node = try await MonitorNode.start(
                     configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
@@ -90,6 +101,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "kv_state_dir": "\(stateDirectory ?? "-")",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_max_connections": "\(maxConnections)",
+                        "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])

@@ -45,6 +45,8 @@ struct KVServerCommand: AsyncParsableCommand {
 
     @OptionGroup var connectionOptions: ConnectionOptions
 
+    @OptionGroup var authOptions: AuthOptions
+
     @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var respOptions: RESPOptions
@@ -77,6 +79,14 @@ struct KVServerCommand: AsyncParsableCommand {
         let respListen = respOptions.address
         let leaveTimeout = DurationText.parse(leaveTimeout)!
         let maxConnections = connectionOptions.maxConnections
+        let secretPath = authOptions.path
+        let secret: SharedSecret?
+        do {
+            secret = try authOptions.load()
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
@@ -86,6 +96,7 @@ struct KVServerCommand: AsyncParsableCommand {
                     listen: source, advertise: advertised, monitor: monitor, pingInterval: interval,
                     metrics: metrics.map { ServerMetrics(factory: $0.factory) })
                 configuration.maxConnections = maxConnections
+                configuration.secret = secret
                 let node = try await ServerNode.start(
                     configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
@@ -95,7 +106,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         updateStatus(summary)
                     })
                 let resp = try await Self.startRESP(
-                    listen: respListen, node: node, logger: logger, maxConnections: maxConnections)
+                    listen: respListen, node: node, logger: logger, maxConnections: maxConnections, secret: secret)
                 logger.notice(
                     "kv-server listening on \(listenDescription)",
                     metadata: [
@@ -103,6 +114,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_max_connections": "\(maxConnections)",
+                        "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
                         "kv_resp_listen": "\(resp?.description ?? "-")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
@@ -134,12 +146,12 @@ struct KVServerCommand: AsyncParsableCommand {
     /// The Redis-protocol endpoint, when `--resp-listen` was given or systemd passed a
     /// socket named "resp"; with where it listens, for the startup record.
     static func startRESP(
-        listen: PeerAddress?, node: ServerNode, logger: Logger, maxConnections: Int
+        listen: PeerAddress?, node: ServerNode, logger: Logger, maxConnections: Int, secret: SharedSecret?
     ) async throws -> (listener: RESPListener, description: String)? {
         guard let (source, description) = try ListenSource.resolveRESP(listen: listen) else { return nil }
         let listener = try await RESPListener.start(
             source: source, backend: node, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
-            maxConnections: maxConnections)
+            maxConnections: maxConnections, secret: secret)
         if case .bind = source, let bound = listener.localAddress { return (listener, bound.description) }
         return (listener, description)
     }

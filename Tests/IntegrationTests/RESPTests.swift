@@ -175,4 +175,34 @@ final class RESPTests: ClusterTestCase {
         let value = try await again.call("GET", "before")
         XCTAssertEqual(value, .bulk("1"), "the server keeps serving")
     }
+
+    func testWithASharedSecretEveryCommandWaitsForAuth() async throws {
+        let secret = try SharedSecret(Array("correct horse battery staple".utf8))
+        let cluster = try await makeCluster(secret: secret)
+        let primary = try await cluster.addServer()
+        try await cluster.waitForView(primary: primary, backup: nil)
+        let running = await cluster.node(primary)
+        let listener = try await RESPListener.start(
+            source: .bind(PeerAddress(host: "127.0.0.1", port: 0)), backend: try XCTUnwrap(running),
+            group: Shared.group, logger: Shared.logger, secret: secret)
+        addTeardownBlock { await listener.close() }
+        let redis = try await connect(try XCTUnwrap(listener.localAddress))
+
+        for words in [["SET", "k", "v"], ["GET", "k"], ["PING"], ["INFO"], ["DBSIZE"]] {
+            let reply = try await redis.call(words)
+            XCTAssertEqual(reply, .error("NOAUTH Authentication required."), "\(words)")
+        }
+        let wrong = try await redis.call("AUTH", "not the secret")
+        XCTAssertEqual(wrong, .error("WRONGPASS invalid username-password pair or user is disabled."))
+        let stillRefused = try await redis.call("GET", "k")
+        XCTAssertEqual(stillRefused, .error("NOAUTH Authentication required."))
+        let right = try await redis.call("AUTH", "default", "correct horse battery staple")
+        XCTAssertEqual(right, .ok)
+        let set = try await redis.call("SET", "k", "v")
+        XCTAssertEqual(set, .ok)
+        let get = try await redis.call("GET", "k")
+        XCTAssertEqual(get, .bulk("v"))
+        let status = await cluster.status(primary)
+        XCTAssertEqual(status?.store[bytes("k")], bytes("v"))
+    }
 }

@@ -38,6 +38,10 @@ final class RESPTestConnection: Sendable {
 
     /// One command and its reply.
     func call(_ words: String...) async throws -> RESPValue {
+        try await call(words)
+    }
+
+    func call(_ words: [String]) async throws -> RESPValue {
         try await send([words])
         return try await replies(1)[0]
     }

@@ -32,6 +32,8 @@ actor TestCluster {
     nonisolated let monitorAddress: String
     nonisolated let monitorPort: Int
     let stateDirectory: String?
+    /// The shared secret of the monitor, the servers and the cluster's clients.
+    let secret: SharedSecret?
     let group: any EventLoopGroup
     let logger: Logger
     private(set) var monitor: MonitorNode?
@@ -39,28 +41,34 @@ actor TestCluster {
     private var clients: [KVClient] = []
     private var stopped = false
 
-    private init(monitor: MonitorNode, port: Int, stateDirectory: String?, group: any EventLoopGroup, logger: Logger) {
+    private init(
+        monitor: MonitorNode, port: Int, stateDirectory: String?, secret: SharedSecret?, group: any EventLoopGroup,
+        logger: Logger
+    ) {
         self.monitor = monitor
         self.monitorPort = port
         self.monitorAddress = "127.0.0.1:\(port)"
         self.stateDirectory = stateDirectory
+        self.secret = secret
         self.group = group
         self.logger = logger
     }
 
     /// Starts the monitor on a free port. With `stateDirectory` its view is kept on disk.
-    static func start(stateDirectory: String? = nil) async throws -> TestCluster {
+    static func start(stateDirectory: String? = nil, secret: SharedSecret? = nil) async throws -> TestCluster {
+        var configuration = MonitorNode.Configuration(
+            listen: .bind(PeerAddress(host: "127.0.0.1", port: 0)), pingInterval: pingInterval,
+            deadPings: deadPings, stateDirectory: stateDirectory)
+        configuration.secret = secret
         let monitor = try await MonitorNode.start(
-            configuration: .init(
-                listen: .bind(PeerAddress(host: "127.0.0.1", port: 0)), pingInterval: pingInterval,
-                deadPings: deadPings, stateDirectory: stateDirectory),
-            group: Shared.group, logger: Shared.logger)
+            configuration: configuration, group: Shared.group, logger: Shared.logger)
         guard let port = monitor.localAddress?.port else {
             await monitor.stop()
             throw TestSetupError("monitor has no local address")
         }
         return TestCluster(
-            monitor: monitor, port: port, stateDirectory: stateDirectory, group: Shared.group, logger: Shared.logger)
+            monitor: monitor, port: port, stateDirectory: stateDirectory, secret: secret, group: Shared.group,
+            logger: Shared.logger)
     }
 
     // MARK: - Servers
@@ -106,6 +114,7 @@ actor TestCluster {
             listen: .bind(PeerAddress(host: "127.0.0.1", port: listenPort)), advertise: advertise,
             monitor: monitorAddress, pingInterval: Self.pingInterval)
         configuration.maxConnections = maxConnections
+        configuration.secret = secret
         return try await ServerNode.start(configuration: configuration, group: group, logger: logger, faults: faults)
     }
 
@@ -240,11 +249,11 @@ actor TestCluster {
         let deadline = Date().addingTimeInterval(5)
         while true {
             do {
-                monitor = try await MonitorNode.start(
-                    configuration: .init(
-                        listen: .bind(PeerAddress(host: "127.0.0.1", port: monitorPort)),
-                        pingInterval: Self.pingInterval, deadPings: Self.deadPings, stateDirectory: stateDirectory),
-                    group: group, logger: logger)
+                var configuration = MonitorNode.Configuration(
+                    listen: .bind(PeerAddress(host: "127.0.0.1", port: monitorPort)),
+                    pingInterval: Self.pingInterval, deadPings: Self.deadPings, stateDirectory: stateDirectory)
+                configuration.secret = secret
+                monitor = try await MonitorNode.start(configuration: configuration, group: group, logger: logger)
                 return
             } catch let error as IOError where error.errnoCode == EADDRINUSE && Date() < deadline {
                 try await pause(0.05)
@@ -260,6 +269,7 @@ actor TestCluster {
         var configuration = KVClient.Configuration(monitor: monitorAddress)
         configuration.retryInterval = Self.pingInterval
         configuration.attemptTimeout = attemptTimeout
+        configuration.secret = secret
         let client = KVClient(configuration: configuration, group: group)
         clients.append(client)
         return client
@@ -301,8 +311,8 @@ struct TestSetupError: Error, CustomStringConvertible {
 /// The common frame of the scenario tests: a cluster per test, always torn down.
 class ClusterTestCase: XCTestCase {
     /// Starts a cluster that is stopped when the test ends, however it ends.
-    func makeCluster(stateDirectory: String? = nil) async throws -> TestCluster {
-        let cluster = try await TestCluster.start(stateDirectory: stateDirectory)
+    func makeCluster(stateDirectory: String? = nil, secret: SharedSecret? = nil) async throws -> TestCluster {
+        let cluster = try await TestCluster.start(stateDirectory: stateDirectory, secret: secret)
         addTeardownBlock { await cluster.stopAll() }
         return cluster
     }

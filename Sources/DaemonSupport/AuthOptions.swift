@@ -1,0 +1,37 @@
+import ArgumentParser
+import KVTransport
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The shared-secret flag both daemons take.
+public struct AuthOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "File holding the shared secret that servers, the monitor and clients must prove they know.",
+            discussion: """
+                Default: $CREDENTIALS_DIRECTORY/secret when systemd passes that credential (the units \
+                load /etc/kvservice/secret). An empty file, or none, turns authentication off (for \
+                trusted networks only).
+                """))
+    public var secretFile: String?
+
+    public init() {}
+
+    /// The file to read, if any: the flag, else the systemd credential.
+    public var path: String? {
+        if let secretFile { return secretFile }
+        guard let directory = getenv("CREDENTIALS_DIRECTORY").map({ String(cString: $0) }) else { return nil }
+        let credential = directory + "/secret"
+        return access(credential, F_OK) == 0 ? credential : nil
+    }
+
+    /// The secret, or nil when authentication is off.
+    public func load() throws -> SharedSecret? {
+        guard let path else { return nil }
+        return try SharedSecret.load(path: path)
+    }
+}
