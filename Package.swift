@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "MonitorCore", dependencies: ["KVProtocol"]),
         // The key/value server's replication logic as a deterministic state machine.
         .target(name: "ServerCore", dependencies: ["KVProtocol"]),
+        // A client session's decisions (view caching, retries, deadline) as a deterministic
+        // state machine, run by KVClient and by the simulator.
+        .target(name: "ClientCore", dependencies: ["KVProtocol"]),
         // TCP framing, connections, listeners and test-only fault injection (SwiftNIO).
         .target(
             name: "KVTransport",
@@ -146,6 +149,7 @@ let package = Package(
         .testTarget(name: "KVCheckTests", dependencies: ["KVCheck", "KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
+        .testTarget(name: "ClientCoreTests", dependencies: ["ClientCore", "KVProtocol"]),
         .testTarget(
             name: "KVCtlTests",
             dependencies: [
