@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "KVClient",
             dependencies: [
-                "KVProtocol", "KVTransport",
+                "ClientCore", "KVProtocol", "KVTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
