@@ -138,6 +138,14 @@ let package = Package(
         .target(name: "KVCheck", dependencies: ["KVProtocol"]),
         // Checks a history file saved by a chaos run (not installed by the package).
         .executableTarget(name: "kv-history-check", dependencies: ["KVCheck"]),
+        // Test support: a deterministic simulator running the monitor, server and client
+        // cores over a simulated network and clock from one seed. Pure Swift, no I/O.
+        .target(
+            name: "KVSimulation",
+            dependencies: ["KVProtocol", "MonitorCore", "ServerCore", "ClientCore", "KVCheck"]
+        ),
+        // Runs simulated schedules from the command line (not installed by the package).
+        .executableTarget(name: "kv-simulate", dependencies: ["KVSimulation"]),
         .testTarget(
             name: "KVProtocolTests",
             dependencies: [
@@ -150,6 +158,7 @@ let package = Package(
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
         .testTarget(name: "ClientCoreTests", dependencies: ["ClientCore", "KVProtocol"]),
+        .testTarget(name: "SimulationTests", dependencies: ["KVSimulation"]),
         .testTarget(
             name: "KVCtlTests",
             dependencies: [
