@@ -11,12 +11,13 @@ import KVSimulation
 /// kv-simulate: runs simulated schedules of kvservice, one per seed, and stops at the
 /// first failure with the command that replays it.
 let usage = """
-    usage: kv-simulate [--seeds N] [--first S] [--seed S] [--steps N] [--verbose]
+    usage: kv-simulate [--seeds N] [--first S] [--seed S] [--steps N] [--verbose] [--keep-going]
       --seeds N    run N schedules, seeds S, S+1, ... (default 1000)
       --first S    the first seed of --seeds (default 1)
       --seed S     run only seed S (replay a failure)
       --steps N    client operations per session in each schedule (default \(SimulationOptions.defaultSteps))
       --verbose    print every event of the trace as it happens (best with --seed)
+      --keep-going after a failure, go on with the next seed; list every failing seed
     Exit status: 0 every schedule passed, 1 one failed, 64 usage error.
     """
 
@@ -29,6 +30,7 @@ var seeds: UInt64 = 1_000
 var first: UInt64 = 1
 var steps = SimulationOptions.defaultSteps
 var verbose = false
+var keepGoing = false
 var arguments = CommandLine.arguments.dropFirst()
 
 @MainActor func number(after flag: String) -> UInt64 {
@@ -45,6 +47,7 @@ while let argument = arguments.popFirst() {
         seeds = 1
     case "--steps": steps = Int(clamping: max(1, number(after: argument)))
     case "--verbose": verbose = true
+    case "--keep-going": keepGoing = true
     case "--help", "-h":
         print(usage)
         exit(0)
@@ -55,11 +58,15 @@ while let argument = arguments.popFirst() {
 var options = SimulationOptions(steps: steps)
 if verbose { options.traceSink = { print($0) } }
 var total = SimulationStatistics()
+var failed: [UInt64] = []
 var seed = first
 while seed < first &+ seeds {
     let report = Simulation.run(seed: seed, options: options)
     total.add(report.statistics)
-    if let failure = report.failure {
+    if let failure = report.failure, keepGoing {
+        print("FAILED seed \(seed): \(failure.problem.split(separator: "\n").first ?? "")")
+        failed.append(seed)
+    } else if let failure = report.failure {
         if !verbose {
             print("last events before the failure:")
             for line in failure.trace { print("  \(line)") }
@@ -70,6 +77,13 @@ while seed < first &+ seeds {
     }
     if seeds == 1 { print("seed \(seed): passed (digest \(String(report.digest, radix: 16)))") }
     seed += 1
+}
+if !failed.isEmpty {
+    print("\(failed.count) of \(seeds) schedules failed: seeds \(failed.map(String.init).joined(separator: " "))")
+    print(
+        "replay one: scripts/simulate --seed \(failed[0])"
+            + (steps == SimulationOptions.defaultSteps ? "" : " --steps \(steps)") + " --verbose")
+    exit(1)
 }
 print("\(seeds) schedules passed (seeds \(first)...\(first &+ seeds &- 1), \(steps) operations per client)")
 print(total.summary)
