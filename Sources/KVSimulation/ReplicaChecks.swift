@@ -21,19 +21,30 @@ extension Simulation {
         }
     }
 
-    /// `before` is the primary's core just before the step that may have completed the
-    /// transfer (the store does not change while a transfer runs).
-    func checkAcknowledgement(_ server: SimulatedServer, before: ServerCore) {
+    /// After every step: if the primary's ping now carries its view's number for the
+    /// first time (it acknowledges a view with a backup), the backup must hold its state.
+    /// `before`, for a chunk's answer, is the primary's core just before that step (the
+    /// store does not change while a transfer runs, but the step may apply deferred
+    /// requests once it is done).
+    func checkAcknowledgement(_ server: SimulatedServer, pingBefore: UInt64, before: ServerCore?) {
         guard let core = server.core, core.role == .primary, !core.view.backup.isEmpty,
-            core.pingViewnum == core.view.viewnum, before.pingViewnum != core.pingViewnum
+            core.pingViewnum == core.view.viewnum, pingBefore != core.pingViewnum
         else { return }
         let viewnum = core.view.viewnum
+        // A backup that crashed (or restarted, and has no view yet) after taking the last
+        // chunk cannot be compared; one in a newer view has moved on.
         guard let backup = self.server(named: core.view.backup), let backupCore = backup.core,
-            backupCore.view.viewnum == viewnum
+            backupCore.view.viewnum > 0, backupCore.view.viewnum <= viewnum
         else { return }
+        guard backupCore.view.viewnum == viewnum else {
+            fail(
+                "\(server.address) acknowledges view \(viewnum), but its backup \(backup.address) is still in "
+                    + "view \(backupCore.view.viewnum)")
+            return
+        }
         synchronisedBackups[viewnum] = (backup.address, backup.incarnation)
         statistics.acknowledgementsChecked += 1
-        if let difference = Self.difference(before, backupCore) {
+        if let difference = Self.difference(before ?? core, backupCore) {
             fail(
                 "\(server.address) acknowledges view \(viewnum), but its backup \(backup.address) "
                     + "holds other state: \(difference)")

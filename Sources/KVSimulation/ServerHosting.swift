@@ -67,12 +67,13 @@ extension Simulation {
     /// One event through a running server's core, its effects carried out, and the
     /// replica checks run on the result.
     func step(_ server: SimulatedServer, _ event: ServerEvent) {
-        // Only a chunk's answer can complete a transfer, the moment the primary
-        // acknowledges a view with a backup: keep the state before it for the check.
+        let pingBefore = server.core!.pingViewnum
+        // A chunk's answer completes a transfer, and the same step may apply deferred
+        // requests: keep the primary's state from before it for the check.
         var before: ServerCore?
         if case .backupReplied(.chunk, _) = event { before = server.core }
         let effects = server.step(event)
-        if let before { checkAcknowledgement(server, before: before) }
+        checkAcknowledgement(server, pingBefore: pingBefore, before: before)
         perform(effects, server)
         checkAgreement(around: server)
     }
