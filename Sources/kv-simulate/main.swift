@@ -57,10 +57,15 @@ while let argument = arguments.popFirst() {
 
 var options = SimulationOptions(steps: steps)
 if verbose { options.traceSink = { print($0) } }
+CrashReport.install()
 var total = SimulationStatistics()
 var failed: [UInt64] = []
 var seed = first
 while seed < first &+ seeds {
+    CrashReport.prepare(
+        seed: seed,
+        replay: "scripts/simulate --seed \(seed)"
+            + (steps == SimulationOptions.defaultSteps ? "" : " --steps \(steps)") + " --verbose")
     let report = Simulation.run(seed: seed, options: options)
     total.add(report.statistics)
     if let failure = report.failure, keepGoing {
