@@ -1,6 +1,5 @@
 /// How the simulated network treats a message on any link, in microseconds and
-/// thousandths. Each message gets its own delay, so messages on one link overtake one
-/// another (reordering) whenever the delay range is wider than the gap between them.
+/// thousandths (see `SimulatedNetwork` for the order messages arrive in).
 struct LinkProfile {
     var minDelay: UInt64
     var maxDelay: UInt64

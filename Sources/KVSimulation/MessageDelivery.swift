@@ -30,17 +30,17 @@ extension Simulation {
     }
 
     private func transmit(_ packet: Packet) {
-        let delays = network.delays(from: packet.from, to: packet.to, random: &random)
+        let arrivals = network.arrivals(from: packet.from, to: packet.to, at: now, random: &random)
         statistics.messages += 1
-        if delays.isEmpty {
+        if arrivals.isEmpty {
             statistics.messagesLost += 1
             let why = network.isBlocked(from: packet.from, to: packet.to) ? "partition" : "loss"
             trace.record(now, .lost(packet, why: why))
             return
         }
-        if delays.count > 1 { statistics.messagesDuplicated += 1 }
-        trace.record(now, .sent(packet, copies: delays.count))
-        for delay in delays { queue.schedule(.arrive(packet), at: now + delay) }
+        if arrivals.count > 1 { statistics.messagesDuplicated += 1 }
+        trace.record(now, .sent(packet, copies: arrivals.count))
+        for arrival in arrivals { queue.schedule(.arrive(packet), at: arrival) }
     }
 
     func arrive(_ packet: Packet) {
