@@ -34,6 +34,9 @@ let package = Package(
         .target(name: "MonitorCore", dependencies: ["KVProtocol"]),
         // The key/value server's replication logic as a deterministic state machine.
         .target(name: "ServerCore", dependencies: ["KVProtocol"]),
+        // A client session's decisions (view caching, retries, deadline) as a deterministic
+        // state machine, run by KVClient and by the simulator.
+        .target(name: "ClientCore", dependencies: ["KVProtocol"]),
         // TCP framing, connections, listeners and test-only fault injection (SwiftNIO).
         .target(
             name: "KVTransport",
@@ -50,7 +53,7 @@ let package = Package(
         .target(
             name: "KVClient",
             dependencies: [
-                "KVProtocol", "KVTransport",
+                "ClientCore", "KVProtocol", "KVTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -148,6 +151,14 @@ let package = Package(
         .target(name: "KVCheck", dependencies: ["KVProtocol"]),
         // Checks a history file saved by a chaos run (not installed by the package).
         .executableTarget(name: "kv-history-check", dependencies: ["KVCheck"]),
+        // Test support: a deterministic simulator running the monitor, server and client
+        // cores over a simulated network and clock from one seed. Pure Swift, no I/O.
+        .target(
+            name: "KVSimulation",
+            dependencies: ["KVProtocol", "MonitorCore", "ServerCore", "ClientCore", "KVCheck"]
+        ),
+        // Runs simulated schedules from the command line (not installed by the package).
+        .executableTarget(name: "kv-simulate", dependencies: ["KVSimulation"]),
         .testTarget(
             name: "KVProtocolTests",
             dependencies: [
@@ -169,6 +180,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "ClientCoreTests", dependencies: ["ClientCore", "KVProtocol"]),
+        .testTarget(name: "SimulationTests", dependencies: ["KVSimulation"]),
         .testTarget(
             name: "KVCtlTests",
             dependencies: [

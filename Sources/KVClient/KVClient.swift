@@ -1,3 +1,4 @@
+import ClientCore
 import KVProtocol
 import KVTransport
 import NIOConcurrencyHelpers
@@ -10,7 +11,8 @@ import NIOPosix
 ///
 /// It asks the monitor for the view only when it must: before the first request, and
 /// after a failure, a timeout or a `wrong server` answer. Between retries it sleeps one
-/// ping interval. Operations of one session run one at a time.
+/// ping interval. Operations of one session run one at a time. Those decisions are
+/// `ClientCore`'s (the simulator runs the same core); this class carries them out.
 public final class KVClient: Sendable {
     public struct Configuration: Sendable {
         public var monitor: String
@@ -32,15 +34,14 @@ public final class KVClient: Sendable {
     }
 
     private struct State {
-        var seq: UInt64 = 0
-        var view: View?
+        var core: ClientCore
         var connections: [String: KVConnection] = [:]
     }
 
     public let configuration: Configuration
     public let clientID: UInt64
     private let group: any EventLoopGroup
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
     private let gate = SessionGate()
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
@@ -48,6 +49,11 @@ public final class KVClient: Sendable {
         self.group = group
         var generator = SystemRandomNumberGenerator()
         self.clientID = generator.next()
+        let timing = ClientConfig(
+            retryInterval: Self.nanoseconds(configuration.retryInterval),
+            attemptTimeout: Self.nanoseconds(configuration.attemptTimeout),
+            minimumAttemptTimeout: Self.nanoseconds(.milliseconds(1)))
+        self.state = NIOLockedValueBox(State(core: ClientCore(clientID: clientID, config: timing)))
     }
 
     public convenience init(monitor: String) {
@@ -122,47 +128,72 @@ public final class KVClient: Sendable {
     {
         await gate.enter()
         defer { gate.leave() }
-        let seq = state.withLockedValue { state in
-            state.seq += 1
-            return state.seq
+        var effect = state.withLockedValue {
+            $0.core.start(op, key: key, value: value, deadline: deadline?.uptimeNanoseconds, at: Self.now())
         }
-        let request = ClientRequest(op: op, clientID: clientID, seq: seq, key: key, value: value)
-        var lastProblem = "no attempt made"
-        while true {
-            if let deadline, NIODeadline.now() >= deadline { throw KVClientError.timedOut(lastProblem: lastProblem) }
-            do {
-                let view = try await currentView(deadline: deadline)
-                if view.primary.isEmpty {
-                    lastProblem = "the monitor has no primary"
-                    forgetView()
-                } else {
-                    let reply = try await send(.request(request), to: view.primary, deadline: deadline)
-                    guard case .reply(let answer) = reply else {
-                        throw TransportError.unexpectedReply("\(reply.typeCode)")
-                    }
-                    switch answer.status {
-                    case .ok, .noKey:
-                        return answer
-                    case .invalid:
-                        throw KVClientError.invalid(answer.value.utf8String)
-                    case .staleRequest:
-                        throw KVClientError.staleRequest
-                    case .wrongServer:
-                        lastProblem = "\(view.primary) is not the primary"
-                        forgetView()
-                    case .retryLater:
-                        lastProblem = "\(view.primary) asked to retry later"
-                    }
+        do {
+            while true {
+                let event: ClientEvent
+                switch effect {
+                case .askMonitor(let attempt, let timeout):
+                    event = try await attemptView(attempt, timeout: timeout)
+                case .send(let request, let address, let attempt, let timeout):
+                    event = try await attemptRequest(request, to: address, attempt, timeout: timeout)
+                case .pause(let duration):
+                    try await Task.sleep(nanoseconds: duration)
+                    event = .pauseEnded
+                case .complete(let reply):
+                    return reply
+                case .fail(.timedOut(let lastProblem)):
+                    throw KVClientError.timedOut(lastProblem: lastProblem)
+                case .fail(.invalid(let reason)):
+                    throw KVClientError.invalid(reason)
+                case .fail(.staleRequest):
+                    throw KVClientError.staleRequest
                 }
-            } catch let error as KVClientError {
-                throw error
-            } catch {
-                lastProblem = ErrorDescription.of(error)
-                forgetView()
+                effect = state.withLockedValue { $0.core.handle(event, at: Self.now()) }!
             }
-            try await pause(deadline: deadline)
+        } catch {
+            // Cancelled, or a caller error (bad monitor address, pool closed): the core's
+            // operation ends here without an outcome.
+            state.withLockedValue { $0.core.abandon() }
+            throw error
         }
     }
+
+    /// One view request for the core. Caller errors end the operation; other failures
+    /// are the core's to retry.
+    private func attemptView(_ attempt: UInt64, timeout: UInt64) async throws -> ClientEvent {
+        do {
+            let reply = try await send(.getView, to: configuration.monitor, timeout: Self.timeAmount(timeout))
+            guard case .viewReply(let view) = reply else { throw TransportError.unexpectedReply("\(reply.typeCode)") }
+            return .viewReceived(attempt: attempt, view)
+        } catch let error as KVClientError {
+            throw error
+        } catch {
+            return .attemptFailed(attempt: attempt, problem: ErrorDescription.of(error))
+        }
+    }
+
+    private func attemptRequest(_ request: ClientRequest, to address: String, _ attempt: UInt64, timeout: UInt64)
+        async throws -> ClientEvent
+    {
+        do {
+            let reply = try await send(.request(request), to: address, timeout: Self.timeAmount(timeout))
+            guard case .reply(let answer) = reply else { throw TransportError.unexpectedReply("\(reply.typeCode)") }
+            return .replyReceived(attempt: attempt, answer)
+        } catch let error as KVClientError {
+            throw error
+        } catch {
+            return .attemptFailed(attempt: attempt, problem: ErrorDescription.of(error))
+        }
+    }
+
+    private static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    private static func nanoseconds(_ amount: TimeAmount) -> UInt64 { UInt64(max(0, amount.nanoseconds)) }
+
+    private static func timeAmount(_ nanoseconds: UInt64) -> TimeAmount { .nanoseconds(Int64(clamping: nanoseconds)) }
 
     private func pause(deadline: NIODeadline?) async throws {
         var pause = configuration.retryInterval
@@ -170,24 +201,12 @@ public final class KVClient: Sendable {
         try await Task.sleep(nanoseconds: UInt64(max(0, pause.nanoseconds)))
     }
 
-    private func currentView(deadline: NIODeadline?) async throws -> View {
-        if let view = state.withLockedValue({ $0.view }) { return view }
-        let reply = try await send(.getView, to: configuration.monitor, deadline: deadline)
-        guard case .viewReply(let view) = reply else { throw TransportError.unexpectedReply("\(reply.typeCode)") }
-        state.withLockedValue { $0.view = view }
-        return view
-    }
-
-    private func forgetView() {
-        state.withLockedValue { $0.view = nil }
-    }
-
     private func askMonitor(_ message: Message, deadline: NIODeadline?) async throws -> Message {
         var lastProblem = "no attempt made"
         while true {
             if let deadline, NIODeadline.now() >= deadline { throw KVClientError.timedOut(lastProblem: lastProblem) }
             do {
-                return try await send(message, to: configuration.monitor, deadline: deadline)
+                return try await send(message, to: configuration.monitor, timeout: attemptTimeout(deadline: deadline))
             } catch let error as KVClientError {
                 throw error
             } catch {
@@ -197,19 +216,25 @@ public final class KVClient: Sendable {
         }
     }
 
-    /// One attempt: a cached or new connection, one request, bounded by the attempt
-    /// timeout and the deadline.
-    private func send(_ message: Message, to address: String, deadline: NIODeadline?) async throws -> Message {
+    /// The attempt timeout, bounded by the deadline (for monitor queries; data operations
+    /// get theirs from the core, by the same rule).
+    private func attemptTimeout(deadline: NIODeadline?) -> TimeAmount {
+        var timeout = configuration.attemptTimeout
+        if let deadline { timeout = max(.milliseconds(1), min(timeout, deadline - NIODeadline.now())) }
+        return timeout
+    }
+
+    /// One attempt: a cached or new connection, one request, bounded by `timeout`. An
+    /// authentication failure ends the operation: retrying cannot help.
+    private func send(_ message: Message, to address: String, timeout: TimeAmount) async throws -> Message {
         do {
-            return try await attempt(message, to: address, deadline: deadline)
+            return try await attempt(message, to: address, timeout: timeout)
         } catch let error as TransportError where error.isAuthenticationFailure {
             throw KVClientError.authentication("\(address): \(error)")
         }
     }
 
-    private func attempt(_ message: Message, to address: String, deadline: NIODeadline?) async throws -> Message {
-        var timeout = configuration.attemptTimeout
-        if let deadline { timeout = max(.milliseconds(1), min(timeout, deadline - NIODeadline.now())) }
+    private func attempt(_ message: Message, to address: String, timeout: TimeAmount) async throws -> Message {
         if address == configuration.monitor, PeerAddress(address) == nil {
             throw KVClientError.badMonitorAddress(address)
         }

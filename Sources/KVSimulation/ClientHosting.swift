@@ -1,0 +1,110 @@
+import ClientCore
+import KVCheck
+import KVProtocol
+
+/// Client sessions: each runs its operations one at a time through `ClientCore`, with a
+/// think time between them; each operation is recorded in the history when invoked and
+/// completed when answered, and stays an unknown outcome when its deadline passes.
+extension Simulation {
+    var reader: ClientSession { clients[clients.count - 1] }
+
+    func wakeUp(_ client: ClientSession) {
+        if client.current != nil {
+            carryOut(client.core.handle(.pauseEnded, at: now), for: client)
+        } else {
+            startOperation(client)
+        }
+    }
+
+    private func startOperation(_ client: ClientSession) {
+        guard client.remaining > 0 else { return }
+        client.remaining -= 1
+        client.started += 1
+        let isReader = client === reader
+        let (key, call) =
+            isReader
+            ? (client.keysToRead.removeFirst(), Call.get)
+            : workload.next(client: client.index + 1, number: client.started, random: &random)
+        let ticket = history.invoke(client: UInt64(client.index + 1), key: key, call, at: now)
+        let position = history.operations.count - 1
+        client.current = ClientSession.Current(key: key, call: call, ticket: ticket, position: position)
+        if isReader { statistics.finalReads += 1 } else { statistics.operations += 1 }
+        trace.record(now, .operationStarted(client: client.node, history.operations[position]))
+        let (op, value) = Workload.request(for: call)
+        let deadline = now + (isReader ? Self.finalReadDeadline : clientDeadline)
+        carryOut(client.core.start(op, key: key, value: value, deadline: deadline, at: now), for: client)
+    }
+
+    func clientExchangeEnded(_ client: ClientSession, _ purpose: Exchange.Purpose, _ outcome: Exchange.Outcome) {
+        let event: ClientEvent
+        switch (purpose, outcome) {
+        case (.clientView(let attempt), .answered(.viewReply(let view))):
+            event = .viewReceived(attempt: attempt, view)
+        case (.clientRequest(let attempt), .answered(.reply(let reply))):
+            event = .replyReceived(attempt: attempt, reply)
+        case (.clientView(let attempt), _), (.clientRequest(let attempt), _):
+            event = .attemptFailed(attempt: attempt, problem: Self.problem(outcome))
+        default:
+            return
+        }
+        carryOut(client.core.handle(event, at: now), for: client)
+    }
+
+    private func carryOut(_ effect: ClientEffect?, for client: ClientSession) {
+        guard let effect, let current = client.current else { return }
+        switch effect {
+        case .askMonitor(let attempt, let timeout):
+            request(
+                from: client.node, incarnation: 0, to: monitor.node, .clientView(attempt: attempt), .getView,
+                timeout: timeout)
+        case .send(let request, let address, let attempt, let timeout):
+            guard let server = server(named: address) else {
+                fail("\(client.name) was sent to unknown server \(address)")
+                return
+            }
+            self.request(
+                from: client.node, incarnation: 0, to: server.node, .clientRequest(attempt: attempt),
+                .request(request), timeout: timeout)
+        case .pause(let duration):
+            schedule(client, after: duration)
+        case .complete(let reply):
+            guard let response = Workload.response(to: current.call, reply) else {
+                fail("\(client.name) got \(reply.status) to \(current.call.name)")
+                return
+            }
+            history.complete(current.ticket, response, at: now)
+            if client === reader { statistics.finalReadsAnswered += 1 } else { statistics.completed += 1 }
+            finish(client)
+        case .fail(.timedOut):
+            if client !== reader { statistics.unknownOutcomes += 1 }
+            finish(client)
+        case .fail(let failure):
+            fail("\(client.name) got \(failure) for \(history.operations[current.position])")
+        }
+    }
+
+    private func finish(_ client: ClientSession) {
+        let operation = history.operations[client.current!.position]
+        client.current = nil
+        trace.record(now, .operationEnded(client: client.node, operation))
+        if client === reader {
+            if case .unknown = operation.outcome, risky || livenessExemption != nil {
+                // The service refuses: both copies of the data may be gone. The other
+                // keys would wait just as long.
+                client.remaining = 0
+            }
+            if client.isDone { finished = true } else { schedule(client, after: 0) }
+            return
+        }
+        if client.remaining > 0 {
+            schedule(client, after: random.between(0, maxThinkTime))
+        } else if clients.dropLast().allSatisfy(\.isDone) {
+            queue.schedule(.endOfFaults, at: now)
+        }
+    }
+
+    private func schedule(_ client: ClientSession, after delay: UInt64) {
+        client.wake += 1
+        queue.schedule(.clientWake(client: client.index, wake: client.wake), at: now + delay)
+    }
+}

@@ -1,0 +1,37 @@
+import ClientCore
+import KVCheck
+import KVProtocol
+
+/// A client session: `ClientCore` with a workload, recording each operation in the
+/// history as it is invoked and when it ends.
+final class ClientSession {
+    struct Current {
+        let key: Bytes
+        let call: Call
+        let ticket: HistoryRecorder.Ticket
+        /// Where the operation sits in the history.
+        let position: Int
+    }
+
+    let index: Int
+    let node: Int
+    let name: String
+    var core: ClientCore
+    /// Operations still to start; the final reader's are its keys.
+    var remaining: Int
+    var keysToRead: [Bytes] = []
+    var current: Current?
+    /// Numbers the session's wake-ups so a stale one (for a pause already over) is ignored.
+    var wake: UInt64 = 0
+    var started = 0
+
+    init(index: Int, node: Int, name: String, core: ClientCore, operations: Int) {
+        self.index = index
+        self.node = node
+        self.name = name
+        self.core = core
+        self.remaining = operations
+    }
+
+    var isDone: Bool { remaining == 0 && current == nil }
+}

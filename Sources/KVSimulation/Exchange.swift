@@ -1,0 +1,29 @@
+import KVProtocol
+import ServerCore
+
+/// One request waiting for its answer, as a runtime's connection tracks it by request
+/// id: the first answer completes it, a later or duplicated one finds nothing, and the
+/// timeout fails it.
+struct Exchange {
+    enum Purpose {
+        /// A server's ping; `leaving` says whether it asked to be relieved.
+        case ping(leaving: Bool)
+        /// A forward or transfer chunk from a primary to its backup.
+        case backup(BackupMessageID)
+        case clientView(attempt: UInt64)
+        case clientRequest(attempt: UInt64)
+        case adminView
+        case adminSwitchover
+    }
+
+    enum Outcome {
+        case answered(Message)
+        case refused
+        case timedOut
+    }
+
+    let requester: Int
+    /// The requester's incarnation: a crashed process's answers reach nobody.
+    let incarnation: UInt64
+    let purpose: Purpose
+}

@@ -1,0 +1,53 @@
+import KVCheck
+import KVProtocol
+
+/// The end of a schedule: every fault heals and every process runs again, the service
+/// settles, a reader reads every key, and the whole history is checked.
+extension Simulation {
+    func endFaults() {
+        guard faultsActive else { return }
+        faultsActive = false
+        // Clients still running finish the operation they are in, and start no other.
+        for client in clients.dropLast() { client.remaining = 0 }
+        network.healAll()
+        trace.record(now, .note("faults end: partitions healed, every process restarts"))
+        if !monitor.isUp { startMonitor() }
+        for server in servers where !server.isUp { start(server) }
+        queue.schedule(.finalReads, at: now + Self.settleTime)
+    }
+
+    func startFinalReads() {
+        reader.keysToRead = workload.keys
+        reader.remaining = workload.keys.count
+        trace.record(now, .note("final reads of every key"))
+        wakeUp(reader)
+    }
+
+    /// After the last event: the service answered every final read (unless it may have
+    /// lost both copies of the data), and the history is linearizable.
+    func conclude() {
+        let finalReads = history.operations.filter { $0.client == UInt64(reader.index + 1) }
+        let unanswered = finalReads.filter { if case .unknown = $0.outcome { true } else { false } }
+        if !unanswered.isEmpty || finalReads.count < workload.keys.count {
+            if risky || livenessExemption != nil {
+                statistics.schedulesWithoutService += 1
+            } else {
+                fail(
+                    "liveness: the final read of \(unanswered.first?.key.utf8String ?? "a key") got no answer in "
+                        + "\(Self.finalReadDeadline / 1_000_000) s, though one copy of the data always survived "
+                        + "and every fault had healed")
+                return
+            }
+        }
+        switch LinearizabilityChecker().check(history.operations) {
+        case .linearizable:
+            break
+        case .notLinearizable(_, let explanation):
+            fail("the clients' history is not linearizable:\n\(explanation)")
+        case .timedOut(let key):
+            fail("the linearizability checker ran out of budget on key \(key.utf8String)")
+        case .invalidHistory(let problem):
+            fail("the recorded history is invalid: \(problem)")
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import ClientCore
+import KVCheck
+import KVProtocol
+import MonitorCore
+import ServerCore
+
+/// A deterministic discrete-event simulation of a whole kvservice deployment: one
+/// monitor, three or four servers and several client sessions, all running the real
+/// cores (`MonitorCore`, `ServerCore`, `ClientCore`) over a simulated network and clock.
+///
+/// One seed decides everything: the deployment's shape, the network's delays, losses,
+/// duplicates and reorderings, the faults (crashes, restarts, partitions, monitor
+/// restarts, planned leaves, switchovers) and the clients' operations. Events run in
+/// order of (time, scheduling order), so a seed replays exactly.
+///
+/// A schedule has three phases: clients run their operations while faults strike; then
+/// every fault heals and every process restarts, and the service settles; then a reader
+/// reads every key. Throughout, the checks of `ReplicaChecks` and `MonitorHosting` run
+/// after every step, and at the end the clients' history must be linearizable.
+public final class Simulation {
+    /// The runtimes' defaults, in microseconds: the ping interval (also the monitor's
+    /// tick and the clients' pause), the peer timeout of forwards, chunks and pings, and
+    /// a client's attempt timeout.
+    static let pingInterval: UInt64 = 100_000
+    static let peerTimeout: UInt64 = 1_000_000
+    static let attemptTimeout: UInt64 = 1_000_000
+    /// Shorter than kv-server's default of 10 s, so leaves that time out fit a schedule.
+    static let leaveTimeout: UInt64 = 2_000_000
+    /// Faults stop by then even if clients still have operations to run.
+    static let faultPhaseLimit: UInt64 = 10_000_000
+    static let settleTime: UInt64 = 3_000_000
+    static let finalReadDeadline: UInt64 = 8_000_000
+    /// A schedule still running then is stuck.
+    static let timeLimit: UInt64 = 90_000_000
+
+    let seed: UInt64
+    let options: SimulationOptions
+    var random: SimulationRandom
+    var queue = EventQueue()
+    var now: UInt64 = 0
+    var network: SimulatedNetwork
+    let monitor: SimulatedMonitor
+    var servers: [SimulatedServer] = []
+    var serverByAddress: [String: SimulatedServer] = [:]
+    /// The workload's sessions, then the final reader.
+    var clients: [ClientSession] = []
+    let firstClientNode: Int
+    let adminNode: Int
+    var admin: AdminSwitchover?
+    var names: [String]
+    var exchanges: [UInt64: Exchange] = [:]
+    var nextExchange: UInt64 = 1
+    var history = HistoryRecorder()
+    var trace: TraceLog
+    var statistics = SimulationStatistics()
+    var failure: SimulationFailure?
+    let workload: Workload
+    /// Any server may crash at any time, even both copies of the data.
+    let risky: Bool
+    /// Why this schedule need not finish its final reads, when it need not.
+    var livenessExemption: String?
+    let meanFaultGap: UInt64
+    let clientDeadline: UInt64
+    let maxThinkTime: UInt64
+    var faultsActive = true
+    var finished = false
+    var lossyPeriod: UInt64 = 0
+    /// When the last partition healed.
+    var lastHeal: UInt64 = 0
+    /// For each view, the backup incarnation its primary transferred the whole state to
+    /// before acknowledging it.
+    var synchronisedBackups: [UInt64: (address: String, incarnation: UInt64)] = [:]
+    private var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    /// Runs the schedule of `seed` to its end or its first failure.
+    public static func run(seed: UInt64, options: SimulationOptions = SimulationOptions()) -> SimulationReport {
+        let simulation = Simulation(seed: seed, options: options)
+        simulation.execute()
+        return SimulationReport(
+            seed: seed, failure: simulation.failure, statistics: simulation.statistics, digest: simulation.digest)
+    }
+
+    private init(seed: UInt64, options: SimulationOptions) {
+        self.seed = seed
+        self.options = options
+        var random = SimulationRandom(seed: seed)
+        let serverCount = 3 + random.below(2)
+        let clientCount = 3 + random.below(3)
+        risky = random.chance(permille: 200)
+        let keyCount = 2 + random.below(3)
+        workload = Workload(
+            keys: (0..<keyCount).map { Bytes(utf8: "k\($0)") },
+            weights: [30 + random.below(20), 25, 15 + random.below(15), 10 + random.below(10)])
+        let minDelay = random.between(100, 1_000)
+        let profile = LinkProfile(
+            minDelay: minDelay, maxDelay: minDelay + random.between(500, 8_000),
+            lossPermille: random.pick([0, 0, 5, 20, 50]), duplicatePermille: random.pick([0, 10, 30]),
+            spikePermille: random.pick([0, 20, 50]), spikeMaxDelay: 50_000)
+        let reordersFreely = random.chance(permille: 250)
+        meanFaultGap = random.between(150_000, 600_000)
+        clientDeadline = random.between(2_000_000, 4_000_000)
+        maxThinkTime = random.between(5_000, 40_000)
+        var serverConfig = ServerConfig(address: "")
+        // One entry per chunk, or everything in one: either way the number of chunks does
+        // not depend on the store's (per-process) hash order, which keeps replay exact.
+        serverConfig.transferChunkBytes = random.pick([1, 1 << 20])
+        // A backup refuses a chunk that overtook an earlier one, and the primary then
+        // restarts the whole transfer: over a network that reorders everything, a window
+        // of several chunks may never get through (docs/SIMULATION.md, "Findings").
+        serverConfig.transferWindow = reordersFreely ? 1 : 1 + random.below(3)
+        serverConfig.maxBatchesInFlight = 1 + random.below(8)
+        serverConfig.maxBatchUpdates = random.pick([1, 4, 4096])
+        serverConfig.resendAfterTicks = random.pick([3, 10])
+
+        names = ["monitor"] + (1...serverCount).map { "s\($0)" }
+        firstClientNode = names.count
+        names += (1...clientCount).map { "c\($0)" } + ["reader"]
+        adminNode = names.count
+        names.append("admin")
+        network = SimulatedNetwork(profile: profile, nodes: names.count, reordersFreely: reordersFreely)
+        // A ping lost to chance holds the server's only ping slot for the peer timeout,
+        // long enough for the monitor to take it for dead. Safe schedules need the
+        // monitor's idea of who is alive to change only through their faults.
+        if !risky { network.reliableNode = 0 }
+        monitor = SimulatedMonitor(node: 0, config: MonitorConfig(deadPings: 5))
+        trace = TraceLog(capacity: options.traceLength, sink: options.traceSink, names: names)
+        self.random = random
+        for index in 0..<serverCount {
+            var config = serverConfig
+            config.address = names[index + 1]
+            let server = SimulatedServer(address: config.address, node: index + 1, config: config)
+            servers.append(server)
+            serverByAddress[server.address] = server
+        }
+        let timing = ClientConfig(
+            retryInterval: Self.pingInterval, attemptTimeout: Self.attemptTimeout, minimumAttemptTimeout: 1_000)
+        for index in 0...clientCount {
+            let node = firstClientNode + index
+            let isReader = index == clientCount
+            clients.append(
+                ClientSession(
+                    index: index, node: node, name: names[node],
+                    core: ClientCore(clientID: 1_000 + UInt64(index), config: timing),
+                    operations: isReader ? 0 : options.steps))
+        }
+        statistics.schedules = 1
+        statistics.riskySchedules = risky ? 1 : 0
+    }
+
+    private func execute() {
+        trace.record(
+            0,
+            .note(
+                "seed \(seed): \(servers.count) servers, \(clients.count - 1) clients, keys "
+                    + "\(workload.keys.map(\.utf8String)), \(risky ? "risky" : "safe") faults, link delay "
+                    + "\(network.profile.minDelay)-\(network.profile.maxDelay) us"
+                    + (network.reordersFreely ? " (reordering freely)" : " (in order but for spikes)") + ", loss "
+                    + "\(network.profile.lossPermille)/1000, duplication \(network.profile.duplicatePermille)/1000"))
+        startMonitor()
+        for index in servers.indices {
+            queue.schedule(.restartServer(server: index), at: random.between(0, 300_000))
+        }
+        for client in clients.dropLast() {
+            queue.schedule(.clientWake(client: client.index, wake: 0), at: random.between(200_000, 400_000))
+        }
+        queue.schedule(.planFault, at: 300_000 + random.between(0, 2 * meanFaultGap))
+        queue.schedule(.endOfFaults, at: Self.faultPhaseLimit)
+
+        while !finished, failure == nil, let (time, event) = queue.pop() {
+            now = time
+            statistics.events += 1
+            mix(time)
+            handle(event)
+            if now > Self.timeLimit, failure == nil {
+                fail("the schedule did not finish within \(Self.timeLimit / 1_000_000) simulated seconds")
+            }
+        }
+        statistics.simulatedMicroseconds = now
+        if failure == nil { conclude() }
+    }
+
+    private func handle(_ event: SimulationEvent) {
+        switch event {
+        case .arrive(let packet):
+            mix(1, UInt64(packet.from), UInt64(packet.to), packet.exchange)
+            arrive(packet)
+        case .exchangeTimedOut(let exchange):
+            mix(2, exchange)
+            timeOut(exchange)
+        case .serverTick(let index, let incarnation):
+            mix(3, UInt64(index))
+            tick(servers[index], incarnation: incarnation)
+        case .monitorTick(let incarnation):
+            mix(4)
+            tickMonitor(incarnation: incarnation)
+        case .clientWake(let index, let wake):
+            mix(5, UInt64(index))
+            if clients[index].wake == wake { wakeUp(clients[index]) }
+        case .leaveTimedOut(let index, let incarnation):
+            mix(6, UInt64(index))
+            leaveTimedOut(servers[index], incarnation: incarnation)
+        case .restartServer(let index):
+            mix(7, UInt64(index))
+            start(servers[index])
+        case .restartMonitor:
+            mix(8)
+            if !monitor.isUp { startMonitor() }
+        case .healPartition(let id):
+            mix(9, id)
+            network.heal(id)
+            lastHeal = now
+            trace.record(now, .note("partition \(id) heals"))
+        case .endLossyPeriod(let id):
+            mix(10, id)
+            if id == lossyPeriod { network.lossyPermille = 0 }
+        case .planFault:
+            mix(11)
+            planFault()
+        case .adminRetry:
+            mix(12)
+            askForView()
+        case .endOfFaults:
+            mix(13)
+            endFaults()
+        case .finalReads:
+            mix(14)
+            startFinalReads()
+        }
+    }
+
+    /// Ends the schedule with a failure (the first one counts).
+    func fail(_ problem: String) {
+        guard failure == nil else { return }
+        trace.record(now, .note("FAILURE: \(problem)"))
+        failure = SimulationFailure(seed: seed, steps: options.steps, time: now, problem: problem, trace: trace.lines)
+    }
+
+    func server(named address: String) -> SimulatedServer? {
+        serverByAddress[address]
+    }
+
+    /// Folds values into the run's digest (FNV-1a over 64-bit words).
+    private func mix(_ values: UInt64...) {
+        for value in values { digest = (digest ^ value) &* 0x0000_0100_0000_01B3 }
+    }
+}
