@@ -25,13 +25,18 @@ public struct AuthOptions: ParsableArguments {
     public var path: String? {
         if let secretFile { return secretFile }
         guard let directory = getenv("CREDENTIALS_DIRECTORY").map({ String(cString: $0) }) else { return nil }
-        let credential = directory + "/secret"
-        return access(credential, F_OK) == 0 ? credential : nil
+        return directory + "/secret"
     }
 
-    /// The secret, or nil when authentication is off.
+    /// The secret, or nil when authentication is off. Only a credential that systemd did
+    /// not pass counts as none: one that exists and cannot be read is an error, so a
+    /// misconfiguration never turns authentication off silently.
     public func load() throws -> SharedSecret? {
         guard let path else { return nil }
-        return try SharedSecret.load(path: path)
+        do {
+            return try SharedSecret.load(path: path)
+        } catch .missing where secretFile == nil {
+            return nil
+        }
     }
 }

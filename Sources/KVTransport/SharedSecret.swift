@@ -27,7 +27,7 @@ public struct SharedSecret: Sendable {
     /// file is empty (authentication off). A file that others may read is refused.
     public static func load(path: String) throws(SharedSecretError) -> SharedSecret? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(path, errnoText()) }
+        guard fd >= 0 else { throw errno == ENOENT ? .missing(path) : .unreadable(path, errnoText()) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .unreadable(path, errnoText()) }
@@ -102,6 +102,7 @@ public enum SharedSecretError: Error, Equatable, CustomStringConvertible {
     case tooShortInFile(String, Int)
     case tooLong(String)
     case unreadable(String, String)
+    case missing(String)
     case notAFile(String)
     case readableByOthers(String)
 
@@ -113,6 +114,7 @@ public enum SharedSecretError: Error, Equatable, CustomStringConvertible {
             "\(path): the shared secret has \(count) bytes; at least \(SharedSecret.minimumLength) are needed"
         case .tooLong(let path): "\(path): longer than 64 KiB; not a secret"
         case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+        case .missing(let path): "\(path) does not exist"
         case .notAFile(let path): "\(path) is not a regular file"
         case .readableByOthers(let path): "\(path) may be read by others; make it mode 0640 or stricter"
         }
