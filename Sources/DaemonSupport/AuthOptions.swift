@@ -13,9 +13,9 @@ public struct AuthOptions: ParsableArguments {
         help: ArgumentHelp(
             "File holding the shared secret that servers, the monitor and clients must prove they know.",
             discussion: """
-                Default: $CREDENTIALS_DIRECTORY/secret when systemd passes that credential (the units \
-                load /etc/kvservice/secret). An empty file, or none, turns authentication off (for \
-                trusted networks only).
+                The packaged units pass /etc/kvservice/secret. Default: $CREDENTIALS_DIRECTORY/secret \
+                when systemd passes such a credential. An empty file, or none, turns authentication \
+                off (for trusted networks only).
                 """))
     public var secretFile: String?
 
