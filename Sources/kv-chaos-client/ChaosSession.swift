@@ -1,0 +1,34 @@
+import KVCheck
+import KVClient
+import NIOCore
+
+/// One client session of the load: its own `KVClient` (own client id, sequence numbers
+/// and connections), sending one operation at a time until the stop flag is set.
+struct ChaosSession: Sendable {
+    /// The session's number in the history (1, 2, ...; 0 is the final reads).
+    let number: Int
+    let monitor: String
+    let workload: ChaosWorkload
+    let seed: UInt64
+    let operationTimeout: TimeAmount
+    let history: SharedHistory
+    let stop: StopFlag
+
+    func run() async {
+        let client = KVClient(monitor: monitor)
+        defer { client.close() }
+        var random = SplitMix64(seed: seed &+ UInt64(number) &* 0xD1B5_4A32_D192_ED03)
+        var count = 0
+        while !stop.isSet {
+            count += 1
+            let (key, call) = workload.next(&random, session: number, number: count)
+            let ticket = history.invoke(session: UInt64(number), key: key, call)
+            do {
+                let response = try await client.perform(call, on: key, deadline: NIODeadline.now() + operationTimeout)
+                history.complete(ticket, call, response)
+            } catch {
+                history.abandon(ticket, call, error)
+            }
+        }
+    }
+}
