@@ -43,6 +43,12 @@ struct ChaosClientCommand: AsyncParsableCommand {
     @Option(help: "Seconds the final reads of every key may take together.")
     var finalTimeout: Double = 30
 
+    @Option(
+        help: ArgumentHelp(
+            "At most this many operations a second, all sessions together (0: as fast as answers come).",
+            discussion: "The checker's cost grows quickly with the operations on one key, so long runs cap it."))
+    var rate: Double = 0
+
     @Option(help: "Seed of the operations, keys and values drawn (default: random).")
     var seed: UInt64?
 
@@ -59,6 +65,7 @@ struct ChaosClientCommand: AsyncParsableCommand {
         for (name, value) in [("duration", duration), ("op-timeout", opTimeout), ("final-timeout", finalTimeout)] {
             guard value > 0 && value < 1e7 else { throw ValidationError("--\(name) must be a positive number") }
         }
+        guard rate >= 0 && rate < 1e9 else { throw ValidationError("--rate must be 0 or more") }
         guard progress >= 0 && progress < 1e7 else { throw ValidationError("--progress must be 0 or more seconds") }
     }
 
@@ -98,11 +105,12 @@ struct ChaosClientCommand: AsyncParsableCommand {
         }
         let started = NIODeadline.now()
         let (monitor, operationTimeout) = (monitor, Self.amount(opTimeout))
+        let pace = rate > 0 ? Self.amount(Double(sessions) / rate) : .zero
         await withTaskGroup(of: Void.self) { group in
             for number in 1...sessions {
                 let session = ChaosSession(
                     number: number, monitor: monitor, workload: workload, seed: seed,
-                    operationTimeout: operationTimeout, history: history, stop: stop)
+                    operationTimeout: operationTimeout, pace: pace, history: history, stop: stop)
                 group.addTask { await session.run() }
             }
         }

@@ -11,6 +11,9 @@ struct ChaosSession: Sendable {
     let workload: ChaosWorkload
     let seed: UInt64
     let operationTimeout: TimeAmount
+    /// The least time between the starts of two operations (zero: no pause). Bounds the
+    /// history's length, which the checker's cost grows with.
+    let pace: TimeAmount
     let history: SharedHistory
     let stop: StopFlag
 
@@ -19,7 +22,12 @@ struct ChaosSession: Sendable {
         defer { client.close() }
         var random = SplitMix64(seed: seed &+ UInt64(number) &* 0xD1B5_4A32_D192_ED03)
         var count = 0
+        var nextStart = NIODeadline.now()
         while !stop.isSet {
+            let now = NIODeadline.now()
+            if nextStart > now { try? await Task.sleep(nanoseconds: UInt64((nextStart - now).nanoseconds)) }
+            // After a stall the session goes on at its pace rather than catching up in a burst.
+            nextStart = max(nextStart, NIODeadline.now()) + pace
             count += 1
             let (key, call) = workload.next(&random, session: number, number: count)
             let ticket = history.invoke(session: UInt64(number), key: key, call)
