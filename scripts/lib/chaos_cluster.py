@@ -206,9 +206,14 @@ class Cluster:
             proxy.heal()
 
     def dead_daemons(self) -> list[str]:
-        """Daemons that exited on their own (not killed by a fault in progress)."""
+        """Daemons that exited on their own (between faults, every daemon a fault killed
+        has been started again), with their exit status."""
         daemons = [self.monitor] + [server.daemon for server in self.servers]
-        return [daemon.name for daemon in daemons if daemon.exited()]
+        return [
+            f"{daemon.name} (exit status {daemon.process.returncode if daemon.process else '-'})"
+            for daemon in daemons
+            if daemon.exited()
+        ]
 
     async def kvctl(self, *args: str, timeout: float = 10) -> tuple[int, str]:
         """Runs kvctl against the monitor; (exit status, standard output). kvctl's own
