@@ -52,6 +52,9 @@ struct ChaosClientCommand: AsyncParsableCommand {
     @Option(help: "Seed of the operations, keys and values drawn (default: random).")
     var seed: UInt64?
 
+    @Option(help: "File holding the service's shared secret (default: none, authentication off).")
+    var secretFile: String?
+
     @Option(
         help: ArgumentHelp(
             "Every this many seconds, print the counts so far on standard error (0: never).",
@@ -72,6 +75,13 @@ struct ChaosClientCommand: AsyncParsableCommand {
     func run() async throws {
         var system = SystemRandomNumberGenerator()
         let seed = seed ?? system.next()
+        var client = KVClient.Configuration(monitor: monitor)
+        do {
+            client.secret = try secretFile.flatMap { try SharedSecret.load(path: $0) }
+        } catch {
+            TextFile.standardError("\(error)")
+            throw ExitCode(64)
+        }
         let workload = ChaosWorkload(keyCount: keys)
         let history = SharedHistory()
         let stop = StopFlag()
@@ -104,17 +114,17 @@ struct ChaosClientCommand: AsyncParsableCommand {
             progressReport.cancel()
         }
         let started = NIODeadline.now()
-        let (monitor, operationTimeout) = (monitor, Self.amount(opTimeout))
+        let operationTimeout = Self.amount(opTimeout)
         let pace = rate > 0 ? Self.amount(Double(sessions) / rate) : .zero
         await withTaskGroup(of: Void.self) { group in
             for number in 1...sessions {
                 let session = ChaosSession(
-                    number: number, monitor: monitor, workload: workload, seed: seed,
+                    number: number, configuration: client, workload: workload, seed: seed,
                     operationTimeout: operationTimeout, pace: pace, history: history, stop: stop)
                 group.addTask { await session.run() }
             }
         }
-        await readEveryKey(workload, into: history)
+        await readEveryKey(workload, client, into: history)
         let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
 
         let header = "# kv-chaos-client: seed \(seed), \(sessions) sessions, \(keys) keys, monitor \(monitor)"
@@ -142,8 +152,10 @@ struct ChaosClientCommand: AsyncParsableCommand {
     /// Reads every key once after the load, with a new session: the history then ends
     /// with each key's value, so an acknowledged write that the service lost shows up as
     /// a read the checker cannot explain.
-    private func readEveryKey(_ workload: ChaosWorkload, into history: SharedHistory) async {
-        let client = KVClient(monitor: monitor)
+    private func readEveryKey(
+        _ workload: ChaosWorkload, _ configuration: KVClient.Configuration, into history: SharedHistory
+    ) async {
+        let client = KVClient(configuration: configuration)
         defer { client.close() }
         let deadline = NIODeadline.now() + Self.amount(finalTimeout)
         for key in workload.keys {

@@ -7,7 +7,7 @@ import NIOCore
 struct ChaosSession: Sendable {
     /// The session's number in the history (1, 2, ...; 0 is the final reads).
     let number: Int
-    let monitor: String
+    let configuration: KVClient.Configuration
     let workload: ChaosWorkload
     let seed: UInt64
     let operationTimeout: TimeAmount
@@ -18,7 +18,7 @@ struct ChaosSession: Sendable {
     let stop: StopFlag
 
     func run() async {
-        let client = KVClient(monitor: monitor)
+        let client = KVClient(configuration: configuration)
         defer { client.close() }
         var random = SplitMix64(seed: seed &+ UInt64(number) &* 0xD1B5_4A32_D192_ED03)
         var count = 0

@@ -152,9 +152,21 @@ class Cluster:
         self.monitor_address = f"127.0.0.1:{free_port(ports, taken)}"
         state_dir = os.path.join(work_dir, "monitor-state")
         os.makedirs(state_dir, exist_ok=True)
+        # Authentication on, with a secret of the run's own: every reconnection after a
+        # fault goes through the challenge-response, and no secret from the environment
+        # ($KV_SECRET_FILE, /etc/kvservice/secret, a systemd credential) can interfere.
+        self.secret_file = os.path.join(work_dir, "secret")
+        descriptor = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as secret:
+            secret.write(os.urandom(24).hex() + "\n")
         self.monitor = Daemon(
             "monitor",
-            [self.binary("kv-monitor"), "--listen", self.monitor_address, "--state-dir", state_dir],
+            [
+                self.binary("kv-monitor"),
+                "--listen", self.monitor_address,
+                "--state-dir", state_dir,
+                "--secret-file", self.secret_file,
+            ],  # fmt: skip
             os.path.join(work_dir, "monitor.log"),
             self.processes,
         )
@@ -190,6 +202,7 @@ class Cluster:
                 "--listen", server.listen,
                 "--advertise", server.front.address,
                 "--monitor", server.to_monitor.address,
+                "--secret-file", self.secret_file,
             ]  # fmt: skip
         await self.monitor.start()
         for server in self.servers:
@@ -219,7 +232,13 @@ class Cluster:
         """Runs kvctl against the monitor; (exit status, standard output). kvctl's own
         --timeout bounds it; the outer timeout only guards against a hung process."""
         process = await self.processes.spawn(
-            [self.binary("kvctl"), "--monitor", self.monitor_address, "--timeout", str(timeout), *args],
+            [
+                self.binary("kvctl"),
+                "--monitor", self.monitor_address,
+                "--secret-file", self.secret_file,
+                "--timeout", str(timeout),
+                *args,
+            ],  # fmt: skip
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
