@@ -159,6 +159,17 @@ let package = Package(
         ),
         // Runs simulated schedules from the command line (not installed by the package).
         .executableTarget(name: "kv-simulate", dependencies: ["KVSimulation"]),
+        // The load of scripts/chaos: concurrent sessions recording a history (not installed).
+        .executableTarget(
+            name: "kv-chaos-client",
+            dependencies: [
+                "KVClient", "KVCheck", "KVProtocol", "KVTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "KVProtocolTests",
             dependencies: [
