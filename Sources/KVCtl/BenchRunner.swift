@@ -81,7 +81,7 @@ enum BenchRunner {
             for client in clients {
                 group.addTask {
                     var system = SystemRandomNumberGenerator()
-                    var random = BenchRandom(seed: system.next())
+                    var random = SplitMix64(seed: system.next())
                     let value = plan.workload.makeValue(&random)
                     while let measured = isMeasured() {
                         let operation = plan.workload.pickOperation(&random)
@@ -133,7 +133,7 @@ enum BenchRunner {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, client) in clients.enumerated() {
                     group.addTask {
-                        var random = BenchRandom(seed: UInt64(index) &+ 0x5EED)
+                        var random = SplitMix64(seed: UInt64(index) &+ 0x5EED)
                         let value = plan.workload.makeValue(&random)
                         for key in stride(from: index, to: plan.workload.keys.count, by: clients.count) {
                             let deadline = NIODeadline.now() + plan.operationTimeout

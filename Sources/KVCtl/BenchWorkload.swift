@@ -59,7 +59,7 @@ struct BenchWorkload: Sendable {
         zip(BenchOperation.allCases, weights).filter { $0.1 > 0 }.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
     }
 
-    func pickOperation(_ random: inout BenchRandom) -> BenchOperation {
+    func pickOperation(_ random: inout SplitMix64) -> BenchOperation {
         var ticket = Int(random.next() % UInt64(weights.reduce(0, +)))
         for (operation, weight) in zip(BenchOperation.allCases, weights) {
             if ticket < weight { return operation }
@@ -68,12 +68,12 @@ struct BenchWorkload: Sendable {
         return BenchOperation.allCases.last!
     }
 
-    func pickKey(_ random: inout BenchRandom) -> Bytes {
+    func pickKey(_ random: inout SplitMix64) -> Bytes {
         keys[Int(random.next() % UInt64(keys.count))]
     }
 
     /// A value of `valueSize` printable bytes, different per session.
-    func makeValue(_ random: inout BenchRandom) -> Bytes {
+    func makeValue(_ random: inout SplitMix64) -> Bytes {
         (0..<valueSize).map { _ in UInt8(ascii: "a") + UInt8(random.next() % 26) }
     }
 }

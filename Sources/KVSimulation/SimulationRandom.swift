@@ -1,27 +1,21 @@
+import KVProtocol
+
 /// The one source of randomness of a simulated schedule: SplitMix64, seeded once.
 ///
 /// Every choice (delays, losses, faults, operations) is drawn from it in event order, so
 /// a seed names one schedule exactly. The helpers avoid the standard library's
 /// `random(in:using:)`, whose way of drawing may change between Swift versions.
 public struct SimulationRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
     public init(seed: UInt64) {
-        state = seed
+        generator = SplitMix64(seed: seed)
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// A number in `0..<bound` (bound > 0).
-    mutating func below(_ bound: Int) -> Int {
-        Int(next() % UInt64(bound))
-    }
+    mutating func below(_ bound: Int) -> Int { generator.below(bound) }
 
     /// A number in `low...high`.
     mutating func between(_ low: UInt64, _ high: UInt64) -> UInt64 {

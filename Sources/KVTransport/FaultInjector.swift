@@ -1,3 +1,4 @@
+import KVProtocol
 import NIOConcurrencyHelpers
 
 /// Test-only faults, applied by the transport (never enabled by the daemons' flags).
@@ -45,20 +46,5 @@ public final class FaultInjector: Sendable {
             if draw < 280 { return .dropReply }
             return .deliver
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), enough for fault decisions.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import KVCheck
 import KVClient
+import KVProtocol
 import NIOCore
 
 /// One client session of the load: its own `KVClient` (own client id, sequence numbers

@@ -7,43 +7,7 @@ import NIOPosix
 import XCTest
 
 /// kvctl wait, watch, and values read from standard input, against a live cluster.
-final class KVCtlAdminTests: XCTestCase {
-    private var group: MultiThreadedEventLoopGroup!
-    private var monitor: MonitorNode!
-    private var servers: [ServerNode] = []
-    private var monitorAddress: String { monitor.localAddress!.description }
-
-    override func setUp() async throws {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        monitor = try await MonitorNode.start(
-            configuration: .init(listen: .bind(PeerAddress(host: "127.0.0.1", port: 0))), group: group,
-            logger: Self.quietLogger)
-    }
-
-    override func tearDown() async throws {
-        for server in servers { await server.crash() }
-        await monitor.stop()
-        try await group.shutdownGracefully()
-    }
-
-    private static var quietLogger: Logger {
-        var logger = Logger(label: "kvctl-tests")
-        logger.logLevel = .critical
-        return logger
-    }
-
-    private func addServer() async throws {
-        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
-        servers.append(
-            try await ServerNode.start(
-                configuration: .init(
-                    listen: .bind(PeerAddress(host: "127.0.0.1", port: port)), advertise: "127.0.0.1:\(port)",
-                    monitor: monitorAddress),
-                group: group, logger: Self.quietLogger))
-    }
-
+final class KVCtlAdminTests: InProcessClusterTestCase {
     private func kvctl(_ arguments: [String], input: Data? = nil) throws -> KVCtlRun {
         try KVCtlProcess.run(arguments + ["--monitor", monitorAddress], input: input)
     }

@@ -7,50 +7,7 @@ import XCTest
 
 /// `kvctl bench` against a live in-process cluster: its report adds up, and bad flags or
 /// an unreachable service end it with a clear message.
-final class KVCtlBenchTests: XCTestCase {
-    private var group: MultiThreadedEventLoopGroup!
-    private var monitor: MonitorNode!
-    private var servers: [ServerNode] = []
-    private var monitorAddress: String { monitor.localAddress!.description }
-
-    override func setUp() async throws {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        monitor = try await MonitorNode.start(
-            configuration: .init(listen: .bind(PeerAddress(host: "127.0.0.1", port: 0))), group: group,
-            logger: Self.quietLogger)
-    }
-
-    override func tearDown() async throws {
-        for server in servers { await server.crash() }
-        await monitor.stop()
-        try await group.shutdownGracefully()
-    }
-
-    private static var quietLogger: Logger {
-        var logger = Logger(label: "kvctl-bench-tests")
-        logger.logLevel = .critical
-        return logger
-    }
-
-    private func addServer() async throws {
-        let port = try await freePort()
-        let address = "127.0.0.1:\(port)"
-        servers.append(
-            try await ServerNode.start(
-                configuration: .init(
-                    listen: .bind(PeerAddress(host: "127.0.0.1", port: port)), advertise: address,
-                    monitor: monitorAddress),
-                group: group, logger: Self.quietLogger))
-    }
-
-    /// A port that was free a moment ago (bound to port 0 and released).
-    private func freePort() async throws -> Int {
-        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
-        return port
-    }
-
+final class KVCtlBenchTests: InProcessClusterTestCase {
     private func startPair() async throws {
         try await addServer()
         try await addServer()

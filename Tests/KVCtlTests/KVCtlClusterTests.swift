@@ -6,42 +6,7 @@ import NIOPosix
 import XCTest
 
 /// kvctl's documented output and exit statuses against a live in-process cluster.
-final class KVCtlClusterTests: XCTestCase {
-    private var group: MultiThreadedEventLoopGroup!
-    private var monitor: MonitorNode!
-    private var servers: [ServerNode] = []
-    private var monitorAddress: String { monitor.localAddress!.description }
-
-    override func setUp() async throws {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        var logger = Logger(label: "kvctl-tests")
-        logger.logLevel = .critical
-        monitor = try await MonitorNode.start(
-            configuration: .init(listen: .bind(PeerAddress(host: "127.0.0.1", port: 0))), group: group, logger: logger)
-    }
-
-    override func tearDown() async throws {
-        for server in servers { await server.crash() }
-        await monitor.stop()
-        try await group.shutdownGracefully()
-    }
-
-    private func addServer() async throws {
-        var logger = Logger(label: "kvctl-tests")
-        logger.logLevel = .critical
-        // Bind first to learn a free port, then advertise it.
-        let probe = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
-        let address = "127.0.0.1:\(port)"
-        servers.append(
-            try await ServerNode.start(
-                configuration: .init(
-                    listen: .bind(PeerAddress(host: "127.0.0.1", port: port)), advertise: address,
-                    monitor: monitorAddress),
-                group: group, logger: logger))
-    }
-
+final class KVCtlClusterTests: InProcessClusterTestCase {
     private func kvctl(_ arguments: String...) throws -> KVCtlRun {
         try KVCtlProcess.run(arguments + ["--monitor", monitorAddress, "--timeout", "10"])
     }

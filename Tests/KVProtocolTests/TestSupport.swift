@@ -2,25 +2,7 @@ import XCTest
 
 @testable import KVProtocol
 
-/// SplitMix64: a tiny deterministic PRNG, so every "random" test replays identically.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int {
-        precondition(bound > 0)
-        return Int(next() % UInt64(bound))
-    }
-
+extension SplitMix64 {
     mutating func bytes(_ count: Int) -> Bytes {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
     }

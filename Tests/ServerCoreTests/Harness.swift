@@ -5,18 +5,8 @@ import XCTest
 
 func b(_ string: String) -> Bytes { Bytes(utf8: string) }
 
-/// SplitMix64: a tiny deterministic PRNG for seeded fault schedules.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+extension SplitMix64 {
+    /// True `percent` times in a hundred.
     mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
 }
 
