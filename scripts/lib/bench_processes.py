@@ -1,0 +1,56 @@
+"""Child processes of scripts/bench, and bounded waiting for a condition.
+
+Every child is started in its own session (a Ctrl-C in the terminal reaches only
+scripts/bench, which then stops everything itself) and dies with scripts/bench even if
+that is killed outright (PR_SET_PDEATHSIG).
+"""
+
+import ctypes
+import signal
+import subprocess
+import time
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class Children:
+    """Every process started for the run; all are killed when the `with` block ends."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+
+    def spawn(self, argv: list[str], log_path: str) -> subprocess.Popen:
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        self.processes.append(process)
+        return process
+
+    def __enter__(self) -> "Children":
+        return self
+
+    def __exit__(self, *_) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.02) -> None:
+    """Polls `condition` until it holds; TimeoutError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
