@@ -282,6 +282,11 @@ public final class ServerNode: @unchecked Sendable {
         .whenComplete { [self] result in
             pingInFlight = false
             markFirstPing()
+            if case .failure(let error) = result {
+                logger.debug(
+                    "ping to the monitor failed: \(error)",
+                    metadata: ["kv_event": "ping-failed", "kv_peer": "\(configuration.monitor)"])
+            }
             guard !stopped, case .success(.viewReply(let view)) = result else { return }
             run(core.step(.viewFromMonitor(view)))
             // Only the answer to a ping that said "leaving" shows what the monitor made

@@ -110,6 +110,10 @@ public final class Simulation {
         serverConfig.transferWindow = reordersFreely ? 1 : 1 + random.below(3)
         serverConfig.maxBatchesInFlight = 1 + random.below(8)
         serverConfig.maxBatchUpdates = random.pick([1, 4, 4096])
+        // 0: a batch leaves whenever the window has room; otherwise it gathers behind the
+        // one in flight until it holds that many updates.
+        serverConfig.pipelineAfterUpdates = random.pick([0, 2, 256])
+        serverConfig.pipelineAfterBytes = serverConfig.pipelineAfterUpdates == 0 ? 0 : 64 << 10
         serverConfig.resendAfterTicks = random.pick([3, 10])
 
         names = ["monitor"] + (1...serverCount).map { "s\($0)" }

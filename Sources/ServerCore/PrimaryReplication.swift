@@ -122,10 +122,14 @@ extension ServerCore {
         if let value { storeBytes += key.count + value.count }
     }
 
-    /// Sends the open batch if the window has room.
+    /// Sends the open batch if the window has room and, while another batch is in flight,
+    /// once the open one is big enough to be worth a second round trip (see
+    /// `ServerConfig.pipelineAfterBytes`).
     private mutating func flush(_ effects: inout [ServerEffect]) {
         guard var stream = outgoing, stream.isStreaming, stream.openNeeded,
-            stream.inFlight.count < config.maxBatchesInFlight
+            stream.inFlight.count < config.maxBatchesInFlight,
+            stream.inFlight.isEmpty || stream.openBytes >= min(config.pipelineAfterBytes, config.maxBatchBytes)
+                || stream.open.count >= min(config.pipelineAfterUpdates, config.maxBatchUpdates)
         else { return }
         let batch = ForwardBatch(
             viewnum: stream.viewnum, from: address, transferID: stream.transferID, batchSeq: stream.nextBatchSeq,

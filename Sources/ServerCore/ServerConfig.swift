@@ -8,6 +8,13 @@ public struct ServerConfig: Sendable {
     public var maxBatchUpdates: Int = 4096
     /// Forward batches sent and not yet acknowledged, at most.
     public var maxBatchesInFlight: Int = 8
+    /// While a batch is in flight, the next one leaves only once it holds this many bytes
+    /// of updates or `pipelineAfterUpdates` updates (or when the backup answers). Under load
+    /// every acknowledgement then releases many replies for one write and one read on the
+    /// backup link, instead of each request costing a round trip of its own; an idle
+    /// primary still sends at once. 0 sends every batch as soon as the window has room.
+    public var pipelineAfterBytes: Int = 64 << 10
+    public var pipelineAfterUpdates: Int = 256
     /// Target size of one state-transfer chunk.
     public var transferChunkBytes: Int = 1 << 20
     /// Transfer chunks sent and not yet acknowledged, at most.

@@ -166,6 +166,33 @@ final class ForwardingTests: XCTestCase {
         XCTAssertEqual(h.replies.values.map(\.count).max(), 1, "no reply is sent twice")
     }
 
+    func testAnIdlePrimarySendsAtOnceAndABusyOneGathersBehindTheBatchInFlight() {
+        let h = Harness(["p", "b"]) { $0.pipelineAfterUpdates = 3 }
+        h.bootPair()
+        let first = h.request("p", .put, "k1", "1", client: 1)
+        XCTAssertEqual(h.toBackup.count, 1, "nothing in flight: the first put leaves at once")
+        let gathered = (2...3).map { h.request("p", .put, b("k\($0)"), b("v"), client: UInt64($0)) }
+        let read = h.request("p", .get, "k1", client: 9)
+        XCTAssertEqual(h.toBackup.count, 1, "behind a batch in flight, the next one gathers")
+        let fourth = h.request("p", .put, "k4", "v", client: 4)
+        XCTAssertEqual(
+            h.toBackup.compactMap { $0.batch?.updates.count }, [1, 3],
+            "once it holds pipelineAfterUpdates it goes without waiting")
+        let fifth = h.request("p", .put, "k5", "v", client: 5)
+        XCTAssertEqual(h.toBackup.count, 2)
+        h.deliverToBackup()
+        h.deliverToPrimary()
+        XCTAssertEqual(h.toBackup.count, 1, "still one in flight: the fifth put keeps gathering")
+        h.deliverToBackup()
+        h.deliverToPrimary()
+        XCTAssertEqual(
+            h.toBackup.compactMap { $0.batch?.updates.count }, [1], "the last acknowledgement sends what gathered")
+        h.settle()
+        XCTAssertEqual(h.replyOrder, [first] + gathered + [read, fourth, fifth])
+        XCTAssertEqual(h.reply(read), ClientReply(status: .ok, value: b("1")))
+        XCTAssertEqual(h["b"].store, h["p"].store)
+    }
+
     func testOutOfOrderBatchLeadsToResend() {
         let h = Harness(["p", "b"])
         h.bootPair()

@@ -59,8 +59,13 @@ final class Harness {
     }
 
     /// Adds (or replaces, as a restart does) a server with an empty core.
+    ///
+    /// Unless `configure` says otherwise, every batch leaves as soon as the window has
+    /// room (no gathering behind the batch in flight), so a test can follow each request's
+    /// own batch; ForwardingTests and the simulator cover gathering.
     func add(_ address: String, configure: (inout ServerConfig) -> Void = { _ in }) {
         var config = ServerConfig(address: address)
+        config.pipelineAfterUpdates = 0
         configure(&config)
         cores[address] = ServerCore(config: config)
     }
