@@ -9,6 +9,11 @@ public protocol RESPBackend: Sendable {
     /// event loop; it fails only when the server has stopped.
     func submit(_ request: ClientRequest) -> EventLoopFuture<ClientReply>
 
+    /// The same, with the outcome handed to `completion` (on any thread) instead of a
+    /// future: the endpoint's path for GET and SET, where a future and its callbacks cost
+    /// more than the rest of the request (scripts/bench, docs/PERFORMANCE.md).
+    func submit(_ request: ClientRequest, completion: @escaping @Sendable (Result<ClientReply, any Error>) -> Void)
+
     /// The server's role, view and key count (INFO, DBSIZE, HELLO, and the error naming
     /// the primary); nil once the server has stopped.
     func currentRESPState() async -> RESPServerState?
@@ -36,5 +41,13 @@ public struct RESPServerState: Sendable, Equatable {
         self.view = view
         self.backupSynchronized = backupSynchronized
         self.keys = keys
+    }
+}
+
+extension RESPBackend {
+    public func submit(
+        _ request: ClientRequest, completion: @escaping @Sendable (Result<ClientReply, any Error>) -> Void
+    ) {
+        submit(request).whenComplete(completion)
     }
 }

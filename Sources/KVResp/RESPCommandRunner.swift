@@ -19,6 +19,9 @@ struct RESPCommandRunner {
         /// `requests` client requests are running for it (they count against the
         /// connection's bound on requests in flight). The future never fails.
         case later(EventLoopFuture<RESPValue>, requests: Int)
+        /// One client request for the caller to submit (`RESPBackend.submit(_:completion:)`)
+        /// and to answer with `reply(to:)`: GET and SET, without a future per command.
+        case submit(ClientRequest, answer: @Sendable (ClientReply) -> RESPValue)
     }
 
     private var session = RESPSession()
@@ -95,14 +98,23 @@ struct RESPCommandRunner {
 
     /// One request; `answer` turns an ok or no-key reply into the command's reply.
     private func single(_ request: ClientRequest, _ answer: @escaping @Sendable (ClientReply) -> RESPValue) -> Outcome {
-        let backend = backend
-        let submitted = backend.submit(request)
-        let loop = submitted.eventLoop
-        let future = submitted.flatMap { reply -> EventLoopFuture<RESPValue> in
-            if reply.status == .ok || reply.status == .noKey { return loop.makeSucceededFuture(answer(reply)) }
-            return Self.failure(reply, backend: backend, on: loop)
+        .submit(request, answer: answer)
+    }
+
+    /// The command's reply once the server has answered a `.submit` outcome's request: at
+    /// once for an ok or no-key reply (`answer`), else through `failure`, which may have to
+    /// ask the server where the primary is.
+    func reply(
+        to outcome: Result<ClientReply, any Error>, answer: (ClientReply) -> RESPValue
+    ) -> Outcome {
+        switch outcome {
+        case .success(let reply) where reply.status == .ok || reply.status == .noKey:
+            return .now(answer(reply))
+        case .success(let reply):
+            return .later(Self.failure(reply, backend: backend, on: eventLoop).recover(Self.stopped), requests: 0)
+        case .failure:
+            return .now(Self.stoppedReply)
         }
-        return .later(future.recover(Self.stopped), requests: 1)
     }
 
     /// Several requests answered together with how many found their key (DEL, EXISTS);

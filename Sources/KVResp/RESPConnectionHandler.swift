@@ -146,20 +146,52 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             closing = true
             waiting.removeAll()
         }
-        switch runner!.run(command) {
+        carryOut(runner!.run(command), slot: slot, context: context)
+    }
+
+    private func carryOut(_ outcome: RESPCommandRunner.Outcome, slot: UInt64, context: ChannelHandlerContext) {
+        switch outcome {
         case .now(let value):
             complete(slot, with: value, context: context)
         case .later(let future, let requests):
             requestsInFlight += requests
             future.hop(to: context.eventLoop).assumeIsolated().whenSuccess { value in
                 self.requestsInFlight -= requests
-                guard !self.inactive else { return }
-                self.complete(slot, with: value, context: context)
-                self.scheduleFlush(context: context)
-                self.startWaiting(context: context)
-                self.resumeReading(context: context)
+                self.finish(slot, with: .now(value), context: context)
+            }
+        case .submit(let request, let answer):
+            requestsInFlight += 1
+            // Back on this connection's loop; when the server runs on it too (kv-server has
+            // one loop), at once.
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+            backend.submit(request) { outcome in
+                if loop.inEventLoop {
+                    bound.value.handler.answered(outcome, answer, slot: slot, context: bound.value.context)
+                } else {
+                    loop.execute {
+                        bound.value.handler.answered(outcome, answer, slot: slot, context: bound.value.context)
+                    }
+                }
             }
         }
+    }
+
+    private func answered(
+        _ outcome: Result<ClientReply, any Error>, _ answer: (ClientReply) -> RESPValue, slot: UInt64,
+        context: ChannelHandlerContext
+    ) {
+        requestsInFlight -= 1
+        finish(slot, with: runner!.reply(to: outcome, answer: answer), context: context)
+    }
+
+    /// A command that was in flight has its reply (or, rarely, one more step to take).
+    private func finish(_ slot: UInt64, with outcome: RESPCommandRunner.Outcome, context: ChannelHandlerContext) {
+        guard !inactive else { return }
+        carryOut(outcome, slot: slot, context: context)
+        scheduleFlush(context: context)
+        startWaiting(context: context)
+        resumeReading(context: context)
     }
 
     /// Writes every reply that is now next in line; closes once the last one owed before

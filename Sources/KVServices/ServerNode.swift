@@ -100,6 +100,7 @@ public final class ServerNode: @unchecked Sendable {
     private enum Waiter {
         case connection(Responder)
         case promise(EventLoopPromise<ClientReply>)
+        case callback(@Sendable (Result<ClientReply, any Error>) -> Void)
     }
 
     /// `submit` was called on a node that has stopped.
@@ -188,15 +189,35 @@ public final class ServerNode: @unchecked Sendable {
     /// `StoppedError` if the node has stopped (or stops before answering).
     public func submit(_ request: ClientRequest) -> EventLoopFuture<ClientReply> {
         let promise = loop.makePromise(of: ClientReply.self)
+        submit(request, .promise(promise))
+        return promise.futureResult
+    }
+
+    /// `submit` without a future: `completion` runs on the node's loop, with `StoppedError`
+    /// if the node has stopped (or stops before answering).
+    public func submit(
+        _ request: ClientRequest, completion: @escaping @Sendable (Result<ClientReply, any Error>) -> Void
+    ) {
+        submit(request, .callback(completion))
+    }
+
+    private func submit(_ request: ClientRequest, _ waiter: Waiter) {
         // Always as a new task, even from the node's loop: a caller answered from inside
         // `run` must not step the core again before the rest of those effects are carried
         // out. Tasks run in order, so a caller's requests reach the core in its order.
         loop.execute { [self] in
-            guard !stopped else { return promise.fail(StoppedError()) }
+            guard !stopped else { return Self.fail(waiter) }
             let timing = configuration.metrics == nil ? nil : (request.op, MonotonicClock.nowNanos())
-            run(core.step(.clientRequest(request, register(.promise(promise), request: timing))))
+            run(core.step(.clientRequest(request, register(waiter, request: timing))))
         }
-        return promise.futureResult
+    }
+
+    private static func fail(_ waiter: Waiter) {
+        switch waiter {
+        case .connection: break
+        case .promise(let promise): promise.fail(StoppedError())
+        case .callback(let completion): completion(.failure(StoppedError()))
+        }
     }
 
     // MARK: - Effects
@@ -215,6 +236,7 @@ public final class ServerNode: @unchecked Sendable {
                 switch pending.waiter {
                 case .connection(let responder): responder.respond(.reply(reply))
                 case .promise(let promise): promise.succeed(reply)
+                case .callback(let completion): completion(.success(reply))
                 }
             case .answerPrimary(let token, let ack):
                 if case .connection(let responder) = responders.removeValue(forKey: token.raw)?.waiter {
@@ -407,9 +429,7 @@ public final class ServerNode: @unchecked Sendable {
             self.ticker?.cancel()
             self.monitorLink.close()
             self.backupLink?.close()
-            for pending in self.responders.values {
-                if case .promise(let promise) = pending.waiter { promise.fail(StoppedError()) }
-            }
+            for pending in self.responders.values { Self.fail(pending.waiter) }
             self.responders.removeAll()
             self.markFirstPing()
             self.leavePromise?.succeed(.timedOut(self.core.view))

@@ -45,7 +45,7 @@ extension ServerCore {
         guard let outgoing else { return false }
         guard outgoing.isStreaming else { return true }
         return outgoing.inFlight.count >= config.maxBatchesInFlight
-            && (outgoing.openBytes >= config.maxBatchBytes || outgoing.open.count >= config.maxBatchUpdates)
+            && (openBytes >= config.maxBatchBytes || openUpdates.count >= config.maxBatchUpdates)
     }
 
     /// Replies waiting for the backup are bounded too: reads and retries add none to a
@@ -93,18 +93,17 @@ extension ServerCore {
             applyUpdate(update!)
         }
 
-        guard var stream = outgoing else {
+        guard outgoing != nil else {
             // No backup in this view: nobody else can be promoted, so answer now.
             effects.append(.reply(token, reply))
             return
         }
         if let update {
-            stream.open.append(update)
-            stream.openBytes += update.key.count + update.value.count + update.reply.value.count + 40
+            openUpdates.append(update)
+            openBytes += update.key.count + update.value.count + update.reply.value.count + 40
         }
-        stream.openNeeded = true
-        waiting.append(WaitingReply(releaseAt: stream.nextBatchSeq, token: token, reply: reply))
-        outgoing = stream
+        outgoing!.openNeeded = true
+        waiting.append(WaitingReply(releaseAt: outgoing!.nextBatchSeq, token: token, reply: reply))
     }
 
     mutating func applyUpdate(_ update: ForwardedUpdate) {
@@ -126,22 +125,21 @@ extension ServerCore {
     /// once the open one is big enough to be worth a second round trip (see
     /// `ServerConfig.pipelineAfterBytes`).
     private mutating func flush(_ effects: inout [ServerEffect]) {
-        guard var stream = outgoing, stream.isStreaming, stream.openNeeded,
+        guard let stream = outgoing, stream.isStreaming, stream.openNeeded,
             stream.inFlight.count < config.maxBatchesInFlight,
-            stream.inFlight.isEmpty || stream.openBytes >= min(config.pipelineAfterBytes, config.maxBatchBytes)
-                || stream.open.count >= min(config.pipelineAfterUpdates, config.maxBatchUpdates)
+            stream.inFlight.isEmpty || openBytes >= min(config.pipelineAfterBytes, config.maxBatchBytes)
+                || openUpdates.count >= min(config.pipelineAfterUpdates, config.maxBatchUpdates)
         else { return }
         let batch = ForwardBatch(
             viewnum: stream.viewnum, from: address, transferID: stream.transferID, batchSeq: stream.nextBatchSeq,
-            updates: stream.open)
-        if stream.inFlight.isEmpty { stream.ticksSinceProgress = 0 }
-        stream.inFlight.append(batch)
-        stream.nextBatchSeq += 1
+            updates: openUpdates)
+        if stream.inFlight.isEmpty { outgoing!.ticksSinceProgress = 0 }
+        outgoing!.inFlight.append(batch)
+        outgoing!.nextBatchSeq += 1
         counters.batchesSent += 1
-        stream.open = []
-        stream.openBytes = 0
-        stream.openNeeded = false
-        outgoing = stream
+        openUpdates = []
+        openBytes = 0
+        outgoing!.openNeeded = false
         effects.append(
             .sendToBackup(
                 address: stream.backup,
@@ -159,8 +157,8 @@ extension ServerCore {
             // Close the open batch once it is full, or everything held during a transfer
             // would leave as one batch larger than a frame may be.
             if let stream = outgoing,
-                stream.inFlight.isEmpty || stream.openBytes >= config.maxBatchBytes
-                    || stream.open.count >= config.maxBatchUpdates
+                stream.inFlight.isEmpty || openBytes >= config.maxBatchBytes
+                    || openUpdates.count >= config.maxBatchUpdates
             {
                 flush(&effects)
             }
@@ -194,6 +192,8 @@ extension ServerCore {
         // no backup.
         for index in waitingHead..<waiting.count { waiting[index].releaseAt = 0 }
         outgoing = nil
+        openUpdates = []
+        openBytes = 0
         guard !view.backup.isEmpty else {
             release(upTo: .max, &effects)
             ackedViewnum = view.viewnum

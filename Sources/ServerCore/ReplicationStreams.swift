@@ -17,9 +17,6 @@ struct OutgoingStream {
     var ackedSeq: UInt64 = 0
     /// Batches sent and not yet acknowledged, oldest first.
     var inFlight: [ForwardBatch] = []
-    /// Updates waiting for the next batch.
-    var open: [ForwardedUpdate] = []
-    var openBytes = 0
     /// A read waits for the open batch, so it must be sent even with no updates.
     var openNeeded = false
     var ticksSinceProgress = 0

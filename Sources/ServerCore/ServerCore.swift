@@ -43,6 +43,12 @@ public struct ServerCore {
     /// As primary: the highest view whose backup holds the whole state.
     var ackedViewnum: UInt64 = 0
     var outgoing: OutgoingStream?
+    /// Updates waiting for the next batch to the backup (of `outgoing`). Kept here rather
+    /// than in `outgoing`, where every request's append copied the whole array: the
+    /// optional stream is copied around (`guard var stream = outgoing`), so its arrays are
+    /// rarely uniquely referenced when appended to.
+    var openUpdates: [ForwardedUpdate] = []
+    var openBytes = 0
     var incoming: IncomingStream?
     var waiting: [WaitingReply] = []
     var waitingHead = 0
@@ -204,6 +210,8 @@ public struct ServerCore {
         for item in deferred { effects.append(.reply(item.token, .wrongServer)) }
         deferred.removeAll(keepingCapacity: true)
         outgoing = nil
+        openUpdates = []
+        openBytes = 0
     }
 
     mutating func requestPing(_ effects: inout [ServerEffect]) {
