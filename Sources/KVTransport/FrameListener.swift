@@ -59,6 +59,7 @@ public final class FrameListener: Sendable {
                 }
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandlers(
+                        FlushCoalescingHandler(),
                         // A client that sends requests without reading the replies: stop
                         // reading its requests while its replies cannot be written, so its
                         // replies never pile up in memory.

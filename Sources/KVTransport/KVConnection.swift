@@ -37,6 +37,7 @@ public final class KVConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
+                        FlushCoalescingHandler(),
                         ByteToMessageHandler(FrameDecoder()),
                         MessageCodecHandler(),
                         RequestMultiplexer()
