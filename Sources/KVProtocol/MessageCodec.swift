@@ -10,9 +10,23 @@ public enum MessageCodec {
     private static let minServerInfoSize = 2 + 1 + 8 + 8 + 1
 
     public static func encode(_ frame: Frame) -> [UInt8] {
-        var w = WireWriter(capacity: 64)
+        var w = WireWriter(capacity: sizeHint(frame.message))
         encode(frame, into: &w)
         return w.bytes
+    }
+
+    /// About the encoded size, so that a large batch or chunk is written into one
+    /// allocation instead of a dozen doublings (an underestimate only costs a regrowth).
+    private static func sizeHint(_ message: Message) -> Int {
+        switch message {
+        case .forward(let batch):
+            return 64 + batch.updates.reduce(0) { $0 + 40 + $1.key.count + $1.value.count + $1.reply.value.count }
+        case .transfer(let chunk):
+            return 64 + chunk.entries.reduce(0) { $0 + 8 + $1.key.count + $1.value.count }
+                + chunk.duplicates.reduce(0) { $0 + 24 + $1.reply.value.count }
+        default:
+            return 64
+        }
     }
 
     public static func encode(_ frame: Frame, into w: inout WireWriter) {
