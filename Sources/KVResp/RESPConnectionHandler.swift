@@ -39,6 +39,8 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// connection closes (`printf 'SET a 1\r\n' | nc HOST PORT` gets its reply).
     private var inputEnded = false
     private var inactive = false
+    /// Inside `backend.submit`, for an answer that comes back before it returns.
+    private var submitting = false
 
     init(
         backend: any RESPBackend, endpoint: RESPCommandRunner.Endpoint, maxRequestsInFlight: Int, logger: Logger
@@ -162,11 +164,14 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         case .submit(let request, let answer):
             requestsInFlight += 1
             // Back on this connection's loop; when the server runs on it too (kv-server has
-            // one loop), at once.
+            // one loop), at once. A backend that answers from inside `submit` is answered in
+            // a task of its own: finishing a command starts the next, which must not nest
+            // without bound.
             let loop = context.eventLoop
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+            submitting = true
             backend.submit(request) { outcome in
-                if loop.inEventLoop {
+                if loop.inEventLoop && !bound.value.handler.submitting {
                     bound.value.handler.answered(outcome, answer, slot: slot, context: bound.value.context)
                 } else {
                     loop.execute {
@@ -174,6 +179,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                     }
                 }
             }
+            submitting = false
         }
     }
 

@@ -10,7 +10,7 @@ import NIOCore
 /// and their promises complete once the coalesced flush has written them, so "write, then
 /// close when written" still works; a close asked for at once flushes first, so what was
 /// written before it still goes out.
-public final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHandler {
+public final class FlushCoalescingHandler: ChannelOutboundHandler {
     public typealias OutboundIn = Any
 
     private var flushScheduled = false

@@ -193,6 +193,30 @@ final class ForwardingTests: XCTestCase {
         XCTAssertEqual(h["b"].store, h["p"].store)
     }
 
+    func testUpdatesGatheredForABackupThatIsReplacedReachTheNextOneByTransferOnly() {
+        let h = Harness(["p", "b", "c"]) { $0.pipelineAfterUpdates = 256 }
+        h.bootPair()
+        let first = h.request("p", .put, "k1", "1", client: 1)
+        let gathered = (2...3).map { h.request("p", .put, b("k\($0)"), b("v"), client: UInt64($0)) }
+        XCTAssertEqual(h.toBackup.count, 1, "k2 and k3 gather behind the batch in flight")
+        // b dies with batch 1 unanswered; the monitor names c in view 3.
+        h.dropToBackup()
+        h.view(3, "p", "c", to: ["p", "c"])
+        XCTAssertTrue(h.toBackup.allSatisfy { $0.to == "c" && $0.chunk != nil }, "a transfer, no batch")
+        h.settle()
+        for token in [first] + gathered { XCTAssertEqual(h.reply(token), ClientReply(status: .ok)) }
+        XCTAssertEqual(h["c"].store, h["p"].store, "the transfer carried all three")
+        XCTAssertFalse(
+            h.sentBatches.contains { $0.viewnum == 3 && !$0.updates.isEmpty },
+            "nothing gathered for b was forwarded to c as well")
+        // And the stream to c gathers afresh.
+        let after = h.request("p", .put, "k4", "4", client: 9)
+        h.settle()
+        XCTAssertEqual(h.reply(after), ClientReply(status: .ok))
+        XCTAssertEqual(h.sentBatches.last?.updates.map(\.key), [b("k4")])
+        XCTAssertEqual(h["c"].store, h["p"].store)
+    }
+
     func testOutOfOrderBatchLeadsToResend() {
         let h = Harness(["p", "b"])
         h.bootPair()
