@@ -43,6 +43,19 @@ final class FlushCoalescingHandlerTests: XCTestCase {
         _ = try channel.finish()
     }
 
+    func testTheEndOfAReadBurstFlushesWhatWasWrittenWhileReading() throws {
+        // NIO closes a channel whose peer ended its stream right after channelReadComplete,
+        // without a close through the pipeline: what was written while reading must be out.
+        let (channel, counter) = try channel()
+        channel.writeAndFlush(ByteBuffer(string: "hello ack\n"), promise: nil)
+        channel.pipeline.fireChannelReadComplete()
+        XCTAssertEqual(counter.flushes, 1)
+        XCTAssertEqual(try channel.readOutbound(as: ByteBuffer.self), ByteBuffer(string: "hello ack\n"))
+        channel.embeddedEventLoop.run()
+        XCTAssertEqual(counter.flushes, 1, "the scheduled flush does not flush again")
+        _ = try channel.finish()
+    }
+
     func testACloseAtOnceStillSendsWhatWasWrittenBeforeIt() throws {
         let (channel, counter) = try channel()
         channel.writeAndFlush(ByteBuffer(string: "hello ack\n"), promise: nil)
