@@ -20,10 +20,10 @@ public enum MessageCodec {
     private static func sizeHint(_ message: Message) -> Int {
         switch message {
         case .forward(let batch):
-            return 64 + batch.updates.reduce(0) { $0 + 40 + $1.key.count + $1.value.count + $1.reply.value.count }
+            return 64 + batch.updates.reduce(0) { $0 + $1.encodedSize }
         case .transfer(let chunk):
-            return 64 + chunk.entries.reduce(0) { $0 + 8 + $1.key.count + $1.value.count }
-                + chunk.duplicates.reduce(0) { $0 + 24 + $1.reply.value.count }
+            return 64 + chunk.entries.reduce(0) { $0 + TransferChunk.encodedSize(key: $1.key, value: $1.value) }
+                + chunk.duplicates.reduce(0) { $0 + $1.encodedSize }
         default:
             return 64
         }

@@ -100,7 +100,7 @@ extension ServerCore {
         }
         if let update {
             openUpdates.append(update)
-            openBytes += update.key.count + update.value.count + update.reply.value.count + 40
+            openBytes += update.encodedSize
         }
         outgoing!.openNeeded = true
         waiting.append(WaitingReply(releaseAt: outgoing!.nextBatchSeq, token: token, reply: reply))
@@ -191,9 +191,7 @@ extension ServerCore {
         // reach the new backup with the transfer (batch 0), or need nobody when there is
         // no backup.
         for index in waitingHead..<waiting.count { waiting[index].releaseAt = 0 }
-        outgoing = nil
-        openUpdates = []
-        openBytes = 0
+        endStream()
         guard !view.backup.isEmpty else {
             release(upTo: .max, &effects)
             ackedViewnum = view.viewnum
@@ -216,23 +214,20 @@ extension ServerCore {
     /// Sends chunks while the transfer window has room.
     private mutating func sendChunks(_ effects: inout [ServerEffect]) {
         guard var stream = outgoing, case .transferring(var progress) = stream.phase else { return }
-        // Read through one local reference: going through `self.store` for every entry cost
-        // more than the rest of the transfer (scripts/bench's 1M-key transfer).
-        let store = self.store
         while progress.chunksInFlight < config.transferWindow && !progress.sentLast {
             var entries: [(key: Bytes, value: Bytes)] = []
             var bytes = 0
             while progress.cursor != store.endIndex && bytes < config.transferChunkBytes {
                 let (key, value) = store[progress.cursor]
                 entries.append((key, value))
-                bytes += key.count + value.count + 8
+                bytes += TransferChunk.encodedSize(key: key, value: value)
                 progress.cursor = store.index(after: progress.cursor)
             }
             var dups: [DuplicateEntry] = []
             while progress.duplicateCursor < progress.duplicates.count && bytes < config.transferChunkBytes {
                 let dup = progress.duplicates[progress.duplicateCursor]
                 dups.append(dup)
-                bytes += dup.reply.value.count + 24
+                bytes += dup.encodedSize
                 progress.duplicateCursor += 1
             }
             let isLast = progress.cursor == store.endIndex && progress.duplicateCursor == progress.duplicates.count

@@ -209,6 +209,12 @@ public struct ServerCore {
         waitingHead = 0
         for item in deferred { effects.append(.reply(item.token, .wrongServer)) }
         deferred.removeAll(keepingCapacity: true)
+        endStream()
+    }
+
+    /// Drops the stream to the backup with the batch it was gathering: those updates are
+    /// in the store, so a new backup gets them with its transfer and nobody else needs them.
+    mutating func endStream() {
         outgoing = nil
         openUpdates = []
         openBytes = 0

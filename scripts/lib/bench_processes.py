@@ -5,17 +5,10 @@ scripts/bench, which then stops everything itself) and dies with scripts/bench e
 that is killed outright (PR_SET_PDEATHSIG).
 """
 
-import ctypes
-import signal
 import subprocess
 import time
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+from chaos_cluster import die_with_parent
 
 
 class Children:
@@ -28,7 +21,7 @@ class Children:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )  # fmt: skip
         self.processes.append(process)
         return process

@@ -21,7 +21,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """In a child before exec: SIGKILL it when the process that started it dies."""
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -59,7 +60,7 @@ class Processes:
 
     async def spawn(self, argv: list[str], **kwargs) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
-            *argv, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent, **kwargs
+            *argv, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent, **kwargs
         )
         self.running.add(process)
         return process
