@@ -371,6 +371,12 @@ public final class ServerNode: @unchecked Sendable {
         try? await loop.submit { self.status() }.get()
     }
 
+    /// Runs `body` on the node's loop with read access to its core, for tests and
+    /// diagnostics; nil once the node has stopped.
+    public func inspect<Value: Sendable>(_ body: @escaping @Sendable (ServerCore) -> Value) async -> Value? {
+        try? await loop.submit { self.stopped ? nil : body(self.core) }.get()
+    }
+
     /// How a graceful leave ended.
     public enum LeaveOutcome: Sendable, Equatable {
         /// The monitor's view no longer gives this server a role.
