@@ -34,6 +34,9 @@ let package = Package(
         .target(name: "MonitorCore", dependencies: ["KVProtocol"]),
         // The key/value server's replication logic as a deterministic state machine.
         .target(name: "ServerCore", dependencies: ["KVProtocol"]),
+        // Runs the monitor and server cores in an environment (clock, timers, network,
+        // storage): the same driver code in the daemons (NIO) and in the simulator.
+        .target(name: "NodeDriver", dependencies: ["KVProtocol", "MonitorCore", "ServerCore"]),
         // A client session's decisions (view caching, retries, deadline) as a deterministic
         // state machine, run by KVClient and by the simulator.
         .target(name: "ClientCore", dependencies: ["KVProtocol"]),
@@ -62,7 +65,7 @@ let package = Package(
         .target(
             name: "KVMetrics",
             dependencies: [
-                "KVProtocol", "KVTransport",
+                "KVProtocol", "KVTransport", "NodeDriver",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "KVServices",
             dependencies: [
-                "KVProtocol", "MonitorCore", "ServerCore", "KVTransport", "KVMetrics",
+                "KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "KVTransport", "KVMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -155,7 +158,7 @@ let package = Package(
         // cores over a simulated network and clock from one seed. Pure Swift, no I/O.
         .target(
             name: "KVSimulation",
-            dependencies: ["KVProtocol", "MonitorCore", "ServerCore", "ClientCore", "KVCheck"]
+            dependencies: ["KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "ClientCore", "KVCheck"]
         ),
         // Runs simulated schedules from the command line (not installed by the package).
         .executableTarget(name: "kv-simulate", dependencies: ["KVSimulation"]),

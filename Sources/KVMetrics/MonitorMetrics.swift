@@ -1,11 +1,12 @@
 import CoreMetrics
+import NodeDriver
 
 /// The monitor's metrics, made from an explicit `MetricsFactory` (no global bootstrap).
 ///
 /// - Gauges `kvservice_view_number`, `kvservice_view_acknowledged` (0 or 1) and
 ///   `kvservice_live_servers`.
 /// - Counters `kvservice_view_changes_total` and `kvservice_pings_total`.
-public final class MonitorMetrics: Sendable {
+public final class MonitorMetrics: MonitorMeasurements, Sendable {
     private let viewNumber: Gauge
     private let viewAcknowledged: Gauge
     private let liveServers: Gauge

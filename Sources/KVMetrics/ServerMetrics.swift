@@ -1,6 +1,7 @@
 import CoreMetrics
 import KVProtocol
 import NIOConcurrencyHelpers
+import NodeDriver
 
 /// A server's metrics, made from an explicit `MetricsFactory` (no global bootstrap).
 ///
@@ -12,22 +13,7 @@ import NIOConcurrencyHelpers
 ///   `kvservice_transfer_duration_seconds`: state transfers to a new backup.
 /// - Gauges `kvservice_view_number`, `kvservice_role{role}` (1 for the current role),
 ///   `kvservice_keys`, `kvservice_bytes`, `kvservice_duplicate_clients`.
-public final class ServerMetrics: Sendable {
-    public enum ForwardOutcome: String, Sendable, CaseIterable {
-        /// Handed to the connection to the backup (first sends and resends alike).
-        case sent
-        /// Accepted by the backup.
-        case acked
-        /// Refused by the backup, or lost (connection closed, no answer in time).
-        case failed
-        /// Batches the primary decided to send again.
-        case resent
-    }
-
-    public enum TransferOutcome: String, Sendable, CaseIterable {
-        case started, completed, restarted
-    }
-
+public final class ServerMetrics: ServerMeasurements, Sendable {
     private struct RequestKey: Hashable {
         var op: Operation
         var status: ReplyStatus

@@ -1,5 +1,4 @@
 import KVProtocol
-import MonitorCore
 
 #if canImport(Glibc)
     import Glibc
@@ -12,8 +11,10 @@ import MonitorCore
 /// Keeps the monitor's view in `DIR/view` as a few readable lines.
 ///
 /// A save writes `view.tmp`, fsyncs it, renames it over `view` and fsyncs the directory,
-/// so after a crash the file holds either the old view or the new one, never a mix.
-public final class FileViewStore: ViewStore {
+/// so after a crash the file holds either the old view or the new one, never a mix. It
+/// blocks for as long as the disk takes: the monitor runs it on a thread pool, one save
+/// at a time.
+public final class FileViewStore: Sendable {
     public struct StoreError: Error, CustomStringConvertible {
         public var description: String
     }

@@ -3,7 +3,7 @@ import Logging
 import MonitorCore
 import ServerCore
 
-/// Turns the cores' events into log records with structured fields. Field names are
+/// Turns the cores' notices into log records with structured fields. Field names are
 /// lower-case here; the journald handler upper-cases them (KV_VIEWNUM, ...).
 enum Notices {
     static func viewMetadata(_ view: View) -> Logger.Metadata {
@@ -14,8 +14,8 @@ enum Notices {
         ]
     }
 
-    static func log(_ event: MonitorEvent, logger: Logger) {
-        switch event {
+    static func log(_ notice: MonitorNotice, logger: Logger) {
+        switch notice {
         case .viewChanged(let from, let to, let reason):
             var metadata = viewMetadata(to)
             metadata["kv_event"] = "view-change"
@@ -43,6 +43,8 @@ enum Notices {
             logger.notice(
                 "\(role) \(address) is shutting down and asks to be relieved",
                 metadata: ["kv_peer": "\(address)", "kv_role": "\(role)", "kv_event": "leaving"])
+        case .switchoverRefused(let refusal):
+            logger.info("switchover refused: \(refusal)", metadata: ["kv_event": "switchover-refused"])
         }
     }
 

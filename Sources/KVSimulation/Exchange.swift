@@ -6,10 +6,9 @@ import ServerCore
 /// timeout fails it.
 struct Exchange {
     enum Purpose {
-        /// A server's ping; `leaving` says whether it asked to be relieved.
-        case ping(leaving: Bool)
-        /// A forward or transfer chunk from a primary to its backup.
-        case backup(BackupMessageID)
+        /// A request of a server's or the monitor's driver, which gets the answer (nil when
+        /// the transport gave up).
+        case driver((Message?) -> Void)
         case clientView(attempt: UInt64)
         case clientRequest(attempt: UInt64)
         case adminView
@@ -26,4 +25,6 @@ struct Exchange {
     /// The requester's incarnation: a crashed process's answers reach nobody.
     let incarnation: UInt64
     let purpose: Purpose
+    /// The request was a state-transfer chunk (its answer is checked specially).
+    var isChunk = false
 }

@@ -37,12 +37,11 @@ extension Simulation {
         case .monitorCrash:
             if monitor.isUp {
                 statistics.count(.monitorCrash)
-                trace.record(now, .note("monitor crashes"))
-                monitor.stop()
+                crashMonitor()
                 queue.schedule(.restartMonitor, at: now + random.between(100_000, 1_200_000))
             }
         case .leave:
-            let candidates = servers.filter { $0.isUp && $0.leave == nil && isStableEnough }
+            let candidates = servers.filter { $0.isUp && !$0.askedToLeave && isStableEnough }
             if !candidates.isEmpty {
                 let leaver = random.pick(candidates)
                 statistics.count(.leave)
@@ -104,7 +103,7 @@ extension Simulation {
     private var isStableEnough: Bool {
         risky
             || (!network.hasPartitions && now >= lastHeal + Self.peerTimeout + 2 * Self.pingInterval
-                && !servers.contains { $0.leave != nil } && admin == nil && isSynchronised(monitor.savedView))
+                && !servers.contains { $0.askedToLeave } && admin == nil && isSynchronised(monitor.savedView))
     }
 
     /// The view is acknowledged, its primary serves it with a synchronised backup, and

@@ -10,7 +10,9 @@ extension Simulation {
     ) {
         let id = nextExchange
         nextExchange += 1
-        exchanges[id] = Exchange(requester: requester, incarnation: incarnation, purpose: purpose)
+        var exchange = Exchange(requester: requester, incarnation: incarnation, purpose: purpose)
+        if case .transfer = message { exchange.isChunk = true }
+        exchanges[id] = exchange
         transmit(Packet(from: requester, to: target, exchange: id, body: .request(message)))
         queue.schedule(.exchangeTimedOut(exchange: id), at: now + timeout)
     }
@@ -76,8 +78,12 @@ extension Simulation {
         let requester = exchange.requester
         if requester >= 1 && requester <= servers.count {
             let server = servers[requester - 1]
-            guard server.isUp, server.incarnation == exchange.incarnation else { return }
-            serverExchangeEnded(server, exchange.purpose, outcome)
+            guard server.isUp, server.incarnation == exchange.incarnation,
+                case .driver(let completion) = exchange.purpose
+            else { return }
+            var answer: Message?
+            if case .answered(let message) = outcome { answer = message }
+            stepping(server, answersChunk: exchange.isChunk) { completion(answer) }
         } else if requester == adminNode {
             adminExchangeEnded(exchange.purpose, outcome)
         } else if requester >= firstClientNode {

@@ -1,69 +1,79 @@
 import KVProtocol
 import MonitorCore
 
-/// The monitor as `MonitorNode` runs it (pings, view requests, switchovers, ticks), and
-/// the view rules every change must keep (DESIGN §2, as MonitorScript checks them).
+/// The monitor as a process (started, crashed, handed its messages) and the view rules
+/// every change must keep (docs/DESIGN.md §2, as MonitorScript checks them).
 extension Simulation {
     func startMonitor() {
         if monitor.incarnation > 0 { statistics.count(.monitorRestart) }
-        monitor.start(atMillis: now / 1_000)
+        monitor.start(in: self)
         trace.record(now, .note("monitor starts from \(monitor.savedView)"))
-        queue.schedule(.monitorTick(incarnation: monitor.incarnation), at: now + Self.pingInterval)
     }
 
-    func tickMonitor(incarnation: UInt64) {
-        guard monitor.isUp, monitor.incarnation == incarnation else { return }
-        monitor.tick(atMillis: now / 1_000)
-        checkMonitorEvents()
-        queue.schedule(.monitorTick(incarnation: incarnation), at: now + Self.pingInterval)
+    /// The monitor process dies. A save under way has reached the disk or not: a coin
+    /// decides, as the moment of a crash does.
+    func crashMonitor() {
+        let landed = monitor.saveInFlight != nil && random.chance(permille: 500)
+        if let view = monitor.saveInFlight {
+            trace.record(now, .note("monitor crashes while saving \(view): " + (landed ? "it landed" : "it is lost")))
+        } else {
+            trace.record(now, .note("monitor crashes"))
+        }
+        monitor.stop(saveLanded: landed)
     }
 
     func deliverToMonitor(_ packet: Packet, _ message: Message) {
-        guard monitor.isUp else {
+        guard let driver = monitor.driver else {
             refuse(packet)
             return
         }
-        switch message {
-        case .ping(let address, let viewnum, let leaving):
-            let view = monitor.ping(from: address, viewnum: viewnum, leaving: leaving, atMillis: now / 1_000)
-            checkMonitorEvents()
-            respond(to: packet, .viewReply(view))
-        case .getView:
-            respond(to: packet, .viewReply(currentView))
-        case .switchover(let viewnum):
-            let reply: SwitchoverReply
-            switch monitor.switchover(expectedViewnum: viewnum, atMillis: now / 1_000) {
-            case .success(let view):
-                reply = SwitchoverReply(status: .done, view: view)
-            case .failure(let refusal):
-                reply = SwitchoverReply(
-                    status: refusal.isTransient ? .retryLater : .refused, reason: "\(refusal)", view: currentView)
-            }
-            checkMonitorEvents()
-            respond(to: packet, .switchoverReply(reply))
-        default:
-            break
+        if case .ping(let address, let viewnum, _) = message { checkAcknowledging(address, viewnum) }
+        _ = driver.receive(message, from: SimulatedRequester(exchange: packet.exchange, node: packet.from))
+        checkMonitorNotices()
+    }
+
+    /// A ping from the primary with its unacknowledged view's number acknowledges that
+    /// view: if it has a backup, that backup must have received the whole state of the
+    /// view from this primary. (Checked on the ping as it arrives, so a server's driver
+    /// that pinged a number its core did not give is caught too.)
+    private func checkAcknowledging(_ address: String, _ viewnum: UInt64) {
+        guard let view = monitor.core?.view, view.viewnum == viewnum, !view.acked, view.primary == address,
+            !view.backup.isEmpty
+        else { return }
+        guard let transfer = completeTransfers[viewnum], transfer == (view.backup, address) else {
+            fail("\(address) acknowledges \(view) before its backup received the whole state")
+            return
         }
     }
 
-    private var currentView: View { monitor.core?.view ?? monitor.savedView }
+    /// A view leaves the monitor: it must be the one in force, and saved.
+    func checkHandedOut(_ message: Message) {
+        let view: View
+        switch message {
+        case .viewReply(let answered): view = answered
+        case .switchoverReply(let reply): view = reply.view
+        case .serversReply(let answered, _): view = answered
+        default: return
+        }
+        if view.viewnum > 0 && view != monitor.savedView {
+            fail("the monitor hands out \(view), but its store holds \(monitor.savedView)")
+        }
+    }
 
-    /// The monitor's events since the last call, into the trace, each checked against
+    /// The monitor's notices since the last call, into the trace, each checked against
     /// the view rules.
-    private func checkMonitorEvents() {
-        for event in monitor.drainEvents() {
-            trace.record(now, .monitorEvent(event))
-            switch event {
-            case .viewChanged(let from, let to, _):
+    func checkMonitorNotices() {
+        let notices = monitorNotices
+        monitorNotices.removeAll()
+        for notice in notices {
+            trace.record(now, .monitorNotice(notice))
+            if case .viewChanged(let from, let to, _) = notice {
                 statistics.viewChanges += 1
                 checkViewChange(from: from, to: to)
-            default:
-                break
             }
         }
-        let view = currentView
-        if view.viewnum > 0 && monitor.store.last != view {
-            fail("the monitor hands out \(view), but its store holds \(monitor.savedView)")
+        if let view = monitor.core?.view, view.viewnum > 0, view != monitor.savedView {
+            fail("the monitor's view in force is \(view), but its store holds \(monitor.savedView)")
         }
     }
 
@@ -72,8 +82,8 @@ extension Simulation {
             fail("view number went from \(from.viewnum) to \(to.viewnum)")
         } else if to.acked {
             fail("new view \(to) is already acknowledged")
-        } else if !monitor.store.saved.contains(to) {
-            fail("\(to) handed out but never saved")
+        } else if !monitor.saved.contains(to) {
+            fail("\(to) in force but never saved")
         } else if from.viewnum > 0 && !from.acked && to.primary != from.primary {
             fail("moved on from unacknowledged \(from) to \(to) with a new primary")
         } else if from.viewnum > 0 && (to.primary.isEmpty || (to.primary != from.primary && to.primary != from.backup))

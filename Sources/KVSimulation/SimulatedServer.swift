@@ -1,31 +1,18 @@
+import NodeDriver
 import ServerCore
 
-/// A kv-server process as `ServerNode` runs it: the core, the requests waiting for the
-/// core's answers, the one ping in flight, and a graceful leave in progress. A crash
-/// drops all of it; a restart begins a new incarnation with an empty core.
+/// A kv-server process: the production `ServerDriver` in a simulated environment. A crash
+/// drops the driver with its core, its requests and its timers; a restart begins a new
+/// incarnation with an empty core.
 final class SimulatedServer {
-    /// A request the core will answer through a reply token.
-    struct Responder {
-        let exchange: UInt64
-        let requester: Int
-        let isClientRequest: Bool
-    }
-
-    /// `ServerNode.leave`: waiting for a view without this server, for the timeout, or
-    /// for evidence that nobody can take over.
-    struct LeaveProgress {
-        var answersWithoutBackup = 0
-    }
-
     let address: String
     let node: Int
     let config: ServerConfig
-    private(set) var core: ServerCore?
+    private(set) var driver: ServerDriver<SimulatedServerEnvironment>?
     private(set) var incarnation: UInt64 = 0
-    var responders: [UInt64: Responder] = [:]
-    var nextToken: UInt64 = 1
-    var pingInFlight = false
-    var leave: LeaveProgress?
+    /// A SIGTERM was sent to this incarnation: it is leaving (the fault planner waits
+    /// for the leave to end before the next fault).
+    var askedToLeave = false
 
     init(address: String, node: Int, config: ServerConfig) {
         self.address = address
@@ -33,33 +20,26 @@ final class SimulatedServer {
         self.config = config
     }
 
-    var isUp: Bool { core != nil }
+    var isUp: Bool { driver != nil }
+    var core: ServerCore? { driver?.core }
 
     /// A new process under the same address: empty, pinging 0.
-    func start() {
+    func start(in simulation: Simulation) {
         incarnation += 1
-        core = ServerCore(config: config)
-        responders.removeAll()
-        pingInFlight = false
-        leave = nil
+        askedToLeave = false
+        let environment = SimulatedServerEnvironment(simulation: simulation, server: self, incarnation: incarnation)
+        driver = ServerDriver(
+            configuration: .init(
+                core: config, pingInterval: Simulation.pingInterval * 1_000,
+                peerTimeout: Simulation.peerTimeout * 1_000),
+            environment: environment)
+        driver!.start()
     }
 
     /// The process ends: its state, its connections and its timers are gone.
     func stop() {
-        core = nil
-        responders.removeAll()
-        pingInFlight = false
-        leave = nil
-    }
-
-    func register(_ responder: Responder) -> ReplyToken {
-        defer { nextToken += 1 }
-        responders[nextToken] = responder
-        return ReplyToken(nextToken)
-    }
-
-    /// Runs one event through the core (which must be running).
-    func step(_ event: ServerEvent) -> [ServerEffect] {
-        core!.step(event)
+        driver?.stop()
+        driver = nil
+        askedToLeave = false
     }
 }

@@ -2,11 +2,13 @@ import ClientCore
 import KVCheck
 import KVProtocol
 import MonitorCore
+import NodeDriver
 import ServerCore
 
 /// A deterministic discrete-event simulation of a whole kvservice deployment: one
-/// monitor, three or four servers and several client sessions, all running the real
-/// cores (`MonitorCore`, `ServerCore`, `ClientCore`) over a simulated network and clock.
+/// monitor, three or four servers and several client sessions, all running the code the
+/// daemons run (`MonitorDriver` and `ServerDriver` with their cores, and `ClientCore`)
+/// over a simulated network, store and clock.
 ///
 /// One seed decides everything: the deployment's shape, the network's delays, losses,
 /// duplicates and reorderings, the faults (crashes, restarts, partitions, monitor
@@ -50,6 +52,12 @@ public final class Simulation {
     var names: [String]
     var exchanges: [UInt64: Exchange] = [:]
     var nextExchange: UInt64 = 1
+    var timers: [UInt64: TimerAction] = [:]
+    var nextTimer: UInt64 = 1
+    /// For each view, the backup that received the whole state from the primary.
+    var completeTransfers: [UInt64: (backup: String, primary: String)] = [:]
+    /// The monitor's notices not yet checked.
+    var monitorNotices: [MonitorNotice] = []
     var history = HistoryRecorder()
     var trace: TraceLog
     var statistics = SimulationStatistics()
@@ -60,6 +68,8 @@ public final class Simulation {
     /// Why this schedule need not finish its final reads, when it need not.
     var livenessExemption: String?
     let meanFaultGap: UInt64
+    /// How long the monitor's store takes to make a view durable, at most (microseconds).
+    let saveDelay: UInt64
     let clientDeadline: UInt64
     let maxThinkTime: UInt64
     var faultsActive = true
@@ -127,6 +137,7 @@ public final class Simulation {
         // monitor's idea of who is alive to change only through their faults.
         if !risky { network.reliableNode = 0 }
         monitor = SimulatedMonitor(node: 0, config: MonitorConfig(deadPings: 5))
+        saveDelay = random.pick([0, 200, 2_000])
         trace = TraceLog(capacity: options.traceLength, sink: options.traceSink, names: names)
         self.random = random
         for index in 0..<serverCount {
@@ -191,18 +202,15 @@ public final class Simulation {
         case .exchangeTimedOut(let exchange):
             mix(2, exchange)
             timeOut(exchange)
-        case .serverTick(let index, let incarnation):
-            mix(3, UInt64(index))
-            tick(servers[index], incarnation: incarnation)
-        case .monitorTick(let incarnation):
-            mix(4)
-            tickMonitor(incarnation: incarnation)
+        case .timer(let id):
+            mix(3, id)
+            fireTimer(id)
         case .clientWake(let index, let wake):
             mix(5, UInt64(index))
             if clients[index].wake == wake { wakeUp(clients[index]) }
-        case .leaveTimedOut(let index, let incarnation):
+        case .serverExit(let index, let incarnation, let outcome):
             mix(6, UInt64(index))
-            leaveTimedOut(servers[index], incarnation: incarnation)
+            exitAfterLeave(servers[index], incarnation: incarnation, outcome: outcome)
         case .restartServer(let index):
             mix(7, UInt64(index))
             start(servers[index])

@@ -1,17 +1,19 @@
+import NodeDriver
+
 /// Everything the simulation can schedule. Events aimed at a process carry the
-/// incarnation they were scheduled for, so a timer of a crashed process never fires in
-/// its restarted successor.
+/// incarnation they were scheduled for (timers: their owner), so nothing of a crashed
+/// process reaches its restarted successor.
 enum SimulationEvent {
     /// A message reaches its destination.
     case arrive(Packet)
     /// A request's answer did not come in time.
     case exchangeTimedOut(exchange: UInt64)
-    case serverTick(server: Int, incarnation: UInt64)
-    case monitorTick(incarnation: UInt64)
+    /// A timer a driver (or the simulated store) set.
+    case timer(id: UInt64)
     /// A client session's pause or think time is over.
     case clientWake(client: Int, wake: UInt64)
-    /// A leaving server stops waiting for the monitor to relieve it, and exits.
-    case leaveTimedOut(server: Int, incarnation: UInt64)
+    /// A leaving server's leave ended: it exits.
+    case serverExit(server: Int, incarnation: UInt64, outcome: LeaveOutcome)
     case restartServer(server: Int)
     case restartMonitor
     case healPartition(id: UInt64)

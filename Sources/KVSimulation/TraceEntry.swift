@@ -9,7 +9,7 @@ enum TraceEntry {
     case lost(Packet, why: String)
     case timedOut(exchange: UInt64, requester: Int)
     case serverNotice(Int, ServerNotice)
-    case monitorEvent(MonitorEvent)
+    case monitorNotice(MonitorNotice)
     case operationStarted(client: Int, HistoryOperation)
     case operationEnded(client: Int, HistoryOperation)
     case note(String)
@@ -27,8 +27,8 @@ enum TraceEntry {
             return "\(names[requester]) #\(exchange) timed out"
         case .serverNotice(let node, let notice):
             return "\(names[node]): \(notice)"
-        case .monitorEvent(let event):
-            return "monitor: \(event)"
+        case .monitorNotice(let notice):
+            return "monitor: \(notice)"
         case .operationStarted(let client, let operation):
             return "\(names[client]) invokes \(operation.call.name) \(Self.show(operation.key))"
         case .operationEnded(let client, let operation):

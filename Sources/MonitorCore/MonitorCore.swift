@@ -1,52 +1,105 @@
 import KVProtocol
 
-/// The view service as a deterministic state machine (DESIGN §2).
+/// The view service as a deterministic state machine (docs/DESIGN.md §2).
 ///
-/// Inputs are pings and ticks, each with the caller's clock reading; nothing here reads a
-/// clock, sleeps or does I/O other than through the injected `ViewStore`. Every rule
-/// that changes the view lives in `evaluate()`, run after each ping and each tick, so a
-/// change happens as soon as its cause is known and a test can step through it.
+/// `step` takes one event with the caller's clock reading and returns the effects the
+/// driver must carry out; nothing here reads a clock, sleeps or does I/O. Saving a view
+/// is an effect, and its completion comes back as an event: a view is handed out (in a
+/// ping's answer, a view request's or a switchover's) only once it is saved, and one
+/// save is in flight at a time (§2.6). Every rule that changes the view lives in
+/// `evaluate()`, run whenever a save may start, so a change happens as soon as its cause
+/// is known and a test can step through it.
 public struct MonitorCore {
+    /// The view in force: saved, and the only one handed out.
     public private(set) var view: View
     public private(set) var ticks: UInt64 = 0
     public let config: MonitorConfig
     private var records: [String: ServerRecord] = [:]
-    private let store: any ViewStore
-    private var pendingEvents: [MonitorEvent] = []
-    private var lastPersistError: String?
-    /// The view the last successful switchover started from, and the view it made.
-    private var lastSwitchover: (from: UInt64, to: View)?
+    /// The save in flight, and what completes with it.
+    private var saving: PendingSave?
+    /// Pings that arrived while a save was in flight: answered once it completes (with
+    /// the view it made), or at the next tick with the view in force.
+    private var heldPings: [ReplyToken] = []
+    /// The view the last successful switchover started from.
+    private var lastSwitchoverFrom: UInt64?
+
+    private struct PendingSave {
+        enum Purpose {
+            /// The primary pinged with the view's number.
+            case acknowledgement
+            /// A new view; `clearsRestartOf` names a server whose restart the view
+            /// answers, and `switchover` the admin request that asked for it.
+            case change(
+                from: View, reason: ViewChangeReason, clearsRestartOf: String?,
+                switchover: (from: UInt64, token: ReplyToken)?)
+        }
+
+        let view: View
+        let purpose: Purpose
+    }
 
     /// - Parameters:
     ///   - restoredView: the view found in the state directory, if any. Its primary and
     ///     backup get a full grace period, as if they had just pinged.
-    public init(
-        config: MonitorConfig = MonitorConfig(), store: any ViewStore, restoredView: View? = nil, now: UInt64 = 0
-    ) {
+    public init(config: MonitorConfig = MonitorConfig(), restoredView: View? = nil, now: UInt64 = 0) {
         self.config = config
-        self.store = store
         self.view = restoredView ?? .initial
         for address in [view.primary, view.backup] where !address.isEmpty {
             records[address] = ServerRecord(
                 lastPingTick: 0, lastPingMillis: now, viewnum: view.viewnum, restarted: false, reportedDead: false,
                 pingedSinceStart: false)
         }
+        checkInvariants()
     }
 
-    /// Events since the last call, oldest first.
-    public mutating func drainEvents() -> [MonitorEvent] {
-        defer { pendingEvents.removeAll(keepingCapacity: true) }
-        return pendingEvents
+    /// Whether a view is being saved.
+    public var isSaving: Bool { saving != nil }
+
+    public mutating func step(_ event: MonitorEvent, at now: UInt64) -> [MonitorEffect] {
+        var effects: [MonitorEffect] = []
+        switch event {
+        case .ping(let address, let viewnum, let leaving, let token):
+            ping(from: address, viewnum: viewnum, leaving: leaving, token, at: now, &effects)
+        case .viewRequest(let token):
+            effects.append(.reply(token, .viewReply(view)))
+        case .serversRequest(let token):
+            effects.append(.reply(token, .serversReply(view: view, servers: servers(at: now))))
+        case .switchover(let expectedViewnum, let token):
+            switchover(expectedViewnum: expectedViewnum, token, &effects)
+        case .tick:
+            tick(&effects)
+        case .viewSaved(let saved):
+            viewSaved(saved, &effects)
+        case .viewNotSaved(let wanted, let error):
+            viewNotSaved(wanted, error: error, &effects)
+        }
+        checkInvariants()
+        return effects
     }
 
-    /// A server's heartbeat. Returns the view to send back.
-    ///
-    /// - Parameter leaving: the server is shutting down and asks to be relieved of its
-    ///   role (DESIGN §2 extended: planned hand-over).
-    public mutating func ping(from address: String, viewnum: UInt64, leaving: Bool = false, at now: UInt64) -> View {
+    /// Every server the monitor has heard from, in address order.
+    public func servers(at now: UInt64) -> [ServerInfo] {
+        records.keys.sorted().map { address in
+            let record = records[address]!
+            return ServerInfo(
+                address: address, role: role(of: address),
+                lastPingAgeMillis: now >= record.lastPingMillis ? now - record.lastPingMillis : 0,
+                viewnum: record.viewnum, alive: isAlive(record))
+        }
+    }
+
+    // MARK: - Pings and ticks
+
+    private mutating func ping(
+        from address: String, viewnum: UInt64, leaving: Bool, _ token: ReplyToken, at now: UInt64,
+        _ effects: inout [MonitorEffect]
+    ) {
         // "" means "no server" in a view: a ping from it must never name a primary.
-        guard !address.isEmpty else { return view }
-        if records[address] == nil { pendingEvents.append(.serverJoined(address: address)) }
+        guard !address.isEmpty else {
+            effects.append(.reply(token, .viewReply(view)))
+            return
+        }
+        if records[address] == nil { effects.append(.notice(.serverJoined(address: address))) }
         var record =
             records[address]
             ?? ServerRecord(
@@ -57,7 +110,7 @@ public struct MonitorCore {
         record.reportedDead = false
         record.pingedSinceStart = true
         if leaving && !record.leaving {
-            pendingEvents.append(.serverLeaving(address: address, role: role(of: address)))
+            effects.append(.notice(.serverLeaving(address: address, role: role(of: address))))
         }
         record.leaving = leaving
 
@@ -65,52 +118,133 @@ public struct MonitorCore {
             records[address] = record
             // A server on its way out must not found the cluster: it would exit at once,
             // leaving a view 1 whose primary nobody else may replace.
-            if !leaving {
-                commit(View(viewnum: 1, primary: address, backup: "", acked: false), reason: .firstPrimary)
+            if !leaving && canSave {
+                commit(View(viewnum: 1, primary: address, backup: "", acked: false), reason: .firstPrimary, &effects)
             }
-            return view
+            answerPing(token, &effects)
+            return
         }
 
         if address == view.primary {
             if viewnum == view.viewnum {
-                if !view.acked {
+                if !view.acked && canSave {
                     var acked = view
                     acked.acked = true
-                    if persist(acked) {
-                        view = acked
-                        pendingEvents.append(.viewAcknowledged(view))
-                    }
+                    startSaving(PendingSave(view: acked, purpose: .acknowledgement), &effects)
                 }
             } else if viewnum == 0 && view.acked && !record.restarted {
                 // An unacknowledged view's primary may ping 0 because it never received
                 // its view; only after it acknowledged is a 0 a restart.
                 record.restarted = true
-                pendingEvents.append(.serverRestarted(address: address, role: .primary))
+                effects.append(.notice(.serverRestarted(address: address, role: .primary)))
             }
         } else if address == view.backup, viewnum == 0, !record.restarted {
             record.restarted = true
-            pendingEvents.append(.serverRestarted(address: address, role: .backup))
+            effects.append(.notice(.serverRestarted(address: address, role: .backup)))
         }
         records[address] = record
-        evaluate()
-        return view
+        evaluate(&effects)
+        answerPing(token, &effects)
+    }
+
+    /// Answers a ping with the view in force, or holds the answer while a save is in
+    /// flight: the ping may be what the save answers (a restart, an acknowledgement), and
+    /// the new view then reaches its server without waiting for its next ping.
+    private mutating func answerPing(_ token: ReplyToken, _ effects: inout [MonitorEffect]) {
+        if saving != nil {
+            heldPings.append(token)
+        } else {
+            effects.append(.reply(token, .viewReply(view)))
+        }
+    }
+
+    private mutating func releaseHeldPings(_ effects: inout [MonitorEffect]) {
+        for token in heldPings { effects.append(.reply(token, .viewReply(view))) }
+        heldPings.removeAll()
     }
 
     /// One ping interval has passed.
-    public mutating func tick(at now: UInt64) {
+    private mutating func tick(_ effects: inout [MonitorEffect]) {
         ticks += 1
         for (address, record) in records where !isAlive(record) && !record.reportedDead {
             records[address]?.reportedDead = true
-            pendingEvents.append(.serverDied(address: address))
+            effects.append(.notice(.serverDied(address: address)))
         }
+        let named = [view.primary, view.backup, saving?.view.primary ?? "", saving?.view.backup ?? ""]
         for (address, record) in records
-        where ticks - record.lastPingTick > config.forgetAfterTicks && address != view.primary
-            && address != view.backup
-        {
+        where ticks - record.lastPingTick > config.forgetAfterTicks && !named.contains(address) {
             records[address] = nil
         }
-        evaluate()
+        // Answered within a tick whatever the store does: a server waits for one ping's
+        // answer at a time.
+        releaseHeldPings(&effects)
+        evaluate(&effects)
     }
+
+    // MARK: - Saving
+
+    /// One save at a time: each is decided from the view in force, and a store shared by
+    /// several monitors accepts a write only if it follows the one it read.
+    private var canSave: Bool { saving == nil }
+
+    private mutating func startSaving(_ save: PendingSave, _ effects: inout [MonitorEffect]) {
+        precondition(canSave, "a save started while another is in flight")
+        saving = save
+        effects.append(.saveView(save.view))
+    }
+
+    /// Asks for `next` to be saved; it is in force once the save completes.
+    private mutating func commit(
+        _ next: View, reason: ViewChangeReason, clearsRestartOf: String? = nil,
+        switchover: (from: UInt64, token: ReplyToken)? = nil, _ effects: inout [MonitorEffect]
+    ) {
+        startSaving(
+            PendingSave(
+                view: next,
+                purpose: .change(from: view, reason: reason, clearsRestartOf: clearsRestartOf, switchover: switchover)),
+            &effects)
+    }
+
+    private mutating func viewSaved(_ saved: View, _ effects: inout [MonitorEffect]) {
+        guard let pending = saving, pending.view == saved else {
+            preconditionFailure(
+                "\(saved) reported saved, but the save in flight is \(String(describing: saving?.view))")
+        }
+        saving = nil
+        view = saved
+        switch pending.purpose {
+        case .acknowledgement:
+            effects.append(.notice(.viewAcknowledged(saved)))
+        case .change(let from, let reason, let clearsRestartOf, let switchover):
+            effects.append(.notice(.viewChanged(from: from, to: saved, reason: reason)))
+            // The restart is answered only now: had the save failed, the old view would
+            // still name the empty server, and the mark is what gets it replaced.
+            if let clearsRestartOf { records[clearsRestartOf]?.restarted = false }
+            if let switchover {
+                lastSwitchoverFrom = switchover.from
+                effects.append(.reply(switchover.token, .switchoverReply(SwitchoverReply(status: .done, view: saved))))
+            }
+        }
+        evaluate(&effects)
+        if saving == nil { releaseHeldPings(&effects) }
+    }
+
+    private mutating func viewNotSaved(_ wanted: View, error: String, _ effects: inout [MonitorEffect]) {
+        guard let pending = saving, pending.view == wanted else {
+            preconditionFailure(
+                "\(wanted) reported not saved, but the save in flight is \(String(describing: saving?.view))")
+        }
+        // The old view stays in force. The change is asked for again by the next ping or
+        // tick that calls for it, not at once: a failing store is not retried in a loop.
+        saving = nil
+        effects.append(.notice(.persistFailed(wanted: wanted, error: error)))
+        if case .change(_, _, _, let switchover?) = pending.purpose {
+            refuse(switchover.token, .notSaved(error), &effects)
+        }
+        releaseHeldPings(&effects)
+    }
+
+    // MARK: - Switchover
 
     /// A planned hand-over of the primary role to the backup (`kvctl switchover`).
     ///
@@ -124,45 +258,120 @@ public struct MonitorCore {
     /// that the backup is there now: a ping in this view within the last ticks, since
     /// this monitor started (see `isConfirmedInView`).
     ///
-    /// - Parameter expectedViewnum: act only if this is still the current view. A repeat
-    ///   of the request that succeeded last gets the same answer, so a client may retry.
-    public mutating func switchover(expectedViewnum: UInt64, at now: UInt64) -> Result<View, SwitchoverRefusal> {
-        if let last = lastSwitchover, last.from == expectedViewnum { return .success(last.to) }
-        guard view.viewnum > 0, !view.primary.isEmpty else { return .failure(.noPrimary) }
-        guard expectedViewnum == view.viewnum else { return .failure(.viewChanged(view)) }
-        guard view.acked else { return .failure(.notAcknowledged(view)) }
-        guard !view.backup.isEmpty else { return .failure(.noBackup) }
-        guard let record = records[view.backup], isAlive(record) else {
-            return .failure(.backupUnavailable(address: view.backup, reason: "is not pinging"))
+    /// `expectedViewnum` makes it a compare-and-swap: the request acts only if this is
+    /// still the current view. A repeat of the request that succeeded last gets the same
+    /// answer, so a client may retry.
+    private mutating func switchover(
+        expectedViewnum: UInt64, _ token: ReplyToken, _ effects: inout [MonitorEffect]
+    ) {
+        if lastSwitchoverFrom == expectedViewnum {
+            // Done already; the answer carries the view in force, as every answer does
+            // (the one the switchover made may since be acknowledged, or replaced).
+            effects.append(.reply(token, .switchoverReply(SwitchoverReply(status: .done, view: view))))
+            return
         }
-        guard !record.restarted else {
-            return .failure(.backupUnavailable(address: view.backup, reason: "restarted and holds no data"))
+        if let refusal = switchoverRefusal(expectedViewnum: expectedViewnum) {
+            refuse(token, refusal, &effects)
+            return
         }
-        guard !record.leaving else {
-            return .failure(.backupUnavailable(address: view.backup, reason: "is shutting down"))
-        }
-        guard isConfirmedInView(view.backup) else { return .failure(.backupUnconfirmed(address: view.backup)) }
         let oldPrimary = view.primary
         let newBackup =
             isHealthy(oldPrimary) && !isLeaving(oldPrimary) ? oldPrimary : pickIdle(excluding: [view.backup])
-        let next = View(viewnum: view.viewnum + 1, primary: view.backup, backup: newBackup)
-        if commit(next, reason: .switchover) {
-            lastSwitchover = (expectedViewnum, next)
-            return .success(next)
-        }
-        return .failure(.notSaved(lastPersistError ?? "unknown error"))
+        commit(
+            View(viewnum: view.viewnum + 1, primary: view.backup, backup: newBackup), reason: .switchover,
+            switchover: (expectedViewnum, token), &effects)
     }
 
-    /// Every server the monitor has heard from, in address order.
-    public func servers(at now: UInt64) -> [ServerInfo] {
-        records.keys.sorted().map { address in
-            let record = records[address]!
-            return ServerInfo(
-                address: address, role: role(of: address),
-                lastPingAgeMillis: now >= record.lastPingMillis ? now - record.lastPingMillis : 0,
-                viewnum: record.viewnum, alive: isAlive(record))
+    private func switchoverRefusal(expectedViewnum: UInt64) -> SwitchoverRefusal? {
+        guard view.viewnum > 0, !view.primary.isEmpty else { return .noPrimary }
+        guard expectedViewnum == view.viewnum else { return .viewChanged(view) }
+        if saving != nil { return .saveInProgress }
+        guard view.acked else { return .notAcknowledged(view) }
+        guard !view.backup.isEmpty else { return .noBackup }
+        guard let record = records[view.backup], isAlive(record) else {
+            return .backupUnavailable(address: view.backup, reason: "is not pinging")
+        }
+        guard !record.restarted else {
+            return .backupUnavailable(address: view.backup, reason: "restarted and holds no data")
+        }
+        guard !record.leaving else { return .backupUnavailable(address: view.backup, reason: "is shutting down") }
+        guard isConfirmedInView(view.backup) else { return .backupUnconfirmed(address: view.backup) }
+        return nil
+    }
+
+    private func refuse(_ token: ReplyToken, _ refusal: SwitchoverRefusal, _ effects: inout [MonitorEffect]) {
+        effects.append(.notice(.switchoverRefused(refusal)))
+        effects.append(
+            .reply(
+                token,
+                .switchoverReply(
+                    SwitchoverReply(
+                        status: refusal.isTransient ? .retryLater : .refused, reason: "\(refusal)", view: view))))
+    }
+
+    // MARK: - The view rules
+
+    /// Applies the rules of §2.3 to the current state, when a save may start.
+    private mutating func evaluate(_ effects: inout [MonitorEffect]) {
+        guard view.viewnum > 0, canSave else { return }
+        let primaryHealthy = isHealthy(view.primary)
+        let hasBackup = !view.backup.isEmpty
+        let backupHealthy = hasBackup && isHealthy(view.backup)
+
+        if view.acked {
+            if !primaryHealthy {
+                // Only the backup holds the data; without a healthy one nothing can change.
+                guard backupHealthy else { return }
+                // A restarted primary is alive again and may come back as the new backup;
+                // it is empty, and the new primary transfers the state to it.
+                commit(
+                    View(viewnum: view.viewnum + 1, primary: view.backup, backup: pickIdle(excluding: [view.backup])),
+                    reason: .primaryFailed, clearsRestartOf: view.primary, &effects)
+            } else if isLeaving(view.primary) && backupHealthy && !isLeaving(view.backup) {
+                // A planned leave is a switchover that does not keep the old primary.
+                // Until the backup is confirmed in this view, the primary waits.
+                if isConfirmedInView(view.backup) {
+                    let backup = pickIdle(excluding: [view.primary, view.backup])
+                    commit(
+                        View(viewnum: view.viewnum + 1, primary: view.backup, backup: backup), reason: .primaryLeft,
+                        &effects)
+                }
+            } else if hasBackup && !backupHealthy {
+                replaceBackup(leaving: false, &effects)
+            } else if hasBackup && isLeaving(view.backup) {
+                // Only while the primary is confirmed alive: if it died a moment ago, the
+                // leaving backup holds the only copy and is promoted once the death shows.
+                if isConfirmedAlive(view.primary) { replaceBackup(leaving: true, &effects) }
+            } else if !hasBackup {
+                let backup = pickIdle(excluding: [view.primary])
+                if !backup.isEmpty {
+                    commit(
+                        View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupAdded,
+                        &effects)
+                }
+            }
+        } else if primaryHealthy && hasBackup && !backupHealthy {
+            // The one change allowed before the acknowledgement: nobody is promoted, so a
+            // primary stuck transferring to a dead (or departing) backup gets a live one.
+            replaceBackup(leaving: false, &effects)
+        } else if primaryHealthy && hasBackup && isLeaving(view.backup) && isConfirmedAlive(view.primary) {
+            replaceBackup(leaving: true, &effects)
         }
     }
+
+    /// A new view with the same primary and another backup (an idle server, or none).
+    private mutating func replaceBackup(leaving: Bool, _ effects: inout [MonitorEffect]) {
+        let oldBackup = view.backup
+        var excluded: Set<String> = [view.primary]
+        // A backup that restarted is alive and empty, which is what a new backup is
+        // anyway, so it may be picked again; one that stopped pinging or leaves may not.
+        if leaving || !isHealthyIdleCandidate(oldBackup) { excluded.insert(oldBackup) }
+        commit(
+            View(viewnum: view.viewnum + 1, primary: view.primary, backup: pickIdle(excluding: excluded)),
+            reason: leaving ? .backupLeft : .backupFailed, clearsRestartOf: oldBackup, &effects)
+    }
+
+    // MARK: - What the monitor knows of a server
 
     /// A server that pinged between ticks t and t+1 has missed no ping at tick t+1, and has
     /// missed `deadPings` pings at tick t+1+deadPings: that tick declares it dead.
@@ -185,8 +394,7 @@ public struct MonitorCore {
     /// not promoted into a view it would never acknowledge.
     private func isConfirmedInView(_ address: String) -> Bool {
         guard let record = records[address] else { return false }
-        return record.pingedSinceStart && !record.restarted && ticks - record.lastPingTick <= Self.confirmationTicks
-            && record.viewnum == view.viewnum
+        return isConfirmedAlive(address) && record.viewnum == view.viewnum
     }
 
     /// Like `isConfirmedInView`, for a primary, which may ping an older view number
@@ -213,72 +421,6 @@ public struct MonitorCore {
         } ?? ""
     }
 
-    /// Applies the rules of DESIGN §2.3 to the current state.
-    private mutating func evaluate() {
-        guard view.viewnum > 0 else { return }
-        let primaryHealthy = isHealthy(view.primary)
-        let hasBackup = !view.backup.isEmpty
-        let backupHealthy = hasBackup && isHealthy(view.backup)
-
-        if view.acked {
-            if !primaryHealthy {
-                // Only the backup holds the data; without a healthy one nothing can change.
-                guard backupHealthy else { return }
-                let newPrimary = view.backup
-                let oldPrimary = view.primary
-                let backup = pickIdle(excluding: [newPrimary])
-                // A restarted primary is alive again and may come back as the new backup;
-                // it is empty, and the new primary transfers the state to it.
-                // Fix: forget the restart only once the new view is saved; if saving fails,
-                // the old view stays and so must the mark, or the empty server would be
-                // taken as healthy and never replaced (DESIGN §2.3, §2.6).
-                if commit(View(viewnum: view.viewnum + 1, primary: newPrimary, backup: backup), reason: .primaryFailed)
-                {
-                    records[oldPrimary]?.restarted = false
-                }
-            } else if isLeaving(view.primary) && backupHealthy && !isLeaving(view.backup) {
-                // A planned leave is a switchover that does not keep the old primary.
-                // Until the backup is confirmed in this view, the primary waits.
-                if isConfirmedInView(view.backup) {
-                    let backup = pickIdle(excluding: [view.primary, view.backup])
-                    commit(View(viewnum: view.viewnum + 1, primary: view.backup, backup: backup), reason: .primaryLeft)
-                }
-            } else if hasBackup && !backupHealthy {
-                replaceBackup(leaving: false)
-            } else if hasBackup && isLeaving(view.backup) {
-                // Only while the primary is confirmed alive: if it died a moment ago, the
-                // leaving backup holds the only copy and is promoted once the death shows.
-                if isConfirmedAlive(view.primary) { replaceBackup(leaving: true) }
-            } else if !hasBackup {
-                let backup = pickIdle(excluding: [view.primary])
-                if !backup.isEmpty {
-                    commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: .backupAdded)
-                }
-            }
-        } else if primaryHealthy && hasBackup && !backupHealthy {
-            // The one change allowed before the acknowledgement: nobody is promoted, so a
-            // primary stuck transferring to a dead (or departing) backup gets a live one.
-            replaceBackup(leaving: false)
-        } else if primaryHealthy && hasBackup && isLeaving(view.backup) && isConfirmedAlive(view.primary) {
-            replaceBackup(leaving: true)
-        }
-    }
-
-    /// A new view with the same primary and another backup (an idle server, or none).
-    private mutating func replaceBackup(leaving: Bool) {
-        let oldBackup = view.backup
-        var excluded: Set<String> = [view.primary]
-        // A backup that restarted is alive and empty, which is what a new backup is
-        // anyway, so it may be picked again; one that stopped pinging or leaves may not.
-        if leaving || !isHealthyIdleCandidate(oldBackup) { excluded.insert(oldBackup) }
-        let backup = pickIdle(excluding: excluded)
-        // Fix: clear the restart mark only once the new view is saved (see above).
-        let reason: ViewChangeReason = leaving ? .backupLeft : .backupFailed
-        if commit(View(viewnum: view.viewnum + 1, primary: view.primary, backup: backup), reason: reason) {
-            records[oldBackup]?.restarted = false
-        }
-    }
-
     /// Whether `address` may be picked as the next backup after losing its role: a backup
     /// that restarted is alive and empty, which is what a new backup is anyway; one that
     /// stopped pinging is not.
@@ -287,25 +429,33 @@ public struct MonitorCore {
         return isAlive(record)
     }
 
-    /// Returns whether `next` was saved and is now in force.
-    @discardableResult
-    private mutating func commit(_ next: View, reason: ViewChangeReason) -> Bool {
-        guard persist(next) else { return false }
-        let previous = view
-        view = next
-        pendingEvents.append(.viewChanged(from: previous, to: next, reason: reason))
-        return true
-    }
+    // MARK: - Invariants
 
-    private mutating func persist(_ next: View) -> Bool {
-        do {
-            try store.save(next)
-            lastPersistError = nil
-            return true
-        } catch {
-            lastPersistError = "\(error)"
-            pendingEvents.append(.persistFailed(wanted: next, error: "\(error)"))
-            return false
+    /// What holds after every step, whatever the events (cheap enough for production:
+    /// a violation is a bug, and a monitor that stops is restarted from its saved view).
+    private func checkInvariants() {
+        if view.viewnum == 0 {
+            precondition(view.primary.isEmpty && view.backup.isEmpty && !view.acked, "view 0 names a server: \(view)")
+        } else {
+            precondition(!view.primary.isEmpty, "\(view) has no primary")
+            precondition(view.primary != view.backup, "\(view) names one server twice")
+            precondition(records[view.primary] != nil, "the primary of \(view) is unknown")
+        }
+        precondition(heldPings.isEmpty || saving != nil, "pings held with no save in flight")
+        if let saving {
+            switch saving.purpose {
+            case .acknowledgement:
+                precondition(
+                    saving.view.viewnum == view.viewnum && saving.view.acked && !view.acked,
+                    "acknowledging \(saving.view) from \(view)")
+            case .change:
+                precondition(
+                    saving.view.viewnum == view.viewnum + 1 && !saving.view.acked,
+                    "saving \(saving.view) from \(view)")
+                precondition(
+                    view.viewnum == 0 || view.acked || saving.view.primary == view.primary,
+                    "leaving unacknowledged \(view) for \(saving.view)")
+            }
         }
     }
 }

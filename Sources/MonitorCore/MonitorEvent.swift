@@ -1,67 +1,32 @@
 import KVProtocol
 
-/// What happened inside the monitor, for the runtime to log and report.
-public enum MonitorEvent: Equatable, Sendable {
-    /// A new view was stored and is now handed out.
-    case viewChanged(from: View, to: View, reason: ViewChangeReason)
-    /// The primary acknowledged the current view.
-    case viewAcknowledged(View)
-    /// A new view could not be stored; the old one stays in force.
-    case persistFailed(wanted: View, error: String)
-    /// A server pinged for the first time (since the monitor started).
-    case serverJoined(address: String)
-    /// A server missed `deadPings` pings.
-    case serverDied(address: String)
-    /// The primary or backup pinged with view number 0: it restarted and lost its state.
-    case serverRestarted(address: String, role: ServerInfo.Role)
-    /// A server announced that it is shutting down (graceful leave).
-    case serverLeaving(address: String, role: ServerInfo.Role)
+/// Everything that can happen to the monitor. Requests carry the token their answer is
+/// owed under (see `MonitorEffect.reply`).
+public enum MonitorEvent: Sendable {
+    /// A server's heartbeat; `leaving` asks to be relieved of any role (a graceful stop).
+    case ping(from: String, viewnum: UInt64, leaving: Bool, ReplyToken)
+    /// A client or an admin asks for the view; it does not register as a server.
+    case viewRequest(ReplyToken)
+    /// An admin asks for every server the monitor knows.
+    case serversRequest(ReplyToken)
+    /// An admin asks to hand the primary role to the backup, if the view is still
+    /// `expectedViewnum`.
+    case switchover(expectedViewnum: UInt64, ReplyToken)
+    /// One ping interval has passed.
+    case tick
+    /// The view asked for by `MonitorEffect.saveView` is durable.
+    case viewSaved(View)
+    /// The view asked for by `MonitorEffect.saveView` could not be saved.
+    case viewNotSaved(View, error: String)
 }
 
-public enum ViewChangeReason: String, Sendable {
-    case firstPrimary = "first primary"
-    case primaryFailed = "primary failed, backup promoted"
-    case backupFailed = "backup failed, replaced"
-    case backupAdded = "idle server became backup"
-    case primaryLeft = "primary leaving, backup promoted"
-    case backupLeft = "backup leaving, replaced"
-    case switchover = "switchover requested, backup promoted"
-}
-
-/// Why the monitor would not hand the primary role over on request.
-public enum SwitchoverRefusal: Error, Equatable, Sendable, CustomStringConvertible {
-    case noPrimary
-    /// The view is no longer the one the request was made for.
-    case viewChanged(View)
-    /// The primary has not acknowledged the current view: its backup may not yet hold
-    /// the whole state. Transient; retry.
-    case notAcknowledged(View)
-    case noBackup
-    /// The backup missed pings, restarted or is leaving.
-    case backupUnavailable(address: String, reason: String)
-    /// The backup has not pinged in this view lately (or not since the monitor started):
-    /// it may have just died. Transient; retry.
-    case backupUnconfirmed(address: String)
-    /// The new view could not be saved; the old one stays.
-    case notSaved(String)
-
-    public var description: String {
-        switch self {
-        case .noPrimary: "no primary yet"
-        case .viewChanged(let view): "the view changed (now \(view))"
-        case .notAcknowledged(let view): "view \(view.viewnum) is not yet acknowledged by its primary"
-        case .noBackup: "the view has no backup to hand over to"
-        case .backupUnavailable(let address, let reason): "backup \(address) \(reason)"
-        case .backupUnconfirmed(let address): "backup \(address) has not pinged in this view lately"
-        case .notSaved(let error): "the new view could not be saved: \(error)"
-        }
-    }
-
-    /// Whether waiting may make the hand-over possible.
-    public var isTransient: Bool {
-        switch self {
-        case .notAcknowledged, .backupUnconfirmed, .notSaved: true
-        case .noPrimary, .viewChanged, .noBackup, .backupUnavailable: false
-        }
-    }
+/// What the driver must do.
+public enum MonitorEffect: Equatable, Sendable {
+    /// Answer the request of `token` with this message.
+    case reply(ReplyToken, Message)
+    /// Make `view` durable, then report `.viewSaved` (or `.viewNotSaved`). The core asks
+    /// for one save at a time and hands the view out only once it is saved.
+    case saveView(View)
+    /// Something worth a log record.
+    case notice(MonitorNotice)
 }

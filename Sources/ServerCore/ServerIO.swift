@@ -1,12 +1,5 @@
 import KVProtocol
 
-/// Names a pending reply: the runtime maps it back to a connection and request id.
-public struct ReplyToken: Hashable, Sendable, CustomStringConvertible {
-    public var raw: UInt64
-    public init(_ raw: UInt64) { self.raw = raw }
-    public var description: String { "#\(raw)" }
-}
-
 /// Identifies a message the primary sent to its backup, so the reply can be matched.
 public enum BackupMessageID: Hashable, Sendable {
     case batch(viewnum: UInt64, transferID: UInt64, batchSeq: UInt64)

@@ -126,7 +126,7 @@ struct KVServerCommand: AsyncParsableCommand {
                     ])
                 // Ready once it accepts connections and has tried its first ping; never
                 // gated on a role or on data.
-                try? await node.firstPingAttempted.get()
+                await node.firstPingSettled()
                 let summary = await node.currentSummary()
                 supervisor.ready(status: summary.map(Self.statusLine) ?? "starting")
                 return {

@@ -135,7 +135,7 @@ final class AuthenticationTests: ClusterTestCase {
         let impostor = try await ServerNode.start(
             configuration: configuration, group: Shared.group, logger: Shared.logger)
         addTeardownBlock { await impostor.crash() }
-        try await impostor.firstPingAttempted.get()
+        await impostor.firstPingSettled()
         // A few more ping intervals: none may register it.
         let client = await cluster.makeClient()
         for _ in 0..<5 {

@@ -1,7 +1,7 @@
 import XCTest
 
-/// DESIGN §2, rule 6: the view is saved before it is handed out, and a restarted monitor
-/// continues from the saved view.
+/// docs/DESIGN.md §2.6: the view is saved before it is handed out, one save at a time,
+/// and a restarted monitor continues from the saved view.
 final class DurabilityTests: XCTestCase {
     // MARK: Saving
 
@@ -22,6 +22,89 @@ final class DurabilityTests: XCTestCase {
             tick 1 pinging s2:2
             expect stored view 3 s2 - unacked
             expect saved 1/unacked 1/acked 2/unacked 2/acked 3/unacked
+            """)
+    }
+
+    // MARK: Saving takes time
+
+    func testPingsWhileASaveIsInFlightAreAnsweredWithTheNewViewOnceItIsSaved() {
+        runMonitorScript(
+            """
+            store hold
+            ping s1 0 -> held                 # view 1 is being saved: not handed out yet
+            expect view 0 - - unacked
+            ping s2 0 -> held                 # recorded (it is alive), answered later
+            expect servers s1:idle:alive s2:idle:alive
+            store release
+            expect view 1 s1 - unacked
+            expect answer s1 view 1 s1 - unacked
+            expect answer s2 view 1 s1 - unacked
+            expect events joined:s1 joined:s2 changed:1:s1:-:firstPrimary
+            """)
+    }
+
+    func testAHeldPingIsAnsweredAtTheNextTickWithTheViewInForce() {
+        runMonitorScript(
+            """
+            ping s1 0 -> view 1 s1 - unacked
+            store hold
+            ping s1 1 -> held                 # the acknowledgement is being saved
+            tick 1
+            expect answer s1 view 1 s1 - unacked  # a tick later, the view in force
+            ping s1 1 -> held                 # still saving: held again, no second save
+            store release
+            expect answer s1 view 1 s1 - acked
+            expect saved 1/unacked 1/acked
+            """)
+    }
+
+    func testNoOtherDecisionWhileASaveIsInFlight() {
+        runMonitorScript(
+            """
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            store hold
+            ping s2 0 -> held                 # view 2 adds s2 as backup; being saved
+            ping s3 0 -> held
+            switchover -> refused saveInProgress
+            tick 6 pinging s2:0 s3:0          # s1 dies meanwhile: nothing is decided while saving
+            expect view 1 s1 - acked
+            expect saves 2
+            store release                     # view 2 is in force; then s1's death is acted on
+            expect saved 1/unacked 1/acked 2/unacked
+            expect view 2 s1 s2 unacked
+            """)
+    }
+
+    func testASwitchoverIsAnsweredOnceItsViewIsSaved() {
+        runMonitorScript(
+            """
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            tick 1 pinging s1:2 s2:2
+            store fail
+            switchover from 2 -> refused notSaved
+            expect view 2 s1 s2 acked
+            store ok
+            switchover from 2 -> view 3 s2 s1 unacked
+            """)
+    }
+
+    func testASaveInFlightWhenTheMonitorStopsIsLost() {
+        runMonitorScript(
+            """
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            store hold
+            ping s2 0 -> held
+            restart monitor                   # view 2 never reached the disk
+            expect view 1 s1 - acked
+            ping s2 0 -> held                 # the new monitor decides afresh
+            store release
+            expect answer s2 view 2 s1 s2 unacked
+            expect saved 1/unacked 1/acked 2/unacked
             """)
     }
 

@@ -56,7 +56,7 @@ final class HandOverTests: XCTestCase {
 
                 switchover from 2 -> view 3 s2 s1 unacked
                 ping s2 3 -> view 3 s2 s1 acked
-                switchover from 2 -> view 3 s2 s1 unacked  # a retry gets the same answer: no switch back
+                switchover from 2 -> view 3 s2 s1 acked    # a retry is done already: no switch back
                 expect view 3 s2 s1 acked
                 expect saves 6                     # 1, 1 acked, 2, 2 acked, 3, 3 acked
                 switchover from 1 -> refused viewChanged

@@ -19,12 +19,14 @@ final class InvariantTests: XCTestCase {
     }
 
     /// A script of `rounds` rounds over four servers that crash, come back, restart empty,
-    /// with a store that sometimes fails and a monitor that sometimes restarts.
+    /// with a store that sometimes fails or holds its saves for a while, and a monitor
+    /// that sometimes restarts.
     private func randomScript(seed: UInt64, rounds: Int, deadPings: UInt64) -> String {
         var rng = SplitMix64(state: seed)
         let servers = ["s1", "s2", "s3", "s4"]
         var up = Set(servers)
         var storeFailing = false
+        var storeHolding = false
         var lines: [String] = ["monitor deadPings=\(deadPings)"]
         for _ in 0..<rounds {
             for server in servers {
@@ -43,6 +45,10 @@ final class InvariantTests: XCTestCase {
                 lines.append(storeFailing ? "store fail" : "store ok")
             case 1: lines.append("restart monitor")
             case 2: lines.append("advance \(rng.below(10_000_000))")
+            case 3, 4, 5:
+                // Saves that take a while: pings and ticks arrive while one is in flight.
+                storeHolding.toggle()
+                lines.append(storeHolding ? "store hold" : "store release")
             default: break
             }
             let pingers = servers.filter { up.contains($0) && rng.below(8) != 0 }

@@ -14,14 +14,21 @@ import XCTest
 ///     ping s1 0                  s1 pings with view number 0 at the current clock
 ///     ping s1 0 -> view 1 s1 - unacked
 ///                                ... and the reply must be exactly that view
+///     ping s1 0 -> held          ... and the reply is held (a save is in flight)
+///     expect answer s1 view 2 s1 s2 unacked
+///                                the last answer s1 got (a held one arrives later)
 ///     tick                       one tick: the clock moves 100 ms, then tick(at:)
 ///     tick 5 every 0 pinging s1:2 s2
 ///                                5 rounds of: s1 pings 2, s2 pings with the view number
 ///                                it last received (0 if none), the clock moves `every`
 ///                                ms (default 100), one tick
 ///     advance 3600000            move the clock without ticking
-///     store fail | store ok      make the store's save throw, or work again
-///     restart monitor            a new MonitorCore restored from the store's last view
+///     store fail | store ok      make the store's saves fail, or work again
+///     store hold                 from now on a save stays in flight until `store release`
+///     store release              complete the save in flight, if any (then saves complete
+///                                at once again, as they do by default)
+///     restart monitor            a new MonitorCore restored from the store's last view (a
+///                                save in flight is lost, as a crash before its rename)
 ///     drain                      discard the events so far
 ///     leave s1 | stay s1         from now on s1's pings (ping and tick) say it is
 ///                                leaving (shutting down), or no longer do
@@ -48,11 +55,15 @@ import XCTest
 ///                                persistFailed:N:P:B:ACK (changed and persistFailed name
 ///                                the new view; REASON is firstPrimary, primaryFailed,
 ///                                backupFailed, backupAdded, primaryLeft, backupLeft or
-///                                switchover)
+///                                switchover) switchoverRefused:KIND
+///
+/// Saves complete as soon as the core asks for them unless the script holds them; a
+/// completion is fed back to the core as `viewSaved` or `viewNotSaved` at once.
 ///
 /// After every step the interpreter also checks invariants that hold whatever the
-/// scenario (DESIGN §2): a ping's reply is the view in force; the view in force is the
-/// last one the store saved (saved before it is handed out); view numbers go up by one
+/// scenario (docs/DESIGN.md §2): every view answered is the view in force when it is
+/// answered; the view in force is the last one the store saved (saved before it is
+/// handed out), and at most one save is in flight; view numbers go up by one
 /// per new view and never down; a new view starts unacknowledged; a viewChanged event
 /// starts from the view that was in force; moving on from an unacknowledged view keeps
 /// the primary; a new primary was the primary or backup of the previous view; and a
@@ -82,15 +93,22 @@ final class MonitorScript {
 
     /// Everything that went wrong; the script stops at the first line that fails.
     private(set) var failures: [Failure] = []
-    let store = InMemoryViewStore()
+    let store = ScriptStore()
     private(set) var core: MonitorCore?
+    private var nextToken: UInt64 = 1
+    /// Who sent the request of each token not yet answered, and the answers given.
+    private var askers: [ReplyToken: String] = [:]
+    private var answers: [ReplyToken: Message] = [:]
     private var config = MonitorConfig()
     /// The script's clock, in milliseconds.
     private(set) var now: UInt64 = 0
-    /// The view number each server last received in a ping reply.
+    /// The view number each server last received in a ping reply, and that view.
     private var received: [String: UInt64] = [:]
-    /// Events drained from the core and not yet checked by `expect events`.
-    private var events: [MonitorEvent] = []
+    private var lastAnswer: [String: View] = [:]
+    /// Notices from the core not yet checked by `expect events`.
+    private var events: [MonitorNotice] = []
+    /// Notices of the current command not yet checked against the invariants.
+    private var fresh: [MonitorNotice] = []
     /// The view in force after the previous step.
     private var lastView: View = .initial
     /// The interpreter's own liveness model: for every server the monitor knows, the ticks
@@ -139,7 +157,7 @@ final class MonitorScript {
                 }
                 config = MonitorConfig(deadPings: try number(parts[1]))
             }
-            core = MonitorCore(config: config, store: store, now: now)
+            core = MonitorCore(config: config, now: now)
         case "ping":
             try ping(words)
         case "tick":
@@ -148,16 +166,26 @@ final class MonitorScript {
             guard words.count == 2 else { throw ScriptError("usage: advance <ms>") }
             now += try number(words[1])
         case "store":
-            guard words.count == 2 else { throw ScriptError("usage: store fail|ok") }
+            guard words.count == 2 else { throw ScriptError("usage: store fail|ok|hold|release") }
             switch words[1] {
-            case "fail": store.failure = DiskFull()
+            case "fail": store.failure = DiskFull().description
             case "ok": store.failure = nil
-            default: throw ScriptError("usage: store fail|ok")
+            case "hold": store.holding = true
+            case "release":
+                store.holding = false
+                if let pending = store.inFlight {
+                    _ = monitor()
+                    complete(pending)
+                    collect(fromTick: false)
+                }
+            default: throw ScriptError("usage: store fail|ok|hold|release")
             }
         case "restart":
             guard words == ["restart", "monitor"] else { throw ScriptError("usage: restart monitor") }
             if core != nil { collect(fromTick: false) }
-            core = MonitorCore(config: config, store: store, restoredView: store.last, now: now)
+            store.inFlight = nil
+            askers.removeAll()
+            core = MonitorCore(config: config, restoredView: store.last, now: now)
             lastView = store.last ?? .initial
             check(
                 core!.view == lastView, "restarted monitor has \(render(core!.view)), the store had \(render(lastView))"
@@ -184,32 +212,89 @@ final class MonitorScript {
     // MARK: Steps
 
     private func monitor() -> MonitorCore {
-        if core == nil { core = MonitorCore(config: config, store: store, now: now) }
+        if core == nil { core = MonitorCore(config: config, now: now) }
         return core!
     }
 
-    private func ping(_ words: [String]) throws {
-        guard words.count == 3 || (words.count == 9 && words[3] == "->") else {
-            throw ScriptError("usage: ping <server> <viewnum> [-> view <n> <primary> <backup> <acked|unacked>]")
-        }
-        let expected = words.count == 9 ? try parseView(words[4...]) : nil
-        let reply = sendPing(from: words[1], viewnum: try number(words[2]))
-        if let expected {
-            check(reply == expected, "ping reply is `\(render(reply))`, want `\(render(expected))`")
+    /// One event through the core, its effects carried out: answers recorded, saves
+    /// completed at once (unless held), notices kept for `collect`.
+    private func step(_ event: MonitorEvent) {
+        let effects = core!.step(event, at: now)
+        for effect in effects {
+            switch effect {
+            case .reply(let token, let message):
+                guard let asker = askers.removeValue(forKey: token) else {
+                    check(false, "token \(token) answered twice or never asked")
+                    continue
+                }
+                answers[token] = message
+                if case .switchoverReply(let reply) = message {
+                    check(
+                        reply.view == core!.view,
+                        "the switchover is answered with `\(render(reply.view))`, not the view in force "
+                            + "`\(render(core!.view))`")
+                }
+                if case .viewReply(let view) = message {
+                    check(
+                        view == core!.view,
+                        "\(asker) is answered `\(render(view))`, not the view in force `\(render(core!.view))`")
+                    received[asker] = view.viewnum
+                    lastAnswer[asker] = view
+                }
+            case .saveView(let view):
+                check(store.inFlight == nil, "a second save (`\(render(view))`) while one is in flight")
+                store.inFlight = view
+                if !store.holding { complete(view) }
+            case .notice(let notice):
+                fresh.append(notice)
+            }
         }
     }
 
+    /// The save of `view` ends: stored, or failed while the store fails.
+    private func complete(_ view: View) {
+        store.inFlight = nil
+        if let failure = store.failure {
+            step(.viewNotSaved(view, error: failure))
+        } else {
+            store.append(view)
+            step(.viewSaved(view))
+        }
+    }
+
+    private func ask(_ who: String) -> ReplyToken {
+        defer { nextToken += 1 }
+        askers[ReplyToken(nextToken)] = who
+        return ReplyToken(nextToken)
+    }
+
+    private func ping(_ words: [String]) throws {
+        let held = words.count == 5 && words[3] == "->" && words[4] == "held"
+        guard words.count == 3 || held || (words.count == 9 && words[3] == "->") else {
+            throw ScriptError(
+                "usage: ping <server> <viewnum> [-> view <n> <primary> <backup> <acked|unacked> | -> held]")
+        }
+        let expected = words.count == 9 ? try parseView(words[4...]) : nil
+        let reply = sendPing(from: words[1], viewnum: try number(words[2]))
+        if held {
+            check(reply == nil, "ping answered `\(reply.map(render) ?? "")`, want held")
+        } else if let expected {
+            check(reply == expected, "ping reply is `\(reply.map(render) ?? "held")`, want `\(render(expected))`")
+        }
+    }
+
+    /// The answer, or nil while it is held.
     @discardableResult
-    private func sendPing(from address: String, viewnum: UInt64) -> View {
+    private func sendPing(from address: String, viewnum: UInt64) -> View? {
         _ = monitor()
         let isLeaving = leaving.contains(address)
         if isLeaving { leavingAsSent.insert(address) } else { leavingAsSent.remove(address) }
-        let reply = core!.ping(from: address, viewnum: viewnum, leaving: isLeaving, at: now)
-        received[address] = reply.viewnum
+        let token = ask(address)
         ticksSincePing[address] = 0
+        step(.ping(from: address, viewnum: viewnum, leaving: isLeaving, token))
         collect(fromTick: false)
-        check(reply == core!.view, "ping reply `\(render(reply))` is not the view in force `\(render(core!.view))`")
-        return reply
+        guard case .viewReply(let view) = answers[token] else { return nil }
+        return view
     }
 
     private func switchover(_ words: [String]) throws {
@@ -224,23 +309,34 @@ final class MonitorScript {
             throw ScriptError("usage: switchover [from <n>] -> view ... | -> refused <kind>")
         }
         _ = monitor()
-        let result = core!.switchover(expectedViewnum: from ?? core!.view.viewnum, at: now)
+        let token = ask("admin")
+        let notices = fresh.count
+        step(.switchover(expectedViewnum: from ?? core!.view.viewnum, token))
+        let refusals = fresh[notices...].compactMap { notice -> SwitchoverRefusal? in
+            if case .switchoverRefused(let refusal) = notice { refusal } else { nil }
+        }
         collect(fromTick: false)
+        guard case .switchoverReply(let reply) = answers[token] else {
+            check(false, "the switchover got no answer")
+            return
+        }
         if rest.dropFirst().first == "refused" {
             guard rest.count == 3 else { throw ScriptError("usage: switchover ... -> refused <kind>") }
-            guard case .failure(let refusal) = result else {
-                check(false, "switchover made `\((try? result.get()).map(render) ?? "")`, want refused \(rest.last!)")
+            guard reply.status != .done, let refusal = refusals.last else {
+                check(false, "switchover made `\(render(reply.view))`, want refused \(rest.last!)")
                 return
             }
             let kind = name(refusal)
             check(kind == rest.last!, "switchover refused as \(kind) (\(refusal)), want \(rest.last!)")
+            check(
+                reply.status == (refusal.isTransient ? .retryLater : .refused) && reply.reason == "\(refusal)",
+                "switchover answered \(reply.status) `\(reply.reason)` for \(refusal)")
         } else {
             let expected = try parseView(rest.dropFirst())
-            switch result {
-            case .success(let view):
-                check(view == expected, "switchover made `\(render(view))`, want `\(render(expected))`")
-            case .failure(let refusal):
-                check(false, "switchover refused (\(refusal)), want `\(render(expected))`")
+            if reply.status == .done {
+                check(reply.view == expected, "switchover made `\(render(reply.view))`, want `\(render(expected))`")
+            } else {
+                check(false, "switchover refused (\(reply.reason)), want `\(render(expected))`")
             }
         }
     }
@@ -254,13 +350,14 @@ final class MonitorScript {
         case .backupUnavailable: "backupUnavailable"
         case .backupUnconfirmed: "backupUnconfirmed"
         case .notSaved: "notSaved"
+        case .saveInProgress: "saveInProgress"
         }
     }
 
     private func tick(_ words: [String]) throws {
         var rest = words.dropFirst()
         var rounds: UInt64 = 1
-        var step: UInt64 = 100
+        var every: UInt64 = 100
         var pingers: [(address: String, viewnum: UInt64?)] = []
         if let first = rest.first, let n = UInt64(first) {
             rounds = n
@@ -268,7 +365,7 @@ final class MonitorScript {
         }
         if rest.first == "every" {
             guard rest.count >= 2 else { throw ScriptError("usage: tick [n] [every <ms>] [pinging ...]") }
-            step = try number(rest.dropFirst().first!)
+            every = try number(rest.dropFirst().first!)
             rest = rest.dropFirst(2)
         }
         if rest.first == "pinging" {
@@ -286,17 +383,18 @@ final class MonitorScript {
             for pinger in pingers {
                 sendPing(from: pinger.address, viewnum: pinger.viewnum ?? received[pinger.address] ?? 0)
             }
-            now += step
-            core!.tick(at: now)
+            now += every
             for address in ticksSincePing.keys { ticksSincePing[address]! += 1 }
+            step(.tick)
             collect(fromTick: true)
             if !failures.isEmpty { return }
         }
     }
 
-    /// Drains the core's events into `events` and checks the invariants.
+    /// Moves the notices of the command into `events` and checks the invariants.
     private func collect(fromTick: Bool) {
-        var fresh = core!.drainEvents()
+        var fresh = self.fresh
+        self.fresh.removeAll()
         if fromTick {
             // `tick` reports the servers that died in dictionary order, which varies from
             // run to run; sort each run of deaths so scripts can list them by address.
@@ -318,7 +416,7 @@ final class MonitorScript {
                 check(from == view, "viewChanged from `\(render(from))`, but `\(render(view))` was in force")
                 check(to.viewnum == from.viewnum + 1, "view number went from \(from.viewnum) to \(to.viewnum)")
                 check(!to.acked, "new view `\(render(to))` is already acknowledged")
-                check(store.saved.contains(to), "view `\(render(to))` handed out but never saved")
+                check(store.saved.contains(to), "view `\(render(to))` in force but never saved")
                 check(
                     to.backup.isEmpty || to.backup == from.backup || !leavingAsSent.contains(to.backup),
                     "`\(render(to))`: its new backup said it is leaving")
@@ -418,6 +516,13 @@ final class MonitorScript {
             check(UInt64(store.saved.count) == expected, "store saved \(store.saved.count) views, want \(expected)")
         case "servers":
             try expectServers(args == ["none"] ? [] : args)
+        case "answer":
+            guard let server = args.first else { throw ScriptError("usage: expect answer <server> view ...") }
+            let expected = try parseView(args.dropFirst())
+            check(
+                lastAnswer[server] == expected,
+                "\(server) was last answered `\(lastAnswer[server].map(render) ?? "nothing")`, want `\(render(expected))`"
+            )
         case "events":
             if core != nil { collect(fromTick: false) }
             let actual = events.map(render)
@@ -500,7 +605,7 @@ final class MonitorScript {
         "view \(view.viewnum) \(name(view.primary)) \(name(view.backup)) \(view.acked ? "acked" : "unacked")"
     }
 
-    func render(_ event: MonitorEvent) -> String {
+    func render(_ event: MonitorNotice) -> String {
         switch event {
         case let .viewChanged(_, to, reason):
             "changed:\(to.viewnum):\(name(to.primary)):\(name(to.backup)):\(name(reason))"
@@ -516,6 +621,8 @@ final class MonitorScript {
             "restarted:\(address):\(role)"
         case let .serverLeaving(address, role):
             "leaving:\(address):\(role)"
+        case let .switchoverRefused(refusal):
+            "switchoverRefused:\(name(refusal))"
         }
     }
 
@@ -534,9 +641,23 @@ final class MonitorScript {
     }
 }
 
-/// The error a failing store throws.
+/// The error a failing store reports.
 struct DiskFull: Error, CustomStringConvertible {
     var description: String { "no space left on device" }
+}
+
+/// The script's view store: what was saved, the save in flight, and how saves end.
+final class ScriptStore {
+    private(set) var saved: [View] = []
+    var inFlight: View?
+    /// Saves fail with this error while set.
+    var failure: String?
+    /// Saves stay in flight until the script releases them.
+    var holding = false
+
+    var last: View? { saved.last }
+
+    func append(_ view: View) { saved.append(view) }
 }
 
 extension XCTestCase {

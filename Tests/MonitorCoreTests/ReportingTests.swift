@@ -73,53 +73,52 @@ final class ReportingTests: XCTestCase {
     }
 
     /// The same through the API itself: exact `from`/`to` views, reasons and error text.
-    func testDrainEventsReturnsEachEventOnceInOrder() {
-        let store = InMemoryViewStore()
-        var core = MonitorCore(store: store)
-        XCTAssertEqual(core.drainEvents(), [])
+    func testNoticesComeOnceInOrder() {
+        var monitor = ImmediateStore()
+        XCTAssertEqual(monitor.drainNotices(), [])
 
         let v1 = View(viewnum: 1, primary: "s1", backup: "")
-        XCTAssertEqual(core.ping(from: "s1", viewnum: 0, at: 0), v1)
+        XCTAssertEqual(monitor.ping(from: "s1", viewnum: 0, at: 0), v1)
         XCTAssertEqual(
-            core.drainEvents(),
+            monitor.drainNotices(),
             [.serverJoined(address: "s1"), .viewChanged(from: .initial, to: v1, reason: .firstPrimary)])
-        XCTAssertEqual(core.drainEvents(), [])
+        XCTAssertEqual(monitor.drainNotices(), [])
 
         let v1a = View(viewnum: 1, primary: "s1", backup: "", acked: true)
         let v2 = View(viewnum: 2, primary: "s1", backup: "s2")
         let v2a = View(viewnum: 2, primary: "s1", backup: "s2", acked: true)
-        XCTAssertEqual(core.ping(from: "s1", viewnum: 1, at: 0), v1a)
-        XCTAssertEqual(core.ping(from: "s2", viewnum: 0, at: 0), v2)
-        XCTAssertEqual(core.ping(from: "s1", viewnum: 2, at: 0), v2a)
+        XCTAssertEqual(monitor.ping(from: "s1", viewnum: 1, at: 0), v1a)
+        XCTAssertEqual(monitor.ping(from: "s2", viewnum: 0, at: 0), v2)
+        XCTAssertEqual(monitor.ping(from: "s1", viewnum: 2, at: 0), v2a)
         XCTAssertEqual(
-            core.drainEvents(),
+            monitor.drainNotices(),
             [
                 .viewAcknowledged(v1a), .serverJoined(address: "s2"),
                 .viewChanged(from: v1a, to: v2, reason: .backupAdded), .viewAcknowledged(v2a),
             ])
 
-        store.failure = DiskFull()
+        monitor.failure = DiskFull().description
         for tick in 1...5 {
-            _ = core.ping(from: "s2", viewnum: 2, at: UInt64(tick - 1) * 100)
-            core.tick(at: UInt64(tick) * 100)
+            monitor.ping(from: "s2", viewnum: 2, at: UInt64(tick - 1) * 100)
+            monitor.tick(at: UInt64(tick) * 100)
         }
         // deadPings (5) ticks since s1's last ping: still alive, so nothing happened.
-        XCTAssertEqual(core.servers(at: 500).map(\.alive), [true, true])
-        XCTAssertEqual(core.drainEvents(), [])
-        _ = core.ping(from: "s2", viewnum: 2, at: 500)
-        core.tick(at: 600)
+        XCTAssertEqual(monitor.core.servers(at: 500).map(\.alive), [true, true])
+        XCTAssertEqual(monitor.drainNotices(), [])
+        monitor.ping(from: "s2", viewnum: 2, at: 500)
+        monitor.tick(at: 600)
         let v3 = View(viewnum: 3, primary: "s2", backup: "")
-        XCTAssertEqual(core.view, v2a)
-        XCTAssertEqual(core.servers(at: 600).map(\.alive), [false, true])
+        XCTAssertEqual(monitor.core.view, v2a)
+        XCTAssertEqual(monitor.core.servers(at: 600).map(\.alive), [false, true])
         XCTAssertEqual(
-            core.drainEvents(),
+            monitor.drainNotices(),
             [.serverDied(address: "s1"), .persistFailed(wanted: v3, error: "no space left on device")])
 
-        store.failure = nil
-        core.tick(at: 700)
-        XCTAssertEqual(core.view, v3)
-        XCTAssertEqual(core.drainEvents(), [.viewChanged(from: v2a, to: v3, reason: .primaryFailed)])
-        XCTAssertEqual(store.saved, [v1, v1a, v2, v2a, v3])
+        monitor.failure = nil
+        monitor.tick(at: 700)
+        XCTAssertEqual(monitor.core.view, v3)
+        XCTAssertEqual(monitor.drainNotices(), [.viewChanged(from: v2a, to: v3, reason: .primaryFailed)])
+        XCTAssertEqual(monitor.saved, [v1, v1a, v2, v2a, v3])
     }
 
     func testReasonsHaveReadableDescriptions() {

@@ -176,8 +176,12 @@ actor TestCluster {
     }
 
     /// Server `index`'s own view of itself; nil when it is not running.
-    func status(_ index: Int) async -> ServerNode.Status? {
-        await servers[index].node?.currentStatus()
+    func status(_ index: Int) async -> NodeStatus? {
+        await servers[index].node?.inspect {
+            NodeStatus(
+                view: $0.view, role: $0.role, serving: $0.isServing, backupSynchronized: $0.backupSynchronized,
+                store: $0.store)
+        }
     }
 
     func setUnreliable(_ index: Int, _ on: Bool) {
@@ -347,4 +351,14 @@ func check(
 ) async throws {
     let value = try await client.get(key)
     XCTAssertEqual(value, expected, "Get(\(key))", file: file, line: line)
+}
+
+/// A server's own view of itself, read through `ServerNode.inspect`.
+struct NodeStatus: Sendable {
+    var view: View
+    var role: ServerInfo.Role
+    var serving: Bool
+    var backupSynchronized: Bool
+    var store: [Bytes: Bytes]
+    var keys: Int { store.count }
 }

@@ -1,0 +1,136 @@
+import KVProtocol
+import KVTransport
+import Logging
+import NIOCore
+import NodeDriver
+import ServerCore
+
+/// Who gets an answer in the daemon: a connection of the kvservice protocol, or an
+/// in-process caller of `ServerNode.submit` (the Redis-protocol endpoint, tests).
+enum ServerRequester {
+    case connection(Responder)
+    case promise(EventLoopPromise<ClientReply>)
+    case callback(@Sendable (Result<ClientReply, any Error>) -> Void)
+
+    func answer(_ message: Message) {
+        switch self {
+        case .connection(let responder):
+            responder.respond(message)
+        case .promise(let promise):
+            guard case .reply(let reply) = message else { return promise.fail(ServerNode.StoppedError()) }
+            promise.succeed(reply)
+        case .callback(let completion):
+            guard case .reply(let reply) = message else { return completion(.failure(ServerNode.StoppedError())) }
+            completion(.success(reply))
+        }
+    }
+
+    /// No answer will come: a connection just does not get one (its peer times out, as
+    /// it would if the process had died); an in-process caller is told at once.
+    func abandon() {
+        switch self {
+        case .connection: break
+        case .promise(let promise): promise.fail(ServerNode.StoppedError())
+        case .callback(let completion): completion(.failure(ServerNode.StoppedError()))
+        }
+    }
+}
+
+/// A timer on an event loop.
+struct LoopTimer: DriverTimer {
+    let cancelAction: () -> Void
+    func cancel() { cancelAction() }
+}
+
+/// The server driver's world in the daemon: SwiftNIO connections to the monitor and the
+/// backup, the loop's timers and clock, the logger. Used on `loop` only, which is what
+/// makes the unchecked `Sendable` sound.
+final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
+    typealias Requester = ServerRequester
+    typealias Timer = LoopTimer
+
+    let loop: any EventLoop
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let secret: SharedSecret?
+    private let faults: FaultInjector?
+    private let monitorLink: PeerLink
+    private var backupLink: PeerLink?
+    var onStatusChange: (@Sendable (ServerNode.Summary) -> Void)?
+    var onTick: (@Sendable (ServerNode.Summary) -> Void)?
+
+    init(
+        loop: any EventLoop, group: any EventLoopGroup, monitor: String, secret: SharedSecret?,
+        faults: FaultInjector?, logger: Logger
+    ) {
+        self.loop = loop
+        self.group = group
+        self.logger = logger
+        self.secret = secret
+        self.faults = faults
+        self.monitorLink = PeerLink(address: monitor, group: group, loop: loop, faults: faults, secret: secret)
+    }
+
+    var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
+        let link: PeerLink
+        switch peer {
+        case .monitor:
+            link = monitorLink
+        case .server(let address):
+            if backupLink?.address != address {
+                backupLink?.close()
+                backupLink = PeerLink(address: address, group: group, loop: loop, faults: faults, secret: secret)
+            }
+            link = backupLink!
+        }
+        let loop = self.loop
+        let completion = NIOLoopBound(completion, eventLoop: loop)
+        link.send(message, timeout: .nanoseconds(Int64(clamping: timeout))).whenComplete { result in
+            // Always as a task of its own: a future that failed at once would otherwise
+            // complete inside `send`, while the driver is still carrying out effects.
+            loop.execute { completion.value(try? result.get()) }
+        }
+    }
+
+    func respond(to requester: ServerRequester, with message: Message) {
+        requester.answer(message)
+    }
+
+    func abandon(_ requester: ServerRequester) {
+        requester.abandon()
+    }
+
+    func schedule(after delay: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
+        let action = NIOLoopBound(action, eventLoop: loop)
+        let task = loop.scheduleTask(in: .nanoseconds(Int64(clamping: delay))) { action.value() }
+        return LoopTimer { task.cancel() }
+    }
+
+    func scheduleRepeated(initialDelay: UInt64, every interval: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
+        let action = NIOLoopBound(action, eventLoop: loop)
+        let task = loop.scheduleRepeatedTask(
+            initialDelay: .nanoseconds(Int64(clamping: initialDelay)), delay: .nanoseconds(Int64(clamping: interval))
+        ) { _ in action.value() }
+        return LoopTimer { task.cancel() }
+    }
+
+    func log(_ notice: ServerNotice, durationNanos: UInt64?) {
+        Notices.log(notice, logger: logger, durationMillis: durationNanos.map { $0 / 1_000_000 })
+    }
+
+    func statusChanged(_ core: ServerCore) {
+        onStatusChange?(ServerNode.Summary(core))
+    }
+
+    func ticked(_ core: ServerCore) {
+        onTick?(ServerNode.Summary(core))
+    }
+
+    /// Closes the links to the monitor and the backup.
+    func close() {
+        monitorLink.close()
+        backupLink?.close()
+    }
+}

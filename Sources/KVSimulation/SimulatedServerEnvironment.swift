@@ -1,0 +1,85 @@
+import KVProtocol
+import NodeDriver
+import ServerCore
+
+/// Who gets a server's answer in the simulation: the requester of an exchange.
+struct SimulatedRequester {
+    let exchange: UInt64
+    let node: Int
+}
+
+/// The server driver's world in the simulation: the simulated network, clock and agenda.
+/// One per incarnation: everything it set up dies with it (a callback of an earlier
+/// incarnation finds `isCurrent` false).
+final class SimulatedServerEnvironment: ServerEnvironment {
+    typealias Requester = SimulatedRequester
+    typealias Timer = SimulatedTimer
+
+    unowned let simulation: Simulation
+    unowned let server: SimulatedServer
+    let incarnation: UInt64
+
+    init(simulation: Simulation, server: SimulatedServer, incarnation: UInt64) {
+        self.simulation = simulation
+        self.server = server
+        self.incarnation = incarnation
+    }
+
+    var isCurrent: Bool { server.isUp && server.incarnation == incarnation }
+
+    var now: UInt64 { simulation.now * 1_000 }
+
+    func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
+        let target: Int
+        switch peer {
+        case .monitor:
+            target = simulation.monitor.node
+        case .server(let address):
+            guard let backup = simulation.server(named: address) else {
+                simulation.fail("\(server.address) sends to unknown server \(address)")
+                return
+            }
+            target = backup.node
+        }
+        simulation.request(
+            from: server.node, incarnation: incarnation, to: target, .driver(completion), message,
+            timeout: timeout / 1_000)
+    }
+
+    func respond(to requester: SimulatedRequester, with message: Message) {
+        if case .reply(let reply) = message, reply.status == .ok || reply.status == .noKey {
+            simulation.checkAnswer(server)
+        }
+        simulation.answer(from: server.node, to: requester.node, exchange: requester.exchange, message)
+    }
+
+    /// The requester times out, as it would if the process had died.
+    func abandon(_ requester: SimulatedRequester) {}
+
+    func schedule(after delay: UInt64, _ action: @escaping () -> Void) -> SimulatedTimer {
+        simulation.scheduleTimer(at: simulation.now + delay / 1_000, owner: { [self] in isCurrent }) { [self] in
+            simulation.stepping(server) { action() }
+        }
+    }
+
+    func scheduleRepeated(initialDelay: UInt64, every interval: UInt64, _ action: @escaping () -> Void)
+        -> SimulatedTimer
+    {
+        simulation.scheduleTimer(
+            at: simulation.now + initialDelay / 1_000, every: interval / 1_000, owner: { [self] in isCurrent }
+        ) { [self] in
+            simulation.stepping(server) { action() }
+        }
+    }
+
+    func log(_ notice: ServerNotice, durationNanos: UInt64?) {
+        simulation.trace.record(simulation.now, .serverNotice(server.node, notice))
+        if case .transferReceived(let primary, let viewnum, _) = notice {
+            simulation.completeTransfers[viewnum] = (backup: server.address, primary: primary)
+        }
+    }
+
+    func statusChanged(_ core: ServerCore) {}
+
+    func ticked(_ core: ServerCore) {}
+}

@@ -1,0 +1,41 @@
+import KVProtocol
+import MonitorCore
+
+/// What a `MonitorDriver` needs from the world: a clock, a tick timer, a place to keep
+/// the view, and somewhere to send answers and log records. As for `ServerEnvironment`,
+/// every callback runs on the driver's one thread and never inside the call that set it
+/// up.
+public protocol MonitorEnvironment: AnyObject {
+    associatedtype Requester
+    associatedtype Timer: DriverTimer
+
+    /// Monotonic time in nanoseconds.
+    var now: UInt64 { get }
+
+    /// Makes `view` durable (so that a restarted monitor continues from it) and then calls
+    /// `completion` with nil, or with what went wrong.
+    func save(_ view: View, completion: @escaping (String?) -> Void)
+
+    func respond(to requester: Requester, with message: Message)
+
+    /// The request of `requester` will get no answer: the monitor is stopping.
+    func abandon(_ requester: Requester)
+
+    /// Runs `action` after `initialDelay` nanoseconds and then every `interval`.
+    func scheduleRepeated(initialDelay: UInt64, every interval: UInt64, _ action: @escaping () -> Void) -> Timer
+
+    func log(_ notice: MonitorNotice)
+
+    /// A new view (or its acknowledgement) is in force.
+    func viewChanged(_ core: MonitorCore, at now: UInt64)
+
+    /// A tick was carried out (the systemd watchdog is fed from here).
+    func ticked(_ core: MonitorCore, at now: UInt64)
+}
+
+/// Where a `MonitorDriver` reports what it counts (Prometheus metrics in the daemon).
+public protocol MonitorMeasurements: AnyObject {
+    func pinged()
+    func viewChanged()
+    func update(viewnum: UInt64, acknowledged: Bool, liveServers: Int)
+}

@@ -1,0 +1,341 @@
+import KVProtocol
+import ServerCore
+
+/// Runs a `ServerCore` in an environment: feeds it requests, answers, timer ticks and the
+/// monitor's views, and carries out its effects (docs/DESIGN.md §7). The daemon runs it
+/// over SwiftNIO and the simulator over its simulated network, so the rules that live
+/// here run under the simulator too:
+/// - which requester each reply token belongs to;
+/// - one ping in flight at a time (a ping the core asks for meanwhile is dropped: the
+///   next tick asks again with the core's state of then);
+/// - when a graceful leave ends (`checkLeave`);
+/// - readiness: the first ping has been answered or has failed.
+///
+/// Not thread-safe: everything happens on the environment's one thread.
+public final class ServerDriver<Environment: ServerEnvironment> {
+    public struct Configuration: Sendable {
+        public var core: ServerConfig
+        /// Nanoseconds between ticks (and pings).
+        public var pingInterval: UInt64
+        /// Nanoseconds a forward, chunk or ping may go unanswered before it counts as lost.
+        public var peerTimeout: UInt64
+
+        public init(core: ServerConfig, pingInterval: UInt64, peerTimeout: UInt64) {
+            self.core = core
+            self.pingInterval = pingInterval
+            self.peerTimeout = peerTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    public let environment: Environment
+    /// Where request, forward and transfer measurements go; nil records none.
+    public let measurements: (any ServerMeasurements)?
+    public private(set) var core: ServerCore
+    private var lifecycle = Lifecycle.created
+    private var pending: [UInt64: Pending] = [:]
+    private var nextToken: UInt64 = 1
+    private var ping = PingSlot.free
+    private var ticker: Environment.Timer?
+    private var leave = LeaveState.notLeaving
+    private var firstPing = FirstPing.waiting([])
+    private var whenIdle: [() -> Void] = []
+    /// When the state transfer under way began (restarts included).
+    private var transferStartedAt: UInt64?
+
+    private enum Lifecycle {
+        case created
+        case running
+        case stopped
+    }
+
+    private struct Pending {
+        var requester: Environment.Requester
+        /// For client requests when measuring: the operation and when it arrived.
+        var request: (op: Operation, receivedAt: UInt64)?
+    }
+
+    private enum PingSlot {
+        case free
+        case inFlight
+    }
+
+    private enum LeaveState {
+        case notLeaving
+        case leaving(LeaveProgress)
+        case ended(LeaveOutcome)
+    }
+
+    private struct LeaveProgress {
+        var waiters: [(LeaveOutcome) -> Void]
+        var deadline: Environment.Timer
+        var answersWithoutBackup = 0
+    }
+
+    private enum FirstPing {
+        case waiting([() -> Void])
+        case settled
+    }
+
+    /// Leaving pings answered with an acknowledged view without a backup before a leaving
+    /// primary gives up waiting for one: a second at the default ping interval. An
+    /// acknowledged view without a backup gets an idle server as backup as soon as the
+    /// monitor knows one, and after a monitor restart idle servers are known only once
+    /// they ping again; so only a view that stays without a backup for a while means that
+    /// nobody can take the data.
+    public static var answersBeforeGivingUp: Int { 10 }
+
+    public init(
+        configuration: Configuration, environment: Environment, measurements: (any ServerMeasurements)? = nil
+    ) {
+        self.configuration = configuration
+        self.environment = environment
+        self.measurements = measurements
+        self.core = ServerCore(config: configuration.core)
+    }
+
+    /// Starts ticking: the first tick (and ping) at once, then every ping interval.
+    public func start() {
+        precondition(lifecycle == .created, "a driver starts once")
+        lifecycle = .running
+        ticker = environment.scheduleRepeated(initialDelay: 0, every: configuration.pingInterval) { [weak self] in
+            self?.tick()
+        }
+    }
+
+    public var isRunning: Bool { lifecycle == .running }
+
+    /// Whether any request is waiting for its answer.
+    public var hasPendingReplies: Bool { !pending.isEmpty }
+
+    // MARK: - Inbound
+
+    /// A client's request; the answer goes to `requester`.
+    public func receive(_ request: ClientRequest, from requester: Environment.Requester) {
+        guard lifecycle == .running else { return environment.abandon(requester) }
+        let token = register(
+            requester, request: measurements == nil ? nil : (request.op, environment.now))
+        run(core.step(.clientRequest(request, token)))
+    }
+
+    /// A forward batch from a primary (this server as backup).
+    public func receive(_ batch: ForwardBatch, from requester: Environment.Requester) {
+        guard lifecycle == .running else { return environment.abandon(requester) }
+        run(core.step(.forward(batch, register(requester, request: nil))))
+    }
+
+    /// A state-transfer chunk from a primary (this server as backup).
+    public func receive(_ chunk: TransferChunk, from requester: Environment.Requester) {
+        guard lifecycle == .running else { return environment.abandon(requester) }
+        run(core.step(.transfer(chunk, register(requester, request: nil))))
+    }
+
+    private func register(
+        _ requester: Environment.Requester, request: (op: Operation, receivedAt: UInt64)?
+    ) -> ReplyToken {
+        let token = nextToken
+        nextToken += 1
+        pending[token] = Pending(requester: requester, request: request)
+        return ReplyToken(token)
+    }
+
+    // MARK: - Effects
+
+    private func run(_ effects: [ServerEffect]) {
+        var statusChanged = false
+        for effect in effects {
+            switch effect {
+            case .reply(let token, let reply):
+                guard let waiting = pending.removeValue(forKey: token.raw) else { break }
+                // Counted before the reply leaves, so a client that saw it also sees the count.
+                if let measurements, let (op, receivedAt) = waiting.request {
+                    measurements.requestAnswered(
+                        op: op, status: reply.status, nanoseconds: elapsed(since: receivedAt))
+                }
+                environment.respond(to: waiting.requester, with: .reply(reply))
+            case .answerPrimary(let token, let ack):
+                guard let waiting = pending.removeValue(forKey: token.raw) else { break }
+                environment.respond(to: waiting.requester, with: .backupAck(ack))
+            case .sendToBackup(let address, let id, let message):
+                sendToBackup(address, id, message)
+            case .ping(let viewnum, let leaving):
+                sendPing(viewnum: viewnum, leaving: leaving)
+            case .notice(let notice):
+                log(notice)
+                statusChanged = true
+            }
+        }
+        if statusChanged { environment.statusChanged(core) }
+        if pending.isEmpty && !whenIdle.isEmpty {
+            let waiters = whenIdle
+            whenIdle.removeAll()
+            for waiter in waiters { waiter() }
+        }
+    }
+
+    private func sendToBackup(_ address: String, _ id: BackupMessageID, _ message: Message) {
+        var sentAt: UInt64?
+        if let measurements, case .forward = message {
+            measurements.forwardBatches(.sent, count: 1)
+            sentAt = environment.now
+        }
+        environment.send(message, to: .server(address), timeout: configuration.peerTimeout) {
+            [weak self] answer in
+            guard let self, self.lifecycle == .running else { return }
+            var ack: BackupAck?
+            if case .backupAck(let received) = answer { ack = received }
+            if let measurements = self.measurements, let sentAt {
+                measurements.forwardBatches(ack?.verdict == .accepted ? .acked : .failed, count: 1)
+                measurements.forwardBatchFinished(nanoseconds: self.elapsed(since: sentAt))
+            }
+            self.run(self.core.step(.backupReplied(id, ack)))
+        }
+    }
+
+    private func sendPing(viewnum: UInt64, leaving: Bool) {
+        guard case .free = ping, lifecycle == .running else { return }
+        ping = .inFlight
+        environment.send(
+            .ping(address: configuration.core.address, viewnum: viewnum, leaving: leaving), to: .monitor,
+            timeout: configuration.peerTimeout
+        ) { [weak self] answer in
+            guard let self else { return }
+            self.ping = .free
+            self.settleFirstPing()
+            guard self.lifecycle == .running, case .viewReply(let view) = answer else { return }
+            self.run(self.core.step(.viewFromMonitor(view)))
+            // Only the answer to a ping that said "leaving" shows what the monitor made
+            // of the request; an older answer may predate it.
+            if leaving { self.checkLeave() }
+        }
+    }
+
+    private func log(_ notice: ServerNotice) {
+        var duration: UInt64?
+        switch notice {
+        case .transferStarted:
+            transferStartedAt = environment.now
+            measurements?.transfer(.started)
+        case .transferCompleted:
+            if let transferStartedAt { duration = environment.now &- transferStartedAt }
+            transferStartedAt = nil
+            measurements?.transfer(.completed)
+            if let duration { measurements?.transferFinished(nanoseconds: Int64(clamping: duration)) }
+        case .transferRestarted:
+            measurements?.transfer(.restarted)
+        case .forwardResent(_, let batches, _):
+            measurements?.forwardBatches(.resent, count: batches)
+        default:
+            break
+        }
+        environment.log(notice, durationNanos: duration)
+    }
+
+    private func elapsed(since start: UInt64) -> Int64 {
+        Int64(clamping: environment.now &- start)
+    }
+
+    // MARK: - Tick
+
+    private func tick() {
+        guard lifecycle == .running else { return }
+        run(core.step(.tick))
+        measurements?.update(
+            viewnum: core.view.viewnum, role: core.role, keys: core.store.count, bytes: max(0, core.storeBytes),
+            duplicateClients: core.duplicates.count)
+        environment.ticked(core)
+    }
+
+    // MARK: - Readiness
+
+    /// Calls `action` once the first ping has been answered or has failed (at once if it
+    /// has): a server is ready once it listens and has tried to reach the monitor, never
+    /// gated on a role.
+    public func whenFirstPingSettled(_ action: @escaping () -> Void) {
+        switch firstPing {
+        case .waiting(var waiters):
+            waiters.append(action)
+            firstPing = .waiting(waiters)
+        case .settled:
+            action()
+        }
+    }
+
+    private func settleFirstPing() {
+        guard case .waiting(let waiters) = firstPing else { return }
+        firstPing = .settled
+        for waiter in waiters { waiter() }
+    }
+
+    // MARK: - Graceful leave
+
+    /// Asks the monitor, in every ping from now on, to hand this server's role to another,
+    /// and calls `completion` once a view without it arrives, once nobody can take over
+    /// its data, or after `timeout` nanoseconds. The server keeps serving meanwhile:
+    /// clients in flight are answered, or told to go to the new primary when the view
+    /// changes.
+    public func leave(timeout: UInt64, completion: @escaping (LeaveOutcome) -> Void) {
+        switch leave {
+        case .ended(let outcome):
+            completion(outcome)
+        case .leaving(var progress):
+            progress.waiters.append(completion)
+            leave = .leaving(progress)
+        case .notLeaving:
+            guard lifecycle == .running else { return completion(.timedOut(core.view)) }
+            let deadline = environment.schedule(after: timeout) { [weak self] in
+                guard let self else { return }
+                self.endLeave(.timedOut(self.core.view))
+            }
+            leave = .leaving(LeaveProgress(waiters: [completion], deadline: deadline))
+            run(core.step(.leave))
+        }
+    }
+
+    private func checkLeave() {
+        guard case .leaving(var progress) = leave else { return }
+        if core.hasLeft {
+            endLeave(.relieved(core.view))
+        } else if core.role == .primary && core.view.backup.isEmpty && core.view.acked {
+            progress.answersWithoutBackup += 1
+            leave = .leaving(progress)
+            if progress.answersWithoutBackup >= Self.answersBeforeGivingUp {
+                endLeave(.nobodyToTakeOver(core.view))
+            }
+        } else {
+            progress.answersWithoutBackup = 0
+            leave = .leaving(progress)
+        }
+    }
+
+    private func endLeave(_ outcome: LeaveOutcome) {
+        guard case .leaving(let progress) = leave else { return }
+        leave = .ended(outcome)
+        progress.deadline.cancel()
+        for waiter in progress.waiters { waiter(outcome) }
+    }
+
+    // MARK: - Stopping
+
+    /// Calls `action` once no request waits for its answer (at once if none does).
+    public func whenIdle(_ action: @escaping () -> Void) {
+        if pending.isEmpty { action() } else { whenIdle.append(action) }
+    }
+
+    /// Stops at once, as a crash would: no more ticks, pings or answers; every request
+    /// still waiting is abandoned and a leave in progress ends as timed out.
+    public func stop() {
+        guard lifecycle != .stopped else { return }
+        lifecycle = .stopped
+        ticker?.cancel()
+        ticker = nil
+        let abandoned = pending.values
+        pending.removeAll()
+        for waiting in abandoned { environment.abandon(waiting.requester) }
+        settleFirstPing()
+        endLeave(.timedOut(core.view))
+        let waiters = whenIdle
+        whenIdle.removeAll()
+        for waiter in waiters { waiter() }
+    }
+}
