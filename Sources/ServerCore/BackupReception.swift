@@ -1,6 +1,7 @@
 import KVProtocol
 
-/// The backup's side: accepting the state and the updates of its view's primary only.
+/// The backup's side: taking the state and the updates of its view's primary only
+/// (docs/DESIGN.md §3.3, §3.4).
 extension ServerCore {
     /// Why a message from `from` for `viewnum` cannot be taken, or nil if it can.
     private mutating func checkSender(
@@ -19,52 +20,30 @@ extension ServerCore {
 
     mutating func receiveChunk(_ chunk: TransferChunk, _ token: ReplyToken, _ effects: inout [ServerEffect]) {
         if let verdict = checkSender(chunk.from, chunk.viewnum, &effects) {
-            answer(token, verdict, chunk.from, chunk.viewnum, &effects)
-            return
+            return answer(token, verdict, chunk.from, chunk.viewnum, &effects)
         }
-        if chunk.index == 0, let stream = incoming, stream.viewnum == chunk.viewnum, stream.from == chunk.from,
-            chunk.transferID <= stream.transferID
-        {
-            // Fix: a duplicated or delayed chunk 0 of the transfer already under way (or
-            // done), or of an older one the primary has since restarted, must not restart
-            // reception: that wiped the store, and after completion it also dropped the
-            // forwarded updates the primary counts as held by this backup (so a promotion
-            // could lose acknowledged writes). The primary never reuses a transfer id, so
-            // the same id is a resend (already applied) and a smaller one is stale.
-            let verdict: BackupVerdict = chunk.transferID == stream.transferID ? .accepted : .outOfOrder
-            answer(token, verdict, chunk.from, chunk.viewnum, &effects)
-            return
-        }
-        if chunk.index == 0 {
+        guard case .backup(let received) = duty else { preconditionFailure("checked: a backup") }
+        let stream: IncomingStream
+        switch IncomingStream.admit(chunk, after: received) {
+        case .alreadyApplied:
+            return answer(token, .accepted, chunk.from, chunk.viewnum, &effects)
+        case .outOfOrder:
+            return answer(token, .outOfOrder, chunk.from, chunk.viewnum, &effects)
+        case .startsTransfer:
             // A new transfer replaces whatever this server held.
             store.removeAll()
             storeBytes = 0
             duplicates.removeAll()
-            incoming = IncomingStream(viewnum: chunk.viewnum, from: chunk.from, transferID: chunk.transferID)
-        } else {
-            guard var stream = incoming, stream.viewnum == chunk.viewnum, stream.from == chunk.from,
-                stream.transferID == chunk.transferID
-            else {
-                answer(token, .outOfOrder, chunk.from, chunk.viewnum, &effects)
-                return
-            }
-            if chunk.index < stream.nextChunk {
-                // A resend of a chunk already applied.
-                answer(token, .accepted, chunk.from, chunk.viewnum, &effects)
-                return
-            }
-            guard chunk.index == stream.nextChunk, !stream.complete else {
-                answer(token, .outOfOrder, chunk.from, chunk.viewnum, &effects)
-                return
-            }
-            stream.nextChunk += 1
-            incoming = stream
+            stream = IncomingStream(startedBy: chunk)
+        case .continuesTransfer:
+            var next = received!
+            next.record(chunk)
+            stream = next
         }
+        duty = .backup(stream)
         for entry in chunk.entries { setValue(entry.value, for: entry.key) }
         for dup in chunk.duplicates { duplicates.record(clientID: dup.clientID, seq: dup.seq, reply: dup.reply) }
-        incoming!.keys += chunk.entries.count
-        if chunk.isLast {
-            incoming!.complete = true
+        if stream.complete {
             counters.transfersReceived += 1
             effects.append(.notice(.transferReceived(from: chunk.from, viewnum: chunk.viewnum, keys: store.count)))
         }
@@ -73,30 +52,23 @@ extension ServerCore {
 
     mutating func receiveForward(_ batch: ForwardBatch, _ token: ReplyToken, _ effects: inout [ServerEffect]) {
         if let verdict = checkSender(batch.from, batch.viewnum, &effects) {
-            answer(token, verdict, batch.from, batch.viewnum, &effects)
-            return
+            return answer(token, verdict, batch.from, batch.viewnum, &effects)
         }
-        guard var stream = incoming, stream.complete, stream.viewnum == batch.viewnum, stream.from == batch.from,
-            stream.transferID == batch.transferID
-        else {
-            answer(token, .outOfOrder, batch.from, batch.viewnum, &effects)
-            return
+        guard case .backup(var stream?) = duty else {
+            return answer(token, .outOfOrder, batch.from, batch.viewnum, &effects)
         }
-        if batch.batchSeq < stream.nextBatchSeq {
+        switch stream.admit(batch) {
+        case .alreadyApplied:
             answer(token, .accepted, batch.from, batch.viewnum, &effects)
-            return
-        }
-        guard batch.batchSeq == stream.nextBatchSeq else {
+        case .outOfOrder:
             answer(token, .outOfOrder, batch.from, batch.viewnum, &effects)
-            return
+        case .next:
+            for update in batch.updates { applyUpdate(update) }
+            stream.record(batch)
+            duty = .backup(stream)
+            counters.batchesApplied += 1
+            answer(token, .accepted, batch.from, batch.viewnum, &effects)
         }
-        for update in batch.updates {
-            applyUpdate(update)
-        }
-        stream.nextBatchSeq += 1
-        counters.batchesApplied += 1
-        incoming = stream
-        answer(token, .accepted, batch.from, batch.viewnum, &effects)
     }
 
     private func answer(

@@ -1,8 +1,9 @@
 import KVProtocol
 
-/// The key/value server's replication logic as a deterministic state machine (DESIGN §3).
+/// The key/value server's replication logic as a deterministic state machine
+/// (docs/DESIGN.md §3).
 ///
-/// `step` takes one event and returns the effects the runtime must carry out. Nothing
+/// `step` takes one event and returns the effects the driver must carry out. Nothing
 /// here reads a clock, does I/O or blocks; time arrives as `.tick`.
 ///
 /// Safety rests on three rules enforced here:
@@ -14,16 +15,11 @@ import KVProtocol
 /// - a server acts as primary only when it can prove it holds the current state: it was
 ///   primary of the previous view it knew, or the complete-transfer backup of it, or it
 ///   is the very first primary of a new cluster.
+///
+/// What the server does in its view is `duty`, an enum carrying that duty's state; the
+/// primary's requests and replies in flight are in `pipeline`. `checkInvariants` states
+/// how the two agree with the view and the data, after every step.
 public struct ServerCore {
-    enum DataState: Equatable {
-        /// Just started: nothing stored, never part of a view.
-        case empty
-        /// Holds the state of the view it serves as primary.
-        case current
-        /// Was dropped from a role; what it holds may be behind.
-        case stale
-    }
-
     public let config: ServerConfig
     public internal(set) var view: View = .initial
     public internal(set) var store: [Bytes: Bytes] = [:]
@@ -33,26 +29,10 @@ public struct ServerCore {
     public internal(set) var counters = ServerCounters()
 
     var data: DataState = .empty
-    /// Primary of view 1 of a new cluster, waiting for the monitor to confirm the
-    /// acknowledgement before serving (a restart before that must not look fresh).
-    var awaitingFirstAck = false
-    /// The view in which this server refuses to act as primary.
-    var refusedViewnum: UInt64?
-    /// The view in which the backup refused this primary.
-    var fencedViewnum: UInt64?
+    var duty: Duty = .idle
+    var pipeline = PrimaryPipeline()
     /// As primary: the highest view whose backup holds the whole state.
     var ackedViewnum: UInt64 = 0
-    var outgoing: OutgoingStream?
-    /// Updates waiting for the next batch to the backup (of `outgoing`). Kept here rather
-    /// than in `outgoing`, where every request's append copied the whole array: the
-    /// optional stream is copied around (`guard var stream = outgoing`), so its arrays are
-    /// rarely uniquely referenced when appended to.
-    var openUpdates: [ForwardedUpdate] = []
-    var openBytes = 0
-    var incoming: IncomingStream?
-    var waiting: [WaitingReply] = []
-    var waitingHead = 0
-    var deferred: [(request: ClientRequest, token: ReplyToken)] = []
     var nextTransferID: UInt64 = 1
     var pingRequestedThisTick = false
     /// Shutting down: asks the monitor to be relieved (see `ServerEvent.leave`).
@@ -74,33 +54,38 @@ public struct ServerCore {
     }
 
     /// Whether client requests are being answered (as primary, with the current state).
-    public var isServing: Bool {
-        role == .primary && data == .current && !awaitingFirstAck && refusedViewnum != view.viewnum
-            && fencedViewnum != view.viewnum
-    }
+    public var isServing: Bool { duty == .primary(.serving) }
 
     /// Whether the primary's backup holds the whole state (or there is no backup).
     public var backupSynchronized: Bool {
-        guard role == .primary else { return false }
-        guard let outgoing else { return view.backup.isEmpty }
-        return outgoing.isStreaming
+        guard case .primary = duty else { return false }
+        guard let stream = pipeline.stream else { return view.backup.isEmpty }
+        return stream.isStreaming
     }
 
     /// The view number this server reports to the monitor in its next ping.
     public var pingViewnum: UInt64 {
-        guard role == .primary else { return view.viewnum }
-        if refusedViewnum == view.viewnum { return 0 }
-        if awaitingFirstAck { return view.viewnum }
-        return ackedViewnum
+        switch duty {
+        case .primary(.refusing): 0
+        case .primary(.awaitingFirstAck): view.viewnum
+        case .primary: ackedViewnum
+        case .idle, .backup: view.viewnum
+        }
     }
 
     /// Leaving, and the latest view gives this server no role: nobody depends on it
-    /// any more. (A primary whose view has no backup cannot hand over; the runtime
+    /// any more. (A primary whose view has no backup cannot hand over; the driver
     /// decides how long to wait for one.)
     public var hasLeft: Bool { leaving && role == .idle }
 
-    public var pendingReplies: Int { waiting.count - waitingHead }
-    public var deferredRequests: Int { deferred.count }
+    public var pendingReplies: Int { pipeline.held.count }
+    public var deferredRequests: Int { pipeline.deferred.count }
+
+    /// As backup: what it has received from the primary of its view.
+    var incoming: IncomingStream? {
+        if case .backup(let stream) = duty { return stream }
+        return nil
+    }
 
     public mutating func step(_ event: ServerEvent) -> [ServerEffect] {
         var effects: [ServerEffect] = []
@@ -126,6 +111,7 @@ public struct ServerCore {
             // At once, not at the next tick: a shutdown is waiting on the answer.
             effects.append(.ping(viewnum: pingViewnum, leaving: true))
         }
+        checkInvariants()
         return effects
     }
 
@@ -138,9 +124,9 @@ public struct ServerCore {
                 !view.acked
             else { return }
             view.acked = true
-            if awaitingFirstAck && role == .primary {
-                awaitingFirstAck = false
+            if duty == .primary(.awaitingFirstAck) {
                 data = .current
+                duty = .primary(.serving)
                 startReplication(&effects)
             }
             return
@@ -148,12 +134,9 @@ public struct ServerCore {
 
         let old = view
         let oldRole = role(in: old)
-        // Captured before it is reset below (see `confirmedFirst`).
-        let wasAwaitingFirstAck = awaitingFirstAck
+        let oldDuty = duty
         view = newView
         let newRole = role(in: newView)
-        fencedViewnum = nil
-        awaitingFirstAck = false
         effects.append(.notice(.viewChanged(from: old, to: newView)))
         if oldRole != newRole {
             effects.append(.notice(.roleChanged(from: oldRole, to: newRole, view: newView)))
@@ -162,67 +145,95 @@ public struct ServerCore {
         guard newRole == .primary else {
             if oldRole == .primary { abandonPrimaryRole(&effects) }
             if data == .current { data = .stale }
+            duty = newRole == .backup ? .backup(nil) : .idle
             return
         }
 
         let continuing = oldRole == .primary && data == .current && old.viewnum > 0
-        let promoted =
-            oldRole == .backup
-            && incoming.map { $0.complete && $0.viewnum == old.viewnum && $0.from == old.primary }
-                ?? false
+        var promoted = false
+        if case .backup(let received?) = oldDuty {
+            promoted = received.holdsWholeState(of: old.viewnum, from: old.primary)
+        }
         let firstOfCluster = data == .empty && newView.viewnum == 1
-        // Fix: the primary of view 1 waiting for the monitor's confirmation may never see
-        // "view 1 acked": the monitor handles the acknowledging ping and, in the same call,
-        // makes an idle server backup of view 2, so the ping's reply is already view 2.
-        // The monitor leaves an unacknowledged view only to replace a dead backup, and
-        // view 1 has none, so a later view naming this server primary proves that its own
-        // ping acknowledged view 1 (nothing was served before: it still holds the state).
-        // Refusing here would leave view 2 unacknowledged forever (its primary pinging 0).
-        let confirmedFirst = wasAwaitingFirstAck && oldRole == .primary && old.viewnum == 1
+        // The primary of view 1 waiting for the monitor's confirmation may never see
+        // "view 1 acked": the monitor handles the acknowledging ping and, in the same
+        // step, makes an idle server backup of view 2, so the ping's answer is already
+        // view 2. The monitor leaves an unacknowledged view only to replace a dead backup,
+        // and view 1 has none, so a later view naming this server primary proves that its
+        // own ping acknowledged view 1 (nothing was served before: it still holds the
+        // state). Refusing here would leave view 2 unacknowledged for ever (its primary
+        // pinging 0).
+        let confirmedFirst = oldDuty == .primary(.awaitingFirstAck) && old.viewnum == 1
         if continuing || promoted || confirmedFirst {
             data = .current
+            duty = .primary(.serving)
             ackedViewnum = max(ackedViewnum, old.viewnum)
             startReplication(&effects)
         } else if firstOfCluster && !newView.acked {
             // Serve only once the monitor confirms the acknowledgement: had this server
             // served first and restarted, its empty successor would see the same
             // unacknowledged view 1 and could not tell it apart from a new cluster.
-            awaitingFirstAck = true
+            duty = .primary(.awaitingFirstAck)
         } else {
-            refusedViewnum = newView.viewnum
-            if data == .current { data = .stale }
             let reason =
                 data == .empty
                 ? "restarted without data: the view's data is on its backup, if anyone"
                 : "not the primary or synchronised backup of view \(old.viewnum)"
+            duty = .primary(.refusing)
+            if data == .current { data = .stale }
             effects.append(.notice(.refusedPrimary(view: newView, reason: reason)))
             abandonPrimaryRole(&effects)
         }
-    }
-
-    /// Tells every waiting or deferred client to go to the new primary.
-    mutating func abandonPrimaryRole(_ effects: inout [ServerEffect]) {
-        for index in waitingHead..<waiting.count {
-            effects.append(.reply(waiting[index].token, .wrongServer))
-        }
-        waiting.removeAll(keepingCapacity: true)
-        waitingHead = 0
-        for item in deferred { effects.append(.reply(item.token, .wrongServer)) }
-        deferred.removeAll(keepingCapacity: true)
-        endStream()
-    }
-
-    /// Drops the stream to the backup with the batch it was gathering: those updates are
-    /// in the store, so a new backup gets them with its transfer and nobody else needs them.
-    mutating func endStream() {
-        outgoing = nil
-        openUpdates = []
-        openBytes = 0
     }
 
     mutating func requestPing(_ effects: inout [ServerEffect]) {
         guard !pingRequestedThisTick else { return }
         pingRequestedThisTick = true
         effects.append(.ping(viewnum: pingViewnum, leaving: leaving))
+    }
+
+    // MARK: - Invariants
+
+    /// How `duty`, `pipeline` and `data` agree with the view, after every step. Cheap
+    /// (a handful of comparisons) so that it runs in production too: a violation is a bug,
+    /// and a server that stops is replaced by its backup with nothing acknowledged lost.
+    func checkInvariants() {
+        switch duty {
+        case .idle:
+            precondition(role == .idle, "idle, but \(role) of \(view)")
+            precondition(pipeline.isEmpty, "an idle server holds client requests")
+            precondition(data != .current, "an idle server claims the current state")
+        case .backup(let stream):
+            precondition(role == .backup, "backup, but \(role) of \(view)")
+            precondition(pipeline.isEmpty, "a backup holds client requests")
+            precondition(data != .current, "a backup claims the current state")
+            precondition(stream.map { $0.viewnum == view.viewnum } ?? true, "a stream of another view")
+        case .primary(let phase):
+            precondition(role == .primary, "primary, but \(role) of \(view)")
+            switch phase {
+            case .serving:
+                precondition(data == .current, "serving without the current state")
+                if let stream = pipeline.stream {
+                    precondition(
+                        stream.viewnum == view.viewnum && stream.backup == view.backup,
+                        "streaming to \(stream.backup) for view \(stream.viewnum) in \(view)")
+                } else {
+                    precondition(view.backup.isEmpty, "\(view) has a backup, but no stream goes to it")
+                    precondition(pipeline.held.isEmpty, "replies held with no backup to acknowledge them")
+                }
+            case .awaitingFirstAck:
+                precondition(data == .empty, "awaiting the first acknowledgement with data")
+                precondition(pipeline.stream == nil && pipeline.held.isEmpty, "replicating before serving")
+            case .fenced:
+                precondition(data == .current, "fenced without the current state")
+                precondition(pipeline.isEmpty, "a fenced primary holds client requests")
+            case .refusing:
+                precondition(data != .current, "refusing while holding the current state")
+                precondition(pipeline.isEmpty, "a refusing primary holds client requests")
+            }
+        }
+        precondition(
+            pipeline.openUpdates.isEmpty || pipeline.stream?.isStreaming == true, "updates gathered with no batch to go"
+        )
     }
 }

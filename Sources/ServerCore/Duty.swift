@@ -1,0 +1,37 @@
+/// What a server does in the view it knows, with the state that belongs to that duty.
+/// It changes with every new view (`ServerCore.observe`), and within a view only as
+/// `PrimaryPhase` says.
+enum Duty: Equatable {
+    /// No role in the view (or no view yet).
+    case idle
+    /// Backup of the view, with what it has received from the view's primary (nil until
+    /// the first chunk of a transfer arrives).
+    case backup(IncomingStream?)
+    /// Primary of the view.
+    case primary(PrimaryPhase)
+}
+
+/// Where a primary stands in its view (docs/DESIGN.md §3.6).
+enum PrimaryPhase: Equatable {
+    /// Primary of view 1 of a new cluster: holds requests until the monitor confirms the
+    /// acknowledgement, so that a restart before then cannot look like a new cluster.
+    case awaitingFirstAck
+    /// Serves clients, replicating every request to the backup (`PrimaryPipeline`).
+    case serving
+    /// Its backup refused it: a newer view has begun. It still holds the current state,
+    /// but answers nothing until the monitor names a view.
+    case fenced
+    /// Named primary without holding the view's state (restarted, or dropped from a view
+    /// earlier): refuses, and pings 0 so that the monitor promotes the backup.
+    case refusing
+}
+
+/// What the store holds, as far as serving goes.
+enum DataState: Equatable {
+    /// Just started: nothing stored, never primary with the current state.
+    case empty
+    /// The state of the view it is primary of (serving or fenced).
+    case current
+    /// Was primary with the current state, then lost the role: what it holds may be behind.
+    case stale
+}

@@ -1,0 +1,220 @@
+import KVProtocol
+
+/// What a primary sends to the backup of its view: first the whole state in chunks
+/// (`transferring`), then batches of updates (`streaming`). It owns its transitions, as
+/// etcd's `tracker.Progress` does: the core tells it what was sent and answered, and it
+/// says what follows (docs/DESIGN.md §3.4, §3.9).
+struct OutgoingStream {
+    enum Phase {
+        case transferring(TransferProgress)
+        case streaming
+    }
+
+    let viewnum: UInt64
+    let backup: String
+    private(set) var transferID: UInt64
+    private(set) var phase: Phase
+    /// Sequence number of the open batch (the next one to be sent).
+    private(set) var nextBatchSeq: UInt64 = 1
+    /// Highest batch the backup has applied; 0 is the transfer itself.
+    private(set) var ackedSeq: UInt64 = 0
+    /// Batches sent and not yet acknowledged, oldest first.
+    private(set) var inFlight: [ForwardBatch] = []
+    /// A read waits for the open batch, so it must be sent even with no updates.
+    var openNeeded = false
+    private(set) var ticksSinceProgress = 0
+    private(set) var needsResend = false
+
+    init(viewnum: UInt64, backup: String, transferID: UInt64, transfer: TransferProgress) {
+        self.viewnum = viewnum
+        self.backup = backup
+        self.transferID = transferID
+        self.phase = .transferring(transfer)
+    }
+
+    var isStreaming: Bool {
+        if case .streaming = phase { return true }
+        return false
+    }
+
+    func id(of batch: ForwardBatch) -> BackupMessageID {
+        .batch(viewnum: batch.viewnum, transferID: batch.transferID, batchSeq: batch.batchSeq)
+    }
+
+    // MARK: - Transfer
+
+    /// The next chunk of the transfer, if the window has room and the last is not sent.
+    mutating func nextChunk(
+        of store: [Bytes: Bytes], from address: String, config: ServerConfig
+    ) -> (BackupMessageID, TransferChunk)? {
+        guard case .transferring(var progress) = phase, progress.chunksInFlight < config.transferWindow,
+            !progress.sentLast
+        else { return nil }
+        var entries: [(key: Bytes, value: Bytes)] = []
+        var bytes = 0
+        while progress.cursor != store.endIndex && bytes < config.transferChunkBytes {
+            let (key, value) = store[progress.cursor]
+            entries.append((key, value))
+            bytes += TransferChunk.encodedSize(key: key, value: value)
+            progress.cursor = store.index(after: progress.cursor)
+        }
+        var dups: [DuplicateEntry] = []
+        while progress.duplicateCursor < progress.duplicates.count && bytes < config.transferChunkBytes {
+            let dup = progress.duplicates[progress.duplicateCursor]
+            dups.append(dup)
+            bytes += dup.encodedSize
+            progress.duplicateCursor += 1
+        }
+        let isLast = progress.cursor == store.endIndex && progress.duplicateCursor == progress.duplicates.count
+        let chunk = TransferChunk(
+            viewnum: viewnum, from: address, transferID: transferID, index: progress.nextIndex, isLast: isLast,
+            entries: entries, duplicates: dups)
+        progress.keysSent += entries.count
+        progress.bytesSent += bytes
+        progress.sentLast = isLast
+        progress.chunksInFlight += 1
+        progress.nextIndex += 1
+        phase = .transferring(progress)
+        return (.chunk(viewnum: viewnum, transferID: transferID, index: chunk.index), chunk)
+    }
+
+    /// What an answer to a chunk means.
+    enum ChunkAnswer {
+        /// Not for this transfer (an older one, or it is over): nothing to do.
+        case stale
+        /// The backup did not take it, or no answer came: the transfer starts again at
+        /// the next tick.
+        case willRestart
+        /// The backup belongs to a newer view.
+        case rejected
+        /// Taken; more chunks may go.
+        case taken
+        /// The last chunk was taken: the backup holds the whole state.
+        case completed(keys: Int, bytes: Int, chunks: Int)
+    }
+
+    mutating func chunkAnswered(
+        viewnum: UInt64, transferID: UInt64, index: UInt32, _ ack: BackupAck?
+    ) -> ChunkAnswer {
+        guard viewnum == self.viewnum, transferID == self.transferID, case .transferring(var progress) = phase else {
+            return .stale
+        }
+        guard let ack, ack.verdict != .unknownView, ack.verdict != .outOfOrder else {
+            progress.restartPending = true
+            phase = .transferring(progress)
+            return .willRestart
+        }
+        if ack.verdict == .rejected { return .rejected }
+        progress.chunksInFlight -= 1
+        ticksSinceProgress = 0
+        // The backup takes chunks in order only, so the last one taken means every one was.
+        guard progress.sentLast && index == progress.nextIndex - 1 else {
+            phase = .transferring(progress)
+            return .taken
+        }
+        phase = .streaming
+        ackedSeq = 0
+        return .completed(keys: progress.keysSent, bytes: progress.bytesSent, chunks: Int(progress.nextIndex))
+    }
+
+    /// Starts the transfer again from the first chunk, under a new transfer id so the
+    /// backup discards what it received of the failed one.
+    mutating func restartTransfer(transferID: UInt64, _ transfer: TransferProgress) {
+        precondition(!isStreaming, "a completed transfer is not restarted")
+        self.transferID = transferID
+        phase = .transferring(transfer)
+        ticksSinceProgress = 0
+    }
+
+    // MARK: - Batches
+
+    /// Whether the open batch may leave now: the window has room and, while another batch
+    /// is in flight, the open one is big enough to be worth a second round trip (see
+    /// `ServerConfig.pipelineAfterBytes`).
+    func mayFlush(openUpdates: Int, openBytes: Int, config: ServerConfig) -> Bool {
+        isStreaming && openNeeded && inFlight.count < config.maxBatchesInFlight
+            && (inFlight.isEmpty || openBytes >= min(config.pipelineAfterBytes, config.maxBatchBytes)
+                || openUpdates >= min(config.pipelineAfterUpdates, config.maxBatchUpdates))
+    }
+
+    /// The open batch, sent: it is in flight until the backup acknowledges it.
+    mutating func send(_ updates: [ForwardedUpdate], from address: String) -> ForwardBatch {
+        precondition(isStreaming, "a batch sent before the transfer completed")
+        let batch = ForwardBatch(
+            viewnum: viewnum, from: address, transferID: transferID, batchSeq: nextBatchSeq, updates: updates)
+        if inFlight.isEmpty { ticksSinceProgress = 0 }
+        inFlight.append(batch)
+        nextBatchSeq += 1
+        openNeeded = false
+        return batch
+    }
+
+    /// What an answer to a batch means.
+    enum BatchAnswer {
+        case stale
+        /// The backup did not take it, or no answer came: resent at the next tick.
+        case willResend
+        case rejected
+        /// Batches up to `seq` are applied: their replies may leave.
+        case acknowledged(upTo: UInt64)
+    }
+
+    mutating func batchAnswered(viewnum: UInt64, transferID: UInt64, seq: UInt64, _ ack: BackupAck?) -> BatchAnswer {
+        guard viewnum == self.viewnum, transferID == self.transferID, isStreaming else { return .stale }
+        guard let ack else {
+            needsResend = true
+            return .willResend
+        }
+        switch ack.verdict {
+        case .accepted:
+            guard seq > ackedSeq else { return .stale }
+            ackedSeq = seq
+            inFlight.removeAll { $0.batchSeq <= seq }
+            ticksSinceProgress = 0
+            return .acknowledged(upTo: seq)
+        case .unknownView, .outOfOrder:
+            needsResend = true
+            return .willResend
+        case .rejected:
+            return .rejected
+        }
+    }
+
+    // MARK: - Ticks
+
+    /// What a tick calls for.
+    enum TickAction {
+        case none
+        case restartTransfer(reason: String)
+        case resend([ForwardBatch], reason: String)
+    }
+
+    mutating func tick(resendAfterTicks: Int) -> TickAction {
+        ticksSinceProgress += 1
+        switch phase {
+        case .transferring(let progress):
+            guard progress.restartPending || ticksSinceProgress >= resendAfterTicks else { return .none }
+            return .restartTransfer(reason: progress.restartPending ? "backup did not take a chunk" : "no answer")
+        case .streaming:
+            let stalled = !inFlight.isEmpty && ticksSinceProgress >= resendAfterTicks
+            guard needsResend || stalled else { return .none }
+            needsResend = false
+            ticksSinceProgress = 0
+            return .resend(inFlight, reason: stalled ? "no answer" : "backup did not take a batch")
+        }
+    }
+}
+
+/// A state transfer in progress. The store is not changed while it runs (client requests
+/// are deferred), so a dictionary index is a stable cursor.
+struct TransferProgress {
+    var cursor: Dictionary<Bytes, Bytes>.Index
+    var duplicates: [DuplicateEntry]
+    var duplicateCursor = 0
+    var nextIndex: UInt32 = 0
+    var chunksInFlight = 0
+    var sentLast = false
+    var restartPending = false
+    var keysSent = 0
+    var bytesSent = 0
+}

@@ -1,0 +1,80 @@
+import KVProtocol
+
+/// What a primary holds for its clients and its backup: requests deferred, replies held
+/// until the backup acknowledges their batch, and the stream to the backup with the batch
+/// it is gathering. Empty unless the server is a serving primary (or, for deferred
+/// requests only, one awaiting its first acknowledgement).
+///
+/// A stored property of the core rather than a payload of `Duty`: its arrays grow with
+/// every request, and an enum payload is copied out to be changed, so every append would
+/// copy the array.
+struct PrimaryPipeline {
+    var deferred: [(request: ClientRequest, token: ReplyToken)] = []
+    var held = HeldReplies()
+    /// Nil when the view has no backup.
+    var stream: OutgoingStream?
+    /// Updates for the next batch to the backup. Kept out of `stream` for the reason
+    /// above: the optional stream is copied whenever it is read whole.
+    var openUpdates: [ForwardedUpdate] = []
+    var openBytes = 0
+
+    var isEmpty: Bool { deferred.isEmpty && held.isEmpty && stream == nil && openUpdates.isEmpty }
+
+    /// Drops the stream with the batch it was gathering: those updates are in the store,
+    /// so a new backup gets them with its transfer and nobody else needs them.
+    mutating func endStream() {
+        stream = nil
+        openUpdates = []
+        openBytes = 0
+    }
+}
+
+/// Replies that may leave only once the backup has acknowledged their batch, in arrival
+/// order (which is also batch order).
+struct HeldReplies {
+    private struct Held {
+        var releaseAt: UInt64
+        let token: ReplyToken
+        let reply: ClientReply
+    }
+
+    private var replies: [Held] = []
+    private var head = 0
+
+    var count: Int { replies.count - head }
+    var isEmpty: Bool { head == replies.count }
+
+    mutating func hold(_ reply: ClientReply, for token: ReplyToken, untilBatch seq: UInt64) {
+        replies.append(Held(releaseAt: seq, token: token, reply: reply))
+    }
+
+    /// Releases every reply whose batch the backup has applied.
+    mutating func release(upTo seq: UInt64, _ effects: inout [ServerEffect]) {
+        while head < replies.count, replies[head].releaseAt <= seq {
+            effects.append(.reply(replies[head].token, replies[head].reply))
+            head += 1
+        }
+        if head == replies.count {
+            replies.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 && head * 2 > replies.count {
+            replies.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// For a new backup: the held updates are in the store, so they reach it with the
+    /// transfer (batch 0), or need nobody when there is no backup.
+    mutating func waitForTransfer() {
+        for index in head..<replies.count { replies[index].releaseAt = 0 }
+    }
+
+    /// Every held reply's token, in order; none is held any more.
+    mutating func takeAll() -> [ReplyToken] {
+        defer {
+            replies.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        return replies[head...].map(\.token)
+    }
+}
