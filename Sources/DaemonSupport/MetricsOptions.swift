@@ -6,19 +6,15 @@ import Prometheus
 
 /// The metrics flag both daemons take.
 public struct MetricsOptions: ParsableArguments {
-    @Option(help: "Serve Prometheus metrics over HTTP at HOST:PORT, path /metrics (default: off).")
-    public var metricsListen: String?
+    @Option(
+        help: "Serve Prometheus metrics over HTTP at HOST:PORT, path /metrics (default: off).",
+        transform: PeerAddress.parse)
+    public var metricsListen: PeerAddress?
 
     public init() {}
 
-    public func validate() throws {
-        if let metricsListen, PeerAddress(metricsListen) == nil {
-            throw ValidationError("--metrics-listen: \"\(metricsListen)\" is not HOST:PORT")
-        }
-    }
-
-    /// `--metrics-listen`, validated.
-    public var address: PeerAddress? { metricsListen.flatMap(PeerAddress.init) }
+    /// `--metrics-listen`.
+    public var address: PeerAddress? { metricsListen }
 }
 
 /// A daemon's running metrics: the factory to make its metrics with, and the endpoint.

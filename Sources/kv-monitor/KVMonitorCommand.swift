@@ -29,11 +29,19 @@ struct KVMonitorCommand: AsyncParsableCommand {
             named "metrics") it serves Prometheus metrics over HTTP at /metrics.
             """)
 
-    @Option(help: "Address to listen on (HOST:PORT).")
-    var listen: String = "127.0.0.1:7100"
+    // The defaults are named once and shown in --help by hand: ArgumentParser shows
+    // none for an option parsed by a transform (which gives the clearer error).
+    static let defaultListen = PeerAddress(host: "127.0.0.1", port: 7100)
+    static let defaultPingInterval = DurationOption(.milliseconds(100))
 
-    @Option(help: "Interval of the servers' pings and of the monitor's tick (e.g. 100ms, 1s).")
-    var pingInterval: String = "100ms"
+    @Option(help: "Address to listen on (HOST:PORT; default: \(defaultListen)).", transform: PeerAddress.parse)
+    var listen = defaultListen
+
+    @Option(
+        help:
+            "Interval of the servers' pings and of the monitor's tick (e.g. 100ms, 1s; default: \(defaultPingInterval)).",
+        transform: DurationOption.parse)
+    var pingInterval = defaultPingInterval
 
     @Option(help: "Pings a server may miss before it is dead.")
     var deadPings: UInt64 = 5
@@ -50,20 +58,16 @@ struct KVMonitorCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard DurationText.parse(pingInterval).map({ $0 > .zero }) == true else {
-            throw ValidationError("--ping-interval: \"\(pingInterval)\" is not a duration such as 100ms")
-        }
+        guard pingInterval.amount > .zero else { throw ValidationError("--ping-interval must be longer than 0") }
         guard deadPings >= 1 else { throw ValidationError("--dead-pings must be at least 1") }
-        guard PeerAddress(listen) != nil else { throw ValidationError("--listen: \"\(listen)\" is not HOST:PORT") }
     }
 
     func run() async throws {
         let logger = logging.bootstrap(identifier: "kv-monitor")
-        let interval = DurationText.parse(pingInterval)!
+        let interval = pingInterval.amount
         let stateDirectory = stateDir ?? getenv("STATE_DIRECTORY").map { String(cString: $0) }
         let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
-        let listen = PeerAddress(listen)!
-        let (deadPings, pingInterval) = (deadPings, pingInterval)
+        let (listen, deadPings, pingInterval) = (listen, deadPings, pingInterval)
         let metricsListen = metricsOptions.address
         let maxConnections = connectionOptions.maxConnections
         let secretPath = authOptions.path
@@ -112,12 +116,19 @@ struct KVMonitorCommand: AsyncParsableCommand {
                 }
                 let (view, live) = await node.summary()
                 supervisor.ready(status: Self.statusLine(view, live))
-                return {
-                    logger.notice("stopping", metadata: ["kv_event": "shutdown"])
-                    supervisor.stopping(status: "stopping")
-                    await node.stop()
-                    await metrics?.endpoint.close()
-                }
+                // Started in this order; stopped one after the other from the end.
+                let parts: [(any Service)?] = [
+                    metrics.map { metrics in
+                        StopAtShutdown("metrics endpoint") { await metrics.endpoint.close() }
+                    },
+                    StopAtShutdown("monitor node") { await node.stopDriver() },
+                    StopAtShutdown("kvservice listener") {
+                        logger.notice("stopping", metadata: ["kv_event": "shutdown"])
+                        supervisor.stopping(status: "stopping")
+                        await node.listener.closeAll()
+                    },
+                ]
+                return parts.compactMap { $0 }
             }
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
