@@ -14,8 +14,6 @@ public enum CheckResult: Equatable, Sendable, CustomStringConvertible {
     /// the wrong kind): nothing was checked.
     case invalidHistory(String)
 
-    public var isLinearizable: Bool { self == .linearizable }
-
     public var description: String {
         switch self {
         case .linearizable: "linearizable"

@@ -5,8 +5,6 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case putHash = 3
     case delete = 4
 
-    public var isUpdate: Bool { self != .get }
-
     public var description: String {
         switch self {
         case .get: "get"

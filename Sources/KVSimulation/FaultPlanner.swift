@@ -11,10 +11,10 @@ import KVProtocol
 /// A partition's effects outlast it: a ping it swallowed holds the server's only ping
 /// slot for the peer timeout, and the monitor may take the server for dead meanwhile;
 /// so stability waits that long after a heal. A switchover in progress counts as an
-/// unstable moment too: the monitor promotes a backup
-/// that pinged within the last two ticks, so one that crashed a moment before is made
-/// primary of a view it never acknowledges, and the monitor keeps that view (seed 137
-/// of the first version of this planner; see docs/SIMULATION.md, "Findings").
+/// unstable moment too: the monitor promotes a backup that pinged within the last two
+/// ticks, so one that crashed a moment before is made primary of a view it never
+/// acknowledges, and the monitor keeps that view (a known liveness limit:
+/// docs/SIMULATION.md, "Findings").
 /// Risky schedules crash any server and partition any link at any time, losing both
 /// copies now and then; then only wrong answers count.
 extension Simulation {

@@ -72,9 +72,8 @@ public struct JournalLogHandler: LogHandler {
             "CODE_FUNC=\(function)",
             "KV_LOGGER=\(label)",
         ]
-        // Fix (found by SystemdTests' testDaemonRecordsInJournald): KV_LOGGER and MESSAGE_ID
-        // were missing from `seen`, so metadata keys "kv_logger" or "message_id" added a
-        // second field of that name (journald keeps both; MESSAGE_ID became ambiguous).
+        // Fields set above are not taken again from metadata: journald would keep both
+        // copies of a field (a "message_id" metadata key would make MESSAGE_ID ambiguous).
         var seen: Set<String> = [
             "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "KV_LOGGER",
         ]

@@ -42,14 +42,13 @@ public final class ServiceSupervisor: Sendable {
     public func tick(nowMicroseconds: UInt64) { pinger?.tick(nowMicroseconds: nowMicroseconds) }
 }
 
-/// Orders STATUS= lines against READY=1 and STOPPING=1. Fix (found by SystemdTests'
-/// testStatusFollowsTheView): the daemons' loops report status changes from the moment
-/// they start, while READY=1 carried a line computed a moment earlier by the starting
-/// task; so the manager got the same line twice in a row (STATUS=x, then READY=1 with
-/// STATUS=x), or a stale one (STATUS=new, then READY=1 with STATUS=old, which stayed shown
-/// until the next change). Now every line goes out under one lock: READY=1 carries its
-/// line only if no STATUS= was sent before it, a line equal to the last one is not resent,
-/// and after STOPPING=1 the loops' lines no longer replace the stopping status.
+/// Orders STATUS= lines against READY=1 and STOPPING=1. The daemons' loops report status
+/// changes from the moment they start, while READY=1 carries a line computed a moment
+/// earlier by the starting task; unordered, the manager would get the same line twice in
+/// a row, or keep showing a stale one until the next change. So every line goes out under
+/// one lock: READY=1 carries its line only if no STATUS= was sent before it, a line equal
+/// to the last one is not resent, and after STOPPING=1 the loops' lines do not replace
+/// the stopping status.
 final class StatusGate: @unchecked Sendable {
     private let notifier: SystemdNotifier
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)

@@ -40,10 +40,9 @@ public struct SystemdNotifier: Sendable {
         getenv("NOTIFY_SOCKET") != nil
     }
 
-    /// A STATUS= value must be one line. Fix (found by SystemdTests'
-    /// testOneLineReplacesEveryKindOfLineBreak): comparing Characters with "\n" missed
-    /// "\r\n", which is a single Character in Swift, so a CRLF (from an error's text, say)
-    /// ended the assignment early; every line break now becomes a space.
+    /// A STATUS= value must be one line: every line break becomes a space. `isNewline`
+    /// covers "\r\n", which is a single Character in Swift (a comparison with "\n" would
+    /// miss it, and a CRLF from an error's text would end the assignment early).
     static func oneLine(_ text: String) -> String {
         String(text.map { $0.isNewline ? " " : $0 })
     }

@@ -23,11 +23,9 @@ public struct Responder: Sendable {
             return
         }
         if case .error = message {
-            // Fix: an error frame ends the connection (the protocol's rule, DESIGN §5). The
-            // nodes answer a message they do not take (a ping sent to a server, a data
-            // request sent to the monitor) with an error through here, and the connection
-            // used to stay open; now it is closed once the frame is written, as the
-            // transport's ProtocolErrorHandler does for undecodable input.
+            // An error frame ends the connection (docs/DESIGN.md §5), once it is written:
+            // the peer sent something this side cannot take, so nothing it sends after
+            // can be trusted to be framed or meant as it looks.
             let channel = self.channel
             channel.writeAndFlush(Frame(requestID: requestID, message: message)).whenComplete { _ in
                 channel.close(promise: nil)
