@@ -11,4 +11,5 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case serverIsolated = "server isolated"
     case linksBlocked = "one-way links blocked"
     case lossyPeriod = "lossy period"
+    case storeFailing = "monitor store failing"
 }

@@ -15,6 +15,11 @@ import KVProtocol
 /// ticks, so one that crashed a moment before is made primary of a view it never
 /// acknowledges, and the monitor keeps that view (a known liveness limit:
 /// docs/SIMULATION.md, "Findings").
+/// While the monitor's store fails, nothing else is taken down either: a backup that
+/// restarted meanwhile keeps its place in the view (its replacement cannot be saved),
+/// learns the view's number and pings with it, and a monitor restart then forgets that it
+/// restarted, so the primary's batches are refused for ever (docs/SIMULATION.md,
+/// "Findings").
 /// Risky schedules crash any server and partition any link at any time, losing both
 /// copies now and then; then only wrong answers count.
 extension Simulation {
@@ -22,9 +27,9 @@ extension Simulation {
         guard faultsActive else { return }
         let kinds: [FaultKind] = [
             .serverCrash, .monitorCrash, .leave, .switchover, .primaryCutFromMonitor, .serverIsolated, .linksBlocked,
-            .lossyPeriod,
+            .lossyPeriod, .storeFailing,
         ]
-        let weights = risky ? [16, 8, 8, 8, 12, 10, 10, 8] : [20, 8, 8, 10, 14, 10, 10, 8]
+        let weights = risky ? [16, 8, 8, 8, 12, 10, 10, 8, 6] : [20, 8, 8, 10, 14, 10, 10, 8, 6]
         let kind = kinds[random.weighted(weights)]
         switch kind {
         case .serverCrash:
@@ -86,6 +91,14 @@ extension Simulation {
             network.lossyPermille = random.pick([100, 300])
             trace.record(now, .note("lossy period: \(network.lossyPermille)/1000 more loss"))
             queue.schedule(.endLossyPeriod(id: lossyPeriod), at: now + random.between(100_000, 1_000_000))
+        case .storeFailing where isStableEnough:
+            // A full or failing disk under the monitor: every save fails for a while, and
+            // view changes wait for it.
+            statistics.count(.storeFailing)
+            storeFailures += 1
+            monitor.saveFails = true
+            trace.record(now, .note("the monitor's store fails"))
+            queue.schedule(.storeRecovers(id: storeFailures), at: now + random.between(100_000, 1_000_000))
         default:
             break
         }
@@ -102,7 +115,8 @@ extension Simulation {
     /// Whether the schedule may take a server down or cut links now.
     private var isStableEnough: Bool {
         risky
-            || (!network.hasPartitions && now >= lastHeal + Self.peerTimeout + 2 * Self.pingInterval
+            || (!network.hasPartitions && !monitor.saveFails
+                && now >= lastHeal + Self.peerTimeout + 2 * Self.pingInterval
                 && !servers.contains { $0.askedToLeave } && admin == nil && isSynchronised(monitor.savedView))
     }
 

@@ -10,6 +10,7 @@ extension Simulation {
         // Clients still running finish the operation they are in, and start no other.
         for client in clients.dropLast() { client.remaining = 0 }
         network.healAll()
+        monitor.saveFails = false
         trace.record(now, .note("faults end: partitions healed, every process restarts"))
         if !monitor.isUp { startMonitor() }
         for server in servers where !server.isUp { start(server) }

@@ -15,6 +15,8 @@ final class SimulatedMonitor {
     /// The save under way, if any: it lands (or not) when its delay is over, or when the
     /// process dies (as a crash before or after the rename).
     var saveInFlight: View?
+    /// Every save fails (a full or failing disk) while set.
+    var saveFails = false
 
     init(node: Int, config: MonitorConfig) {
         self.node = node

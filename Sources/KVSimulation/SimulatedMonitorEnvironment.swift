@@ -27,8 +27,15 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
             simulation.fail("the monitor saves \(view) while \(monitor.saveInFlight!) is being saved")
             return
         }
-        monitor.saveInFlight = view
         let delay = simulation.random.between(0, simulation.saveDelay)
+        if monitor.saveFails {
+            _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
+                completion("no space left on device")
+                simulation.checkMonitorNotices()
+            }
+            return
+        }
+        monitor.saveInFlight = view
         _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
             guard monitor.landSave() != nil else { return }
             completion(nil)

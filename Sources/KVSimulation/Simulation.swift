@@ -75,6 +75,8 @@ public final class Simulation {
     var faultsActive = true
     var finished = false
     var lossyPeriod: UInt64 = 0
+    /// Store failures so far; the latest one's recovery ends it.
+    var storeFailures: UInt64 = 0
     /// When the last partition healed.
     var lastHeal: UInt64 = 0
     /// For each view, the backup incarnation its primary transferred the whole state to
@@ -225,6 +227,12 @@ public final class Simulation {
         case .endLossyPeriod(let id):
             mix(10, id)
             if id == lossyPeriod { network.lossyPermille = 0 }
+        case .storeRecovers(let id):
+            mix(15, id)
+            if id == storeFailures {
+                monitor.saveFails = false
+                trace.record(now, .note("the monitor's store works again"))
+            }
         case .planFault:
             mix(11)
             planFault()

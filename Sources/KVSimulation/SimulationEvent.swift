@@ -18,6 +18,8 @@ enum SimulationEvent {
     case restartMonitor
     case healPartition(id: UInt64)
     case endLossyPeriod(id: UInt64)
+    /// The monitor's store works again (after the failure numbered `id`).
+    case storeRecovers(id: UInt64)
     /// Time for the fault planner to pick the next fault.
     case planFault
     /// The admin's switchover attempt pauses before asking again.
