@@ -1,6 +1,6 @@
 import KVProtocol
 
-/// A client session's decisions as a deterministic state machine (DESIGN §4): which
+/// A client session's decisions as a deterministic state machine (docs/DESIGN.md §4.1): which
 /// server to ask, when to ask the monitor for the view, when to retry and when to give up.
 ///
 /// `KVClient` runs it over TCP and the simulator over a simulated network, so both follow

@@ -2,7 +2,7 @@ import ClientCore
 import KVProtocol
 import XCTest
 
-/// The client's rules (DESIGN §4), one by one: the view is fetched only when needed, a
+/// The client's rules (docs/DESIGN.md §4.1), one by one: the view is fetched only when needed, a
 /// retry keeps its sequence number, attempts are paced and bounded by the deadline, and
 /// late answers are ignored.
 final class ClientCoreTests: XCTestCase {

@@ -1,6 +1,6 @@
 import XCTest
 
-/// DESIGN §2, rule 5: liveness is counted in ticks, never read off the clock.
+/// docs/DESIGN.md §2.5: liveness is counted in ticks, never read off the clock.
 ///
 /// A server is alive while at most `deadPings` ticks have passed since its last ping. One
 /// that pinged between ticks t and t+1 has missed no ping at tick t+1 and has missed

@@ -2,7 +2,7 @@ import KVProtocol
 import MonitorCore
 import XCTest
 
-/// DESIGN §2, rules 4 and 7 (what the monitor reports), its events, and view numbers.
+/// docs/DESIGN.md §2.4 and §2.7 (what the monitor reports), its events, and view numbers.
 final class ReportingTests: XCTestCase {
     func testServersReportsRoleLastPingAgeViewnumAndLiveness() {
         runMonitorScript(

@@ -1,6 +1,6 @@
 import XCTest
 
-/// DESIGN §2, rules 1–3: who becomes primary and backup, and when the view may change.
+/// docs/DESIGN.md §2.1–§2.3: who becomes primary and backup, and when the view may change.
 ///
 /// Most scripts start from the same four pings, which leave view 2 with primary s1 and
 /// backup s2, acknowledged, at tick 0 and clock 0. A server is dead once more than

@@ -122,7 +122,7 @@ final class DuplicateFilteringTests: XCTestCase {
     }
 }
 
-/// The table's bound and eviction order (DESIGN §3: explicit and deterministic).
+/// The table's bound and eviction order (docs/DESIGN.md §3.8: explicit and deterministic).
 final class DuplicateTableTests: XCTestCase {
     private func reply(_ n: UInt64) -> ClientReply { ClientReply(status: .ok, value: b("r\(n)")) }
 
