@@ -1,6 +1,7 @@
 import Foundation
 import KVClient
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import NIOCore
 import XCTest
@@ -13,7 +14,7 @@ import XCTest
 
 /// Pushing a daemon past its limits: each push gets a clear error (or is slowed down),
 /// and the daemon keeps serving everyone else afterwards.
-final class LimitsTests: ClusterTestCase {
+final class LimitsTests: XCTestCase {
     func testConnectionsBeyondTheLimitAreToldOverloadedAndClosed() async throws {
         let cluster = try await makeCluster()
         let server = try await cluster.addServer(maxConnections: 4)
@@ -35,8 +36,7 @@ final class LimitsTests: ClusterTestCase {
         }
         let extra = try await RawSocket.connect(to: address)
         try? await extra.send(Wire.hello)
-        let closed = await extra.waitForClose()
-        XCTAssertTrue(closed, "the fifth connection was not closed")
+        try await extra.waitForClose("the fifth connection is closed")
         XCTAssertEqual(
             try extra.frames().map(\.message), [.error(code: .overloaded, message: "too many connections")])
 
