@@ -131,18 +131,24 @@ final class AuthenticationTests: XCTestCase {
             listen: .bind(PeerAddress(host: "127.0.0.1", port: 0)), advertise: "127.0.0.1:9",
             monitor: cluster.monitorAddress, pingInterval: TestCluster.pingInterval)
         configuration.secret = otherSecret
+        // The impostor's own records say when the monitor has turned its pings away.
+        let records = LogRecorder()
         let impostor = try await ServerNode.start(
-            configuration: configuration, group: Shared.group, logger: Shared.logger)
+            configuration: configuration, group: Shared.group, logger: records.logger(label: "impostor"))
         addTeardownBlock { await impostor.crash() }
-        try await impostor.firstPingAttempted.get()
-        // A few more ping intervals: none may register it.
-        let client = await cluster.makeClient()
-        for _ in 0..<5 {
-            try await pause(0.1)
-            let servers = try await client.servers(deadline: .now() + .seconds(5)).servers
-            let only = await cluster.address(s1)
-            XCTAssertEqual(servers.map(\.address), [only])
+        let refusedPings = 5
+        try await waitUntil(
+            "the monitor has refused \(refusedPings) of the impostor's pings",
+            detail: { "\(records.events("ping-failed").map(\.message))" }
+        ) {
+            records.events("ping-failed").filter { $0.message.contains("authentication failed") }.count
+                >= refusedPings
         }
+        // After those pings, none of which may have registered it:
+        let client = await cluster.makeClient()
+        let servers = try await client.servers(deadline: .now() + .seconds(5)).servers
+        let only = await cluster.address(s1)
+        XCTAssertEqual(servers.map(\.address), [only])
         let view = await cluster.view()
         XCTAssertEqual(view.backup, "", "the impostor became backup")
     }

@@ -17,8 +17,11 @@ import XCTest
 final class LimitsTests: XCTestCase {
     func testConnectionsBeyondTheLimitAreToldOverloadedAndClosed() async throws {
         let cluster = try await makeCluster()
-        let server = try await cluster.addServer(maxConnections: 4)
+        // Through a proxy, which opens one connection to the server for each made to it and
+        // shows what the server sends back.
+        let server = try await cluster.addServer(viaProxy: true, maxConnections: 4)
         try await cluster.waitForView(primary: server, backup: nil)
+        let proxy = try await cluster.proxy(server)
         let text = await cluster.address(server)
         let address = try XCTUnwrap(PeerAddress(text))
 
@@ -43,8 +46,10 @@ final class LimitsTests: XCTestCase {
         // A client arriving now is refused too, and retries; once a connection closes it
         // gets in and is served.
         let client = await cluster.makeClient()
+        let answeredBefore = proxy.bytesForwarded(.toConnector)
         let put = Task { try await client.put("after-the-limit", "served", within: 20) }
-        try await pause(0.3)
+        // Nothing but a refusal can come back while the 4 connections are held.
+        try await waitUntil("the client is refused") { proxy.bytesForwarded(.toConnector) > answeredBefore }
         held.removeFirst().close()
         try await put.value
         try await check(client, "after-the-limit", "served")

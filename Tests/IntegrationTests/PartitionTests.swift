@@ -91,18 +91,27 @@ final class PartitionTests: XCTestCase {
         await cluster.kill(s2)
 
         // Let the Get reach the old primary.
-        let forwardedBefore = proxy.bytesForwarded(.toTarget)
+        let requestsBefore = await cluster.inspect(s1) { $0.counters.requests } ?? 0
+        let repliesBefore = proxy.bytesReceived(.toConnector)
         proxy.release(.toTarget)
-        try await waitUntil("the held Get has reached the old primary") {
-            proxy.bytesForwarded(.toTarget) > forwardedBefore
+        var resentOnArrival: UInt64 = 0
+        try await waitUntil("the held Get has reached the old primary's core") {
+            guard let counters = await cluster.inspect(s1, { $0.counters }) else { return false }
+            resentOnArrival = counters.batchesResent
+            return counters.requests > requestsBefore
         }
         // The old primary now has the Get and still believes it is primary of the old view,
-        // with s2 (dead) as backup. It must not answer from its state: give it well over
-        // its resend interval (10 ticks) to misbehave.
+        // with s2 (dead) as backup. It must not answer from its state: let it try its
+        // dead backup again at least once (its batch with the Get resent, which takes up to
+        // its resend interval of 10 ticks) and check that it has still not answered.
         let s1Status = await cluster.snapshot(s1)
         XCTAssertEqual(s1Status?.role, .primary)
         XCTAssertEqual(s1Status?.store[bytes("a")], bytes("1"), "s1 holds the stale value: the case under test")
-        try await pause(1.5)
+        try await waitUntil("the old primary resends its batch with the Get to its dead backup") {
+            await cluster.inspect(s1) { $0.counters.batchesResent } ?? 0 > resentOnArrival
+        }
+        XCTAssertEqual(
+            proxy.bytesReceived(.toConnector), repliesBefore, "the partitioned primary answered the Get")
         // End the partitioned server, as the original does; the client then retries through
         // the monitor and reaches the current primary (s3, promoted).
         await cluster.kill(s1)
