@@ -105,7 +105,7 @@ package actor TestCluster {
         viaProxy: Bool = false, unreliable: Bool = false, monitorProxy: Bool = false,
         maxConnections: Int = FrameListener.defaultMaxConnections, metrics: ServerMetrics? = nil
     ) async throws -> Int {
-        // One seed per server and cluster, as different as the servers' ports.
+        // A seed of its own for each server, different in each cluster (the monitor's port).
         let seed = UInt64(servers.count + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(monitorPort)
         var toMonitor: TCPProxy?
         if monitorProxy {
