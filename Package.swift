@@ -172,6 +172,20 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // What the test targets share: one in-process cluster fixture (monitor, servers, the
+        // proxies in front of them, clients), a TCP proxy with faults, one bounded wait, one
+        // free-port probe, one way to run the built executables, the event loop group and
+        // logger. May use Foundation and XCTest; nothing in Sources depends on it.
+        .target(
+            name: "KVTestSupport",
+            dependencies: [
+                "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVMetrics", "ServerCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/KVTestSupport"
+        ),
         .testTarget(
             name: "KVProtocolTests",
             dependencies: [
@@ -198,40 +212,35 @@ let package = Package(
         .testTarget(
             name: "KVCtlTests",
             dependencies: [
-                "KVCtl", "KVServices", "KVTransport", "KVProtocol",
+                "KVTestSupport", "KVCtl", "KVProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVCtl", "KVResp",
+                "KVTestSupport", "KVProtocol", "KVTransport", "KVClient", "KVServices", "KVResp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The Prometheus endpoints of in-process nodes and of the kv-server executable.
         .testTarget(
             name: "MetricsTests",
             dependencies: [
-                "KVMetrics", "KVServices", "KVClient", "KVTransport", "KVProtocol",
+                "KVTestSupport", "KVMetrics", "KVClient", "KVTransport", "KVProtocol",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The daemons' systemd face: sd_notify, socket activation, journald, the units.
         .testTarget(
             name: "SystemdTests",
             dependencies: [
-                "KVSystemd", "KVProtocol", "KVTransport", "DaemonSupport",
+                "KVTestSupport", "KVSystemd", "KVProtocol", "KVTransport", "DaemonSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],

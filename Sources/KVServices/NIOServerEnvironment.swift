@@ -87,7 +87,15 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
         }
         let loop = self.loop
         let completion = NIOLoopBound(completion, eventLoop: loop)
+        let (logger, address) = (self.logger, link.address)
+        let isPing: Bool
+        if case .ping = message { isPing = true } else { isPing = false }
         link.send(message, timeout: .nanoseconds(Int64(clamping: timeout))).whenComplete { result in
+            if isPing, case .failure(let error) = result {
+                logger.debug(
+                    "ping to the monitor failed: \(error)",
+                    metadata: ["kv_event": "ping-failed", "kv_peer": "\(address)"])
+            }
             // Always as a task of its own: a future that failed at once would otherwise
             // complete inside `send`, while the driver is still carrying out effects.
             loop.execute { completion.value(try? result.get()) }

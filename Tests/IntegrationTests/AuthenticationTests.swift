@@ -1,6 +1,7 @@
 import KVClient
 import KVProtocol
 import KVServices
+import KVTestSupport
 import KVTransport
 import NIOCore
 import XCTest
@@ -9,7 +10,7 @@ import XCTest
 /// both directions: a peer that does not know the secret cannot register as a server,
 /// forward, transfer or read, and an endpoint that does not know it cannot pose as a
 /// server or monitor to one that does.
-final class AuthenticationTests: ClusterTestCase {
+final class AuthenticationTests: XCTestCase {
     private let secret = try! SharedSecret(Array("correct horse battery staple".utf8))
     private let otherSecret = try! SharedSecret(Array("a different secret, same length".utf8))
 
@@ -71,7 +72,7 @@ final class AuthenticationTests: ClusterTestCase {
         let (cluster, primary, backup) = try await authenticatedCluster()
         let client = await cluster.makeClient()
         try await client.put("k", "v")
-        let before = await cluster.status(backup)?.store
+        let before = await cluster.snapshot(backup)?.store
         let stranger = "127.0.0.1:1"
         let messages: [(String, String, Message)] = [
             ("monitor", cluster.monitorAddress, .ping(address: stranger, viewnum: 0)),
@@ -104,9 +105,7 @@ final class AuthenticationTests: ClusterTestCase {
             let socket = try await RawSocket.connect(to: PeerAddress(address)!)
             try? await socket.send(Wire.hello)
             try? await socket.send(Wire.frame(message, requestID: 2))
-            let closed = await socket.waitForClose()
-            if !closed { socket.close() }
-            XCTAssertTrue(closed, "\(target) kept an unauthenticated connection open")
+            try await socket.waitForClose("\(target) closes an unauthenticated connection")
             let frames = try socket.frames()
             guard case .helloAck(_, let challenge)? = frames.first?.message else {
                 return XCTFail("\(target): no helloAck: \(frames)")
@@ -119,7 +118,7 @@ final class AuthenticationTests: ClusterTestCase {
         }
         let servers = try await client.servers(deadline: .now() + .seconds(5)).servers
         XCTAssertFalse(servers.contains { $0.address == stranger }, "an unauthenticated ping registered a server")
-        let after = await cluster.status(backup)?.store
+        let after = await cluster.snapshot(backup)?.store
         XCTAssertEqual(after, before, "an unauthenticated forward or transfer changed the backup")
         try await check(client, "k", "v")
     }
@@ -132,18 +131,24 @@ final class AuthenticationTests: ClusterTestCase {
             listen: .bind(PeerAddress(host: "127.0.0.1", port: 0)), advertise: "127.0.0.1:9",
             monitor: cluster.monitorAddress, pingInterval: TestCluster.pingInterval)
         configuration.secret = otherSecret
+        // The impostor's own records say when the monitor has turned its pings away.
+        let records = LogRecorder()
         let impostor = try await ServerNode.start(
-            configuration: configuration, group: Shared.group, logger: Shared.logger)
+            configuration: configuration, group: Shared.group, logger: records.logger(label: "impostor"))
         addTeardownBlock { await impostor.crash() }
-        await impostor.firstPingSettled()
-        // A few more ping intervals: none may register it.
-        let client = await cluster.makeClient()
-        for _ in 0..<5 {
-            try await pause(0.1)
-            let servers = try await client.servers(deadline: .now() + .seconds(5)).servers
-            let only = await cluster.address(s1)
-            XCTAssertEqual(servers.map(\.address), [only])
+        let refusedPings = 5
+        try await waitUntil(
+            "the monitor has refused \(refusedPings) of the impostor's pings",
+            detail: { "\(records.events("ping-failed").map(\.message))" }
+        ) {
+            records.events("ping-failed").filter { $0.message.contains("authentication failed") }.count
+                >= refusedPings
         }
+        // After those pings, none of which may have registered it:
+        let client = await cluster.makeClient()
+        let servers = try await client.servers(deadline: .now() + .seconds(5)).servers
+        let only = await cluster.address(s1)
+        XCTAssertEqual(servers.map(\.address), [only])
         let view = await cluster.view()
         XCTAssertEqual(view.backup, "", "the impostor became backup")
     }

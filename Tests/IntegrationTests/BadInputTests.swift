@@ -1,5 +1,6 @@
 import KVClient
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import NIOCore
 import XCTest
@@ -7,7 +8,7 @@ import XCTest
 /// Bad input against live daemons over raw TCP (DESIGN §5): each gets an error frame
 /// where one can be sent, and a closed connection; the daemon keeps serving; the store
 /// does not change.
-final class BadInputTests: ClusterTestCase {
+final class BadInputTests: XCTestCase {
     private struct Setup {
         var cluster: TestCluster
         var primary: Int
@@ -28,7 +29,7 @@ final class BadInputTests: ClusterTestCase {
     }
 
     private func stores(_ setup: Setup) async -> [[Bytes: Bytes]?] {
-        [await setup.cluster.status(setup.primary)?.store, await setup.cluster.status(setup.backup)?.store]
+        [await setup.cluster.snapshot(setup.primary)?.store, await setup.cluster.snapshot(setup.backup)?.store]
     }
 
     /// Sends `input` on a fresh connection to `address` and returns the connection once
@@ -41,9 +42,7 @@ final class BadInputTests: ClusterTestCase {
         // The daemon may close as soon as it has seen enough: later pieces may not go out.
         for piece in input { try? await socket.send(piece) }
         if shutdownOutput { await socket.shutdownOutput() }
-        let closed = await socket.waitForClose()
-        if !closed { socket.close() }
-        XCTAssertTrue(closed, "the daemon did not close the connection", file: file, line: line)
+        try await socket.waitForClose("the daemon closes the connection", file: file, line: line)
         return socket
     }
 
@@ -164,7 +163,7 @@ final class BadInputTests: ClusterTestCase {
         // A well-behaved client after all that: still served, and still replicated.
         try await setup.client.put("z", "3")
         try await waitUntil("the backup has the new key") {
-            await setup.cluster.status(setup.backup)?.store[bytes("z")] == bytes("3")
+            await setup.cluster.snapshot(setup.backup)?.store[bytes("z")] == bytes("3")
         }
     }
 

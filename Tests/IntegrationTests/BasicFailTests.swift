@@ -1,12 +1,13 @@
 import KVClient
 import KVProtocol
+import KVTestSupport
 import XCTest
 
 /// The original TestBasicFail, on TCP: first primary, a backup joins, the backup takes
 /// over with all data, a restarted server becomes backup, an idle server fills in, a
 /// restarted primary counts as dead, a dead backup leaves the view, and finally an
 /// uninitialised server never becomes primary nor serves.
-final class BasicFailTests: ClusterTestCase {
+final class BasicFailTests: XCTestCase {
     func testBasicFailOver() async throws {
         let cluster = try await makeCluster()
         let client = await cluster.makeClient()
@@ -30,8 +31,8 @@ final class BasicFailTests: ClusterTestCase {
         try await client.put("3", "33")
         try await check(client, "3", "33")
         try await waitUntil("the backup holds the primary's data") {
-            let primary = await cluster.status(s1)?.store
-            let backup = await cluster.status(s2)?.store
+            let primary = await cluster.snapshot(s1)?.store
+            let backup = await cluster.snapshot(s2)?.store
             return primary != nil && primary == backup
         }
         try await client.put("4", "44")
@@ -103,7 +104,7 @@ final class BasicFailTests: ClusterTestCase {
         XCTAssertEqual(view.primary, oldPrimary, "the view still names the old primary")
         XCTAssertNotEqual(view.primary, newServer, "a new server must never become primary")
         for server in [s3, s4] {
-            let status = await cluster.status(server)
+            let status = await cluster.snapshot(server)
             XCTAssertEqual(status?.serving, false, "server \(server) must not serve")
             XCTAssertEqual(status?.keys, 0)
         }

@@ -1,13 +1,15 @@
 import KVClient
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import XCTest
 
 /// The original TestConcurrentSame and TestConcurrentSameUnreliable: several clients put
-/// to the same few keys at once. Afterwards the primary's and the backup's stores are
+/// to the same few keys at once (in the unreliable case through proxies that drop
+/// requests and replies). Afterwards the primary's and the backup's stores are
 /// identical and equal to what a client reads, and the backup still has those values
 /// after it takes over.
-final class ConcurrentSameTests: ClusterTestCase {
+final class ConcurrentSameTests: XCTestCase {
     func testConcurrentClientsSameKeys() async throws {
         try await runConcurrentSame(unreliable: false)
     }
@@ -18,12 +20,14 @@ final class ConcurrentSameTests: ClusterTestCase {
 
     private func runConcurrentSame(unreliable: Bool) async throws {
         let cluster = try await makeCluster()
-        let s1 = try await cluster.addServer()
+        let s1 = try await cluster.addServer(viaProxy: unreliable)
         try await cluster.waitForView(primary: s1, backup: nil)
-        let s2 = try await cluster.addServer()
+        let s2 = try await cluster.addServer(viaProxy: unreliable)
         try await cluster.waitForView(primary: s1, backup: s2)
-        await cluster.setUnreliable(s1, unreliable)
-        await cluster.setUnreliable(s2, unreliable)
+        if unreliable {
+            try await cluster.setUnreliable(s1, true)
+            try await cluster.setUnreliable(s2, true)
+        }
 
         let keys = ["k0", "k1"]
         let workers = 3
@@ -54,14 +58,18 @@ final class ConcurrentSameTests: ClusterTestCase {
             guard let value = try await reader.get(key, within: 20) else { return XCTFail("\(key) missing") }
             expected[bytes(key)] = bytes(value)
         }
-        await cluster.setUnreliable(s1, false)
-        await cluster.setUnreliable(s2, false)
+        if unreliable {
+            try await cluster.setUnreliable(s1, false)
+            try await cluster.setUnreliable(s2, false)
+        }
         try await waitUntil("the backup is synchronised and both stores agree") {
-            guard let primary = await cluster.status(s1), let backup = await cluster.status(s2) else { return false }
+            guard let primary = await cluster.snapshot(s1), let backup = await cluster.snapshot(s2) else {
+                return false
+            }
             return primary.backupSynchronized && primary.store == backup.store
         }
-        let primaryStore = await cluster.status(s1)?.store
-        let backupStore = await cluster.status(s2)?.store
+        let primaryStore = await cluster.snapshot(s1)?.store
+        let backupStore = await cluster.snapshot(s2)?.store
         XCTAssertEqual(primaryStore, expected, "the primary's store differs from what clients read")
         XCTAssertEqual(backupStore, expected, "the backup's store differs from what clients read")
 

@@ -1,9 +1,10 @@
 import KVClient
+import KVTestSupport
 import XCTest
 
 /// The original TestFailPut: a Put right after the backup fails, and a Put right after
 /// the primary fails, both complete and are kept.
-final class FailPutTests: ClusterTestCase {
+final class FailPutTests: XCTestCase {
     func testPutRightAfterBackupAndPrimaryFailure() async throws {
         let cluster = try await makeCluster()
         let s1 = try await cluster.addServer()

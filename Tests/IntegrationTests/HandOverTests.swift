@@ -1,13 +1,14 @@
 import KVClient
 import KVProtocol
 import KVServices
+import KVTestSupport
 import NIOCore
 import XCTest
 
 /// Planned hand-overs with clients running: a rolling restart of every server (each
 /// stopped as SIGTERM stops kv-server, then started empty) and repeated switchovers.
 /// Neither may fail a request or lose a write, and neither waits for a dead-ping timeout.
-final class HandOverTests: ClusterTestCase {
+final class HandOverTests: XCTestCase {
     func testRollingRestartFailsNoRequestAndLosesNoWrite() async throws {
         let cluster = try await makeCluster()
         for _ in 0..<3 { try await cluster.addServer() }
@@ -64,7 +65,7 @@ final class HandOverTests: ClusterTestCase {
 
         try await cluster.restart(backup)  // back, idle
         try await waitUntil("the restarted server is known") {
-            await cluster.status(backup)?.view.viewnum ?? 0 > 0
+            await cluster.snapshot(backup)?.view.viewnum ?? 0 > 0
         }
         let idleOutcome = await cluster.stopGracefully(backup)
         guard case .relieved(let unchanged) = idleOutcome else {

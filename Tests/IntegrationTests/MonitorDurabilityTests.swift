@@ -1,14 +1,15 @@
 import KVClient
 import KVProtocol
+import KVTestSupport
 import XCTest
 
 /// The monitor's durability end to end (DESIGN §2.6): a monitor with a state directory is
 /// stopped and started again on the same port. Its view number does not go back, it
 /// keeps the same primary and backup, and the servers carry on: data is served, and a
 /// later fail-over still promotes the backup with everything.
-final class MonitorDurabilityTests: ClusterTestCase {
+final class MonitorDurabilityTests: XCTestCase {
     func testMonitorRestartKeepsTheView() async throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try makeScratch().directory
         let cluster = try await makeCluster(stateDirectory: directory)
         let s1 = try await cluster.addServer()
         try await cluster.waitForView(primary: s1, backup: nil)

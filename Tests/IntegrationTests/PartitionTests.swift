@@ -1,5 +1,6 @@
 import KVClient
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import NIOCore
 import XCTest
@@ -7,13 +8,13 @@ import XCTest
 /// The original TestPartition1 and TestPartition2: a primary cut off from the monitor
 /// (but not from anyone else) keeps believing it is primary for a while; it must never
 /// answer a Get from its now stale state.
-final class PartitionTests: ClusterTestCase {
+final class PartitionTests: XCTestCase {
     /// Partition 1: the old primary, cut off from the monitor only, gets a Get straight
     /// from a client after the promoted backup has accepted a newer Put. It must answer
     /// `wrong server` (or nothing), never the old value.
     func testOldPrimaryDoesNotServeGets() async throws {
         let cluster = try await makeCluster()
-        let s1 = try await cluster.addServer()
+        let s1 = try await cluster.addServer(monitorProxy: true)
         try await cluster.waitForView(primary: s1, backup: nil)
         let s2 = try await cluster.addServer()
         try await cluster.waitForView(primary: s1, backup: s2)
@@ -23,9 +24,10 @@ final class PartitionTests: ClusterTestCase {
         try await check(client1, "a", "1")
 
         // Cut s1 off from the monitor only: its pings fail, clients and s2 still reach it.
-        await cluster.faults(s1).block(cluster.monitorAddress)
+        let toMonitor = try await cluster.monitorProxy(s1)
+        toMonitor.block()
         try await cluster.waitForView(primary: s2, backup: nil)
-        let oldPrimaryStatus = await cluster.status(s1)
+        let oldPrimaryStatus = await cluster.snapshot(s1)
         XCTAssertEqual(oldPrimaryStatus?.role, .primary, "s1 has not heard of the new view: the case under test")
 
         let client2 = await cluster.makeClient()
@@ -58,7 +60,7 @@ final class PartitionTests: ClusterTestCase {
     /// value.
     func testPartitionedOldPrimaryDoesNotCompleteGets() async throws {
         let cluster = try await makeCluster()
-        let s1 = try await cluster.addServer(viaProxy: true)
+        let s1 = try await cluster.addServer(viaProxy: true, monitorProxy: true)
         try await cluster.waitForView(primary: s1, backup: nil)
         let s2 = try await cluster.addServer()
         try await cluster.waitForView(primary: s1, backup: s2)
@@ -69,8 +71,9 @@ final class PartitionTests: ClusterTestCase {
         try await client1.put("a", "1")
         try await check(client1, "a", "1")
 
-        guard let proxy = await cluster.proxy(s1) else { return XCTFail("no proxy") }
-        await cluster.faults(s1).block(cluster.monitorAddress)
+        let proxy = try await cluster.proxy(s1)
+        let toMonitor = try await cluster.monitorProxy(s1)
+        toMonitor.block()
         proxy.hold(.toTarget)
         let heldBefore = proxy.bytesReceived(.toTarget)
         let staleGet = Task { try await client1.get("a", within: 60) }
@@ -88,18 +91,27 @@ final class PartitionTests: ClusterTestCase {
         await cluster.kill(s2)
 
         // Let the Get reach the old primary.
-        let forwardedBefore = proxy.bytesForwarded(.toTarget)
+        let requestsBefore = await cluster.inspect(s1) { $0.counters.requests } ?? 0
+        let repliesBefore = proxy.bytesReceived(.toConnector)
         proxy.release(.toTarget)
-        try await waitUntil("the held Get has reached the old primary") {
-            proxy.bytesForwarded(.toTarget) > forwardedBefore
+        var resentOnArrival: UInt64 = 0
+        try await waitUntil("the held Get has reached the old primary's core") {
+            guard let counters = await cluster.inspect(s1, { $0.counters }) else { return false }
+            resentOnArrival = counters.batchesResent
+            return counters.requests > requestsBefore
         }
         // The old primary now has the Get and still believes it is primary of the old view,
-        // with s2 (dead) as backup. It must not answer from its state: give it well over
-        // its resend interval (10 ticks) to misbehave.
-        let s1Status = await cluster.status(s1)
+        // with s2 (dead) as backup. It must not answer from its state: let it try its
+        // dead backup again at least once (its batch with the Get resent, which takes up to
+        // its resend interval of 10 ticks) and check that it has still not answered.
+        let s1Status = await cluster.snapshot(s1)
         XCTAssertEqual(s1Status?.role, .primary)
         XCTAssertEqual(s1Status?.store[bytes("a")], bytes("1"), "s1 holds the stale value: the case under test")
-        try await pause(1.5)
+        try await waitUntil("the old primary resends its batch with the Get to its dead backup") {
+            await cluster.inspect(s1) { $0.counters.batchesResent } ?? 0 > resentOnArrival
+        }
+        XCTAssertEqual(
+            proxy.bytesReceived(.toConnector), repliesBefore, "the partitioned primary answered the Get")
         // End the partitioned server, as the original does; the client then retries through
         // the monitor and reaches the current primary (s3, promoted).
         await cluster.kill(s1)

@@ -2,6 +2,7 @@ import KVClient
 import KVProtocol
 import KVResp
 import KVServices
+import KVTestSupport
 import KVTransport
 import NIOCore
 import XCTest
@@ -9,7 +10,7 @@ import XCTest
 /// The Redis-protocol endpoint in front of in-process servers, over raw TCP: its commands
 /// take the replication path of every client request, pipelined replies come back in
 /// order, and a server that is not the primary says which one is.
-final class RESPTests: ClusterTestCase {
+final class RESPTests: XCTestCase {
     private struct Setup {
         var cluster: TestCluster
         var primary: Int
@@ -61,7 +62,7 @@ final class RESPTests: ClusterTestCase {
         XCTAssertEqual(size, .integer(2))
 
         // Acknowledged, so the backup holds it, and a native client reads it.
-        let backupStore = await setup.cluster.status(setup.backup)?.store
+        let backupStore = await setup.cluster.snapshot(setup.backup)?.store
         XCTAssertEqual(backupStore?[bytes("greeting")], bytes("hello"))
         let client = await setup.cluster.makeClient()
         try await check(client, "greeting", "hello")
@@ -72,7 +73,7 @@ final class RESPTests: ClusterTestCase {
         let deleted = try await redis.call("DEL", "greeting", "nothing", "native")
         XCTAssertEqual(deleted, .integer(2))
         try await check(client, "greeting", nil)
-        let backupAfter = await setup.cluster.status(setup.backup)?.store
+        let backupAfter = await setup.cluster.snapshot(setup.backup)?.store
         XCTAssertNil(backupAfter?[bytes("native")])
     }
 
@@ -155,8 +156,7 @@ final class RESPTests: ClusterTestCase {
         await redis.socket.shutdownOutput()
         let replies = try await redis.replies(3)
         XCTAssertEqual(replies, [.ok, .bulk("closed"), .simpleString("PONG")])
-        let closed = await redis.socket.waitForClose()
-        XCTAssertTrue(closed, "the server kept the connection open after answering")
+        try await redis.socket.waitForClose("the server closes the connection after answering")
     }
 
     func testBadInputIsAnsweredWithAnErrorAndTheConnectionCloses() async throws {
@@ -168,8 +168,7 @@ final class RESPTests: ClusterTestCase {
         XCTAssertEqual(replies[0], .ok)
         guard case .error(let message) = replies[1] else { return XCTFail("no error: \(replies[1])") }
         XCTAssertTrue(message.hasPrefix("ERR Protocol error: invalid bulk length"), message)
-        let closed = await redis.socket.waitForClose()
-        XCTAssertTrue(closed, "the connection stayed open")
+        try await redis.socket.waitForClose("the server closes the connection")
 
         let again = try await connect(setup.respAddresses[setup.primary])
         let value = try await again.call("GET", "before")
@@ -202,7 +201,7 @@ final class RESPTests: ClusterTestCase {
         XCTAssertEqual(set, .ok)
         let get = try await redis.call("GET", "k")
         XCTAssertEqual(get, .bulk("v"))
-        let status = await cluster.status(primary)
+        let status = await cluster.snapshot(primary)
         XCTAssertEqual(status?.store[bytes("k")], bytes("v"))
     }
 }

@@ -1,5 +1,6 @@
 import KVClient
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import NIOCore
 import XCTest
@@ -8,7 +9,7 @@ import XCTest
 /// killed and restarted one at a time, over and over, while clients run put/get (or
 /// PutHash/get) loops on their own keys; every answer must match what that client last
 /// wrote. A final Put/Get after the storm must work.
-final class RepeatedCrashTests: ClusterTestCase {
+final class RepeatedCrashTests: XCTestCase {
     func testRepeatedCrash() async throws {
         try await runRepeatedCrash(unreliable: false)
     }

@@ -1,5 +1,6 @@
 import KVClient
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import NIOCore
 import NIOPosix
@@ -8,7 +9,7 @@ import XCTest
 /// Many client sessions multiplexed over one `KVConnectionPool`: each keeps its own
 /// at-most-once sequence, and a pooled connection that dies takes down only the requests
 /// in flight on it; the sessions retry on a new connection.
-final class SharedConnectionTests: ClusterTestCase {
+final class SharedConnectionTests: XCTestCase {
     private let sessionCount = 50
 
     func testFiftySessionsOverOneConnectionEachReadTheirOwnWrites() async throws {

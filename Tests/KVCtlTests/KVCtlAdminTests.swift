@@ -1,72 +1,68 @@
 import Foundation
 import KVProtocol
-import KVServices
-import KVTransport
-import Logging
-import NIOPosix
+import KVTestSupport
 import XCTest
 
 /// kvctl wait, watch, and values read from standard input, against a live cluster.
-final class KVCtlAdminTests: InProcessClusterTestCase {
-    private func kvctl(_ arguments: [String], input: Data? = nil) throws -> KVCtlRun {
-        try KVCtlProcess.run(arguments + ["--monitor", monitorAddress], input: input)
+final class KVCtlAdminTests: XCTestCase {
+    private var cluster: TestCluster!
+    private var scratch: TestScratch!
+
+    override func setUp() async throws {
+        cluster = try await makeCluster()
+        scratch = try makeScratch()
+    }
+
+    private func kvctl(_ arguments: [String], input: [UInt8]? = nil) async throws -> ProcessResult {
+        try await scratch.kvctl(arguments + ["--monitor", cluster.monitorAddress], input: input)
+    }
+
+    /// `kvctl wait --ready [--backup]`, which must succeed.
+    private func waitReady(backup: Bool = false, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let wait = try await kvctl(["wait", "--ready", "--timeout", "10"] + (backup ? ["--backup"] : []))
+        XCTAssertEqual(wait.status, 0, wait.stderr, file: file, line: line)
     }
 
     func testWaitReadyReturnsOnceThereIsAnAcknowledgedPrimary() async throws {
-        let notYet = try kvctl(["wait", "--ready", "--timeout", "0.5"])
+        let notYet = try await kvctl(["wait", "--ready", "--timeout", "0.5"])
         XCTAssertEqual(notYet.status, 2, "no server yet: times out")
-        try await addServer()
-        let ready = try kvctl(["wait", "--ready", "--timeout", "10"])
+        try await cluster.addServer()
+        let ready = try await kvctl(["wait", "--ready", "--timeout", "10"])
         XCTAssertEqual(ready.status, 0, ready.stderr)
         XCTAssertTrue(ready.stdout.hasPrefix("ready: view 1"), ready.stdout)
     }
 
     func testWaitForBackupNeedsALiveBackup() async throws {
-        try await addServer()
-        XCTAssertEqual(try kvctl(["wait", "--ready", "--timeout", "10"]).status, 0)
-        let noBackup = try kvctl(["wait", "--ready", "--backup", "--timeout", "0.5"])
+        try await cluster.addServer()
+        try await waitReady()
+        let noBackup = try await kvctl(["wait", "--ready", "--backup", "--timeout", "0.5"])
         XCTAssertEqual(noBackup.status, 2, "a single server has no backup")
-        try await addServer()
-        let ready = try kvctl(["wait", "--ready", "--backup", "--timeout", "10"])
+        try await cluster.addServer()
+        let ready = try await kvctl(["wait", "--ready", "--backup", "--timeout", "10"])
         XCTAssertEqual(ready.status, 0, ready.stderr)
         XCTAssertTrue(ready.stdout.contains("backup 127.0.0.1:"), ready.stdout)
     }
 
     func testWatchPrintsEachViewChange() async throws {
-        try await addServer()
-        XCTAssertEqual(try kvctl(["wait", "--ready", "--timeout", "10"]).status, 0)
+        try await cluster.addServer()
+        try await waitReady()
         // Watch until it has seen one change: view 2 (a backup joins); polling may see it
         // already acknowledged. Its output goes to a file, so the test can wait for the
         // first line (view 1) before making the change.
-        let outputPath = FileManager.default.temporaryDirectory
-            .appendingPathComponent("kvctl-watch-\(UUID().uuidString)").path
-        XCTAssertTrue(FileManager.default.createFile(atPath: outputPath, contents: nil))
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let process = Process()
-        process.executableURL = KVCtlProcess.binary
-        process.arguments = ["watch", "--json", "--max-changes", "1", "--timeout", "20", "--monitor", monitorAddress]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        let firstLineDeadline = Date().addingTimeInterval(10)
-        while (try? String(contentsOfFile: outputPath, encoding: .utf8))?.contains("\n") != true {
-            XCTAssertLessThan(Date(), firstLineDeadline, "watch printed nothing")
-            if Date() >= firstLineDeadline { return }
-            try await Task.sleep(nanoseconds: 20_000_000)
+        let watch = try scratch.spawn(
+            "kvctl-watch", Binaries.kvctl,
+            ["watch", "--json", "--max-changes", "1", "--timeout", "20", "--monitor", cluster.monitorAddress])
+        try await waitUntil("watch prints the first view", detail: { watch.outputSummary }) {
+            watch.stdout.contains("\n")
         }
-        try await addServer()
-        let exitDeadline = Date().addingTimeInterval(20)
-        while process.isRunning && Date() < exitDeadline { try await Task.sleep(nanoseconds: 20_000_000) }
-        guard !process.isRunning else { return XCTFail("watch did not exit after the change") }
-        XCTAssertEqual(process.terminationStatus, 0)
-        let run = KVCtlRun(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "", stderr: "")
-        let views = run.stdout.split(separator: "\n").map { line in
+        try await cluster.addServer()
+        try await watch.waitForExit(within: 20)
+        XCTAssertEqual(watch.exitCode, 0)
+        let output = watch.stdout
+        let views = output.split(separator: "\n").map { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
         }
-        XCTAssertEqual(views.count, 2, run.stdout)
+        XCTAssertEqual(views.count, 2, output)
         XCTAssertEqual(views.first?["viewnum"] as? Int, 1)
         XCTAssertEqual(views.first?["acked"] as? Bool, true)
         XCTAssertEqual(views.last?["viewnum"] as? Int, 2)
@@ -74,32 +70,33 @@ final class KVCtlAdminTests: InProcessClusterTestCase {
     }
 
     func testPutReadsAValueOfAnyBytesFromStandardInput() async throws {
-        try await addServer()
-        XCTAssertEqual(try kvctl(["wait", "--ready", "--timeout", "10"]).status, 0)
+        try await cluster.addServer()
+        try await waitReady()
         // Every byte value, newlines and NULs included, and more than one read's worth.
-        var value = Data((0..<256).map { UInt8($0) })
-        while value.count < 200_000 { value.append(value) }
-        let put = try kvctl(["put", "blob", "-", "--timeout", "10"], input: value)
+        var value = (0..<256).map { UInt8($0) }
+        while value.count < 200_000 { value += value }
+        let put = try await kvctl(["put", "blob", "-", "--timeout", "10"], input: value)
         XCTAssertEqual(put.status, 0, put.stderr)
-        let get = try KVCtlProcessBytes.get("blob", monitor: monitorAddress)
-        XCTAssertEqual(get, value + Data([0x0A]), "get prints the exact bytes and a newline")
+        let get = try await kvctl(["get", "blob", "--timeout", "10"])
+        XCTAssertEqual(get.stdoutBytes, value + [0x0A], "get prints the exact bytes and a newline")
 
-        let hash = try kvctl(["puthash", "blob", "-", "--timeout", "10"], input: Data("x".utf8))
+        let hash = try await kvctl(["puthash", "blob", "-", "--timeout", "10"], input: Array("x".utf8))
         XCTAssertEqual(hash.status, 0, hash.stderr)
     }
 
     func testServerInfoReportsRoleDataAndCounters() async throws {
-        try await addServer()
-        try await addServer()
-        XCTAssertEqual(try kvctl(["wait", "--ready", "--backup", "--timeout", "10"]).status, 0)
-        XCTAssertEqual(try kvctl(["put", "k", "vvvv", "--timeout", "10"]).status, 0)
-        let view = try kvctl(["view", "--json"])
+        try await cluster.addServer()
+        try await cluster.addServer()
+        try await waitReady(backup: true)
+        let put = try await kvctl(["put", "k", "vvvv", "--timeout", "10"])
+        XCTAssertEqual(put.status, 0, put.stderr)
+        let view = try await kvctl(["view", "--json"])
         let viewObject = try XCTUnwrap(
             try JSONSerialization.jsonObject(with: Data(view.stdout.utf8)) as? [String: Any])
         let primary = try XCTUnwrap(viewObject["primary"] as? String)
         let backup = try XCTUnwrap(viewObject["backup"] as? String)
 
-        let run = try KVCtlProcess.run(["server-info", primary, "--json"])
+        let run = try await scratch.kvctl(["server-info", primary, "--json"])
         XCTAssertEqual(run.status, 0, run.stderr)
         let info = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(info["role"] as? String, "primary")
@@ -115,41 +112,27 @@ final class KVCtlAdminTests: InProcessClusterTestCase {
         XCTAssertGreaterThanOrEqual(info["batches_sent"] as? Int ?? 0, 1)
         XCTAssertGreaterThanOrEqual(info["connections"] as? Int ?? 0, 1, "at least kvctl's own")
 
-        let backupRun = try KVCtlProcess.run(["server-info", backup])
+        let backupRun = try await scratch.kvctl(["server-info", backup])
         XCTAssertEqual(backupRun.status, 0, backupRun.stderr)
         XCTAssertTrue(backupRun.stdout.contains("role:"), backupRun.stdout)
         XCTAssertTrue(backupRun.stdout.contains("backup"), backupRun.stdout)
         XCTAssertTrue(backupRun.stdout.contains("transfers received:"), backupRun.stdout)
 
-        let unreachable = try KVCtlProcess.run(["server-info", "127.0.0.1:1", "--timeout", "0.5"])
+        let unreachable = try await scratch.kvctl(["server-info", "127.0.0.1:1", "--timeout", "0.5"])
         XCTAssertEqual(unreachable.status, 2)
         XCTAssertTrue(unreachable.stderr.contains("does not answer"), unreachable.stderr)
-        XCTAssertEqual(try KVCtlProcess.run(["server-info", "nonsense"]).status, 64)
+        let nonsense = try await scratch.kvctl(["server-info", "nonsense"])
+        XCTAssertEqual(nonsense.status, 64)
     }
 
     func testOversizedValueOnStandardInputIsRefusedBeforeSending() async throws {
-        try await addServer()
-        XCTAssertEqual(try kvctl(["wait", "--ready", "--timeout", "10"]).status, 0)
-        let tooBig = Data(count: Limits.maxValueSize + 1)
-        let put = try kvctl(["put", "big", "-", "--timeout", "10"], input: tooBig)
+        try await cluster.addServer()
+        try await waitReady()
+        let tooBig = [UInt8](repeating: 0, count: Limits.maxValueSize + 1)
+        let put = try await kvctl(["put", "big", "-", "--timeout", "10"], input: tooBig)
         XCTAssertEqual(put.status, 1)
         XCTAssertTrue(put.stderr.contains("exceeds the limit"), put.stderr)
-        XCTAssertEqual(try kvctl(["get", "big", "--timeout", "10"]).status, 1, "nothing was stored")
-    }
-}
-
-/// `kvctl get` with its raw stdout bytes (values need not be UTF-8).
-enum KVCtlProcessBytes {
-    static func get(_ key: String, monitor: String) throws -> Data {
-        let process = Process()
-        process.executableURL = KVCtlProcess.binary
-        process.arguments = ["get", key, "--monitor", monitor, "--timeout", "10"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return data
+        let get = try await kvctl(["get", "big", "--timeout", "10"])
+        XCTAssertEqual(get.status, 1, "nothing was stored")
     }
 }

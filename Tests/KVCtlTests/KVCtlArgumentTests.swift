@@ -1,13 +1,20 @@
 import ArgumentParser
 import KVCtl
+import KVTestSupport
 import XCTest
 
 /// Bad command lines get a clear message and exit status 64, before any network I/O.
 final class KVCtlArgumentTests: XCTestCase {
+    private var scratch: TestScratch!
+
+    override func setUp() async throws {
+        scratch = try makeScratch()
+    }
+
     private func assertUsageError(
         _ arguments: [String], mentions expected: String, file: StaticString = #filePath, line: UInt = #line
-    ) throws {
-        let run = try KVCtlProcess.run(arguments)
+    ) async throws {
+        let run = try await scratch.kvctl(arguments)
         XCTAssertEqual(run.status, 64, "exit status of kvctl \(arguments)", file: file, line: line)
         XCTAssertTrue(
             run.stderr.lowercased().contains(expected.lowercased()),
@@ -15,41 +22,41 @@ final class KVCtlArgumentTests: XCTestCase {
         XCTAssertEqual(run.stdout, "", file: file, line: line)
     }
 
-    func testUnknownCommandIsAUsageError() throws {
-        try assertUsageError(["frobnicate"], mentions: "frobnicate")
+    func testUnknownCommandIsAUsageError() async throws {
+        try await assertUsageError(["frobnicate"], mentions: "frobnicate")
     }
 
-    func testUnknownFlagIsAUsageError() throws {
-        try assertUsageError(["get", "k", "--bogus"], mentions: "--bogus")
+    func testUnknownFlagIsAUsageError() async throws {
+        try await assertUsageError(["get", "k", "--bogus"], mentions: "--bogus")
     }
 
-    func testMissingArgumentsAreUsageErrors() throws {
-        try assertUsageError(["get"], mentions: "<key>")
-        try assertUsageError(["put", "k"], mentions: "<value>")
-        try assertUsageError(["puthash"], mentions: "<key>")
-        try assertUsageError(["delete"], mentions: "<key>")
+    func testMissingArgumentsAreUsageErrors() async throws {
+        try await assertUsageError(["get"], mentions: "<key>")
+        try await assertUsageError(["put", "k"], mentions: "<value>")
+        try await assertUsageError(["puthash"], mentions: "<key>")
+        try await assertUsageError(["delete"], mentions: "<key>")
     }
 
-    func testExtraArgumentIsAUsageError() throws {
-        try assertUsageError(["get", "a", "b"], mentions: "b")
+    func testExtraArgumentIsAUsageError() async throws {
+        try await assertUsageError(["get", "a", "b"], mentions: "b")
     }
 
-    func testBadTimeoutIsAUsageError() throws {
-        try assertUsageError(["get", "k", "--timeout", "-1"], mentions: "--timeout")
-        try assertUsageError(["get", "k", "--timeout", "soon"], mentions: "timeout")
-        try assertUsageError(["view", "--timeout", "0"], mentions: "--timeout")
+    func testBadTimeoutIsAUsageError() async throws {
+        try await assertUsageError(["get", "k", "--timeout", "-1"], mentions: "--timeout")
+        try await assertUsageError(["get", "k", "--timeout", "soon"], mentions: "timeout")
+        try await assertUsageError(["view", "--timeout", "0"], mentions: "--timeout")
     }
 
-    func testBadMonitorAddressIsAUsageError() throws {
-        try assertUsageError(["get", "k", "--monitor", "no-port"], mentions: "HOST:PORT")
-        try assertUsageError(["view", "--monitor", "host:99999"], mentions: "HOST:PORT")
-        let run = try KVCtlProcess.run(["view"], environment: ["KV_MONITOR": "nonsense"])
+    func testBadMonitorAddressIsAUsageError() async throws {
+        try await assertUsageError(["get", "k", "--monitor", "no-port"], mentions: "HOST:PORT")
+        try await assertUsageError(["view", "--monitor", "host:99999"], mentions: "HOST:PORT")
+        let run = try await scratch.kvctl(["view"], environment: ["KV_MONITOR": "nonsense"])
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("nonsense"), run.stderr)
     }
 
-    func testHelpListsEveryCommandAndExitsZero() throws {
-        let run = try KVCtlProcess.run(["--help"])
+    func testHelpListsEveryCommandAndExitsZero() async throws {
+        let run = try await scratch.kvctl(["--help"])
         XCTAssertEqual(run.status, 0)
         for command in ["get", "put", "puthash", "delete", "view", "servers", "status"] {
             XCTAssertTrue(run.stdout.contains(command), "help should list \(command)")

@@ -1,23 +1,30 @@
 import Foundation
-import KVServices
-import KVTransport
-import Logging
-import NIOPosix
+import KVTestSupport
 import XCTest
 
 /// `kvctl bench` against a live in-process cluster: its report adds up, and bad flags or
 /// an unreachable service end it with a clear message.
-final class KVCtlBenchTests: InProcessClusterTestCase {
+final class KVCtlBenchTests: XCTestCase {
+    private var cluster: TestCluster!
+    private var scratch: TestScratch!
+
+    override func setUp() async throws {
+        cluster = try await makeCluster()
+        scratch = try makeScratch()
+    }
+
+    private var monitorAddress: String { cluster.monitorAddress }
+
     private func startPair() async throws {
-        try await addServer()
-        try await addServer()
-        let ready = try KVCtlProcess.run(["wait", "--backup", "--monitor", monitorAddress, "--timeout", "10"])
+        try await cluster.addServer()
+        try await cluster.addServer()
+        let ready = try await scratch.kvctl(["wait", "--backup", "--monitor", monitorAddress, "--timeout", "10"])
         XCTAssertEqual(ready.status, 0, ready.stderr)
     }
 
     func testJSONReportAddsUp() async throws {
         try await startPair()
-        let run = try KVCtlProcess.run(
+        let run = try await scratch.kvctl(
             [
                 "bench", "--monitor", monitorAddress, "--timeout", "10", "--json", "--ops", "400", "--warmup", "0",
                 "--sessions", "8", "--keys", "50", "--value-size", "32", "--connections", "2",
@@ -55,7 +62,7 @@ final class KVCtlBenchTests: InProcessClusterTestCase {
 
     func testTextReportHasARowPerOperationInTheMix() async throws {
         try await startPair()
-        let run = try KVCtlProcess.run(
+        let run = try await scratch.kvctl(
             [
                 "bench", "--monitor", monitorAddress, "--timeout", "10", "--ops", "60", "--warmup", "0",
                 "--sessions", "4", "--mix", "put=1,puthash=1",
@@ -74,8 +81,8 @@ final class KVCtlBenchTests: InProcessClusterTestCase {
     }
 
     func testUnreachableServiceExitsWithStatus2() async throws {
-        let closedPort = try await freePort()
-        let run = try KVCtlProcess.run([
+        let closedPort = try Loopback.freePort()
+        let run = try await scratch.kvctl([
             "bench", "--monitor", "127.0.0.1:\(closedPort)", "--timeout", "1", "--ops", "10",
         ])
         XCTAssertEqual(run.status, 2)
@@ -83,7 +90,7 @@ final class KVCtlBenchTests: InProcessClusterTestCase {
         XCTAssertEqual(run.stdout, "")
     }
 
-    func testBadFlagsAreUsageErrors() throws {
+    func testBadFlagsAreUsageErrors() async throws {
         let cases: [([String], String)] = [
             (["--sessions", "0"], "--sessions"),
             (["--mix", "get=50,scan=50"], "scan=50"),
@@ -96,7 +103,7 @@ final class KVCtlBenchTests: InProcessClusterTestCase {
             (["--value-size", "-1"], "--value-size"),
         ]
         for (flags, expected) in cases {
-            let run = try KVCtlProcess.run(["bench", "--monitor", "127.0.0.1:1"] + flags)
+            let run = try await scratch.kvctl(["bench", "--monitor", "127.0.0.1:1"] + flags)
             XCTAssertEqual(run.status, 64, "exit status of kvctl bench \(flags)")
             XCTAssertTrue(
                 run.stderr.contains(expected),

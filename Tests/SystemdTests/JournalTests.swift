@@ -1,5 +1,6 @@
 import Foundation
 import KVSystemd
+import KVTestSupport
 import Logging
 import XCTest
 
@@ -92,7 +93,7 @@ final class JournalTests: XCTestCase {
             """#
     }
 
-    func testDaemonRecordsInJournald() throws {
+    func testDaemonRecordsInJournald() async throws {
         guard getuid() == 0 else {
             throw XCTSkip(
                 "a standalone journald in a private mount namespace needs root (CAP_SYS_ADMIN); CI runs as root")
@@ -103,13 +104,13 @@ final class JournalTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: "/etc/systemd/journald.conf") else {
             throw XCTSkip("/etc/systemd/journald.conf is missing: nothing to bind the test configuration over")
         }
-        let scratch = makeScratch()
+        let scratch = try makeScratch()
         let run = scratch.path("run")
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         try Self.journaldConfiguration().write(toFile: scratch.path("journald.conf"), atomically: true, encoding: .utf8)
         try Self.script().write(toFile: scratch.path("journal.sh"), atomically: true, encoding: .utf8)
-        let monitorPort = Loopback.freePort()
-        let serverPort = Loopback.freePort()
+        let monitorPort = try Loopback.freePort()
+        let serverPort = try Loopback.freePort()
         // --pid --fork --kill-child: killing unshare (teardown) kills everything inside.
         let child = try scratch.spawn(
             "journal-namespace", unshare,
@@ -123,7 +124,7 @@ final class JournalTests: XCTestCase {
                 "KV_KVCTL": Binaries.kvctl, "KV_XCTEST": Binaries.testBundle, "KV_HELPER_TEST": Self.helperTest,
                 "KV_HELPER_ID": Self.helperIdentifier, "KV_MPORT": "\(monitorPort)", "KV_SPORT": "\(serverPort)",
             ])
-        XCTAssertTrue(child.waitForExit(within: 45), "the journald script did not finish\n\(child.outputSummary)")
+        try await child.waitForExit(within: 45)
         XCTAssertEqual(child.exitCode, 0, child.outputSummary)
         XCTAssertTrue(child.stderr.contains("server-exit=0"), child.outputSummary)
         XCTAssertTrue(child.stderr.contains("monitor-exit=0"), child.outputSummary)

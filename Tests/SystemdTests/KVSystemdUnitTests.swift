@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import KVTestSupport
 import XCTest
 
 @testable import KVSystemd
@@ -42,8 +43,8 @@ final class KVSystemdUnitTests: XCTestCase {
         }
     }
 
-    func testNotifierSendsOneDatagramPerCallWithStatusOnOneLine() throws {
-        let scratch = makeScratch()
+    func testNotifierSendsOneDatagramPerCallWithStatusOnOneLine() async throws {
+        let scratch = try makeScratch()
         let listener = try makeNotifyListener(scratch)
         setEnvironment(["NOTIFY_SOCKET": listener.path])
         XCTAssertTrue(SystemdNotifier.isSupervised)
@@ -52,7 +53,7 @@ final class KVSystemdUnitTests: XCTestCase {
         notifier.status("view 2")
         notifier.watchdog()
         notifier.stopping(status: "stopping")
-        listener.sync()
+        try await listener.sync()
         let messages = listener.messages
         XCTAssertEqual(
             messages.map(\.text),
@@ -68,8 +69,8 @@ final class KVSystemdUnitTests: XCTestCase {
         XCTAssertFalse(SystemdNotifier().notify("READY=1"), "a missing socket is an error (-ENOENT)")
     }
 
-    func testStatusGateOrdersStatusReadyAndStopping() throws {
-        let scratch = makeScratch()
+    func testStatusGateOrdersStatusReadyAndStopping() async throws {
+        let scratch = try makeScratch()
         let listener = try makeNotifyListener(scratch)
         setEnvironment(["NOTIFY_SOCKET": listener.path])
 
@@ -84,7 +85,7 @@ final class KVSystemdUnitTests: XCTestCase {
         early.status("primary of view 3")  // after STOPPING=1: ignored
         early.stopping(status: "stopping")  // the same phase: nothing
         early.stopping(status: "stopping: phase two")  // a new phase: its status only
-        listener.sync()
+        try await listener.sync()
         XCTAssertEqual(
             listener.messages.map(\.text),
             [
@@ -93,12 +94,12 @@ final class KVSystemdUnitTests: XCTestCase {
             ])
 
         // Nothing sent before READY=1: it carries the status.
-        let first = listener.sync()!
+        let first = try await listener.sync()
         let plain = StatusGate(notifier: SystemdNotifier())
         plain.ready(status: "waiting\nfor a view")
         plain.status("waiting for a view")  // the same line once made one line
         plain.status("view 1")
-        let last = listener.sync()!
+        let last = try await listener.sync()
         XCTAssertEqual(
             listener.all[(first + 1)..<last].map(\.text), ["READY=1\nSTATUS=waiting for a view", "STATUS=view 1"])
     }
@@ -132,8 +133,8 @@ final class KVSystemdUnitTests: XCTestCase {
         XCTAssertNil(WatchdogSettings.fromEnvironment())
     }
 
-    func testWatchdogPingerPingsAtMostEveryQuarterInterval() throws {
-        let scratch = makeScratch()
+    func testWatchdogPingerPingsAtMostEveryQuarterInterval() async throws {
+        let scratch = try makeScratch()
         let listener = try makeNotifyListener(scratch)
         setEnvironment(["NOTIFY_SOCKET": listener.path])
         let pinger = WatchdogPinger(settings: WatchdogSettings(intervalMicroseconds: 400_000))
@@ -150,9 +151,9 @@ final class KVSystemdUnitTests: XCTestCase {
         ]
         var expected = 0
         for (now, pings) in ticks {
-            let before = listener.sync()!
+            let before = try await listener.sync()
             pinger.tick(nowMicroseconds: now)
-            let after = listener.sync()!
+            let after = try await listener.sync()
             let sent = listener.all[(before + 1)..<after].filter(\.isWatchdog).count
             XCTAssertEqual(sent, pings ? 1 : 0, "tick at \(now) µs")
             if pings { expected += 1 }

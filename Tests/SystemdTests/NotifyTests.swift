@@ -1,4 +1,5 @@
 import Foundation
+import KVTestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -57,69 +58,73 @@ final class NotifyTests: XCTestCase {
 
     // MARK: - READY=1
 
-    func testMonitorIsReadyOnlyOnceItsPortAccepts() throws {
-        let scratch = makeScratch()
+    func testMonitorIsReadyOnlyOnceItsPortAccepts() async throws {
+        let scratch = try makeScratch()
         let listener = try makeNotifyListener(scratch)
-        let port = Loopback.freePort()
+        let port = try Loopback.freePort()
         let probe = ReadyProbe()
         listener.onMessage = { message in
             if message.isReady { probe.record(Loopback.accepts(port: port), 0) }
         }
         let monitor = try startMonitor(scratch, listener: listener, port: port)
-        let ready = listener.first(within: 15) { $0.isReady }
-        XCTAssertNotNil(ready, "no READY=1\n\(monitor.outputSummary)")
+        let ready = try await listener.first("READY=1", within: 15, detail: { monitor.outputSummary }) { $0.isReady }
         XCTAssertEqual(probe.value?.accepted, true, "the port did not accept when READY=1 arrived")
-        XCTAssertEqual(ready?.pid, monitor.pid, "READY=1 comes from the daemon itself")
+        XCTAssertEqual(ready.pid, monitor.pid, "READY=1 comes from the daemon itself")
         XCTAssertEqual(listener.statusAtReady, "waiting for the first server; 0 live servers")
         XCTAssertEqual(listener.messages.filter(\.isReady).count, 1, "READY=1 once")
     }
 
-    func testServerIsReadyAfterListeningAndItsFirstPingAttempt() throws {
-        let scratch = makeScratch()
+    func testServerIsReadyAfterListeningAndItsFirstPingAttempt() async throws {
+        let scratch = try makeScratch()
         // 1. A monitor that accepts but never answers: the server's first ping (its hello)
         //    reaches it and times out (1 s); READY=1 only after that attempt.
         let silent = try SilentListener()
         addTeardownBlock { silent.stop() }
         let listener = try makeNotifyListener(scratch, "silent")
-        let port = Loopback.freePort()
+        let port = try Loopback.freePort()
         let probe = ReadyProbe()
         listener.onMessage = { message in
             if message.isReady { probe.record(Loopback.accepts(port: port), silent.bytesReceived) }
         }
         let server = try startServer(scratch, listener: listener, port: port, monitorPort: silent.port)
-        let ready = listener.first(within: 15) { $0.isReady }
-        XCTAssertNotNil(ready, "no READY=1 with a silent monitor\n\(server.outputSummary)")
+        let ready = try await listener.first(
+            "READY=1 with a silent monitor", within: 15, detail: { server.outputSummary }
+        ) {
+            $0.isReady
+        }
         XCTAssertEqual(probe.value?.accepted, true, "the port did not accept when READY=1 arrived")
         XCTAssertGreaterThan(probe.value?.extra ?? 0, 0, "READY=1 before the first ping reached the monitor")
         XCTAssertEqual(listener.statusAtReady, "waiting for the monitor's first view")
-        XCTAssertEqual(ready?.pid, server.pid)
+        XCTAssertEqual(ready.pid, server.pid)
 
         // 2. No monitor at all (refused): ready all the same, promptly.
         let refusedListener = try makeNotifyListener(scratch, "refused")
-        let refusedPort = Loopback.freePort()
+        let refusedPort = try Loopback.freePort()
         let refusedProbe = ReadyProbe()
         refusedListener.onMessage = { message in
             if message.isReady { refusedProbe.record(Loopback.accepts(port: refusedPort), 0) }
         }
         let lonely = try startServer(
-            scratch, listener: refusedListener, port: refusedPort, monitorPort: Loopback.freePort())
-        XCTAssertNotNil(
-            refusedListener.first(within: 15) { $0.isReady }, "no READY=1 without a monitor\n\(lonely.outputSummary)")
+            scratch, listener: refusedListener, port: refusedPort, monitorPort: try Loopback.freePort())
+        _ = try await refusedListener.first(
+            "READY=1 without a monitor", within: 15, detail: { lonely.outputSummary }
+        ) { $0.isReady }
         XCTAssertEqual(refusedProbe.value?.accepted, true)
 
         // 3. A real monitor: READY=1 after the first ping's answer, so it already names view 1.
-        let monitorPort = Loopback.freePort()
+        let monitorPort = try Loopback.freePort()
         let monitor = try startMonitor(scratch, listener: nil, port: monitorPort, watchdog: false)
-        XCTAssertTrue(waitUntil(15) { Loopback.accepts(port: monitorPort) }, monitor.outputSummary)
+        try await waitUntil("kv-monitor accepts", timeout: 15, detail: { monitor.outputSummary }) {
+            Loopback.accepts(port: monitorPort)
+        }
         let realListener = try makeNotifyListener(scratch, "real")
-        let realPort = Loopback.freePort()
+        let realPort = try Loopback.freePort()
         let realProbe = ReadyProbe()
         realListener.onMessage = { message in
             if message.isReady { realProbe.record(Loopback.accepts(port: realPort), 0) }
         }
         let served = try startServer(scratch, listener: realListener, port: realPort, monitorPort: monitorPort)
-        let realReady = realListener.first(within: 15) { $0.isReady }
-        XCTAssertNotNil(realReady, served.outputSummary)
+        _ = try await realListener.first("READY=1", within: 15, detail: { served.outputSummary }) { $0.isReady }
         XCTAssertEqual(realProbe.value?.accepted, true)
         XCTAssertEqual(
             realListener.statusAtReady?.hasPrefix("primary of view 1"), true, "\(realListener.messages.map(\.text))")
@@ -127,55 +132,49 @@ final class NotifyTests: XCTestCase {
 
     // MARK: - STATUS=
 
-    func testStatusFollowsTheView() throws {
-        let scratch = makeScratch()
+    func testStatusFollowsTheView() async throws {
+        let scratch = try makeScratch()
         let monitorListener = try makeNotifyListener(scratch, "monitor")
-        let monitorPort = Loopback.freePort()
+        let monitorPort = try Loopback.freePort()
         let monitor = try startMonitor(scratch, listener: monitorListener, port: monitorPort)
-        XCTAssertNotNil(monitorListener.first(within: 15) { $0.isReady }, monitor.outputSummary)
+        _ = try await monitorListener.first("READY=1", within: 15, detail: { monitor.outputSummary }) { $0.isReady }
         XCTAssertEqual(monitorListener.statusAtReady, "waiting for the first server; 0 live servers")
 
         let firstListener = try makeNotifyListener(scratch, "server1")
-        let firstPort = Loopback.freePort()
+        let firstPort = try Loopback.freePort()
         let first = try startServer(scratch, listener: firstListener, port: firstPort, monitorPort: monitorPort)
         let firstAddress = "127.0.0.1:\(firstPort)"
 
         // The monitor's STATUS moves from "waiting" to view 1 with this primary, then to
         // acknowledged.
-        let view1 = monitorListener.first(within: 15) {
+        _ = try await monitorListener.first(
+            "the monitor's STATUS of view 1", within: 15, detail: { monitor.outputSummary }
+        ) {
             $0.status?.hasPrefix("view 1: primary \(firstAddress), backup -") == true
         }
-        XCTAssertNotNil(
-            view1, "monitor STATUS: \(monitorListener.messages.compactMap(\.status))\n\(monitor.outputSummary)")
-        XCTAssertNotNil(
-            monitorListener.first(within: 15) {
-                $0.status == "view 1: primary \(firstAddress), backup -, acknowledged; 1 live servers"
-            },
-            "monitor STATUS: \(monitorListener.messages.compactMap(\.status))")
+        _ = try await monitorListener.first("the monitor's STATUS of view 1 acknowledged", within: 15) {
+            $0.status == "view 1: primary \(firstAddress), backup -, acknowledged; 1 live servers"
+        }
         // The server's STATUS names its role and the view.
-        XCTAssertNotNil(
-            firstListener.first(within: 15) { $0.status?.hasPrefix("primary of view 1 (no backup)") == true },
-            "server STATUS: \(firstListener.messages.compactMap(\.status))\n\(first.outputSummary)")
+        _ = try await firstListener.first("the server's STATUS as primary", within: 15, detail: { first.outputSummary })
+        {
+            $0.status?.hasPrefix("primary of view 1 (no backup)") == true
+        }
 
         // A second server becomes backup: view 2 everywhere.
         let secondListener = try makeNotifyListener(scratch, "server2")
-        let secondPort = Loopback.freePort()
+        let secondPort = try Loopback.freePort()
         let second = try startServer(scratch, listener: secondListener, port: secondPort, monitorPort: monitorPort)
         let secondAddress = "127.0.0.1:\(secondPort)"
-        XCTAssertNotNil(
-            monitorListener.first(within: 15) {
-                $0.status == "view 2: primary \(firstAddress), backup \(secondAddress), acknowledged; 2 live servers"
-            }, "monitor STATUS: \(monitorListener.messages.compactMap(\.status))")
-        XCTAssertNotNil(
-            secondListener.first(within: 15) {
-                $0.status?.hasPrefix("backup of view 2 (primary \(firstAddress))") == true
-            },
-            "backup STATUS: \(secondListener.messages.compactMap(\.status))\n\(second.outputSummary)")
-        XCTAssertNotNil(
-            firstListener.first(within: 15) {
-                $0.status?.hasPrefix("primary of view 2 (backup \(secondAddress) synchronised)") == true
-            },
-            "primary STATUS: \(firstListener.messages.compactMap(\.status))")
+        _ = try await monitorListener.first("the monitor's STATUS of view 2", within: 15) {
+            $0.status == "view 2: primary \(firstAddress), backup \(secondAddress), acknowledged; 2 live servers"
+        }
+        _ = try await secondListener.first("the backup's STATUS", within: 15, detail: { second.outputSummary }) {
+            $0.status?.hasPrefix("backup of view 2 (primary \(firstAddress))") == true
+        }
+        _ = try await firstListener.first("the primary's STATUS with its backup", within: 15) {
+            $0.status?.hasPrefix("primary of view 2 (backup \(secondAddress) synchronised)") == true
+        }
 
         // STATUS= is sent on changes, not on every tick: a few lines, not one per tick.
         let serverStatuses = firstListener.messages.filter { $0.status != nil && !$0.isReady }
@@ -191,11 +190,10 @@ final class NotifyTests: XCTestCase {
     // MARK: - WATCHDOG=1
 
     /// WATCHDOG=1 times (seconds) received between two syncs `window` seconds apart.
-    private func watchdogTimes(_ listener: NotifyListener, over window: Double) -> [Double] {
-        let start = listener.sync()!
-        let deadline = Date().addingTimeInterval(window)
-        waitUntil(window + 1) { Date() >= deadline }  // the window itself is what is measured
-        let end = listener.sync()!
+    private func watchdogTimes(_ listener: NotifyListener, over window: Double) async throws -> [Double] {
+        let start = try await listener.sync()
+        try await pause(window)  // the window itself is what is measured
+        let end = try await listener.sync()
         return listener.all[(start + 1)..<end].filter(\.isWatchdog).map(\.time)
     }
 
@@ -221,50 +219,53 @@ final class NotifyTests: XCTestCase {
         }
     }
 
-    func testWatchdogRateAndSilenceWhileStopped() throws {
-        let scratch = makeScratch()
+    func testWatchdogRateAndSilenceWhileStopped() async throws {
+        let scratch = try makeScratch()
         let monitorListener = try makeNotifyListener(scratch, "monitor")
-        let monitorPort = Loopback.freePort()
+        let monitorPort = try Loopback.freePort()
         let monitor = try startMonitor(scratch, listener: monitorListener, port: monitorPort)
         let serverListener = try makeNotifyListener(scratch, "server")
         let server = try startServer(
-            scratch, listener: serverListener, port: Loopback.freePort(), monitorPort: monitorPort)
-        XCTAssertNotNil(monitorListener.first(within: 15) { $0.isReady }, monitor.outputSummary)
-        XCTAssertNotNil(serverListener.first(within: 15) { $0.isReady }, server.outputSummary)
+            scratch, listener: serverListener, port: try Loopback.freePort(), monitorPort: monitorPort)
+        _ = try await monitorListener.first("READY=1", within: 15, detail: { monitor.outputSummary }) { $0.isReady }
+        _ = try await serverListener.first("READY=1", within: 15, detail: { server.outputSummary }) { $0.isReady }
 
         let window = 2.0
-        assertWatchdogRate(watchdogTimes(monitorListener, over: window), window: window, who: "kv-monitor")
-        assertWatchdogRate(watchdogTimes(serverListener, over: window), window: window, who: "kv-server")
+        let monitorTimes = try await watchdogTimes(monitorListener, over: window)
+        assertWatchdogRate(monitorTimes, window: window, who: "kv-monitor")
+        let serverTimes = try await watchdogTimes(serverListener, over: window)
+        assertWatchdogRate(serverTimes, window: window, who: "kv-server")
         XCTAssertTrue(monitorListener.messages.filter(\.isWatchdog).allSatisfy { $0.pid == monitor.pid })
 
         // SIGSTOP: once the process is stopped (and every datagram it sent before is
         // read), no WATCHDOG=1 for a window of many ping periods.
         for (child, listener) in [(server, serverListener), (monitor, monitorListener)] {
             child.signal(SIGSTOP)
-            XCTAssertTrue(waitUntil(5) { child.procState == "T" }, "\(child.name) did not stop")
-            let silent = watchdogTimes(listener, over: 0.6)  // 6 quarter intervals, 3 deadlines
+            try await waitUntil("\(child.name) stops", timeout: 5) { child.procState == "T" }
+            let silent = try await watchdogTimes(listener, over: 0.6)  // 6 quarter intervals, 3 deadlines
             XCTAssertEqual(silent.count, 0, "\(child.name) pinged while stopped: \(silent)")
             // SIGCONT: the pings resume.
-            let resumeFrom = listener.sync()!
+            let resumeFrom = try await listener.sync()
             child.signal(SIGCONT)
-            XCTAssertTrue(
-                waitUntil(5) { listener.all[(resumeFrom + 1)...].contains(where: \.isWatchdog) },
-                "\(child.name) did not resume pinging after SIGCONT")
+            try await waitUntil("\(child.name) resumes pinging after SIGCONT", timeout: 5) {
+                listener.all[(resumeFrom + 1)...].contains(where: \.isWatchdog)
+            }
             XCTAssertTrue(child.isRunning)
         }
         // And still at the configured rate afterwards.
-        assertWatchdogRate(watchdogTimes(serverListener, over: 1.0), window: 1.0, who: "kv-server after SIGCONT")
+        let resumed = try await watchdogTimes(serverListener, over: 1.0)
+        assertWatchdogRate(resumed, window: 1.0, who: "kv-server after SIGCONT")
     }
 
-    func testWatchdogPidNamingAnotherProcessDisablesPings() throws {
-        let scratch = makeScratch()
+    func testWatchdogPidNamingAnotherProcessDisablesPings() async throws {
+        let scratch = try makeScratch()
         let listener = try makeNotifyListener(scratch)
-        let port = Loopback.freePort()
+        let port = try Loopback.freePort()
         let monitor = try startMonitor(
             scratch, listener: listener, port: port, extraEnvironment: ["WATCHDOG_PID": "\(getpid())"])
-        XCTAssertNotNil(listener.first(within: 15) { $0.isReady }, monitor.outputSummary)
+        _ = try await listener.first("READY=1", within: 15, detail: { monitor.outputSummary }) { $0.isReady }
         // Long enough for several pings at the configured rate (every 100–150 ms).
-        let times = watchdogTimes(listener, over: 0.8)
+        let times = try await watchdogTimes(listener, over: 0.8)
         XCTAssertEqual(times.count, 0, "WATCHDOG=1 although WATCHDOG_PID names the test process")
         XCTAssertEqual(listener.messages.filter(\.isWatchdog).count, 0)
         XCTAssertTrue(
@@ -272,47 +273,49 @@ final class NotifyTests: XCTestCase {
             "startup record should say no watchdog\n\(monitor.outputSummary)")
     }
 
-    func testATickSlowerThanTheWatchdogIsReported() throws {
-        let scratch = makeScratch()
+    func testATickSlowerThanTheWatchdogIsReported() async throws {
+        let scratch = try makeScratch()
         let listener = try makeNotifyListener(scratch)
-        let port = Loopback.freePort()
+        let port = try Loopback.freePort()
         // WatchdogSec=400ms needs a ping every 200 ms; a 300 ms tick cannot keep up.
         let monitor = try scratch.spawn(
             "kv-monitor", Binaries.monitor,
             ["--listen", "127.0.0.1:\(port)", "--ping-interval", "300ms", "--log-target", "stderr"],
             environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "\(Self.watchdogUsec)"])
-        XCTAssertNotNil(listener.first(within: 15) { $0.isReady }, monitor.outputSummary)
-        XCTAssertTrue(
-            waitUntil(5) { monitor.stderr.contains("slower than half the watchdog interval") }, monitor.outputSummary)
+        _ = try await listener.first("READY=1", within: 15, detail: { monitor.outputSummary }) { $0.isReady }
+        try await waitUntil("kv-monitor reports its slow tick", timeout: 5, detail: { monitor.outputSummary }) {
+            monitor.stderr.contains("slower than half the watchdog interval")
+        }
     }
 
     // MARK: - STOPPING=1
 
-    func testSigtermSendsStoppingAndExitsCleanly() throws {
-        let scratch = makeScratch()
+    func testSigtermSendsStoppingAndExitsCleanly() async throws {
+        let scratch = try makeScratch()
         let monitorListener = try makeNotifyListener(scratch, "monitor")
-        let monitorPort = Loopback.freePort()
+        let monitorPort = try Loopback.freePort()
         let monitor = try startMonitor(scratch, listener: monitorListener, port: monitorPort)
         let serverListener = try makeNotifyListener(scratch, "server")
         let server = try startServer(
-            scratch, listener: serverListener, port: Loopback.freePort(), monitorPort: monitorPort)
-        XCTAssertNotNil(monitorListener.first(within: 15) { $0.isReady }, monitor.outputSummary)
-        XCTAssertNotNil(serverListener.first(within: 15) { $0.isReady }, server.outputSummary)
-        XCTAssertNotNil(
-            serverListener.first(within: 15) { $0.status?.hasPrefix("primary of view 1") == true }, server.outputSummary
-        )
+            scratch, listener: serverListener, port: try Loopback.freePort(), monitorPort: monitorPort)
+        _ = try await monitorListener.first("READY=1", within: 15, detail: { monitor.outputSummary }) { $0.isReady }
+        _ = try await serverListener.first("READY=1", within: 15, detail: { server.outputSummary }) { $0.isReady }
+        _ = try await serverListener.first("STATUS as primary", within: 15, detail: { server.outputSummary }) {
+            $0.status?.hasPrefix("primary of view 1") == true
+        }
 
         for (child, listener) in [(server, serverListener), (monitor, monitorListener)] {
             // The daemons install their SIGTERM handling (ServiceLifecycle's ServiceGroup)
             // only just after READY=1; a SIGTERM before that kills by the default action,
             // without STOPPING=1. Wait until /proc shows the signal handled.
-            XCTAssertTrue(waitUntil(10) { child.handlesSignal(SIGTERM) }, "\(child.name) never handled SIGTERM")
+            try await waitUntil("\(child.name) handles SIGTERM", timeout: 10) { child.handlesSignal(SIGTERM) }
             child.signal(SIGTERM)
-            let stopping = listener.first(within: 10) { $0.isStopping }
-            XCTAssertNotNil(stopping, "\(child.name): no STOPPING=1\n\(child.outputSummary)")
-            XCTAssertEqual(stopping?.pid, child.pid)
-            XCTAssertEqual(stopping?.status?.hasPrefix("stopping"), true)
-            XCTAssertTrue(child.waitForExit(within: 10), "\(child.name) did not exit within 10 s of SIGTERM")
+            let stopping = try await listener.first(
+                "STOPPING=1 from \(child.name)", within: 10, detail: { child.outputSummary }
+            ) { $0.isStopping }
+            XCTAssertEqual(stopping.pid, child.pid)
+            XCTAssertEqual(stopping.status?.hasPrefix("stopping"), true)
+            try await child.waitForExit(within: 10)
             XCTAssertNil(child.terminatingSignal, child.outputSummary)
             XCTAssertEqual(child.exitCode, 0, child.outputSummary)
             // After STOPPING=1 no READY=1, no second STOPPING=1, and no loop's STATUS=

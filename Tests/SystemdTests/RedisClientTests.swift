@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import KVTestSupport
 import XCTest
 
 /// kv-server's Redis-protocol endpoint with Debian's real Redis clients (package
@@ -23,14 +24,14 @@ final class RedisClientTests: XCTestCase {
 
     /// A monitor and two servers with `--resp-listen`; returns once the first server is a
     /// primary with a synchronised backup.
-    private func startCluster(_ scratch: TestScratch) throws -> Cluster {
-        let monitor = "127.0.0.1:\(Loopback.freePort())"
+    private func startCluster(_ scratch: TestScratch) async throws -> Cluster {
+        let monitor = "127.0.0.1:\(try Loopback.freePort())"
         let monitorChild = try scratch.spawn(
             "kv-monitor", Binaries.monitor, ["--listen", monitor, "--log-target", "stderr"])
         var servers: [(address: String, resp: Int)] = []
         for index in 0..<2 {
-            let address = "127.0.0.1:\(Loopback.freePort())"
-            let resp = Loopback.freePort()
+            let address = "127.0.0.1:\(try Loopback.freePort())"
+            let resp = try Loopback.freePort()
             _ = try scratch.spawn(
                 "kv-server", Binaries.server,
                 [
@@ -40,51 +41,54 @@ final class RedisClientTests: XCTestCase {
             servers.append((address, resp))
             // The first one becomes primary: wait for it before starting the second.
             if index == 0 {
-                let ready = try waitUntil(20, poll: 0.05) {
-                    try scratch.kvctl(["wait", "--ready", "--monitor", monitor, "--timeout", "2"]).status == 0
+                try await waitUntil(
+                    "kvctl wait --ready succeeds", timeout: 20, interval: 0.05, detail: { monitorChild.outputSummary }
+                ) {
+                    try await scratch.kvctl(["wait", "--ready", "--monitor", monitor, "--timeout", "2"]).status == 0
                 }
-                XCTAssertTrue(ready, monitorChild.outputSummary)
             }
         }
-        let healthy = try waitUntil(20, poll: 0.05) {
-            try scratch.kvctl(["status", "--monitor", monitor, "--timeout", "2"]).status == 0
+        try await waitUntil(
+            "kvctl status says healthy (a synchronised pair)", timeout: 20, interval: 0.05,
+            detail: { monitorChild.outputSummary }
+        ) {
+            try await scratch.kvctl(["status", "--monitor", monitor, "--timeout", "2"]).status == 0
         }
-        XCTAssertTrue(healthy, "no synchronised pair\n\(monitorChild.outputSummary)")
         return Cluster(
             monitor: monitor, primaryRESP: servers[0].resp, backupRESP: servers[1].resp, primary: servers[0].address)
     }
 
-    func testRedisCLIReadsWritesAndShowsReplication() throws {
+    func testRedisCLIReadsWritesAndShowsReplication() async throws {
         let (cli, _) = try tools()
-        let scratch = makeScratch()
-        let cluster = try startCluster(scratch)
+        let scratch = try makeScratch()
+        let cluster = try await startCluster(scratch)
         let port = "\(cluster.primaryRESP)"
 
-        let set = try scratch.run("redis-cli", cli, ["-p", port, "SET", "k", "v"])
+        let set = try await scratch.run("redis-cli", cli, ["-p", port, "SET", "k", "v"])
         XCTAssertEqual(set.status, 0, set.stderr)
         XCTAssertEqual(set.stdout, "OK\n")
-        let get = try scratch.run("redis-cli", cli, ["-p", port, "GET", "k"])
+        let get = try await scratch.run("redis-cli", cli, ["-p", port, "GET", "k"])
         XCTAssertEqual(get.status, 0, get.stderr)
         XCTAssertEqual(get.stdout, "v\n")
-        let native = try scratch.kvctl(["get", "k", "--monitor", cluster.monitor, "--timeout", "10"])
+        let native = try await scratch.kvctl(["get", "k", "--monitor", cluster.monitor, "--timeout", "10"])
         XCTAssertEqual(native.stdout, "v\n", "kvctl reads what redis-cli wrote: \(native.stderr)")
 
-        let info = try scratch.run("redis-cli", cli, ["--no-raw", "-p", port, "INFO", "replication"])
+        let info = try await scratch.run("redis-cli", cli, ["--no-raw", "-p", port, "INFO", "replication"])
         XCTAssertEqual(info.status, 0, info.stderr)
         XCTAssertTrue(info.stdout.contains("role:master"), info.stdout)
         XCTAssertTrue(info.stdout.contains("connected_slaves:1"), info.stdout)
 
-        let onBackup = try scratch.run("redis-cli", cli, ["-p", "\(cluster.backupRESP)", "GET", "k"])
+        let onBackup = try await scratch.run("redis-cli", cli, ["-p", "\(cluster.backupRESP)", "GET", "k"])
         XCTAssertTrue(
             onBackup.stdout.contains("not the primary; primary is \(cluster.primary)"),
             "\(onBackup.stdout)\(onBackup.stderr)")
     }
 
-    func testRedisBenchmarkRunsPipelinedSetsAndGets() throws {
+    func testRedisBenchmarkRunsPipelinedSetsAndGets() async throws {
         let (_, benchmark) = try tools()
-        let scratch = makeScratch()
-        let cluster = try startCluster(scratch)
-        let run = try scratch.run(
+        let scratch = try makeScratch()
+        let cluster = try await startCluster(scratch)
+        let run = try await scratch.run(
             "redis-benchmark", benchmark,
             ["-p", "\(cluster.primaryRESP)", "-t", "set,get", "-n", "2000", "-c", "10", "-P", "16", "-q"],
             timeout: 120)
@@ -99,29 +103,31 @@ final class RedisClientTests: XCTestCase {
         XCTAssertFalse(run.stderr.contains("Could not fetch server CONFIG"), run.stderr)
     }
 
-    func testASocketNamedRespPassedBySystemdServesTheRedisProtocol() throws {
+    func testASocketNamedRespPassedBySystemdServesTheRedisProtocol() async throws {
         let (cli, _) = try tools()
         guard let activator = Binaries.tool("systemd-socket-activate") else {
             throw XCTSkip("systemd-socket-activate is not installed (Debian package systemd)")
         }
-        let scratch = makeScratch()
-        let monitor = "127.0.0.1:\(Loopback.freePort())"
+        let scratch = try makeScratch()
+        let monitor = "127.0.0.1:\(try Loopback.freePort())"
         _ = try scratch.spawn("kv-monitor", Binaries.monitor, ["--listen", monitor, "--log-target", "stderr"])
-        let (service, resp) = (Loopback.freePort(), Loopback.freePort())
+        let (service, resp) = (try Loopback.freePort(), try Loopback.freePort())
         let server = try scratch.spawn(
             "activate-kv-server", activator,
             [
                 "-l", "127.0.0.1:\(service)", "--fdname=\(ListenSource.protocolSocketName)", "-l",
                 "127.0.0.1:\(resp)", "--fdname=\(ListenSource.respSocketName)", "-E", "SWIFT_BACKTRACE=enable=no",
-                Binaries.server, "--listen", "127.0.0.1:\(Loopback.freePort())", "--advertise",
+                Binaries.server, "--listen", "127.0.0.1:\(try Loopback.freePort())", "--advertise",
                 "127.0.0.1:\(service)", "--monitor", monitor, "--log-target", "stderr",
             ])
-        XCTAssertTrue(waitUntil(10) { Loopback.isListening(port: resp) }, server.outputSummary)
+        try await waitUntil("the resp socket listens", timeout: 10, detail: { server.outputSummary }) {
+            Loopback.isListening(port: resp)
+        }
         // The first connection starts the daemon, which then answers it on the passed socket.
-        let ping = try scratch.run("redis-cli", cli, ["-p", "\(resp)", "PING"])
+        let ping = try await scratch.run("redis-cli", cli, ["-p", "\(resp)", "PING"])
         XCTAssertEqual(ping.stdout, "PONG\n", "\(ping.stderr)\n\(server.outputSummary)")
-        XCTAssertTrue(
-            waitUntil(5) { server.stderr.contains("kv_resp_listen=socket passed by systemd (fd 4, \"resp\")") },
-            server.outputSummary)
+        try await waitUntil("kv-server takes fd 4 as its resp socket", timeout: 5, detail: { server.outputSummary }) {
+            server.stderr.contains("kv_resp_listen=socket passed by systemd (fd 4, \"resp\")")
+        }
     }
 }

@@ -1,9 +1,9 @@
 import DaemonSupport
 import Foundation
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import NIOCore
-import NIOPosix
 import XCTest
 
 #if canImport(Glibc)
@@ -16,20 +16,6 @@ import XCTest
 /// daemon (same pid) on the first connection, passing LISTEN_FDS/LISTEN_FDNAMES and
 /// only the variables given with -E.
 final class SocketActivationTests: XCTestCase {
-    private var group: MultiThreadedEventLoopGroup?
-
-    override func tearDown() {
-        try? group?.syncShutdownGracefully()
-        group = nil
-    }
-
-    private var eventLoopGroup: MultiThreadedEventLoopGroup {
-        if let group { return group }
-        let made = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        group = made
-        return made
-    }
-
     private func activator() throws -> String {
         guard let path = Binaries.tool("systemd-socket-activate") else {
             throw XCTSkip("systemd-socket-activate is not installed (Debian package systemd)")
@@ -42,7 +28,7 @@ final class SocketActivationTests: XCTestCase {
     private func activate(
         _ scratch: TestScratch, _ sockets: [(port: Int, name: String?)], datagram: Bool = false,
         environment: [String: String] = [:], _ program: String, _ arguments: [String]
-    ) throws -> Child {
+    ) async throws -> Child {
         var command: [String] = datagram ? ["--datagram"] : []
         for socket in sockets {
             command += ["-l", "127.0.0.1:\(socket.port)"]
@@ -54,10 +40,11 @@ final class SocketActivationTests: XCTestCase {
         let child = try scratch.spawn(
             "activate-\(URL(fileURLWithPath: program).lastPathComponent)", try activator(),
             command + [program] + arguments)
-        let bound = waitUntil(10) {
+        try await waitUntil(
+            "systemd-socket-activate binds \(sockets.map(\.port))", timeout: 10, detail: { child.outputSummary }
+        ) {
             sockets.allSatisfy { datagram ? Loopback.isBoundUDP(port: $0.port) : Loopback.isListening(port: $0.port) }
         }
-        XCTAssertTrue(bound, "systemd-socket-activate did not bind \(sockets.map(\.port))\n\(child.outputSummary)")
         XCTAssertFalse(child.stderr.contains("Execing"), "the daemon started before any connection")
         return child
     }
@@ -74,121 +61,132 @@ final class SocketActivationTests: XCTestCase {
     }
 
     /// Connects with the kvservice handshake and sends a get; returns the reply.
-    private func clientGet(port: Int, timeout: Int64) throws -> Message {
-        let connection = try KVConnection.connect(
-            to: "127.0.0.1:\(port)", group: eventLoopGroup, timeout: .seconds(timeout)
-        ).wait()
+    private func clientGet(port: Int, timeout: Int64) async throws -> Message {
+        let connection = try await KVConnection.connect(
+            to: "127.0.0.1:\(port)", group: Shared.group, timeout: .seconds(timeout)
+        ).get()
         defer { connection.close() }
         let request = ClientRequest(op: .get, clientID: 42, seq: 1, key: Bytes(utf8: "k"))
-        return try connection.request(.request(request), timeout: .seconds(timeout)).wait()
+        return try await connection.request(.request(request), timeout: .seconds(timeout)).get()
     }
 
     // MARK: - Activation on the first connection
 
-    func testMonitorServesTheClientThatActivatedIt() throws {
-        let scratch = makeScratch()
+    func testMonitorServesTheClientThatActivatedIt() async throws {
+        let scratch = try makeScratch()
         let listener = try makeNotifyListener(scratch)
-        let port = Loopback.freePort()
-        let unused = Loopback.freePort()  // --listen, which a passed socket overrides
-        let daemon = try activate(
+        let port = try Loopback.freePort()
+        let unused = try Loopback.freePort()  // --listen, which a passed socket overrides
+        let daemon = try await activate(
             scratch, [(port, nil)], environment: ["NOTIFY_SOCKET": listener.path], Binaries.monitor,
             monitorArguments(listen: unused))
         XCTAssertEqual(listener.messages.count, 0, "the daemon ran before the first connection")
 
         // kvctl connects while only systemd-socket-activate exists; it is served once the
         // daemon has started on the passed socket.
-        let view = try scratch.kvctl(["view", "--monitor", "127.0.0.1:\(port)", "--timeout", "5"])
+        let view = try await scratch.kvctl(["view", "--monitor", "127.0.0.1:\(port)", "--timeout", "5"])
         XCTAssertEqual(view.status, 0, "\(view.stderr)\n\(daemon.outputSummary)")
         XCTAssertEqual(view.stdout, "view 0: primary -, backup - (not yet acknowledged)\n")
         XCTAssertTrue(daemon.stderr.contains("Execing"), daemon.outputSummary)
-        XCTAssertTrue(waitUntil(5) { daemon.stderr.contains("socket passed by systemd (fd 3") }, daemon.outputSummary)
+        try await waitUntil("kv-monitor logs the passed socket", timeout: 5, detail: { daemon.outputSummary }) {
+            daemon.stderr.contains("socket passed by systemd (fd 3")
+        }
 
-        let ready = listener.first(within: 10) { $0.isReady }
-        XCTAssertNotNil(ready, "no READY=1 through -E NOTIFY_SOCKET\n\(daemon.outputSummary)")
-        XCTAssertEqual(ready?.pid, daemon.pid, "the daemon replaces systemd-socket-activate (same pid)")
+        let ready = try await listener.first(
+            "READY=1 through -E NOTIFY_SOCKET", within: 10, detail: { daemon.outputSummary }
+        ) { $0.isReady }
+        XCTAssertEqual(ready.pid, daemon.pid, "the daemon replaces systemd-socket-activate (same pid)")
         XCTAssertFalse(Loopback.accepts(port: unused), "--listen must not be bound when a socket is passed")
 
         daemon.signal(SIGTERM)
-        XCTAssertTrue(daemon.waitForExit(within: 10), daemon.outputSummary)
+        try await daemon.waitForExit(within: 10)
         XCTAssertEqual(daemon.exitCode, 0, daemon.outputSummary)
     }
 
-    func testServerServesTheClientThatActivatedIt() throws {
-        let scratch = makeScratch()
-        let monitorPort = Loopback.freePort()
+    func testServerServesTheClientThatActivatedIt() async throws {
+        let scratch = try makeScratch()
+        let monitorPort = try Loopback.freePort()
         let monitor = try scratch.spawn("kv-monitor", Binaries.monitor, monitorArguments(listen: monitorPort))
-        XCTAssertTrue(waitUntil(15) { Loopback.accepts(port: monitorPort) }, monitor.outputSummary)
+        try await waitUntil("kv-monitor accepts", timeout: 15, detail: { monitor.outputSummary }) {
+            Loopback.accepts(port: monitorPort)
+        }
 
         let listener = try makeNotifyListener(scratch)
-        let port = Loopback.freePort()
-        let daemon = try activate(
+        let port = try Loopback.freePort()
+        let daemon = try await activate(
             scratch, [(port, nil)], environment: ["NOTIFY_SOCKET": listener.path], Binaries.server,
-            serverArguments(listen: Loopback.freePort(), advertise: port, monitor: monitorPort))
-        let before = try scratch.kvctl(["view", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "5"])
+            serverArguments(listen: try Loopback.freePort(), advertise: port, monitor: monitorPort))
+        let before = try await scratch.kvctl(["view", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "5"])
         XCTAssertTrue(before.stdout.hasPrefix("view 0:"), "a server pinged before activation: \(before.stdout)")
 
         // The first client: the handshake and a request are answered by the daemon that
         // this very connection started.
-        let reply = try clientGet(port: port, timeout: 10)
+        let reply = try await clientGet(port: port, timeout: 10)
         guard case .reply = reply else { return XCTFail("expected a client reply, got \(reply)") }
-        XCTAssertEqual(listener.first(within: 10) { $0.isReady }?.pid, daemon.pid, daemon.outputSummary)
+        let ready = try await listener.first("READY=1", within: 10, detail: { daemon.outputSummary }) { $0.isReady }
+        XCTAssertEqual(ready.pid, daemon.pid, daemon.outputSummary)
 
         // And it joins the service: data goes through it.
-        let put = try scratch.kvctl([
+        let put = try await scratch.kvctl([
             "put", "fruit", "apple", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "10",
         ])
         XCTAssertEqual(put.status, 0, "\(put.stderr)\n\(daemon.outputSummary)")
-        let get = try scratch.kvctl(["get", "fruit", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "10"])
+        let get = try await scratch.kvctl(["get", "fruit", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "10"])
         XCTAssertEqual(get.stdout, "apple\n", get.stderr)
-        let view = try scratch.kvctl(["view", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "5"])
+        let view = try await scratch.kvctl(["view", "--monitor", "127.0.0.1:\(monitorPort)", "--timeout", "5"])
         XCTAssertTrue(view.stdout.contains("primary 127.0.0.1:\(port)"), view.stdout)
     }
 
     // MARK: - Several sockets: FileDescriptorName=
 
-    func testTheSocketNamedKvserviceIsTheProtocolSocket() throws {
-        let scratch = makeScratch()
+    func testTheSocketNamedKvserviceIsTheProtocolSocket() async throws {
+        let scratch = try makeScratch()
         let name = ListenSource.protocolSocketName
         // kv-monitor: the protocol socket is passed second.
-        let metrics = Loopback.freePort()
-        let service = Loopback.freePort()
-        let monitor = try activate(
+        let metrics = try Loopback.freePort()
+        let service = try Loopback.freePort()
+        let monitor = try await activate(
             scratch, [(metrics, "metrics"), (service, name)], Binaries.monitor,
-            monitorArguments(listen: Loopback.freePort()))
-        let view = try scratch.kvctl(["view", "--monitor", "127.0.0.1:\(service)", "--timeout", "5"])
+            monitorArguments(listen: try Loopback.freePort()))
+        let view = try await scratch.kvctl(["view", "--monitor", "127.0.0.1:\(service)", "--timeout", "5"])
         XCTAssertEqual(view.status, 0, "\(view.stderr)\n\(monitor.outputSummary)")
-        XCTAssertTrue(
-            waitUntil(5) { monitor.stderr.contains("socket passed by systemd (fd 4, \"kvservice\")") },
-            monitor.outputSummary)
-        let wrong = try scratch.kvctl(["view", "--monitor", "127.0.0.1:\(metrics)", "--timeout", "1"])
+        try await waitUntil("kv-monitor takes fd 4 as its socket", timeout: 5, detail: { monitor.outputSummary }) {
+            monitor.stderr.contains("socket passed by systemd (fd 4, \"kvservice\")")
+        }
+        let wrong = try await scratch.kvctl(["view", "--monitor", "127.0.0.1:\(metrics)", "--timeout", "1"])
         XCTAssertNotEqual(wrong.status, 0, "the metrics socket must not serve the protocol: \(wrong.stdout)")
 
         // kv-server: the protocol socket is passed first this time.
-        let serverService = Loopback.freePort()
-        let serverMetrics = Loopback.freePort()
-        let server = try activate(
+        let serverService = try Loopback.freePort()
+        let serverMetrics = try Loopback.freePort()
+        let server = try await activate(
             scratch, [(serverService, name), (serverMetrics, "metrics")], Binaries.server,
-            serverArguments(listen: Loopback.freePort(), advertise: serverService, monitor: service))
-        let reply = try clientGet(port: serverService, timeout: 10)
+            serverArguments(listen: try Loopback.freePort(), advertise: serverService, monitor: service))
+        let reply = try await clientGet(port: serverService, timeout: 10)
         guard case .reply = reply else { return XCTFail("expected a client reply, got \(reply)") }
-        XCTAssertTrue(
-            waitUntil(5) { server.stderr.contains("socket passed by systemd (fd 3, \"kvservice\")") },
-            server.outputSummary)
-        XCTAssertThrowsError(try clientGet(port: serverMetrics, timeout: 1), "the metrics socket must not serve")
+        try await waitUntil("kv-server takes fd 3 as its socket", timeout: 5, detail: { server.outputSummary }) {
+            server.stderr.contains("socket passed by systemd (fd 3, \"kvservice\")")
+        }
+        if let served = try? await clientGet(port: serverMetrics, timeout: 1) {
+            XCTFail("the metrics socket must not serve: it answered \(served)")
+        }
     }
 
-    func testSeveralSocketsWithoutTheProtocolNameAreRefused() throws {
-        let scratch = makeScratch()
+    func testSeveralSocketsWithoutTheProtocolNameAreRefused() async throws {
+        let scratch = try makeScratch()
         for (program, arguments) in [
-            (Binaries.monitor, monitorArguments(listen: Loopback.freePort())),
-            (Binaries.server, serverArguments(listen: Loopback.freePort(), advertise: 1, monitor: Loopback.freePort())),
+            (Binaries.monitor, monitorArguments(listen: try Loopback.freePort())),
+            (
+                Binaries.server,
+                serverArguments(listen: try Loopback.freePort(), advertise: 1, monitor: try Loopback.freePort())
+            ),
         ] {
-            let first = Loopback.freePort()
-            let daemon = try activate(
-                scratch, [(first, "metrics"), (Loopback.freePort(), "admin")], program, arguments)
+            let first = try Loopback.freePort()
+            let daemon = try await activate(
+                scratch, [(first, "metrics"), (try Loopback.freePort(), "admin")], program, arguments)
             let trigger = Loopback.connectTCP(port: first)
             defer { trigger.map { _ = close($0) } }
-            XCTAssertTrue(daemon.waitForExit(within: 15), "\(program) kept running\n\(daemon.outputSummary)")
+            try await daemon.waitForExit(within: 15)
             XCTAssertNil(daemon.terminatingSignal, daemon.outputSummary)
             XCTAssertEqual(daemon.exitCode.map { $0 != 0 }, true, daemon.outputSummary)
             XCTAssertTrue(daemon.stderr.contains("none is named \"kvservice\""), daemon.outputSummary)
@@ -198,16 +196,19 @@ final class SocketActivationTests: XCTestCase {
 
     // MARK: - A socket of the wrong kind
 
-    func testADatagramSocketIsRefusedWithAClearError() throws {
-        let scratch = makeScratch()
+    func testADatagramSocketIsRefusedWithAClearError() async throws {
+        let scratch = try makeScratch()
         for (program, arguments) in [
-            (Binaries.monitor, monitorArguments(listen: Loopback.freePort())),
-            (Binaries.server, serverArguments(listen: Loopback.freePort(), advertise: 1, monitor: Loopback.freePort())),
+            (Binaries.monitor, monitorArguments(listen: try Loopback.freePort())),
+            (
+                Binaries.server,
+                serverArguments(listen: try Loopback.freePort(), advertise: 1, monitor: try Loopback.freePort())
+            ),
         ] {
-            let port = Loopback.freePort(udp: true)
-            let daemon = try activate(scratch, [(port, nil)], datagram: true, program, arguments)
+            let port = try Loopback.freePort(udp: true)
+            let daemon = try await activate(scratch, [(port, nil)], datagram: true, program, arguments)
             Loopback.sendUDP(port: port, "wake up")  // a datagram activates a --datagram socket
-            XCTAssertTrue(daemon.waitForExit(within: 15), "\(program) kept running\n\(daemon.outputSummary)")
+            try await daemon.waitForExit(within: 15)
             XCTAssertNil(daemon.terminatingSignal, daemon.outputSummary)
             XCTAssertEqual(daemon.exitCode.map { $0 != 0 }, true, daemon.outputSummary)
             XCTAssertTrue(

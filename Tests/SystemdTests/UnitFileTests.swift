@@ -1,5 +1,6 @@
 import Foundation
 import KVSystemd
+import KVTestSupport
 import XCTest
 
 /// The unit files and the message catalog in systemd/, checked offline with the host's
@@ -58,9 +59,9 @@ final class UnitFileTests: XCTestCase {
         return root
     }
 
-    func testUnitsVerifyWithoutAnyMessage() throws {
+    func testUnitsVerifyWithoutAnyMessage() async throws {
         let analyze = try analyze()
-        let scratch = makeScratch()
+        let scratch = try makeScratch()
         let directory = try stageUnits(scratch)
         let man = try manPath(scratch)
         var environment: [String: String] = ["SYSTEMD_LOG_COLOR": "0", "SYSTEMD_PAGER": ""]
@@ -72,7 +73,7 @@ final class UnitFileTests: XCTestCase {
             options.append("--man=no")
         }
         for unit in ["kv-monitor.socket", "kv-monitor.service", "kv-server@7101.socket", "kv-server@7101.service"] {
-            let result = try scratch.run(
+            let result = try await scratch.run(
                 "verify-\(unit)", analyze, options + ["\(directory)/\(unit)"], environment: environment, timeout: 30)
             XCTAssertEqual(result.stderr, "", "systemd-analyze verify \(unit) complained:\n\(result.stderr)")
             XCTAssertEqual(
@@ -80,14 +81,14 @@ final class UnitFileTests: XCTestCase {
         }
     }
 
-    func testSecurityExposureWithinThresholds() throws {
+    func testSecurityExposureWithinThresholds() async throws {
         let analyze = try analyze()
-        let scratch = makeScratch()
+        let scratch = try makeScratch()
         let directory = try stageUnits(scratch)
         var report: [String] = []
         for (unit, threshold) in Self.exposureThresholds {
             // --threshold counts in tenths of the printed exposure level (1.1 -> 11).
-            let result = try scratch.run(
+            let result = try await scratch.run(
                 "security-\(unit)", analyze,
                 [
                     "security", "--offline=yes", "--no-pager", "--threshold=\(Int((threshold * 10).rounded()))",
@@ -124,7 +125,7 @@ final class UnitFileTests: XCTestCase {
         return entries
     }
 
-    func testCatalogHasOneEntryPerMessageID() throws {
+    func testCatalogHasOneEntryPerMessageID() async throws {
         let entries = try catalogEntries()
         let ids = entries.map(\.id)
         XCTAssertEqual(ids.count, Set(ids).count, "an id appears twice: \(ids)")
@@ -136,21 +137,22 @@ final class UnitFileTests: XCTestCase {
         }
     }
 
-    func testJournalctlCompilesTheCatalog() throws {
+    func testJournalctlCompilesTheCatalog() async throws {
         guard let journalctl = Binaries.tool("journalctl") else { throw XCTSkip("journalctl is not installed") }
-        let scratch = makeScratch()
+        let scratch = try makeScratch()
         let root = scratch.path("root")
         let catalogDirectory = "\(root)/usr/lib/systemd/catalog"
         try FileManager.default.createDirectory(atPath: catalogDirectory, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
             atPath: Self.systemdDirectory.appendingPathComponent("kvservice.catalog").path,
             toPath: "\(catalogDirectory)/kvservice.catalog")
-        let update = try scratch.run("update-catalog", journalctl, ["--update-catalog", "--root=\(root)"])
+        let update = try await scratch.run("update-catalog", journalctl, ["--update-catalog", "--root=\(root)"])
         XCTAssertEqual(update.status, 0, update.stderr)
         XCTAssertEqual(update.stderr, "", "journalctl --update-catalog complained")
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(root)/var/lib/systemd/catalog/database"))
 
-        let list = try scratch.run("list-catalog", journalctl, ["--root=\(root)", "--list-catalog", "--no-pager"])
+        let list = try await scratch.run(
+            "list-catalog", journalctl, ["--root=\(root)", "--list-catalog", "--no-pager"])
         XCTAssertEqual(list.status, 0, list.stderr)
         let listed = Dictionary(
             list.stdout.split(separator: "\n").map { line -> (String, String) in

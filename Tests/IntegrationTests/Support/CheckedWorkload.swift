@@ -1,5 +1,6 @@
 import Foundation
 import KVClient
+import KVTestSupport
 import XCTest
 
 /// Client sessions that keep writing and reading while a test disturbs the cluster, and

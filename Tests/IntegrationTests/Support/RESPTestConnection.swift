@@ -1,4 +1,5 @@
 import KVResp
+import KVTestSupport
 import KVTransport
 import NIOCore
 

@@ -1,5 +1,6 @@
 import Foundation
 import KVProtocol
+import KVTestSupport
 import KVTransport
 import NIOCore
 import NIOPosix
@@ -42,14 +43,18 @@ final class RawSocket: Sendable {
     var bytes: [UInt8] { received.get() }
     var isOpen: Bool { channel.isActive }
 
-    /// Waits until the peer has closed the connection (or `timeout` passes); returns
-    /// whether it did.
-    func waitForClose(timeout: Double = 5) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while channel.isActive && Date() < deadline {
-            try? await pause(0.01)
+    /// Waits until the peer has closed the connection. After `timeout` seconds it fails
+    /// the test with `what`, closes the connection from this side and throws.
+    func waitForClose(
+        _ what: String = "the peer closes the connection", timeout: Double = 5, file: StaticString = #filePath,
+        line: UInt = #line
+    ) async throws {
+        do {
+            try await waitUntil(what, timeout: timeout, interval: 0.01, file: file, line: line) { !channel.isActive }
+        } catch {
+            close()
+            throw error
         }
-        return !channel.isActive
     }
 
     /// The frames received so far, decoded; throws if the bytes are not whole frames.

@@ -1,4 +1,5 @@
 import Foundation
+import KVTestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -149,21 +150,29 @@ final class NotifyListener: @unchecked Sendable {
         return messages[...ready].last { $0.status != nil }?.status
     }
 
-    /// The first message satisfying `predicate`, waiting up to `seconds`.
-    func first(within seconds: Double, where predicate: (Notification) -> Bool) -> Notification? {
+    /// The first message satisfying `predicate`, once it has arrived. After `seconds` it
+    /// fails the test, naming `what` with `detail` and every message so far, and throws.
+    func first(
+        _ what: String, within seconds: Double, detail: (() -> String)? = nil, file: StaticString = #filePath,
+        line: UInt = #line, where predicate: (Notification) -> Bool
+    ) async throws -> Notification {
         var found: Notification?
-        waitUntil(seconds) {
+        try await waitUntil(
+            "\(what) arrives", timeout: seconds,
+            detail: { "messages \(self.messages.map(\.text))" + (detail.map { "\n\($0())" } ?? "") }, file: file,
+            line: line
+        ) {
             found = messages.first(where: predicate)
             return found != nil
         }
-        return found
+        return found!
     }
 
     /// Sends a marker datagram to the socket and waits until the reader has read it:
     /// the socket is FIFO, so everything sent before this call has been read too. Returns
     /// the number of datagrams (markers included) read before the marker.
     @discardableResult
-    func sync(within seconds: Double = 5) -> Int? {
+    func sync(within seconds: Double = 5, file: StaticString = #filePath, line: UInt = #line) async throws -> Int {
         let number = lock.withLock { () -> Int in
             markers += 1
             return markers
@@ -178,16 +187,18 @@ final class NotifyListener: @unchecked Sendable {
             }
         }
         var index: Int?
-        waitUntil(seconds) {
+        try await waitUntil("marker \(number) is read back", timeout: seconds, file: file, line: line) {
             index = all.firstIndex { $0.fields["KV_TEST_MARKER"] == "\(number)" }
             return index != nil
         }
-        return index
+        return index!
     }
 
-    func stop() {
+    /// Stops the reader (it notices within its 50 ms receive timeout) and removes the
+    /// socket.
+    func stop() async {
         lock.withLock { stopped = true }
-        waitUntil(2) { thread?.isFinished ?? true }
+        try? await waitUntil("the notify listener's reader thread ends", timeout: 2) { thread?.isFinished ?? true }
         close(fd)
         unlink(path)
     }
@@ -222,7 +233,7 @@ extension XCTestCase {
     /// A notification listener in `scratch`'s directory, stopped when the test ends.
     func makeNotifyListener(_ scratch: TestScratch, _ name: String = "notify") throws -> NotifyListener {
         let listener = try NotifyListener(path: scratch.path("\(name).sock"))
-        addTeardownBlock { listener.stop() }
+        addTeardownBlock { await listener.stop() }
         return listener
     }
 }

@@ -7,7 +7,7 @@ import XCTest
 /// drops, duplicates, delays and reorders; the backup restarts midway; clients retry.
 /// At the end both servers agree, every PutHash was applied exactly once, and the backup
 /// can take over with everything.
-final class SimulationTests: XCTestCase {
+final class RandomScheduleTests: XCTestCase {
     private struct Client {
         let id: UInt64
         let key: String
