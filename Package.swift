@@ -40,7 +40,7 @@ let package = Package(
         // A client session's decisions (view caching, retries, deadline) as a deterministic
         // state machine, run by KVClient and by the simulator.
         .target(name: "ClientCore", dependencies: ["KVProtocol"]),
-        // TCP framing, connections, listeners and test-only fault injection (SwiftNIO).
+        // TCP framing, connections, listeners, authentication (SwiftNIO).
         .target(
             name: "KVTransport",
             dependencies: [

@@ -20,8 +20,6 @@ public final class KVClient: Sendable {
         public var retryInterval: TimeAmount = .milliseconds(100)
         /// How long one attempt waits for a server's answer.
         public var attemptTimeout: TimeAmount = .seconds(1)
-        /// Used for this session's own connections; a pool brings its own.
-        public var faults: FaultInjector?
         /// The shared secret, when the service requires one.
         public var secret: SharedSecret?
         /// Connections shared with other sessions (one per server address); nil: this
@@ -253,7 +251,7 @@ public final class KVClient: Sendable {
     private func connection(to address: String, timeout: TimeAmount) async throws -> KVConnection {
         if let cached = state.withLockedValue({ $0.connections[address] }), cached.isActive { return cached }
         let connection = try await KVConnection.connect(
-            to: address, group: group, timeout: timeout, faults: configuration.faults, secret: configuration.secret
+            to: address, group: group, timeout: timeout, secret: configuration.secret
         ).get()
         let previous = state.withLockedValue { state in
             defer { state.connections[address] = connection }

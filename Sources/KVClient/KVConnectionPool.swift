@@ -47,18 +47,16 @@ public final class KVConnectionPool: Sendable {
 
     public let maxInFlight: Int
     private let group: any EventLoopGroup
-    private let faults: FaultInjector?
     private let secret: SharedSecret?
     private let state = NIOLockedValueBox(State())
 
     public init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, maxInFlight: Int = 4096,
-        faults: FaultInjector? = nil, secret: SharedSecret? = nil
+        secret: SharedSecret? = nil
     ) {
         precondition(maxInFlight > 0, "maxInFlight must be positive")
         self.group = group
         self.maxInFlight = maxInFlight
-        self.faults = faults
         self.secret = secret
     }
 
@@ -148,7 +146,7 @@ public final class KVConnectionPool: Sendable {
             return try await future.get()
         case .start(let promise):
             // Connected outside the lock: NIO may complete the future on this thread.
-            KVConnection.connect(to: address, group: group, timeout: timeout, faults: faults, secret: secret)
+            KVConnection.connect(to: address, group: group, timeout: timeout, secret: secret)
                 .cascade(to: promise)
             return try await promise.futureResult.get()
         }

@@ -53,7 +53,6 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let secret: SharedSecret?
-    private let faults: FaultInjector?
     private let monitorLink: PeerLink
     private var backupLink: PeerLink?
     var onStatusChange: (@Sendable (ServerNode.Summary) -> Void)?
@@ -61,14 +60,13 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
 
     init(
         loop: any EventLoop, group: any EventLoopGroup, monitor: String, secret: SharedSecret?,
-        faults: FaultInjector?, logger: Logger
+        logger: Logger
     ) {
         self.loop = loop
         self.group = group
         self.logger = logger
         self.secret = secret
-        self.faults = faults
-        self.monitorLink = PeerLink(address: monitor, group: group, loop: loop, faults: faults, secret: secret)
+        self.monitorLink = PeerLink(address: monitor, group: group, loop: loop, secret: secret)
     }
 
     var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -81,7 +79,7 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
         case .server(let address):
             if backupLink?.address != address {
                 backupLink?.close()
-                backupLink = PeerLink(address: address, group: group, loop: loop, faults: faults, secret: secret)
+                backupLink = PeerLink(address: address, group: group, loop: loop, secret: secret)
             }
             link = backupLink!
         }

@@ -9,17 +9,15 @@ final class PeerLink: @unchecked Sendable {
     let address: String
     private let group: any EventLoopGroup
     private let loop: any EventLoop
-    private let faults: FaultInjector?
     private let secret: SharedSecret?
     private var connection: EventLoopFuture<KVConnection>?
 
     init(
-        address: String, group: any EventLoopGroup, loop: any EventLoop, faults: FaultInjector?, secret: SharedSecret?
+        address: String, group: any EventLoopGroup, loop: any EventLoop, secret: SharedSecret?
     ) {
         self.address = address
         self.group = group
         self.loop = loop
-        self.faults = faults
         self.secret = secret
     }
 
@@ -31,7 +29,7 @@ final class PeerLink: @unchecked Sendable {
             connection = existing
         } else {
             connection = KVConnection.connect(
-                to: address, group: group, timeout: timeout, faults: faults, secret: secret)
+                to: address, group: group, timeout: timeout, secret: secret)
             self.connection = connection
             connection.hop(to: loop).whenComplete { [weak self] result in
                 guard let self else { return }

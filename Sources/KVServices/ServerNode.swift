@@ -70,7 +70,6 @@ public final class ServerNode: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    public let faults: FaultInjector?
     private let startedAt = NIODeadline.now()
     private let loop: any EventLoop
     private let logger: Logger
@@ -80,14 +79,14 @@ public final class ServerNode: @unchecked Sendable {
     public private(set) var listener: FrameListener!
 
     public static func start(
-        configuration: Configuration, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil,
+        configuration: Configuration, group: any EventLoopGroup, logger: Logger,
         onStatusChange: (@Sendable (Summary) -> Void)? = nil, onTick: (@Sendable (Summary) -> Void)? = nil
     ) async throws -> ServerNode {
-        let node = ServerNode(configuration: configuration, group: group, logger: logger, faults: faults)
+        let node = ServerNode(configuration: configuration, group: group, logger: logger)
         node.environment.onStatusChange = onStatusChange
         node.environment.onTick = onTick
         node.listener = try await FrameListener.start(
-            source: configuration.listen, group: group, logger: logger, faults: faults,
+            source: configuration.listen, group: group, logger: logger,
             maxConnections: configuration.maxConnections, secret: configuration.secret
         ) { [node] frame, responder in
             node.loop.execute { node.handle(frame, responder) }
@@ -96,13 +95,12 @@ public final class ServerNode: @unchecked Sendable {
         return node
     }
 
-    private init(configuration: Configuration, group: any EventLoopGroup, logger: Logger, faults: FaultInjector?) {
+    private init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.loop = group.next()
         self.logger = logger
-        self.faults = faults
         self.environment = NIOServerEnvironment(
-            loop: loop, group: group, monitor: configuration.monitor, secret: configuration.secret, faults: faults,
+            loop: loop, group: group, monitor: configuration.monitor, secret: configuration.secret,
             logger: logger)
         self.driver = ServerDriver(
             configuration: .init(

@@ -9,12 +9,10 @@ final class FrameDispatcher: ChannelDuplexHandler {
     typealias OutboundOut = Frame
 
     private let onFrame: @Sendable (Frame, Responder) -> Void
-    private let faults: FaultInjector?
     private let inFlight: InFlightLimit
     private var readHeld = false
 
-    init(faults: FaultInjector?, maxInFlight: Int, onFrame: @escaping @Sendable (Frame, Responder) -> Void) {
-        self.faults = faults
+    init(maxInFlight: Int, onFrame: @escaping @Sendable (Frame, Responder) -> Void) {
         self.onFrame = onFrame
         self.inFlight = InFlightLimit(limit: maxInFlight)
     }
@@ -42,16 +40,7 @@ final class FrameDispatcher: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        let fate = faults?.fateOfRequest() ?? .deliver
-        if fate == .dropRequest {
-            context.close(promise: nil)
-            return
-        }
         inFlight.started()
-        onFrame(
-            frame,
-            Responder(
-                channel: context.channel, requestID: frame.requestID, dropReply: fate == .dropReply, inFlight: inFlight)
-        )
+        onFrame(frame, Responder(channel: context.channel, requestID: frame.requestID, inFlight: inFlight))
     }
 }

@@ -38,7 +38,7 @@ public final class FrameListener: Sendable {
     /// - Parameter maxConnections: connections beyond this many are told `overloaded` and
     ///   closed at once.
     public static func start(
-        source: Source, group: any EventLoopGroup, logger: Logger, faults: FaultInjector? = nil,
+        source: Source, group: any EventLoopGroup, logger: Logger,
         maxConnections: Int = defaultMaxConnections, secret: SharedSecret? = nil,
         onFrame: @escaping @Sendable (Frame, Responder) -> Void
     ) async throws -> FrameListener {
@@ -68,7 +68,7 @@ public final class FrameListener: Sendable {
                         MessageCodecHandler(),
                         ServerHandshakeHandler(secret: secret),
                         FrameDispatcher(
-                            faults: faults, maxInFlight: maxRequestsInFlightPerConnection, onFrame: onFrame),
+                            maxInFlight: maxRequestsInFlightPerConnection, onFrame: onFrame),
                         ProtocolErrorHandler(logger: logger)
                     )
                 }

@@ -7,12 +7,10 @@ import NIOPosix
 public final class KVConnection: Sendable {
     public let peer: String
     public let channel: any Channel
-    private let faults: FaultInjector?
 
-    private init(peer: String, channel: any Channel, faults: FaultInjector?) {
+    private init(peer: String, channel: any Channel) {
         self.peer = peer
         self.channel = channel
-        self.faults = faults
     }
 
     public var isActive: Bool { channel.isActive }
@@ -22,12 +20,9 @@ public final class KVConnection: Sendable {
     /// side only is a failure: either side could otherwise be an impostor.
     public static func connect(
         to address: String, group: any EventLoopGroup, timeout: TimeAmount = .seconds(2),
-        faults: FaultInjector? = nil, secret: SharedSecret? = nil
+        secret: SharedSecret? = nil
     ) -> EventLoopFuture<KVConnection> {
         let loop = group.next()
-        if let faults, faults.isBlocked(address) {
-            return loop.makeFailedFuture(TransportError.blockedByFaultInjection(address))
-        }
         guard let peer = PeerAddress(address) else {
             return loop.makeFailedFuture(TransportError.badAddress(address))
         }
@@ -46,7 +41,7 @@ public final class KVConnection: Sendable {
             }
             .connect(host: peer.host, port: peer.port)
             .flatMap { channel in
-                let connection = KVConnection(peer: address, channel: channel, faults: faults)
+                let connection = KVConnection(peer: address, channel: channel)
                 return connection.request(.hello(version: ProtocolVersion.current), timeout: timeout)
                     .flatMap { reply -> EventLoopFuture<KVConnection> in
                         guard case .helloAck(_, let challenge) = reply else {
@@ -91,11 +86,6 @@ public final class KVConnection: Sendable {
     /// Sends `message` and returns the reply, or fails after `timeout`.
     public func request(_ message: Message, timeout: TimeAmount) -> EventLoopFuture<Message> {
         let promise = channel.eventLoop.makePromise(of: Message.self)
-        if let faults, faults.isBlocked(peer) {
-            channel.close(promise: nil)
-            promise.fail(TransportError.blockedByFaultInjection(peer))
-            return promise.futureResult
-        }
         channel.writeAndFlush(OutgoingRequest(message: message, promise: promise, timeout: timeout))
             .whenFailure { error in promise.fail(error) }
         return promise.futureResult

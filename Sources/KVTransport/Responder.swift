@@ -5,7 +5,6 @@ import NIOCore
 public struct Responder: Sendable {
     let channel: any Channel
     let requestID: UInt64
-    let dropReply: Bool
     /// The connection's count of unanswered requests, which this answer lowers.
     let inFlight: InFlightLimit?
 
@@ -16,11 +15,6 @@ public struct Responder: Sendable {
             } else {
                 channel.eventLoop.execute { inFlight.finished() }
             }
-        }
-        if dropReply {
-            // Fault injection: processed, but the reply is lost with the connection.
-            channel.close(promise: nil)
-            return
         }
         if case .error = message {
             // An error frame ends the connection (docs/DESIGN.md §5), once it is written:
