@@ -5,7 +5,7 @@ import KVTransport
 import NIOCore
 import XCTest
 
-/// Bad input against live daemons over raw TCP (DESIGN §5): each gets an error frame
+/// Bad input against live daemons over raw TCP (docs/DESIGN.md §5): each gets an error frame
 /// where one can be sent, and a closed connection; the daemon keeps serving; the store
 /// does not change.
 final class BadInputTests: XCTestCase {

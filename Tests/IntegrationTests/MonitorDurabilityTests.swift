@@ -3,7 +3,7 @@ import KVProtocol
 import KVTestSupport
 import XCTest
 
-/// The monitor's durability end to end (DESIGN §2.6): a monitor with a state directory is
+/// The monitor's durability end to end (docs/DESIGN.md §2.6): a monitor with a state directory is
 /// stopped and started again on the same port. Its view number does not go back, it
 /// keeps the same primary and backup, and the servers carry on: data is served, and a
 /// later fail-over still promotes the backup with everything.
