@@ -36,7 +36,7 @@ final class FlushCoalescingHandlerTests: XCTestCase {
         let (channel, _) = try channel()
         let written = channel.writeAndFlush(ByteBuffer(string: "answer\n"))
         var done = false
-        written.whenComplete { _ in done = true }
+        written.assumeIsolated().whenComplete { _ in done = true }
         XCTAssertFalse(done)
         channel.embeddedEventLoop.run()
         XCTAssertTrue(done)

@@ -12,7 +12,7 @@ final class RequestMultiplexerTimeoutTests: XCTestCase {
     ) throws -> (id: UInt64, result: () -> Result<Message, any Error>?) {
         let promise = channel.eventLoop.makePromise(of: Message.self)
         var result: Result<Message, any Error>?
-        promise.futureResult.whenComplete { result = $0 }
+        promise.futureResult.assumeIsolated().whenComplete { result = $0 }
         try channel.writeOutbound(OutgoingRequest(message: .getView, promise: promise, timeout: timeout))
         let frame = try XCTUnwrap(try channel.readOutbound(as: Frame.self))
         return (frame.requestID, { result })
