@@ -17,11 +17,12 @@ class Children:
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen] = []
 
-    def spawn(self, argv: list[str], log_path: str) -> subprocess.Popen:
+    def spawn(self, argv: list[str], log_path: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Starts argv with its output appended to log_path; `env` replaces the environment."""
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                preexec_fn=die_with_parent,
+                preexec_fn=die_with_parent, env=env,
             )  # fmt: skip
         self.processes.append(process)
         return process
