@@ -36,7 +36,14 @@ let package = Package(
         .target(name: "ServerCore", dependencies: ["KVProtocol"]),
         // Runs the monitor and server cores in an environment (clock, timers, network,
         // storage): the same driver code in the daemons (NIO) and in the simulator.
-        .target(name: "NodeDriver", dependencies: ["KVProtocol", "MonitorCore", "ServerCore"]),
+        // Its drivers are generic over the environment; cross-module optimisation lets the
+        // daemons' module specialise them for SwiftNIO (unspecialised, the request path
+        // asked the runtime for generic metadata a few times per request: scripts/bench
+        // --callgrind, docs/PERFORMANCE.md).
+        .target(
+            name: "NodeDriver", dependencies: ["KVProtocol", "MonitorCore", "ServerCore"],
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+        ),
         // A client session's decisions (view caching, retries, deadline) as a deterministic
         // state machine, run by KVClient and by the simulator.
         .target(name: "ClientCore", dependencies: ["KVProtocol"]),

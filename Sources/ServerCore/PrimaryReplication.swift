@@ -41,9 +41,11 @@ extension ServerCore {
     /// A request must wait while the transfer runs, or while the open batch is full and no
     /// batch can be sent.
     private var mustDefer: Bool {
-        guard let stream = pipeline.stream else { return false }
-        guard stream.isStreaming else { return true }
-        return stream.inFlight.count >= config.maxBatchesInFlight && openBatchIsFull
+        // Read through the optional in place: a copy of the stream would retain its arrays
+        // on every request.
+        guard let streaming = pipeline.stream?.isStreaming else { return false }
+        guard streaming else { return true }
+        return pipeline.stream!.inFlight.count >= config.maxBatchesInFlight && openBatchIsFull
     }
 
     private var openBatchIsFull: Bool {
@@ -125,15 +127,16 @@ extension ServerCore {
 
     /// Sends the open batch if the stream may take it now.
     private mutating func flush(_ effects: inout [ServerEffect]) {
-        guard let stream = pipeline.stream,
-            stream.mayFlush(
-                openUpdates: pipeline.openUpdates.count, openBytes: pipeline.openBytes, config: config)
+        guard
+            pipeline.stream?.mayFlush(
+                openUpdates: pipeline.openUpdates.count, openBytes: pipeline.openBytes, config: config) == true
         else { return }
         let batch = pipeline.stream!.send(pipeline.openUpdates, from: address)
         pipeline.openUpdates = []
         pipeline.openBytes = 0
         counters.batchesSent += 1
-        effects.append(.sendToBackup(address: stream.backup, id: stream.id(of: batch), .forward(batch)))
+        effects.append(
+            .sendToBackup(address: pipeline.stream!.backup, id: pipeline.stream!.id(of: batch), .forward(batch)))
     }
 
     /// Handles requests held during a transfer or a full window, while they can proceed.
@@ -145,7 +148,7 @@ extension ServerCore {
             apply(item.request, item.token, &effects)
             // Close the open batch once it is full, or everything held during a transfer
             // would leave as one batch larger than a frame may be.
-            if let stream = pipeline.stream, stream.inFlight.isEmpty || openBatchIsFull {
+            if pipeline.stream?.inFlight.isEmpty == true || (pipeline.stream != nil && openBatchIsFull) {
                 flush(&effects)
             }
         }

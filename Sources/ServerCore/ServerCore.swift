@@ -213,10 +213,10 @@ public struct ServerCore {
             switch phase {
             case .serving:
                 precondition(data == .current, "serving without the current state")
-                if let stream = pipeline.stream {
+                if pipeline.stream != nil {
                     precondition(
-                        stream.viewnum == view.viewnum && stream.backup == view.backup,
-                        "streaming to \(stream.backup) for view \(stream.viewnum) in \(view)")
+                        pipeline.stream!.viewnum == view.viewnum && pipeline.stream!.backup == view.backup,
+                        "the stream to the backup belongs to another view than \(view)")
                 } else {
                     precondition(view.backup.isEmpty, "\(view) has a backup, but no stream goes to it")
                     precondition(pipeline.held.isEmpty, "replies held with no backup to acknowledge them")
