@@ -107,13 +107,7 @@ public final class MonitorNode: @unchecked Sendable {
             return
         }
         guard !driver.receive(frame.message, from: responder) else { return }
-        logger.warning(
-            "unexpected message for a monitor",
-            metadata: [
-                "kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)",
-            ])
-        responder.respond(
-            .error(code: .unexpectedMessage, message: "a monitor does not take \(frame.message.typeCode)"))
+        Notices.refuseUnexpected(frame, from: responder, by: "monitor", logger: logger)
     }
 
     /// The current view (for tests and status).

@@ -53,11 +53,7 @@ final class NIOMonitorEnvironment: MonitorEnvironment, @unchecked Sendable {
     func abandon(_ requester: Responder) {}
 
     func scheduleRepeated(initialDelay: UInt64, every interval: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
-        let action = NIOLoopBound(action, eventLoop: loop)
-        let task = loop.scheduleRepeatedTask(
-            initialDelay: .nanoseconds(Int64(clamping: initialDelay)), delay: .nanoseconds(Int64(clamping: interval))
-        ) { _ in action.value() }
-        return LoopTimer { task.cancel() }
+        LoopTimer.repeating(on: loop, initialDelay: initialDelay, every: interval, action)
     }
 
     func log(_ notice: MonitorNotice) {

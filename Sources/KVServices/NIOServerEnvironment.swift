@@ -36,12 +36,6 @@ enum ServerRequester {
     }
 }
 
-/// A timer on an event loop.
-struct LoopTimer: DriverTimer {
-    let cancelAction: () -> Void
-    func cancel() { cancelAction() }
-}
-
 /// The server driver's world in the daemon: SwiftNIO connections to the monitor and the
 /// backup, the loop's timers and clock, the logger. Used on `loop` only, which is what
 /// makes the unchecked `Sendable` sound.
@@ -109,17 +103,11 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     }
 
     func schedule(after delay: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
-        let action = NIOLoopBound(action, eventLoop: loop)
-        let task = loop.scheduleTask(in: .nanoseconds(Int64(clamping: delay))) { action.value() }
-        return LoopTimer { task.cancel() }
+        LoopTimer.once(on: loop, after: delay, action)
     }
 
     func scheduleRepeated(initialDelay: UInt64, every interval: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
-        let action = NIOLoopBound(action, eventLoop: loop)
-        let task = loop.scheduleRepeatedTask(
-            initialDelay: .nanoseconds(Int64(clamping: initialDelay)), delay: .nanoseconds(Int64(clamping: interval))
-        ) { _ in action.value() }
-        return LoopTimer { task.cancel() }
+        LoopTimer.repeating(on: loop, initialDelay: initialDelay, every: interval, action)
     }
 
     func log(_ notice: ServerNotice, durationNanos: UInt64?) {

@@ -1,4 +1,5 @@
 import KVProtocol
+import KVTransport
 import Logging
 import MonitorCore
 import ServerCore
@@ -6,6 +7,19 @@ import ServerCore
 /// Turns the cores' notices into log records with structured fields. Field names are
 /// lower-case here; the journald handler upper-cases them (KV_VIEWNUM, ...).
 enum Notices {
+    /// A message this daemon does not take (a ping sent to a server, a data request sent to
+    /// the monitor): logged as bad input and answered with an error, which ends the
+    /// connection.
+    static func refuseUnexpected(_ frame: Frame, from responder: Responder, by daemon: String, logger: Logger) {
+        logger.warning(
+            "unexpected message for a \(daemon)",
+            metadata: [
+                "kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)",
+            ])
+        responder.respond(
+            .error(code: .unexpectedMessage, message: "a \(daemon) does not take \(frame.message.typeCode)"))
+    }
+
     static func viewMetadata(_ view: View) -> Logger.Metadata {
         [
             "kv_viewnum": "\(view.viewnum)",

@@ -124,13 +124,7 @@ public final class ServerNode: @unchecked Sendable {
         case .serverInfo:
             responder.respond(.serverInfoReply(stats()))
         default:
-            logger.warning(
-                "unexpected message for a server",
-                metadata: [
-                    "kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_type": "\(frame.message.typeCode)",
-                ])
-            responder.respond(
-                .error(code: .unexpectedMessage, message: "a server does not take \(frame.message.typeCode)"))
+            Notices.refuseUnexpected(frame, from: responder, by: "server", logger: logger)
         }
     }
 

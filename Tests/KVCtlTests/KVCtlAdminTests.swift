@@ -4,15 +4,7 @@ import KVTestSupport
 import XCTest
 
 /// kvctl wait, watch, and values read from standard input, against a live cluster.
-final class KVCtlAdminTests: XCTestCase {
-    private var cluster: TestCluster!
-    private var scratch: TestScratch!
-
-    override func setUp() async throws {
-        cluster = try await makeCluster()
-        scratch = try makeScratch()
-    }
-
+final class KVCtlAdminTests: KVCtlTestCase {
     private func kvctl(_ arguments: [String], input: [UInt8]? = nil) async throws -> ProcessResult {
         try await scratch.kvctl(arguments + ["--monitor", cluster.monitorAddress], input: input)
     }

@@ -4,15 +4,7 @@ import XCTest
 
 /// `kvctl bench` against a live in-process cluster: its report adds up, and bad flags or
 /// an unreachable service end it with a clear message.
-final class KVCtlBenchTests: XCTestCase {
-    private var cluster: TestCluster!
-    private var scratch: TestScratch!
-
-    override func setUp() async throws {
-        cluster = try await makeCluster()
-        scratch = try makeScratch()
-    }
-
+final class KVCtlBenchTests: KVCtlTestCase {
     private var monitorAddress: String { cluster.monitorAddress }
 
     private func startPair() async throws {

@@ -3,15 +3,7 @@ import KVTestSupport
 import XCTest
 
 /// kvctl's documented output and exit statuses against a live in-process cluster.
-final class KVCtlClusterTests: XCTestCase {
-    private var cluster: TestCluster!
-    private var scratch: TestScratch!
-
-    override func setUp() async throws {
-        cluster = try await makeCluster()
-        scratch = try makeScratch()
-    }
-
+final class KVCtlClusterTests: KVCtlTestCase {
     private func kvctl(_ arguments: String...) async throws -> ProcessResult {
         try await scratch.kvctl(arguments + ["--monitor", cluster.monitorAddress, "--timeout", "10"])
     }
