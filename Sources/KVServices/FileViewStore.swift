@@ -62,9 +62,20 @@ public final class FileViewStore: Sendable {
         else {
             throw StoreError(description: "\(path) is not a valid view file; refusing to start from an empty view")
         }
-        return View(
+        let view = View(
             viewnum: viewnum, primary: primary == "-" ? "" : primary, backup: backup == "-" ? "" : backup,
             acked: acked == "1")
+        // A view the monitor could never have made (view 0 naming a server, a later view
+        // without a primary, one server in both roles) means the file is not what was
+        // saved: starting from it would be as wrong as starting from nothing.
+        let possible =
+            view.viewnum == 0
+            ? view.primary.isEmpty && view.backup.isEmpty && !view.acked
+            : !view.primary.isEmpty && view.primary != view.backup
+        guard possible else {
+            throw StoreError(description: "\(path) holds an impossible view (\(view)); refusing to start from it")
+        }
+        return view
     }
 
     static func render(_ view: View) -> String {

@@ -129,9 +129,14 @@ public final class MonitorNode: @unchecked Sendable {
             .get()) ?? []
     }
 
-    /// Stops ticking and answering (requests waiting for a save get no answer).
+    /// Stops ticking and answering (requests waiting for a save get no answer), and waits
+    /// for a save still on the thread pool to end.
     public func stopDriver() async {
-        try? await loop.submit { self.driver.stop() }.get()
+        let saving: EventLoopFuture<Void>?? = try? await loop.submit {
+            self.driver.stop()
+            return self.environment.saveInFlight
+        }.get()
+        if let saving = saving ?? nil { _ = try? await saving.get() }
     }
 
     /// Stops ticking and closes every connection.

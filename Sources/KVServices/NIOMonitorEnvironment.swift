@@ -32,18 +32,29 @@ final class NIOMonitorEnvironment: MonitorEnvironment, @unchecked Sendable {
     var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
 
     func save(_ view: View, completion: @escaping (String?) -> Void) {
+        let completion = NIOLoopBound(completion, eventLoop: loop)
         guard let store else {
-            loop.assumeIsolatedUnsafeUnchecked().execute { completion(nil) }
+            loop.execute { completion.value(nil) }
             return
         }
-        threadPool.runIfActive(eventLoop: loop) { try store.save(view) }.assumeIsolatedUnsafeUnchecked()
-            .whenComplete { result in
+        let loop = self.loop
+        let saved = threadPool.runIfActive(eventLoop: loop) { try store.save(view) }
+        saveInFlight = saved
+        saved.whenComplete { result in
+            // Always as a task of its own: a pool that is not running fails the save at
+            // once, which would otherwise complete inside the driver's call.
+            loop.execute {
                 switch result {
-                case .success: completion(nil)
-                case .failure(let error): completion("\(error)")
+                case .success: completion.value(nil)
+                case .failure(let error): completion.value("\(error)")
                 }
             }
+        }
     }
+
+    /// The last save handed to the thread pool: a monitor that stops waits for it, so
+    /// that the next one (in the same process: a test's restart) reads the file after it.
+    private(set) var saveInFlight: EventLoopFuture<Void>?
 
     func respond(to requester: Responder, with message: Message) {
         requester.respond(message)

@@ -222,13 +222,18 @@ public final class ServerNode: @unchecked Sendable {
         }.get()
     }
 
-    /// Stops accepting, lets requests in flight finish (bounded by `grace`), then stops
-    /// and closes every connection: `systemctl stop` without the hand-over.
-    public func shutdown(grace: TimeAmount = .seconds(2)) async {
+    /// The kvservice listener's part of a graceful stop: stops accepting, lets requests in
+    /// flight finish (bounded by `grace`), then closes every connection.
+    public func stopListening(grace: TimeAmount) async {
         await listener.stopAccepting()
         await drain(grace: grace)
-        await stop()
         await listener.closeAll()
+    }
+
+    /// `systemctl stop` without the hand-over: the listener's part, then the node's.
+    public func shutdown(grace: TimeAmount = .seconds(2)) async {
+        await stopListening(grace: grace)
+        await stop()
     }
 
     /// Ends the node at once, as a crash would: connections closed, state gone.

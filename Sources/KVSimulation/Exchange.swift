@@ -25,6 +25,10 @@ struct Exchange {
     /// The requester's incarnation: a crashed process's answers reach nobody.
     let incarnation: UInt64
     let purpose: Purpose
+    let target: Int
+    /// Some copy of the request reached a running target: its connection is open there
+    /// until it answers, and a crash of the target resets it.
+    var delivered = false
     /// The request was a state-transfer chunk (its answer is checked specially).
     var isChunk = false
 }

@@ -15,11 +15,6 @@ import KVProtocol
 /// ticks, so one that crashed a moment before is made primary of a view it never
 /// acknowledges, and the monitor keeps that view (a known liveness limit:
 /// docs/SIMULATION.md, "Findings").
-/// While the monitor's store fails, nothing else is taken down either: a backup that
-/// restarted meanwhile keeps its place in the view (its replacement cannot be saved),
-/// learns the view's number and pings with it, and a monitor restart then forgets that it
-/// restarted, so the primary's batches are refused for ever (docs/SIMULATION.md,
-/// "Findings").
 /// Risky schedules crash any server and partition any link at any time, losing both
 /// copies now and then; then only wrong answers count.
 extension Simulation {
@@ -91,7 +86,7 @@ extension Simulation {
             network.lossyPermille = random.pick([100, 300])
             trace.record(now, .note("lossy period: \(network.lossyPermille)/1000 more loss"))
             queue.schedule(.endLossyPeriod(id: lossyPeriod), at: now + random.between(100_000, 1_000_000))
-        case .storeFailing where isStableEnough:
+        case .storeFailing:
             // A full or failing disk under the monitor: every save fails for a while, and
             // view changes wait for it.
             statistics.count(.storeFailing)
@@ -115,7 +110,7 @@ extension Simulation {
     /// Whether the schedule may take a server down or cut links now.
     private var isStableEnough: Bool {
         risky
-            || (!network.hasPartitions && !monitor.saveFails
+            || (!network.hasPartitions
                 && now >= lastHeal + Self.peerTimeout + 2 * Self.pingInterval
                 && !servers.contains { $0.askedToLeave } && admin == nil && isSynchronised(monitor.savedView))
     }

@@ -10,7 +10,7 @@ extension Simulation {
     ) {
         let id = nextExchange
         nextExchange += 1
-        var exchange = Exchange(requester: requester, incarnation: incarnation, purpose: purpose)
+        var exchange = Exchange(requester: requester, incarnation: incarnation, purpose: purpose, target: target)
         if case .transfer = message { exchange.isChunk = true }
         exchanges[id] = exchange
         transmit(Packet(from: requester, to: target, exchange: id, body: .request(message)))
@@ -22,6 +22,8 @@ extension Simulation {
     }
 
     func answer(from node: Int, to requester: Int, exchange: UInt64, _ message: Message) {
+        // Answered: a crash of the process from now on does not reset this request.
+        exchanges[exchange]?.delivered = false
         transmit(Packet(from: node, to: requester, exchange: exchange, body: .response(message)))
     }
 
@@ -53,6 +55,7 @@ extension Simulation {
         }
         switch packet.body {
         case .request(let message):
+            if isUp(packet.to) { exchanges[packet.exchange]?.delivered = true }
             if packet.to == monitor.node {
                 deliverToMonitor(packet, message)
             } else if packet.to <= servers.count {
@@ -63,6 +66,19 @@ extension Simulation {
         case .refused:
             complete(packet.exchange, .refused)
         }
+    }
+
+    /// A process that dies resets its connections, as the kernel does: a requester whose
+    /// request it had taken and not answered learns at once (if the way back is open),
+    /// instead of at its timeout.
+    func resetConnections(of node: Int) {
+        for id in exchanges.keys.sorted() where exchanges[id]!.target == node && exchanges[id]!.delivered {
+            transmit(Packet(from: node, to: exchanges[id]!.requester, exchange: id, body: .refused))
+        }
+    }
+
+    private func isUp(_ node: Int) -> Bool {
+        node == monitor.node ? monitor.isUp : node <= servers.count ? servers[node - 1].isUp : true
     }
 
     func timeOut(_ exchange: UInt64) {

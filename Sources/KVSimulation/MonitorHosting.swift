@@ -14,12 +14,14 @@ extension Simulation {
     /// decides, as the moment of a crash does.
     func crashMonitor() {
         let landed = monitor.saveInFlight != nil && random.chance(permille: 500)
-        if let view = monitor.saveInFlight {
-            trace.record(now, .note("monitor crashes while saving \(view): " + (landed ? "it landed" : "it is lost")))
+        if let save = monitor.saveInFlight {
+            let outcome = save.fails ? "it failed" : landed ? "it landed" : "it is lost"
+            trace.record(now, .note("monitor crashes while saving \(save.view): \(outcome)"))
         } else {
             trace.record(now, .note("monitor crashes"))
         }
         monitor.stop(saveLanded: landed)
+        resetConnections(of: monitor.node)
     }
 
     func deliverToMonitor(_ packet: Packet, _ message: Message) {

@@ -18,6 +18,7 @@ extension Simulation {
         guard server.isUp else { return }
         trace.record(now, .note("\(server.address) stops: \(why)"))
         server.stop()
+        resetConnections(of: server.node)
         let downtime = faultsActive ? random.between(100_000, 1_500_000) : random.between(10_000, 100_000)
         queue.schedule(.restartServer(server: server.node - 1), at: now + downtime)
     }

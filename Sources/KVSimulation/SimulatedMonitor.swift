@@ -12,9 +12,10 @@ final class SimulatedMonitor {
     private(set) var incarnation: UInt64 = 0
     /// Every view the store made durable, in order.
     private(set) var saved: [View] = []
-    /// The save under way, if any: it lands (or not) when its delay is over, or when the
-    /// process dies (as a crash before or after the rename).
-    var saveInFlight: View?
+    /// The save under way, if any, and whether it will fail: one that will not lands when
+    /// its delay is over, or (by a coin) when the process dies, as a crash before or after
+    /// the rename.
+    var saveInFlight: (view: View, fails: Bool)?
     /// Every save fails (a full or failing disk) while set.
     var saveFails = false
 
@@ -37,17 +38,19 @@ final class SimulatedMonitor {
 
     /// The process dies; a save in flight has landed or not, as `landed` says.
     func stop(saveLanded landed: Bool) {
-        if landed, let view = saveInFlight { saved.append(view) }
+        if landed, let save = saveInFlight, !save.fails { saved.append(save.view) }
         saveInFlight = nil
         driver?.stop()
         driver = nil
     }
 
-    func landSave() -> View? {
-        guard let view = saveInFlight else { return nil }
-        saved.append(view)
+    /// Ends the save in flight: stored, or failed. Nil if none was in flight (the
+    /// process that asked for it died).
+    func endSave() -> (view: View, fails: Bool)? {
+        guard let save = saveInFlight else { return nil }
+        if !save.fails { saved.append(save.view) }
         saveInFlight = nil
-        return view
+        return save
     }
 
     /// The view the service is in: the last one saved, whether or not the monitor runs.

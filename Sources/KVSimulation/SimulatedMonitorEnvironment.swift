@@ -23,22 +23,15 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
     var now: UInt64 { simulation.now * 1_000 }
 
     func save(_ view: View, completion: @escaping (String?) -> Void) {
-        guard monitor.saveInFlight == nil else {
-            simulation.fail("the monitor saves \(view) while \(monitor.saveInFlight!) is being saved")
+        if let inFlight = monitor.saveInFlight {
+            simulation.fail("the monitor saves \(view) while \(inFlight.view) is being saved")
             return
         }
+        monitor.saveInFlight = (view, monitor.saveFails)
         let delay = simulation.random.between(0, simulation.saveDelay)
-        if monitor.saveFails {
-            _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
-                completion("no space left on device")
-                simulation.checkMonitorNotices()
-            }
-            return
-        }
-        monitor.saveInFlight = view
         _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
-            guard monitor.landSave() != nil else { return }
-            completion(nil)
+            guard let save = monitor.endSave() else { return }
+            completion(save.fails ? "no space left on device" : nil)
             simulation.checkMonitorNotices()
         }
     }

@@ -139,7 +139,9 @@ public final class Simulation {
         // monitor's idea of who is alive to change only through their faults.
         if !risky { network.reliableNode = 0 }
         monitor = SimulatedMonitor(node: 0, config: MonitorConfig(deadPings: 5))
-        saveDelay = random.pick([0, 200, 2_000])
+        // Saves of up to 0.15 s outlast a tick: pings are then answered at the tick, and
+        // switchovers refused while the save is in flight.
+        saveDelay = random.pick([0, 200, 2_000, 150_000])
         trace = TraceLog(capacity: options.traceLength, sink: options.traceSink, names: names)
         self.random = random
         for index in 0..<serverCount {

@@ -17,9 +17,9 @@ public struct MonitorCore {
     private var records: [String: ServerRecord] = [:]
     /// The save in flight, and what completes with it.
     private var saving: PendingSave?
-    /// Pings that arrived while a save was in flight: answered once it completes (with
-    /// the view it made), or at the next tick with the view in force.
-    private var heldPings: [ReplyToken] = []
+    /// Pings that arrived while a save was in flight, and who sent them: answered once it
+    /// completes (with the view it made), or at the next tick with the view in force.
+    private var heldPings: [(token: ReplyToken, from: String)] = []
     /// The view the last successful switchover started from.
     private var lastSwitchoverFrom: UInt64?
 
@@ -51,9 +51,6 @@ public struct MonitorCore {
         }
         checkInvariants()
     }
-
-    /// Whether a view is being saved.
-    public var isSaving: Bool { saving != nil }
 
     public mutating func step(_ event: MonitorEvent, at now: UInt64) -> [MonitorEffect] {
         var effects: [MonitorEffect] = []
@@ -121,7 +118,7 @@ public struct MonitorCore {
             if !leaving && canSave {
                 commit(View(viewnum: 1, primary: address, backup: "", acked: false), reason: .firstPrimary, &effects)
             }
-            answerPing(token, &effects)
+            answerPing(token, from: address, &effects)
             return
         }
 
@@ -144,23 +141,34 @@ public struct MonitorCore {
         }
         records[address] = record
         evaluate(&effects)
-        answerPing(token, &effects)
+        answerPing(token, from: address, &effects)
     }
 
     /// Answers a ping with the view in force, or holds the answer while a save is in
     /// flight: the ping may be what the save answers (a restart, an acknowledgement), and
     /// the new view then reaches its server without waiting for its next ping.
-    private mutating func answerPing(_ token: ReplyToken, _ effects: inout [MonitorEffect]) {
+    private mutating func answerPing(_ token: ReplyToken, from address: String, _ effects: inout [MonitorEffect]) {
         if saving != nil {
-            heldPings.append(token)
+            heldPings.append((token, address))
         } else {
-            effects.append(.reply(token, .viewReply(view)))
+            effects.append(.reply(token, .viewReply(view(toAnswer: address))))
         }
     }
 
     private mutating func releaseHeldPings(_ effects: inout [MonitorEffect]) {
-        for token in heldPings { effects.append(.reply(token, .viewReply(view))) }
+        for held in heldPings { effects.append(.reply(held.token, .viewReply(view(toAnswer: held.from)))) }
         heldPings.removeAll()
+    }
+
+    /// The view in force, except for a server that restarted while the view names it: it
+    /// learns no view (view 0) until a saved view answers its restart (§2.3). Told its old
+    /// view, it would take its role back, empty, and ping with that view's number; the
+    /// restart mark lives in memory only, so a monitor that restarted before the
+    /// replacement was saved would then take it for healthy, and a primary's forwards to
+    /// an empty backup would be refused for ever (or the empty backup promoted).
+    private func view(toAnswer address: String) -> View {
+        if records[address]?.restarted == true && role(of: address) != .idle { return .initial }
+        return view
     }
 
     /// One ping interval has passed.

@@ -7,7 +7,7 @@ public enum MonitorNotice: Equatable, Sendable {
     /// The primary's acknowledgement of the current view was saved.
     case viewAcknowledged(View)
     /// A view could not be saved; the one in force stays, and the change is tried again
-    /// at the next tick.
+    /// by the next ping or tick that calls for it.
     case persistFailed(wanted: View, error: String)
     /// A server pinged for the first time (since the monitor started).
     case serverJoined(address: String)

@@ -7,7 +7,8 @@ struct ServerRecord: Sendable {
     /// The view number of its last ping.
     var viewnum: UInt64
     /// It pinged with 0 while holding a role: it restarted and its state is gone. Cleared
-    /// once it no longer holds that role.
+    /// once the view that replaces it (possibly by itself, as a fresh backup) is saved;
+    /// until then its pings are answered with no view.
     var restarted: Bool
     /// Whether the monitor has already reported it dead (to log the death once).
     var reportedDead: Bool

@@ -15,7 +15,15 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
     private var pending: [UInt64: Environment.Requester] = [:]
     private var nextToken: UInt64 = 1
     private var ticker: Environment.Timer?
-    private var running = false
+    private var lifecycle = Lifecycle.created
+
+    /// Requests are taken from creation on (the listener may hand them over before the
+    /// first tick); ticks run from `start()`; nothing runs after `stop()`.
+    private enum Lifecycle {
+        case created
+        case running
+        case stopped
+    }
 
     /// - Parameters:
     ///   - tickInterval: nanoseconds between ticks (the servers' ping interval).
@@ -32,8 +40,8 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
 
     /// Starts ticking, the first tick one interval from now.
     public func start() {
-        precondition(!running && ticker == nil, "a driver starts once")
-        running = true
+        precondition(lifecycle == .created, "a driver starts once")
+        lifecycle = .running
         ticker = environment.scheduleRepeated(initialDelay: tickInterval, every: tickInterval) { [weak self] in
             self?.tick()
         }
@@ -56,7 +64,7 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
         default:
             return false
         }
-        guard running else {
+        guard lifecycle != .stopped else {
             environment.abandon(requester)
             return true
         }
@@ -68,7 +76,7 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
     }
 
     private func tick() {
-        guard running else { return }
+        guard lifecycle == .running else { return }
         step(.tick)
         let now = environment.now / 1_000_000
         if let measurements {
@@ -89,7 +97,7 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
                 environment.respond(to: requester, with: message)
             case .saveView(let view):
                 environment.save(view) { [weak self] error in
-                    guard let self, self.running else { return }
+                    guard let self, self.lifecycle != .stopped else { return }
                     self.step(error.map { .viewNotSaved(view, error: $0) } ?? .viewSaved(view))
                 }
             case .notice(let notice):
@@ -111,8 +119,8 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
     /// Stops ticking and answering; every request still waiting is abandoned, and a save
     /// in flight completes unseen (whether it landed is for the next run to find).
     public func stop() {
-        guard running else { return }
-        running = false
+        guard lifecycle != .stopped else { return }
+        lifecycle = .stopped
         ticker?.cancel()
         ticker = nil
         let abandoned = pending.values

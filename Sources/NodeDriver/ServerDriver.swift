@@ -43,6 +43,8 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     /// When the state transfer under way began (restarts included).
     private var transferStartedAt: UInt64?
 
+    /// Requests are taken from creation on (a listener may hand them over before the
+    /// first tick); ticks and pings run from `start()`; nothing runs after `stop()`.
     private enum Lifecycle {
         case created
         case running
@@ -105,14 +107,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
 
     public var isRunning: Bool { lifecycle == .running }
 
-    /// Whether any request is waiting for its answer.
-    public var hasPendingReplies: Bool { !pending.isEmpty }
-
     // MARK: - Inbound
 
     /// A client's request; the answer goes to `requester`.
     public func receive(_ request: ClientRequest, from requester: Environment.Requester) {
-        guard lifecycle == .running else { return environment.abandon(requester) }
+        guard lifecycle != .stopped else { return environment.abandon(requester) }
         let token = register(
             requester, request: measurements == nil ? nil : (request.op, environment.now))
         run(core.step(.clientRequest(request, token)))
@@ -120,13 +119,13 @@ public final class ServerDriver<Environment: ServerEnvironment> {
 
     /// A forward batch from a primary (this server as backup).
     public func receive(_ batch: ForwardBatch, from requester: Environment.Requester) {
-        guard lifecycle == .running else { return environment.abandon(requester) }
+        guard lifecycle != .stopped else { return environment.abandon(requester) }
         run(core.step(.forward(batch, register(requester, request: nil))))
     }
 
     /// A state-transfer chunk from a primary (this server as backup).
     public func receive(_ chunk: TransferChunk, from requester: Environment.Requester) {
-        guard lifecycle == .running else { return environment.abandon(requester) }
+        guard lifecycle != .stopped else { return environment.abandon(requester) }
         run(core.step(.transfer(chunk, register(requester, request: nil))))
     }
 

@@ -156,9 +156,9 @@ public struct ServerCore {
         }
         let firstOfCluster = data == .empty && newView.viewnum == 1
         // The primary of view 1 waiting for the monitor's confirmation may never see
-        // "view 1 acked": the monitor handles the acknowledging ping and, in the same
-        // step, makes an idle server backup of view 2, so the ping's answer is already
-        // view 2. The monitor leaves an unacknowledged view only to replace a dead backup,
+        // "view 1 acked": the monitor saves the acknowledgement, then at once makes an
+        // idle server backup of view 2, and answers the acknowledging ping (held while it
+        // saves) only then, with view 2. The monitor leaves an unacknowledged view only to replace a dead backup,
         // and view 1 has none, so a later view naming this server primary proves that its
         // own ping acknowledged view 1 (nothing was served before: it still holds the
         // state). Refusing here would leave view 2 unacknowledged for ever (its primary

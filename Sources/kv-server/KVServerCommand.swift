@@ -52,7 +52,7 @@ struct KVServerCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "On SIGTERM, how long to wait for the monitor to hand this server's role to another before exiting "
                 + "(default: \(defaultLeaveTimeout)).",
-            discussion: "0s exits at once, as before graceful leave existed."),
+            discussion: "0s exits at once, without asking to be relieved."),
         transform: DurationOption.parse)
     var leaveTimeout = defaultLeaveTimeout
 
@@ -143,11 +143,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         StopAtShutdown("metrics endpoint") { await metrics.endpoint.close() }
                     },
                     StopAtShutdown("server node") { await node.stop() },
-                    StopAtShutdown("kvservice listener") {
-                        await node.listener.stopAccepting()
-                        await node.drain(grace: Self.drainGrace)
-                        await node.listener.closeAll()
-                    },
+                    StopAtShutdown("kvservice listener") { await node.stopListening(grace: Self.drainGrace) },
                     resp.map { resp in
                         StopAtShutdown("Redis-protocol listener") {
                             await resp.listener.stopAccepting()

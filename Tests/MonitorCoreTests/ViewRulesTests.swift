@@ -309,7 +309,7 @@ final class ViewRulesTests: XCTestCase {
             """
             ping s1 0 -> view 1 s1 - unacked
             ping s1 1 -> view 1 s1 - acked
-            ping s1 0 -> view 1 s1 - acked    # s1 restarted: its data is gone and nobody else has it
+            ping s1 0 -> view 0 - - unacked   # s1 restarted: its data is gone and nobody else has it
             ping s2 0 -> view 1 s1 - acked    # so nothing changes: s2 is neither primary nor backup
             tick 20 pinging s1 s2
             expect view 1 s1 - acked
