@@ -165,11 +165,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             }
         }
         if statusChanged { environment.statusChanged(core) }
-        if pending.isEmpty && !whenIdle.isEmpty {
-            let waiters = whenIdle
-            whenIdle.removeAll()
-            for waiter in waiters { waiter() }
-        }
+        if pending.isEmpty { releaseIdleWaiters() }
     }
 
     private func sendToBackup(_ address: String, _ id: BackupMessageID, _ message: Message) {
@@ -333,6 +329,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         for waiting in abandoned { environment.abandon(waiting.requester) }
         settleFirstPing()
         endLeave(.timedOut(core.view))
+        releaseIdleWaiters()
+    }
+
+    private func releaseIdleWaiters() {
+        guard !whenIdle.isEmpty else { return }
         let waiters = whenIdle
         whenIdle.removeAll()
         for waiter in waiters { waiter() }
