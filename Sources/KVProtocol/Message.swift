@@ -27,6 +27,13 @@ public enum Message: Equatable, Sendable {
     /// answer cannot switch back.
     case switchover(viewnum: UInt64)
     case switchoverReply(SwitchoverReply)
+    /// A monitor that does not decide views (a follower of several) answers a ping, a
+    /// server list or a switchover with the leader's address (empty: none known), and a
+    /// view request too when it has read no view yet.
+    case notLeader(leader: String)
+    /// An admin's request for a monitor's own report.
+    case monitorInfo
+    case monitorInfoReply(MonitorStatus)
 
     case request(ClientRequest)
     case reply(ClientReply)
@@ -54,6 +61,9 @@ public enum Message: Equatable, Sendable {
         case .serversReply: .serversReply
         case .switchover: .switchover
         case .switchoverReply: .switchoverReply
+        case .notLeader: .notLeader
+        case .monitorInfo: .monitorInfo
+        case .monitorInfoReply: .monitorInfoReply
         case .request: .request
         case .reply: .reply
         case .forward: .forward
@@ -78,6 +88,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case serversReply = 0x14
     case switchover = 0x15
     case switchoverReply = 0x16
+    case notLeader = 0x17
+    case monitorInfo = 0x18
+    case monitorInfoReply = 0x19
     case request = 0x20
     case reply = 0x21
     case forward = 0x30

@@ -54,8 +54,15 @@ public enum MessageCodec {
             w.u64(viewnum)
             // Sent only when set, so that monitors that predate it still take ordinary pings.
             if leaving { w.u8(PingFlags.leaving) }
-        case .getView, .listServers, .serverInfo:
+        case .getView, .listServers, .serverInfo, .monitorInfo:
             break
+        case .notLeader(let leader):
+            w.string(leader)
+        case .monitorInfoReply(let status):
+            w.u8(status.role.rawValue)
+            w.string(status.leader)
+            encode(status.view, into: &w)
+            w.bool(status.storeReachable)
         case .switchover(let viewnum):
             w.u64(viewnum)
         case .switchoverReply(let reply):
@@ -205,6 +212,18 @@ public enum MessageCodec {
             message = .listServers
         case .serverInfo:
             message = .serverInfo
+        case .monitorInfo:
+            message = .monitorInfo
+        case .notLeader:
+            message = .notLeader(leader: try r.string("leader"))
+        case .monitorInfoReply:
+            guard let role = MonitorStatus.Role(rawValue: try r.u8("monitor role")) else {
+                throw ProtocolError(.malformedFrame, "unknown monitor role")
+            }
+            let leader = try r.string("leader")
+            let view = try decodeView(&r)
+            let reachable = try r.bool("store reachable")
+            message = .monitorInfoReply(MonitorStatus(role: role, leader: leader, view: view, storeReachable: reachable))
         case .serverInfoReply:
             let address = try r.string("server address")
             guard let role = ServerInfo.Role(rawValue: try r.u8("role")) else {

@@ -101,6 +101,19 @@ enum SampleFrames {
         result.append(
             .switchoverReply(SwitchoverReply(status: .refused, reason: "no backup", view: .initial)))
         result.append(
+            .notLeader(leader: "10.0.0.2:7100"))
+        result.append(
+            .notLeader(leader: ""))
+        result.append(
+            .monitorInfo)
+        result.append(
+            .monitorInfoReply(
+                MonitorStatus(
+                    role: .follower, leader: "10.0.0.2:7100", view: View(viewnum: 7, primary: "a:1", backup: "b:2"),
+                    storeReachable: true)))
+        result.append(
+            .monitorInfoReply(MonitorStatus(role: .sole, leader: "", view: .initial, storeReachable: false)))
+        result.append(
             .getView)
         result.append(
             .listServers)
