@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "kv-monitor",
             dependencies: [
-                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol",
+                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "NodeDriver",
                 "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

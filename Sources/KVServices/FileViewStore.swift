@@ -124,6 +124,13 @@ public final class FileViewStore: Sendable {
         guard fsync(dirfd) == 0 else { throw failure("fsync \(directory)") }
     }
 
+    /// Renames the file to `view.imported` once its view is in etcd: a file left in place
+    /// would be imported again into an etcd that lost its keys, with a view older than
+    /// the last one handed out.
+    public func retireImported() throws {
+        guard rename(path, path + ".imported") == 0 else { throw failure("rename \(path)") }
+    }
+
     private func failure(_ what: String) -> StoreError {
         StoreError(description: "\(what): \(String(cString: strerror(errno)))")
     }

@@ -55,7 +55,7 @@ public final class MonitorNode: @unchecked Sendable {
     ///     watchdog), with the view and the number of live servers.
     public static func start(
         configuration: Configuration, group: any EventLoopGroup, logger: Logger,
-        onViewChange: (@Sendable (View, Int) -> Void)? = nil, onTick: (@Sendable (View, Int) -> Void)? = nil
+        onViewChange: (@Sendable (MonitorReport) -> Void)? = nil, onTick: (@Sendable (MonitorReport) -> Void)? = nil
     ) async throws -> MonitorNode {
         var store: FileViewStore?
         var restored: View?
@@ -110,22 +110,26 @@ public final class MonitorNode: @unchecked Sendable {
         Notices.refuseUnexpected(frame, from: responder, by: "monitor", logger: logger)
     }
 
-    /// The current view (for tests and status).
+    /// The view this monitor holds (for tests and status): in force, or a follower's
+    /// last read.
     public func view() async -> View {
-        (try? await loop.submit { self.driver.core.view }.get()) ?? .initial
+        (try? await loop.submit { self.driver.view }.get()) ?? .initial
     }
 
-    /// The view and the number of live servers, for status lines.
-    public func summary() async -> (view: View, liveServers: Int) {
+    /// The monitor's part, view and live servers, for status lines.
+    public func report() async -> MonitorReport {
         (try? await loop.submit {
             let now = NIODeadline.now().uptimeNanoseconds / 1_000_000
-            return (self.driver.core.view, self.driver.core.servers(at: now).filter(\.alive).count)
+            return MonitorReport(
+                status: self.driver.status, liveServers: self.driver.servers(at: now).filter(\.alive).count)
         }
-        .get()) ?? (.initial, 0)
+        .get())
+            ?? MonitorReport(
+                status: MonitorStatus(role: .sole, leader: "", view: .initial, storeReachable: false), liveServers: 0)
     }
 
     public func servers() async -> [ServerInfo] {
-        (try? await loop.submit { self.driver.core.servers(at: NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+        (try? await loop.submit { self.driver.servers(at: NIODeadline.now().uptimeNanoseconds / 1_000_000) }
             .get()) ?? []
     }
 

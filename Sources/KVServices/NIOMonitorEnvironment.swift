@@ -15,10 +15,12 @@ final class NIOMonitorEnvironment: MonitorEnvironment, @unchecked Sendable {
 
     let loop: any EventLoop
     private let store: FileViewStore?
+    /// The view file whose view an elected monitor imports into etcd, if any.
+    var importedFrom: FileViewStore?
     private let threadPool: NIOThreadPool
     private let logger: Logger
-    var onViewChange: (@Sendable (View, Int) -> Void)?
-    var onTick: (@Sendable (View, Int) -> Void)?
+    var onViewChange: (@Sendable (MonitorReport) -> Void)?
+    var onTick: (@Sendable (MonitorReport) -> Void)?
 
     /// - Parameter store: where the view is kept; nil keeps it in memory only (every save
     ///   succeeds at once).
@@ -71,11 +73,21 @@ final class NIOMonitorEnvironment: MonitorEnvironment, @unchecked Sendable {
         Notices.log(notice, logger: logger)
     }
 
-    func viewChanged(_ core: MonitorCore, at now: UInt64) {
-        onViewChange?(core.view, core.servers(at: now).filter(\.alive).count)
+    func log(_ notice: ElectionNotice) {
+        Notices.log(notice, logger: logger)
+        guard case .viewImported = notice, let importedFrom else { return }
+        do {
+            try importedFrom.retireImported()
+        } catch {
+            logger.warning("cannot rename the imported view file: \(error)", metadata: ["kv_event": "view-imported"])
+        }
     }
 
-    func ticked(_ core: MonitorCore, at now: UInt64) {
-        onTick?(core.view, core.servers(at: now).filter(\.alive).count)
+    func viewChanged(_ report: MonitorReport) {
+        onViewChange?(report)
+    }
+
+    func ticked(_ report: MonitorReport) {
+        onTick?(report)
     }
 }

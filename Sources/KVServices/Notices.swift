@@ -28,6 +28,35 @@ enum Notices {
         ]
     }
 
+    static func log(_ notice: ElectionNotice, logger: Logger) {
+        switch notice {
+        case .becameLeader(let token, let view):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "leader-elected"
+            metadata["kv_token"] = "\(token)"
+            logger.notice(
+                "elected leader of the monitors; deciding views from view \(view.viewnum)", metadata: metadata)
+        case .steppedDown(let reason):
+            logger.warning(
+                "stepped down as leader: \(reason)",
+                metadata: ["kv_event": "leader-stepped-down", "kv_reason": "\(reason)"])
+        case .viewImported(let view):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "view-imported"
+            logger.notice("imported view \(view.viewnum) from the state directory into etcd", metadata: metadata)
+        case .following(let leader):
+            logger.info(
+                leader.isEmpty ? "following: no leader known" : "following the leader \(leader)",
+                metadata: ["kv_leader": "\(leader.isEmpty ? "-" : leader)", "kv_event": "following"])
+        case .storeUnavailable(let error):
+            logger.error(
+                "etcd does not answer: no view can change until it does (\(error))",
+                metadata: ["kv_event": "etcd-unavailable", "kv_reason": "\(error)"])
+        case .storeAvailable:
+            logger.notice("etcd answers again", metadata: ["kv_event": "etcd-available"])
+        }
+    }
+
     static func log(_ notice: MonitorNotice, logger: Logger) {
         switch notice {
         case .viewChanged(let from, let to, let reason):

@@ -59,7 +59,9 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
         simulation.monitorNotices.append(notice)
     }
 
-    func viewChanged(_ core: MonitorCore, at now: UInt64) {}
+    func log(_ notice: ElectionNotice) {}
 
-    func ticked(_ core: MonitorCore, at now: UInt64) {}
+    func viewChanged(_ report: MonitorReport) {}
+
+    func ticked(_ report: MonitorReport) {}
 }

@@ -25,5 +25,10 @@ public enum MessageIDs {
         "watchdog-config": "47304fe5f8e54f109d081cb24d764f8b",
         "shutdown": "7f5512bbfba2410db548a2cea8f75974",
         "leaving": "bfb1e74a0bfe4bb484529f9a2a3b1713",
+        "leader-elected": "fdd80f0ef43d48a38590f9cffa8cae7f",
+        "leader-stepped-down": "5f592204f6374e3f9523522cee261c7d",
+        "etcd-unavailable": "75cace878e784ef99d6c295d258287b5",
+        "etcd-available": "9b3ae816b5dc4bfd9a8e5193bced4e20",
+        "view-imported": "42d36467cbfb483a9230f6f4946db5ef",
     ]
 }

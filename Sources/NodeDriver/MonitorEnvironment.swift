@@ -26,11 +26,13 @@ public protocol MonitorEnvironment: AnyObject {
 
     func log(_ notice: MonitorNotice)
 
-    /// A new view (or its acknowledgement) is in force.
-    func viewChanged(_ core: MonitorCore, at now: UInt64)
+    func log(_ notice: ElectionNotice)
+
+    /// A new view (or its acknowledgement) is in force, or the monitor's part changed.
+    func viewChanged(_ report: MonitorReport)
 
     /// A tick was carried out (the systemd watchdog is fed from here).
-    func ticked(_ core: MonitorCore, at now: UInt64)
+    func ticked(_ report: MonitorReport)
 }
 
 /// Where a `MonitorDriver` reports what it counts (Prometheus metrics in the daemon).

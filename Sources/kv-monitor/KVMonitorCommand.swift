@@ -8,6 +8,7 @@ import KVTransport
 import Logging
 import NIOCore
 import NIOPosix
+import NodeDriver
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -91,11 +92,11 @@ struct KVMonitorCommand: AsyncParsableCommand {
                 let node = try await MonitorNode.start(
                     configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
-                    onViewChange: { view, live in supervisor.status(Self.statusLine(view, live)) },
-                    onTick: { view, live in
+                    onViewChange: { report in supervisor.status(Self.statusLine(report)) },
+                    onTick: { report in
                         supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
                         // Deduplicated by the supervisor: sent only when the line changes.
-                        supervisor.status(Self.statusLine(view, live))
+                        supervisor.status(Self.statusLine(report))
                     })
                 logger.notice(
                     "kv-monitor listening on \(listenDescription)",
@@ -114,8 +115,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "no --state-dir: the view is kept in memory only; a restarted monitor forgets it, and an empty server could then become primary of a new view 1",
                         metadata: ["kv_event": "startup"])
                 }
-                let (view, live) = await node.summary()
-                supervisor.ready(status: Self.statusLine(view, live))
+                supervisor.ready(status: Self.statusLine(await node.report()))
                 // Started in this order; stopped one after the other from the end.
                 let parts: [(any Service)?] = [
                     metrics.map { metrics in
@@ -136,11 +136,26 @@ struct KVMonitorCommand: AsyncParsableCommand {
         }
     }
 
-    static func statusLine(_ view: View, _ live: Int) -> String {
-        guard view.viewnum > 0 else { return "waiting for the first server; \(live) live servers" }
+    static func statusLine(_ report: MonitorReport) -> String {
+        let status = report.status
+        let view = status.view
         let primary = view.primary.isEmpty ? "-" : view.primary
         let backup = view.backup.isEmpty ? "-" : view.backup
-        return "view \(view.viewnum): primary \(primary), backup \(backup), "
-            + (view.acked ? "acknowledged" : "not yet acknowledged") + "; \(live) live servers"
+        let viewText = "view \(view.viewnum): primary \(primary), backup \(backup)"
+        switch status.role {
+        case .sole, .leader:
+            let prefix = status.role == .leader ? "leader; " : ""
+            guard view.viewnum > 0 else {
+                return prefix + "waiting for the first server; \(report.liveServers) live servers"
+            }
+            return prefix + viewText + ", " + (view.acked ? "acknowledged" : "not yet acknowledged")
+                + "; \(report.liveServers) live servers"
+        case .follower:
+            guard status.storeReachable else {
+                return "etcd unreachable: views frozen; last read \(viewText)"
+            }
+            let leader = status.leader.isEmpty ? "no leader yet" : "following \(status.leader)"
+            return leader + "; " + viewText
+        }
     }
 }
