@@ -1,5 +1,5 @@
 /// A monitor's answer to `monitorInfo`: what part it plays in the view service and the
-/// view it holds (docs/DESIGN.md §2.7).
+/// view it holds (docs/DESIGN.md §2.10).
 public struct MonitorStatus: Equatable, Sendable {
     public enum Role: UInt8, Sendable, CustomStringConvertible {
         /// The only monitor (a view file, or memory): it decides every view.

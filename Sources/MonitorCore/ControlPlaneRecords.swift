@@ -1,7 +1,7 @@
 import KVProtocol
 
 /// The view as etcd holds it: the view and the revision of its last write (the key's
-/// mod_revision), which the next write is conditioned on (docs/DESIGN.md §2.7).
+/// mod_revision), which the next write is conditioned on (docs/DESIGN.md §2.10).
 public struct StoredView: Equatable, Sendable {
     public var view: View
     public var revision: Int64

@@ -1,6 +1,6 @@
 import KVProtocol
 
-/// The timing of a monitor's leadership (docs/DESIGN.md §2.7). Every duration is in
+/// The timing of a monitor's leadership (docs/DESIGN.md §2.10). Every duration is in
 /// nanoseconds of the monitor's own monotonic clock.
 public struct ElectionConfig: Sendable {
     /// The address this monitor advertises: the leader key's value while it leads.

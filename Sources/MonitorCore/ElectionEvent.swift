@@ -1,7 +1,7 @@
 import KVProtocol
 
 /// What a `MonitorElection` is told: the completions of the store requests it asked for,
-/// the watch's reports, and the passing of time (docs/DESIGN.md §2.7).
+/// the watch's reports, and the passing of time (docs/DESIGN.md §2.10).
 public enum ElectionEvent: Equatable, Sendable {
     /// Time passes (the monitor's tick, and every request while leading).
     case clock

@@ -1,7 +1,7 @@
 import KVProtocol
 
 /// Which of several monitors decides views, as a deterministic state machine
-/// (docs/DESIGN.md §2.7): the monitors share one view in etcd, and the one holding the
+/// (docs/DESIGN.md §2.10): the monitors share one view in etcd, and the one holding the
 /// leader key, on a lease it keeps alive, is the leader.
 ///
 /// Like `MonitorCore`, `step` takes an event and the caller's clock and returns effects;

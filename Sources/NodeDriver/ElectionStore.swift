@@ -1,7 +1,7 @@
 import KVProtocol
 import MonitorCore
 
-/// The store several monitors share (docs/DESIGN.md §2.7): etcd in the daemon, a
+/// The store several monitors share (docs/DESIGN.md §2.10): etcd in the daemon, a
 /// simulated etcd in the simulator. Every request completes exactly once, on the
 /// driver's thread and never inside the call that made it; a failure is a message for
 /// the log.

@@ -11,7 +11,7 @@ import MonitorCore
 /// is made from the view etcd holds when leadership begins (every server gets a full
 /// grace period, as after a restart) and dropped when it ends; meanwhile the monitor
 /// sends servers to the leader and answers view requests with the view it last read
-/// (§2.7).
+/// (§2.10).
 ///
 /// Not thread-safe: everything happens on the environment's one thread.
 public final class MonitorDriver<Environment: MonitorEnvironment> {

@@ -2,7 +2,7 @@ import KVProtocol
 import MonitorCore
 import XCTest
 
-/// The leadership rules of several monitors (docs/DESIGN.md §2.7), one event at a time.
+/// The leadership rules of several monitors (docs/DESIGN.md §2.10), one event at a time.
 final class ElectionTests: XCTestCase {
     private let second: UInt64 = 1_000_000_000
     private let view3 = View(viewnum: 3, primary: "s1:1", backup: "s2:1", acked: true)
