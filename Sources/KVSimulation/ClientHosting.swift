@@ -55,7 +55,7 @@ extension Simulation {
         switch effect {
         case .askMonitor(let attempt, let timeout):
             request(
-                from: client.node, incarnation: 0, to: monitor.node, .clientView(attempt: attempt), .getView,
+                from: client.node, incarnation: 0, to: monitors[0].node, .clientView(attempt: attempt), .getView,
                 timeout: timeout)
         case .send(let request, let address, let attempt, let timeout):
             guard let server = server(named: address) else {

@@ -12,4 +12,7 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case linksBlocked = "one-way links blocked"
     case lossyPeriod = "lossy period"
     case storeFailing = "monitor store failing"
+    case monitorCutFromEtcd = "monitor cut off from etcd"
+    case etcdWithoutQuorum = "etcd without quorum"
+    case etcdLeaderChange = "etcd leader change (leases renewed)"
 }

@@ -20,11 +20,17 @@ import KVProtocol
 extension Simulation {
     func planFault() {
         guard faultsActive else { return }
-        let kinds: [FaultKind] = [
+        var kinds: [FaultKind] = [
             .serverCrash, .monitorCrash, .leave, .switchover, .primaryCutFromMonitor, .serverIsolated, .linksBlocked,
             .lossyPeriod, .storeFailing,
         ]
-        let weights = risky ? [16, 8, 8, 8, 12, 10, 10, 8, 6] : [20, 8, 8, 10, 14, 10, 10, 8, 6]
+        var weights = risky ? [16, 8, 8, 8, 12, 10, 10, 8, 6] : [20, 8, 8, 10, 14, 10, 10, 8, 6]
+        if etcd != nil {
+            // Several monitors keep their view in etcd: no store of their own to fail,
+            // and etcd's own faults instead.
+            kinds += [.monitorCutFromEtcd, .etcdWithoutQuorum, .etcdLeaderChange]
+            weights += [10, 4, 6]
+        }
         let kind = kinds[random.weighted(weights)]
         switch kind {
         case .serverCrash:
@@ -35,10 +41,12 @@ extension Simulation {
                 stop(victim, why: "crash")
             }
         case .monitorCrash:
-            if monitor.isUp {
+            let running = monitors.filter(\.isUp)
+            if !running.isEmpty {
+                let victim = running.count == 1 ? running[0] : random.pick(running)
                 statistics.count(.monitorCrash)
-                crashMonitor()
-                queue.schedule(.restartMonitor, at: now + random.between(100_000, 1_200_000))
+                crashMonitor(victim)
+                queue.schedule(.restartMonitor(node: victim.node), at: now + random.between(100_000, 1_200_000))
             }
         case .leave:
             let candidates = servers.filter { $0.isUp && !$0.askedToLeave && isStableEnough }
@@ -55,11 +63,11 @@ extension Simulation {
                 beginSwitchover()
             }
         case .primaryCutFromMonitor:
-            if isStableEnough, let primary = server(named: monitor.savedView.primary) {
+            if isStableEnough, let primary = server(named: serviceView.primary) {
                 statistics.count(.primaryCutFromMonitor)
                 partition(
-                    [(primary.node, monitor.node), (monitor.node, primary.node)],
-                    "\(primary.address) cut off from the monitor, not from the others")
+                    monitors.flatMap { [(primary.node, $0.node), ($0.node, primary.node)] },
+                    "\(primary.address) cut off from the monitors, not from the others")
             }
         case .serverIsolated where isStableEnough:
             let isolated = random.pick(servers)
@@ -86,14 +94,23 @@ extension Simulation {
             network.lossyPermille = random.pick([100, 300])
             trace.record(now, .note("lossy period: \(network.lossyPermille)/1000 more loss"))
             queue.schedule(.endLossyPeriod(id: lossyPeriod), at: now + random.between(100_000, 1_000_000))
-        case .storeFailing:
+        case .storeFailing where etcd == nil:
             // A full or failing disk under the monitor: every save fails for a while, and
             // view changes wait for it.
             statistics.count(.storeFailing)
             storeFailures += 1
-            monitor.saveFails = true
+            monitors[0].saveFails = true
             trace.record(now, .note("the monitor's store fails"))
             queue.schedule(.storeRecovers(id: storeFailures), at: now + random.between(100_000, 1_000_000))
+        case .monitorCutFromEtcd:
+            statistics.count(.monitorCutFromEtcd)
+            cutOffFromEtcd(random.pick(monitors))
+        case .etcdWithoutQuorum where etcd?.hasQuorum == true:
+            statistics.count(.etcdWithoutQuorum)
+            loseEtcdQuorum()
+        case .etcdLeaderChange:
+            statistics.count(.etcdLeaderChange)
+            changeEtcdLeader()
         default:
             break
         }
@@ -112,7 +129,7 @@ extension Simulation {
         risky
             || (!network.hasPartitions
                 && now >= lastHeal + Self.peerTimeout + 2 * Self.pingInterval
-                && !servers.contains { $0.askedToLeave } && admin == nil && isSynchronised(monitor.savedView))
+                && !servers.contains { $0.askedToLeave } && admin == nil && isSynchronised(serviceView))
     }
 
     /// The view is acknowledged, its primary serves it with a synchronised backup, and

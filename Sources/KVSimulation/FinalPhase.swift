@@ -10,9 +10,13 @@ extension Simulation {
         // Clients still running finish the operation they are in, and start no other.
         for client in clients.dropLast() { client.remaining = 0 }
         network.healAll()
-        monitor.saveFails = false
+        monitors[0].saveFails = false
+        if etcd != nil {
+            etcdCutOffs.removeAll()
+            regainEtcdQuorum()
+        }
         trace.record(now, .note("faults end: partitions healed, every process restarts"))
-        if !monitor.isUp { startMonitor() }
+        for monitor in monitors where !monitor.isUp { startMonitor(monitor) }
         for server in servers where !server.isUp { start(server) }
         queue.schedule(.finalReads, at: now + Self.settleTime)
     }

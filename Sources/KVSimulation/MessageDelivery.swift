@@ -56,8 +56,8 @@ extension Simulation {
         switch packet.body {
         case .request(let message):
             if isUp(packet.to) { exchanges[packet.exchange]?.delivered = true }
-            if packet.to == monitor.node {
-                deliverToMonitor(packet, message)
+            if let monitor = monitorByNode[packet.to] {
+                deliverToMonitor(monitor, packet, message)
             } else if packet.to <= servers.count {
                 deliverToServer(servers[packet.to - 1], packet, message)
             }
@@ -78,7 +78,8 @@ extension Simulation {
     }
 
     private func isUp(_ node: Int) -> Bool {
-        node == monitor.node ? monitor.isUp : node <= servers.count ? servers[node - 1].isUp : true
+        if let monitor = monitorByNode[node] { return monitor.isUp }
+        return node <= servers.count ? servers[node - 1].isUp : true
     }
 
     func timeOut(_ exchange: UInt64) {

@@ -1,44 +1,63 @@
 import KVProtocol
 import MonitorCore
 
-/// The monitor as a process (started, crashed, handed its messages) and the view rules
-/// every change must keep (docs/DESIGN.md §2, as MonitorScript checks them).
+/// The monitors as processes (started, crashed, handed their messages) and the view
+/// rules every change must keep (docs/DESIGN.md §2, as MonitorScript checks them; §2.10
+/// for several monitors sharing a view in etcd).
 extension Simulation {
-    func startMonitor() {
+    func startMonitor(_ monitor: SimulatedMonitor) {
         if monitor.incarnation > 0 { statistics.count(.monitorRestart) }
         monitor.start(in: self)
-        trace.record(now, .note("monitor starts from \(monitor.savedView)"))
+        trace.record(
+            now,
+            .note(
+                etcd == nil
+                    ? "monitor starts from \(monitor.savedView)" : "monitor \(monitor.address) starts and campaigns"))
     }
 
     /// The monitor process dies. A save under way has reached the disk or not: a coin
-    /// decides, as the moment of a crash does.
-    func crashMonitor() {
+    /// decides, as the moment of a crash does. (One of several monitors saves nothing of
+    /// its own: its requests to etcd in flight land or not by themselves.)
+    func crashMonitor(_ monitor: SimulatedMonitor) {
         let landed = monitor.saveInFlight != nil && random.chance(permille: 500)
         if let save = monitor.saveInFlight {
             let outcome = save.fails ? "it failed" : landed ? "it landed" : "it is lost"
             trace.record(now, .note("monitor crashes while saving \(save.view): \(outcome)"))
         } else {
-            trace.record(now, .note("monitor crashes"))
+            trace.record(now, .note("monitor \(monitor.address) crashes"))
         }
         monitor.stop(saveLanded: landed)
         resetConnections(of: monitor.node)
     }
 
-    func deliverToMonitor(_ packet: Packet, _ message: Message) {
+    func deliverToMonitor(_ monitor: SimulatedMonitor, _ packet: Packet, _ message: Message) {
         guard let driver = monitor.driver else {
             refuse(packet)
             return
         }
-        if case .ping(let address, let viewnum, _) = message { checkAcknowledging(address, viewnum) }
+        if case .ping(let address, let viewnum, _) = message { checkAcknowledging(monitor, address, viewnum) }
         _ = driver.receive(message, from: SimulatedRequester(exchange: packet.exchange, node: packet.from))
         checkMonitorNotices()
+    }
+
+    /// The view the service is in: the one the monitor's store (or etcd) holds, whether
+    /// or not a monitor runs.
+    var serviceView: View {
+        guard let etcd else { return monitors[0].savedView }
+        return etcd.view?.view ?? .initial
+    }
+
+    /// The primary named for view `viewnum`, from every view ever saved.
+    func primary(of viewnum: UInt64) -> String? {
+        guard let etcd else { return monitors[0].primary(of: viewnum) }
+        return etcd.primary(of: viewnum)
     }
 
     /// A ping from the primary with its unacknowledged view's number acknowledges that
     /// view: if it has a backup, that backup must have received the whole state of the
     /// view from this primary. (Checked on the ping as it arrives, so a server's driver
     /// that pinged a number its core did not give is caught too.)
-    private func checkAcknowledging(_ address: String, _ viewnum: UInt64) {
+    private func checkAcknowledging(_ monitor: SimulatedMonitor, _ address: String, _ viewnum: UInt64) {
         guard let view = monitor.core?.view, view.viewnum == viewnum, !view.acked, view.primary == address,
             !view.backup.isEmpty
         else { return }
@@ -48,8 +67,11 @@ extension Simulation {
         }
     }
 
-    /// A view leaves the monitor: it must be the one in force, and saved.
-    func checkHandedOut(_ message: Message) {
+    /// A view leaves a monitor. A sole monitor's must be the one in force, and saved.
+    /// Of several monitors, a leader's must be the one etcd holds (a deposed leader that
+    /// still answered would hand out a view etcd has moved past), a follower's one that
+    /// was written; and no two views handed out by anyone, ever, share a number.
+    func checkHandedOut(_ message: Message, by monitor: SimulatedMonitor) {
         let view: View
         switch message {
         case .viewReply(let answered): view = answered
@@ -57,34 +79,61 @@ extension Simulation {
         case .serversReply(let answered, _): view = answered
         default: return
         }
-        if view.viewnum > 0 && view != monitor.savedView {
-            fail("the monitor hands out \(view), but its store holds \(monitor.savedView)")
+        guard view.viewnum > 0 else { return }
+        guard let etcd else {
+            if view != monitor.savedView {
+                fail("the monitor hands out \(view), but its store holds \(monitor.savedView)")
+            }
+            return
+        }
+        var unacknowledged = view
+        unacknowledged.acked = false
+        if let earlier = handedOut[view.viewnum], earlier != unacknowledged {
+            fail("two views numbered \(view.viewnum) handed out: \(earlier) and, by \(monitor.address), \(view)")
+        }
+        handedOut[view.viewnum] = unacknowledged
+        if let election = monitor.driver?.election, case .leading(let leadership) = election.state,
+            election.isLeading
+        {
+            // Its own write may have landed before its answer came back: until then the
+            // view before it is still the one in force.
+            let answerPending =
+                etcd.writers.last == leadership.token && etcd.history.count >= 2
+                && view == etcd.history[etcd.history.count - 2]
+            if view != etcd.view?.view && !answerPending {
+                fail(
+                    "leader \(monitor.address) hands out \(view), but etcd holds "
+                        + "\(etcd.view.map { "\($0.view)" } ?? "no view")")
+            }
+        } else if !etcd.history.contains(view) {
+            fail("\(monitor.address) hands out \(view), which was never written to etcd")
         }
     }
 
-    /// The monitor's notices since the last call, into the trace, each checked against
+    /// The monitors' notices since the last call, into the trace, each checked against
     /// the view rules.
     func checkMonitorNotices() {
         let notices = monitorNotices
         monitorNotices.removeAll()
-        for notice in notices {
-            trace.record(now, .monitorNotice(notice))
+        for (address, notice) in notices {
+            trace.record(now, .monitorNotice(address, notice))
             if case .viewChanged(let from, let to, _) = notice {
                 statistics.viewChanges += 1
                 checkViewChange(from: from, to: to)
             }
         }
-        if let view = monitor.core?.view, view.viewnum > 0, view != monitor.savedView {
-            fail("the monitor's view in force is \(view), but its store holds \(monitor.savedView)")
+        if etcd == nil, let view = monitors[0].core?.view, view.viewnum > 0, view != monitors[0].savedView {
+            fail("the monitor's view in force is \(view), but its store holds \(monitors[0].savedView)")
         }
     }
 
     private func checkViewChange(from: View, to: View) {
+        let saved = etcd?.history ?? monitors[0].saved
         if to.viewnum != from.viewnum + 1 {
             fail("view number went from \(from.viewnum) to \(to.viewnum)")
         } else if to.acked {
             fail("new view \(to) is already acknowledged")
-        } else if !monitor.saved.contains(to) {
+        } else if !saved.contains(to) {
             fail("\(to) in force but never saved")
         } else if from.viewnum > 0 && !from.acked && to.primary != from.primary {
             fail("moved on from unacknowledged \(from) to \(to) with a new primary")

@@ -12,7 +12,7 @@ extension Simulation {
     /// A server is about to send an `ok` or `no such key` answer.
     func checkAnswer(_ server: SimulatedServer) {
         let view = server.core!.view
-        let primary = monitor.primary(of: view.viewnum)
+        let primary = primary(of: view.viewnum)
         statistics.answersChecked += 1
         if view.primary != server.address || primary != server.address {
             fail(

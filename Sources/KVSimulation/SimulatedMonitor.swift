@@ -4,10 +4,15 @@ import NodeDriver
 
 /// A kv-monitor process: the production `MonitorDriver` in a simulated environment, over
 /// a store that outlives it, as the state directory outlives a real monitor. A restart
-/// restores the last saved view.
+/// restores the last saved view. One of several monitors (`election` set) keeps its view
+/// in the simulated etcd instead, and its own store stays empty.
 final class SimulatedMonitor {
     let node: Int
+    /// The address servers and clients know it by (its node's name).
+    let address: String
     let config: MonitorConfig
+    /// For one of several monitors, its election's timing.
+    let election: ElectionConfig?
     private(set) var driver: MonitorDriver<SimulatedMonitorEnvironment>?
     private(set) var incarnation: UInt64 = 0
     /// Every view the store made durable, in order.
@@ -19,9 +24,11 @@ final class SimulatedMonitor {
     /// Every save fails (a full or failing disk) while set.
     var saveFails = false
 
-    init(node: Int, config: MonitorConfig) {
+    init(node: Int, address: String, config: MonitorConfig, election: ElectionConfig? = nil) {
         self.node = node
+        self.address = address
         self.config = config
+        self.election = election
     }
 
     var isUp: Bool { driver != nil }
@@ -30,9 +37,12 @@ final class SimulatedMonitor {
     func start(in simulation: Simulation) {
         incarnation += 1
         let environment = SimulatedMonitorEnvironment(simulation: simulation, monitor: self, incarnation: incarnation)
+        let store = election.map { _ in
+            SimulatedElectionStore(simulation: simulation, monitor: self, incarnation: incarnation)
+        }
         driver = MonitorDriver(
             config: config, tickInterval: Simulation.pingInterval * 1_000, restoredView: saved.last,
-            environment: environment)
+            environment: environment, election: election.map { ($0, store!) })
         driver!.start()
     }
 

@@ -37,7 +37,7 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
     }
 
     func respond(to requester: SimulatedRequester, with message: Message) {
-        simulation.checkHandedOut(message)
+        simulation.checkHandedOut(message, by: monitor)
         simulation.answer(from: monitor.node, to: requester.node, exchange: requester.exchange, message)
     }
 
@@ -56,10 +56,13 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
     }
 
     func log(_ notice: MonitorNotice) {
-        simulation.monitorNotices.append(notice)
+        simulation.monitorNotices.append((monitor.address, notice))
     }
 
-    func log(_ notice: ElectionNotice) {}
+    func log(_ notice: ElectionNotice) {
+        simulation.trace.record(simulation.now, .electionNotice(monitor.address, notice))
+        if case .becameLeader = notice { simulation.statistics.leaderships += 1 }
+    }
 
     func viewChanged(_ report: MonitorReport) {}
 

@@ -15,8 +15,8 @@ struct SimulatedNetwork {
     var profile: LinkProfile
     /// Extra loss and duplication during a lossy period (0 outside one).
     var lossyPermille = 0
-    /// A node whose links lose messages only to partitions, never to chance.
-    var reliableNode: Int?
+    /// Nodes whose links lose messages only to partitions, never to chance.
+    var reliableNodes: Set<Int> = []
     private var blockedCounts: [Int: Int] = [:]
     private var partitions: [UInt64: [Int]] = [:]
     /// The latest in-order arrival on each link.
@@ -69,7 +69,7 @@ struct SimulatedNetwork {
     /// lost, two when it is duplicated.
     mutating func arrivals(from: Int, to: Int, at now: UInt64, random: inout SimulationRandom) -> [UInt64] {
         if isBlocked(from: from, to: to) { return [] }
-        let reliable = reliableNode == from || reliableNode == to
+        let reliable = reliableNodes.contains(from) || reliableNodes.contains(to)
         if !reliable && random.chance(permille: profile.lossPermille + lossyPermille) { return [] }
         var arrival = now + random.between(profile.minDelay, profile.maxDelay)
         if random.chance(permille: profile.spikePermille) {

@@ -33,7 +33,7 @@ final class SimulatedServerEnvironment: ServerEnvironment {
         let target: Int
         switch peer {
         case .monitor:
-            target = simulation.monitor.node
+            target = simulation.monitors[0].node
         case .server(let address):
             guard let backup = simulation.server(named: address) else {
                 simulation.fail("\(server.address) sends to unknown server \(address)")

@@ -41,7 +41,17 @@ public final class Simulation {
     var queue = EventQueue()
     var now: UInt64 = 0
     var network: SimulatedNetwork
-    let monitor: SimulatedMonitor
+    /// The monitor, or (with etcd) the monitors: the first is node 0, the others come
+    /// after the admin.
+    let monitors: [SimulatedMonitor]
+    var monitorByNode: [Int: SimulatedMonitor] = [:]
+    /// With several monitors, the etcd they share.
+    let etcd: SimulatedEtcd?
+    /// Every view any monitor handed out, by number (unacknowledged form).
+    var handedOut: [UInt64: View] = [:]
+    /// For each monitor node cut off from etcd, how many cut-offs are in force.
+    var etcdCutOffs: [Int: Int] = [:]
+    var etcdWatches: [SimulatedEtcdWatch] = []
     var servers: [SimulatedServer] = []
     var serverByAddress: [String: SimulatedServer] = [:]
     /// The workload's sessions, then the final reader.
@@ -56,8 +66,8 @@ public final class Simulation {
     var nextTimer: UInt64 = 1
     /// For each view, the backup that received the whole state from the primary.
     var completeTransfers: [UInt64: (backup: String, primary: String)] = [:]
-    /// The monitor's notices not yet checked.
-    var monitorNotices: [MonitorNotice] = []
+    /// The monitors' notices not yet checked, with the monitor's address.
+    var monitorNotices: [(String, MonitorNotice)] = []
     var history = HistoryRecorder()
     var trace: TraceLog
     var statistics = SimulationStatistics()
@@ -128,17 +138,28 @@ public final class Simulation {
         serverConfig.pipelineAfterBytes = serverConfig.pipelineAfterUpdates == 0 ? 0 : 64 << 10
         serverConfig.resendAfterTicks = random.pick([3, 10])
 
-        names = ["monitor"] + (1...serverCount).map { "s\($0)" }
+        let monitorCount = max(options.etcdMonitors, 1)
+        let monitorNames = options.etcdMonitors == 0 ? ["monitor"] : (1...monitorCount).map { "m\($0)" }
+        names = [monitorNames[0]] + (1...serverCount).map { "s\($0)" }
         firstClientNode = names.count
         names += (1...clientCount).map { "c\($0)" } + ["reader"]
-        adminNode = names.count
+        let admin = names.count
+        adminNode = admin
         names.append("admin")
+        let monitorNodes = [0] + (1..<monitorCount).map { admin + $0 }
+        names += monitorNames.dropFirst()
         network = SimulatedNetwork(profile: profile, nodes: names.count, reordersFreely: reordersFreely)
         // A ping lost to chance holds the server's only ping slot for the peer timeout,
         // long enough for the monitor to take it for dead. Safe schedules need the
         // monitor's idea of who is alive to change only through their faults.
-        if !risky { network.reliableNode = 0 }
-        monitor = SimulatedMonitor(node: 0, config: MonitorConfig(deadPings: 5))
+        if !risky { network.reliableNodes = Set(monitorNodes) }
+        etcd = options.etcdMonitors == 0 ? nil : SimulatedEtcd()
+        let electionTTL: UInt64 = 3_000_000_000
+        monitors = zip(monitorNodes, monitorNames).map { node, name in
+            SimulatedMonitor(
+                node: node, address: name, config: MonitorConfig(deadPings: 5),
+                election: options.etcdMonitors == 0 ? nil : ElectionConfig(address: name, leaseTTL: electionTTL))
+        }
         // Saves of up to 0.15 s outlast a tick: pings are then answered at the tick, and
         // switchovers refused while the save is in flight.
         saveDelay = random.pick([0, 200, 2_000, 150_000])
@@ -175,7 +196,12 @@ public final class Simulation {
                     + "\(network.profile.minDelay)-\(network.profile.maxDelay) us"
                     + (network.reordersFreely ? " (reordering freely)" : " (in order but for spikes)") + ", loss "
                     + "\(network.profile.lossPermille)/1000, duplication \(network.profile.duplicatePermille)/1000"))
-        startMonitor()
+        for monitor in monitors { monitorByNode[monitor.node] = monitor }
+        if let etcd {
+            etcd.changed = { [unowned self] revision, change in etcdChanged(revision, change) }
+            startEtcdExpiry()
+        }
+        for monitor in monitors { startMonitor(monitor) }
         for index in servers.indices {
             queue.schedule(.restartServer(server: index), at: random.between(0, 300_000))
         }
@@ -218,9 +244,15 @@ public final class Simulation {
         case .restartServer(let index):
             mix(7, UInt64(index))
             start(servers[index])
-        case .restartMonitor:
-            mix(8)
-            if !monitor.isUp { startMonitor() }
+        case .restartMonitor(let node):
+            mix(8, UInt64(node))
+            if let monitor = monitorByNode[node], !monitor.isUp { startMonitor(monitor) }
+        case .etcdReachable(let node):
+            mix(16, UInt64(node))
+            reconnectToEtcd(node)
+        case .etcdQuorumBack:
+            mix(17)
+            regainEtcdQuorum()
         case .healPartition(let id):
             mix(9, id)
             network.heal(id)
@@ -232,7 +264,7 @@ public final class Simulation {
         case .storeRecovers(let id):
             mix(15, id)
             if id == storeFailures {
-                monitor.saveFails = false
+                monitors[0].saveFails = false
                 trace.record(now, .note("the monitor's store works again"))
             }
         case .planFault:

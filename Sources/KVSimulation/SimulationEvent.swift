@@ -15,7 +15,10 @@ enum SimulationEvent {
     /// A leaving server's leave ended: it exits.
     case serverExit(server: Int, incarnation: UInt64, outcome: LeaveOutcome)
     case restartServer(server: Int)
-    case restartMonitor
+    case restartMonitor(node: Int)
+    /// A monitor cut off from etcd reaches it again (one cut-off ends).
+    case etcdReachable(monitor: Int)
+    case etcdQuorumBack
     case healPartition(id: UInt64)
     case endLossyPeriod(id: UInt64)
     /// The monitor's store works again (after the failure numbered `id`).

@@ -8,6 +8,9 @@ public struct SimulationOptions: Sendable {
     /// `traceLength` lines, for a failure's report.
     public var traceSink: (@Sendable (String) -> Void)?
     public var traceLength: Int
+    /// 0: one monitor keeping its view in its own store. More: that many monitors sharing
+    /// one view in a simulated etcd (docs/DESIGN.md §2.10).
+    public var etcdMonitors = 0
 
     public init(steps: Int = SimulationOptions.defaultSteps, traceSink: (@Sendable (String) -> Void)? = nil) {
         self.steps = steps

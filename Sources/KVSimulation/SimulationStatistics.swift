@@ -21,6 +21,8 @@ public struct SimulationStatistics: Sendable {
     public var agreementsChecked = 0
     public var faults: [FaultKind: Int] = [:]
     public var viewChanges = 0
+    /// Leaderships begun, in schedules with several monitors and etcd.
+    public var leaderships = 0
     public var messages = 0
     public var messagesLost = 0
     public var messagesDuplicated = 0
@@ -48,6 +50,7 @@ public struct SimulationStatistics: Sendable {
         agreementsChecked += other.agreementsChecked
         for (kind, count) in other.faults { faults[kind, default: 0] += count }
         viewChanges += other.viewChanges
+        leaderships += other.leaderships
         messages += other.messages
         messagesLost += other.messagesLost
         messagesDuplicated += other.messagesDuplicated
@@ -64,7 +67,7 @@ public struct SimulationStatistics: Sendable {
                 + "final reads \(finalReads), answered \(finalReadsAnswered)",
             "checks: \(answersChecked) answers from the primary, \(acknowledgementsChecked) backups equal at "
                 + "acknowledgement, \(agreementsChecked) quiet pairs equal",
-            "view changes: \(viewChanges); messages: \(messages), lost \(messagesLost), "
+            "view changes: \(viewChanges); leaderships: \(leaderships); messages: \(messages), lost \(messagesLost), "
                 + "duplicated \(messagesDuplicated); events: \(events); simulated time: \(Int(seconds)) s",
         ]
         let faultText = FaultKind.allCases.compactMap { kind in

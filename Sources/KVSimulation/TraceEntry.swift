@@ -9,7 +9,8 @@ enum TraceEntry {
     case lost(Packet, why: String)
     case timedOut(exchange: UInt64, requester: Int)
     case serverNotice(Int, ServerNotice)
-    case monitorNotice(MonitorNotice)
+    case monitorNotice(String, MonitorNotice)
+    case electionNotice(String, ElectionNotice)
     case operationStarted(client: Int, HistoryOperation)
     case operationEnded(client: Int, HistoryOperation)
     case note(String)
@@ -27,8 +28,10 @@ enum TraceEntry {
             return "\(names[requester]) #\(exchange) timed out"
         case .serverNotice(let node, let notice):
             return "\(names[node]): \(notice)"
-        case .monitorNotice(let notice):
-            return "monitor: \(notice)"
+        case .monitorNotice(let monitor, let notice):
+            return "\(monitor): \(notice)"
+        case .electionNotice(let monitor, let notice):
+            return "\(monitor): \(notice)"
         case .operationStarted(let client, let operation):
             return "\(names[client]) invokes \(operation.call.name) \(Self.show(operation.key))"
         case .operationEnded(let client, let operation):

@@ -213,6 +213,10 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
             switch result {
             case .success(let revision):
                 self.stepElection(.viewWritten(view, revision: revision))
+                // The leadership may have run out while the write was on its way: the
+                // view is then not handed out (another leader may have moved past it).
+                self.stepElection(.clock)
+                guard self.leadership == leadership else { return }
                 self.step(.viewSaved(view))
             case .failure(let error):
                 // Stepping down drops the core: whatever waited on the save is sent to

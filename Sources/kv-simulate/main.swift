@@ -11,11 +11,12 @@ import KVSimulation
 /// kv-simulate: runs simulated schedules of kvservice, one per seed, and stops at the
 /// first failure with the command that replays it.
 let usage = """
-    usage: kv-simulate [--seeds N] [--first S] [--seed S] [--steps N] [--verbose] [--keep-going]
+    usage: kv-simulate [--seeds N] [--first S] [--seed S] [--steps N] [--etcd M] [--verbose] [--keep-going]
       --seeds N    run N schedules, seeds S, S+1, ... (default 1000)
       --first S    the first seed of --seeds (default 1)
       --seed S     run only seed S (replay a failure)
       --steps N    client operations per session in each schedule (default \(SimulationOptions.defaultSteps))
+      --etcd M     M monitors sharing one view in a simulated etcd (default: one monitor, no etcd)
       --verbose    print every event of the trace as it happens (best with --seed)
       --keep-going after a failure, go on with the next seed; list every failing seed
     Exit status: 0 every schedule passed, 1 one failed, 64 usage error.
@@ -29,6 +30,7 @@ func usageError(_ message: String) -> Never {
 var seeds: UInt64 = 1_000
 var first: UInt64 = 1
 var steps = SimulationOptions.defaultSteps
+var etcdMonitors = 0
 var verbose = false
 var keepGoing = false
 var arguments = CommandLine.arguments.dropFirst()
@@ -46,6 +48,7 @@ while let argument = arguments.popFirst() {
         first = number(after: argument)
         seeds = 1
     case "--steps": steps = Int(clamping: max(1, number(after: argument)))
+    case "--etcd": etcdMonitors = Int(clamping: min(7, number(after: argument)))
     case "--verbose": verbose = true
     case "--keep-going": keepGoing = true
     case "--help", "-h":
@@ -56,6 +59,7 @@ while let argument = arguments.popFirst() {
 }
 
 var options = SimulationOptions(steps: steps)
+options.etcdMonitors = etcdMonitors
 if verbose { options.traceSink = { print($0) } }
 CrashReport.install()
 var total = SimulationStatistics()
@@ -65,7 +69,8 @@ while seed < first &+ seeds {
     CrashReport.prepare(
         seed: seed,
         replay: "scripts/simulate --seed \(seed)"
-            + (steps == SimulationOptions.defaultSteps ? "" : " --steps \(steps)") + " --verbose")
+            + (steps == SimulationOptions.defaultSteps ? "" : " --steps \(steps)")
+            + (etcdMonitors == 0 ? "" : " --etcd \(etcdMonitors)") + " --verbose")
     let report = Simulation.run(seed: seed, options: options)
     total.add(report.statistics)
     if let failure = report.failure, keepGoing {
@@ -87,7 +92,8 @@ if !failed.isEmpty {
     print("\(failed.count) of \(seeds) schedules failed: seeds \(failed.map(String.init).joined(separator: " "))")
     print(
         "replay one: scripts/simulate --seed \(failed[0])"
-            + (steps == SimulationOptions.defaultSteps ? "" : " --steps \(steps)") + " --verbose")
+            + (steps == SimulationOptions.defaultSteps ? "" : " --steps \(steps)")
+            + (etcdMonitors == 0 ? "" : " --etcd \(etcdMonitors)") + " --verbose")
     exit(1)
 }
 print("\(seeds) schedules passed (seeds \(first)...\(first &+ seeds &- 1), \(steps) operations per client)")
