@@ -22,9 +22,9 @@ public struct ControlPlaneOptions: ParsableArguments {
     public var advertise: PeerAddress?
 
     @Option(
-        help:
+        help: ArgumentHelp(
             "Lease of the leading monitor: another takes over this long after it dies "
-            + "(whole seconds, at least 2s; default: 3s).",
+                + "(whole seconds, at least 2s; default: 3s)."),
         transform: DurationOption.parse)
     public var leaderTTL = DurationOption(.seconds(3))
 

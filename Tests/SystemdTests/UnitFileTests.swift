@@ -13,6 +13,8 @@ final class UnitFileTests: XCTestCase {
     /// Highest acceptable `systemd-analyze security` exposure per unit.
     static let exposureThresholds: [(unit: String, threshold: Double)] = [
         ("kv-server@7101.service", 1.1), ("kv-monitor.service", 0.3),
+        // kv-monitor.service with systemd/kv-monitor-etcd.conf: network for etcd.
+        ("kv-monitor-etcd.service", 1.2),
     ]
 
     private func analyze() throws -> String {
@@ -35,6 +37,14 @@ final class UnitFileTests: XCTestCase {
             text = text.replacingOccurrences(of: "ExecStart=/usr/bin/", with: "ExecStart=\(Binaries.directory.path)/")
             let names = file.contains("@.") ? [file, file.replacingOccurrences(of: "@.", with: "@7101.")] : [file]
             for name in names { try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
+            if file == "kv-monitor.service" {
+                // The drop-in's settings after the unit's own, as systemd applies it
+                // (a second [Service] section continues the first).
+                let dropIn = try String(
+                    contentsOf: Self.systemdDirectory.appendingPathComponent("kv-monitor-etcd.conf"), encoding: .utf8)
+                try (text + "\n" + dropIn).write(
+                    toFile: "\(directory)/kv-monitor-etcd.service", atomically: true, encoding: .utf8)
+            }
         }
         return directory
     }
