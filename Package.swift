@@ -68,6 +68,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // A client for etcd's v3 JSON gateway (KV, transactions, leases, watches) over
+        // SwiftNIO's HTTP/1.1 client codec, for a monitor that keeps its view in etcd.
+        .target(
+            name: "KVEtcd",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Prometheus metrics: the daemons' swift-metrics objects and the HTTP endpoint.
         .target(
             name: "KVMetrics",
@@ -239,6 +251,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The etcd client against real etcd members on loopback (/usr/bin/etcd), and its parts.
+        .testTarget(
+            name: "KVEtcdTests",
+            dependencies: [
+                "KVEtcd", "KVTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The daemons' systemd face: sd_notify, socket activation, journald, the units.

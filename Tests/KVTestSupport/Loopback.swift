@@ -31,6 +31,39 @@ package enum Loopback {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A port that was free a moment ago, below the kernel's ephemeral range (where
+    /// `freePort` finds its ports): for a daemon that is killed and restarted on the same
+    /// port, which an outgoing connection made while it is down could take as its source
+    /// port if it were in the ephemeral range.
+    package static func freePortBelowEphemeralRange(avoiding taken: Set<Int> = []) throws -> Int {
+        var high = 32767
+        if let range = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+            let low = range.split(whereSeparator: \.isWhitespace).first.flatMap({ Int($0) })
+        {
+            high = min(high, low - 1)
+        }
+        let low = 20000
+        guard high > low else { return try freePort() }
+        for _ in 0..<200 {
+            let port = Int.random(in: low...high)
+            if !taken.contains(port), canBind(port: port) { return port }
+        }
+        throw TestSetupError("no free port found in \(low)...\(high)")
+    }
+
+    /// Whether a TCP socket can be bound to 127.0.0.1:port right now.
+    private static func canBind(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = Self.address(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
     package static func address(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -34,8 +34,9 @@ package final class TestScratch: @unchecked Sendable {
     private var children: [Child] = []
     private var counter = 0
 
-    package init() throws {
-        var template = Array("/tmp/kv-tests-XXXXXX".utf8CString)
+    /// Makes `/tmp/PREFIX-XXXXXX`.
+    package init(prefix: String = "kv-tests") throws {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else { throw TestSetupError("mkdtemp: errno \(errno)") }
         directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -46,11 +47,22 @@ package final class TestScratch: @unchecked Sendable {
     /// Starts `executable` with `arguments`; `environment` is added to (and `unset` removed
     /// from) the test's own environment. stdin is `input` (or /dev/null), stdout and
     /// stderr go to files, no other descriptor is inherited, signals are at their
-    /// defaults, and the child gets its own process group.
+    /// defaults, and the child gets its own process group. With `diesWithTests`, the kernel
+    /// kills the child when the test process ends, however it ends (`SpawnThread`); the
+    /// child is then started through setpriv(1), which execs it, keeping its pid.
     package func spawn(
         _ name: String, _ executable: String, _ arguments: [String], environment: [String: String] = [:],
-        unset: [String] = [], input: [UInt8]? = nil
+        unset: [String] = [], input: [UInt8]? = nil, diesWithTests: Bool = false
     ) throws -> Child {
+        var executable = executable
+        var arguments = arguments
+        if diesWithTests {
+            guard let setpriv = Binaries.tool("setpriv") else {
+                throw TestSetupError("setpriv (util-linux) is needed to tie \(name) to the test process")
+            }
+            arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+            executable = setpriv
+        }
         let index = lock.withLock { () -> Int in
             counter += 1
             return counter
@@ -111,7 +123,12 @@ package final class TestScratch: @unchecked Sendable {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        let result: Int32
+        if diesWithTests {
+            result = SpawnThread.run { posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
+        } else {
+            result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        }
         guard result == 0 else {
             throw POSIXError(
                 POSIXErrorCode(rawValue: result) ?? .EIO, userInfo: [NSLocalizedDescriptionKey: executable])
