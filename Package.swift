@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "KVServices",
             dependencies: [
-                "KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "KVTransport", "KVMetrics",
+                "KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "KVTransport", "KVMetrics", "KVEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import KVEtcd
 import KVMetrics
 import KVProtocol
 import KVTransport
@@ -27,6 +28,8 @@ public final class MonitorNode: @unchecked Sendable {
         public var maxConnections = FrameListener.defaultMaxConnections
         /// With a shared secret, every connection in either direction must prove it knows it.
         public var secret: SharedSecret?
+        /// For one of several monitors sharing a view in etcd; nil for a sole monitor.
+        public var controlPlane: ControlPlane?
 
         public init(
             listen: FrameListener.Source, pingInterval: TimeAmount = .milliseconds(100), deadPings: UInt64 = 5,
@@ -37,6 +40,24 @@ public final class MonitorNode: @unchecked Sendable {
             self.deadPings = deadPings
             self.stateDirectory = stateDirectory
             self.metrics = metrics
+        }
+    }
+
+    /// Where several monitors keep their view (docs/DESIGN.md §2.10).
+    public struct ControlPlane: Sendable {
+        /// etcd members, as `http://HOST:PORT` (or `HOST:PORT`).
+        public var endpoints: [String]
+        /// The cluster's name: its keys live under `/kvservice/NAME/`.
+        public var cluster: String
+        /// The address servers and clients reach this monitor at.
+        public var advertise: String
+        public var leaderTTL: TimeAmount
+
+        public init(endpoints: [String], cluster: String, advertise: String, leaderTTL: TimeAmount = .seconds(3)) {
+            self.endpoints = endpoints
+            self.cluster = cluster
+            self.advertise = advertise
+            self.leaderTTL = leaderTTL
         }
     }
 
@@ -63,11 +84,31 @@ public final class MonitorNode: @unchecked Sendable {
             store = FileViewStore(directory: directory)
             restored = try store?.load()
         }
+        let loop = group.next()
+        var election: Election?
+        if let controlPlane = configuration.controlPlane {
+            let endpoints = try controlPlane.endpoints.map(EtcdEndpoint.parse)
+            let client = EtcdClient(
+                endpoints: endpoints, group: group,
+                requestTimeout: .nanoseconds(controlPlane.leaderTTL.nanoseconds / 3), logger: logger)
+            election = Election(
+                config: ElectionConfig(
+                    address: controlPlane.advertise, leaseTTL: UInt64(controlPlane.leaderTTL.nanoseconds),
+                    importedView: restored),
+                store: EtcdElectionStore(
+                    client: client, loop: loop, cluster: controlPlane.cluster, leaseTTL: controlPlane.leaderTTL,
+                    logger: logger),
+                client: client, importedFrom: store)
+            // The view file is only imported from: etcd keeps the view from now on.
+            store = nil
+            restored = nil
+        }
         let node = MonitorNode(
-            configuration: configuration, loop: group.next(), store: store, restored: restored, logger: logger)
+            configuration: configuration, loop: loop, store: store, restored: restored, election: election,
+            logger: logger)
         node.environment.onViewChange = onViewChange
         node.environment.onTick = onTick
-        if let restored {
+        if let restored, election == nil {
             logger.notice(
                 "restored view from state directory",
                 metadata: Notices.viewMetadata(restored).merging(["kv_event": "view-restored"]) { $1 })
@@ -82,18 +123,32 @@ public final class MonitorNode: @unchecked Sendable {
         return node
     }
 
+    /// What one of several monitors needs beyond a sole one's.
+    private struct Election {
+        var config: ElectionConfig
+        var store: EtcdElectionStore
+        var client: EtcdClient
+        var importedFrom: FileViewStore?
+    }
+
+    private let election: Election?
+
     private init(
-        configuration: Configuration, loop: any EventLoop, store: FileViewStore?, restored: View?, logger: Logger
+        configuration: Configuration, loop: any EventLoop, store: FileViewStore?, restored: View?,
+        election: Election?, logger: Logger
     ) {
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
+        self.election = election
         self.environment = NIOMonitorEnvironment(
             loop: loop, store: store, threadPool: NIOThreadPool.singleton, logger: logger)
+        environment.importedFrom = election?.importedFrom
         self.driver = MonitorDriver(
             config: MonitorConfig(deadPings: configuration.deadPings),
             tickInterval: UInt64(configuration.pingInterval.nanoseconds), restoredView: restored,
-            environment: environment, measurements: configuration.metrics)
+            environment: environment, measurements: configuration.metrics,
+            election: election.map { ($0.config, $0.store) })
     }
 
     public var localAddress: PeerAddress? { listener?.localAddress }
@@ -141,6 +196,24 @@ public final class MonitorNode: @unchecked Sendable {
             return self.environment.saveInFlight
         }.get()
         if let saving = saving ?? nil { _ = try? await saving.get() }
+        guard let election else { return }
+        // Bounded by the client's request timeout.
+        let revocation: EventLoopFuture<Void>?? = try? await loop.submit { election.store.lastRevocation }.get()
+        if let revocation = revocation ?? nil { _ = try? await revocation.get() }
+        election.client.close()
+    }
+
+    /// The monitor's part, the leader it knows, its view (for tests and status).
+    public func status() async -> MonitorStatus? {
+        try? await loop.submit { self.driver.status }.get()
+    }
+
+    /// Stops at once, as `kill -9` would: no revocation of a lease, no goodbye to etcd
+    /// (another monitor leads only once the lease runs out). For tests.
+    public func crash() async {
+        _ = try? await loop.submit { self.driver.stop(revokingLease: false) }.get()
+        election?.client.close()
+        await listener.closeAll()
     }
 
     /// Stops ticking and closes every connection.

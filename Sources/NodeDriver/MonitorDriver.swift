@@ -154,13 +154,9 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
         if election != nil { stepElection(.clock) }
         if core != nil { step(.tick) }
         let now = environment.now / 1_000_000
-        if let measurements {
-            let view = self.view
-            measurements.update(
-                viewnum: view.viewnum, acknowledged: view.acked,
-                liveServers: core?.servers(at: now).filter(\.alive).count ?? 0)
-        }
-        environment.ticked(report(at: now))
+        let report = report(at: now)
+        measurements?.update(report.status, liveServers: report.liveServers)
+        environment.ticked(report)
     }
 
     // MARK: - The core
@@ -311,14 +307,14 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
     /// Stops ticking and answering; every request still waiting is abandoned, and a save
     /// in flight completes unseen (whether it landed is for the next run to find). A
     /// leader's lease is revoked, so that another monitor need not wait for it to run out.
-    public func stop() {
+    public func stop(revokingLease: Bool = true) {
         guard lifecycle != .stopped else { return }
         lifecycle = .stopped
         ticker?.cancel()
         ticker = nil
         watch?.cancel()
         watch = nil
-        if case .leading(let leadership) = election?.state { store?.revoke(lease: leadership.lease) }
+        if revokingLease, case .leading(let leadership) = election?.state { store?.revoke(lease: leadership.lease) }
         let abandoned = pending.values
         pending.removeAll()
         for requester in abandoned { environment.abandon(requester) }

@@ -39,5 +39,6 @@ public protocol MonitorEnvironment: AnyObject {
 public protocol MonitorMeasurements: AnyObject {
     func pinged()
     func viewChanged()
-    func update(viewnum: UInt64, acknowledged: Bool, liveServers: Int)
+    /// At every tick: the monitor's part, its view, whether its store answers.
+    func update(_ status: MonitorStatus, liveServers: Int)
 }

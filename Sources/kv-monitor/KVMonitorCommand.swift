@@ -25,7 +25,9 @@ struct KVMonitorCommand: AsyncParsableCommand {
         discussion: """
             Servers ping the monitor every ping interval; one that misses --dead-pings pings in a row \
             is dead. The view (view number, primary, backup, acknowledged) is stored in --state-dir \
-            before it is handed out, so a restarted monitor continues it. When started by systemd \
+            before it is handed out, so a restarted monitor continues it. With --etcd-endpoints, \
+            several monitors share one view kept in etcd: one leads and decides, the others send \
+            servers to it and answer view requests. When started by systemd \
             with a passed socket (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
             named "metrics") it serves Prometheus metrics over HTTP at /metrics.
             """)
@@ -50,6 +52,8 @@ struct KVMonitorCommand: AsyncParsableCommand {
     @Option(help: "Directory keeping the view (default: $STATE_DIRECTORY; none: in memory only).")
     var stateDir: String?
 
+    @OptionGroup(title: "Several monitors (etcd)") var controlPlaneOptions: ControlPlaneOptions
+
     @OptionGroup var connectionOptions: ConnectionOptions
 
     @OptionGroup var authOptions: AuthOptions
@@ -69,6 +73,19 @@ struct KVMonitorCommand: AsyncParsableCommand {
         let stateDirectory = stateDir ?? getenv("STATE_DIRECTORY").map { String(cString: $0) }
         let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
         let (listen, deadPings, pingInterval) = (listen, deadPings, pingInterval)
+        var chosenControlPlane: MonitorNode.ControlPlane?
+        if let endpoints = controlPlaneOptions.endpoints {
+            do {
+                chosenControlPlane = MonitorNode.ControlPlane(
+                    endpoints: endpoints, cluster: controlPlaneOptions.cluster,
+                    advertise: try controlPlaneOptions.advertisedAddress(listen: listen),
+                    leaderTTL: controlPlaneOptions.leaderTTL.amount)
+            } catch {
+                logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+                throw ExitCode.failure
+            }
+        }
+        let controlPlane = chosenControlPlane
         let metricsListen = metricsOptions.address
         let maxConnections = connectionOptions.maxConnections
         let secretPath = authOptions.path
@@ -89,6 +106,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                     metrics: metrics.map { MonitorMetrics(factory: $0.factory) })
                 configuration.maxConnections = maxConnections
                 configuration.secret = secret
+                configuration.controlPlane = controlPlane
                 let node = try await MonitorNode.start(
                     configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
@@ -104,13 +122,16 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "kv_event": "startup", "kv_listen": "\(listenDescription)",
                         "kv_ping_interval": "\(pingInterval)", "kv_dead_pings": "\(deadPings)",
                         "kv_state_dir": "\(stateDirectory ?? "-")",
+                        "kv_etcd_endpoints": "\(controlPlane?.endpoints.joined(separator: ",") ?? "-")",
+                        "kv_cluster": "\(controlPlane?.cluster ?? "-")",
+                        "kv_advertise": "\(controlPlane?.advertise ?? "-")",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_max_connections": "\(maxConnections)",
                         "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
-                if stateDirectory == nil {
+                if stateDirectory == nil && controlPlane == nil {
                     logger.warning(
                         "no --state-dir: the view is kept in memory only; a restarted monitor forgets it, and an empty server could then become primary of a new view 1",
                         metadata: ["kv_event": "startup"])
