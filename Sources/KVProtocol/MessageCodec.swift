@@ -223,7 +223,8 @@ public enum MessageCodec {
             let leader = try r.string("leader")
             let view = try decodeView(&r)
             let reachable = try r.bool("store reachable")
-            message = .monitorInfoReply(MonitorStatus(role: role, leader: leader, view: view, storeReachable: reachable))
+            message = .monitorInfoReply(
+                MonitorStatus(role: role, leader: leader, view: view, storeReachable: reachable))
         case .serverInfoReply:
             let address = try r.string("server address")
             guard let role = ServerInfo.Role(rawValue: try r.u8("role")) else {
