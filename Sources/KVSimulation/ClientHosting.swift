@@ -40,6 +40,8 @@ extension Simulation {
         switch (purpose, outcome) {
         case (.clientView(let attempt), .answered(.viewReply(let view))):
             event = .viewReceived(attempt: attempt, view)
+        case (.clientView(let attempt), .answered(.notLeader(let leader))):
+            event = .notLeader(attempt: attempt, leader: leader)
         case (.clientRequest(let attempt), .answered(.reply(let reply))):
             event = .replyReceived(attempt: attempt, reply)
         case (.clientView(let attempt), _), (.clientRequest(let attempt), _):
@@ -53,7 +55,8 @@ extension Simulation {
     private func carryOut(_ effect: ClientEffect?, for client: ClientSession) {
         guard let effect, let current = client.current else { return }
         switch effect {
-        case .askMonitor(let attempt, let timeout):
+        case .askMonitor(_, let attempt, let timeout):
+            // One simulated monitor, whatever address the session's rotation names.
             request(
                 from: client.node, incarnation: 0, to: monitor.node, .clientView(attempt: attempt), .getView,
                 timeout: timeout)

@@ -33,6 +33,7 @@ final class SimulatedServerEnvironment: ServerEnvironment {
         let target: Int
         switch peer {
         case .monitor:
+            // One simulated monitor, whatever address the driver's rotation names.
             target = simulation.monitor.node
         case .server(let address):
             guard let backup = simulation.server(named: address) else {

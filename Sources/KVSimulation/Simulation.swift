@@ -34,6 +34,9 @@ public final class Simulation {
     static let finalReadDeadline: UInt64 = 8_000_000
     /// A schedule still running then is stuck.
     static let timeLimit: UInt64 = 90_000_000
+    /// The one monitor's name, as servers and clients list it (a simulation with several
+    /// monitors comes later).
+    static let monitorAddress = "monitor"
 
     let seed: UInt64
     let options: SimulationOptions
@@ -128,7 +131,7 @@ public final class Simulation {
         serverConfig.pipelineAfterBytes = serverConfig.pipelineAfterUpdates == 0 ? 0 : 64 << 10
         serverConfig.resendAfterTicks = random.pick([3, 10])
 
-        names = ["monitor"] + (1...serverCount).map { "s\($0)" }
+        names = [Self.monitorAddress] + (1...serverCount).map { "s\($0)" }
         firstClientNode = names.count
         names += (1...clientCount).map { "c\($0)" } + ["reader"]
         adminNode = names.count
@@ -159,7 +162,7 @@ public final class Simulation {
             clients.append(
                 ClientSession(
                     index: index, node: node, name: names[node],
-                    core: ClientCore(clientID: 1_000 + UInt64(index), config: timing),
+                    core: ClientCore(clientID: 1_000 + UInt64(index), config: timing, monitors: [Self.monitorAddress]),
                     operations: isReader ? 0 : options.steps))
         }
         statistics.schedules = 1
