@@ -34,6 +34,7 @@ final class SeveralMonitorsTests: XCTestCase {
     func testAClientPastADeadMonitorAndAFollowerWithAViewCompletesItsOperations() async throws {
         let cluster = try await makeCluster()
         let primary = try await cluster.addServer()
+        try await cluster.waitForView(primary: primary, backup: nil)
         let backup = try await cluster.addServer()
         let view = try await cluster.waitForView(primary: primary, backup: backup)
         let follower = try await makeScriptedMonitor(.follower(leader: cluster.monitorAddress, view: view))
