@@ -227,6 +227,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ClientCoreTests", dependencies: ["ClientCore", "KVProtocol"]),
+        // The drivers' own rules (which monitor a server pings, one ping in flight), over a
+        // scripted environment.
+        .testTarget(name: "NodeDriverTests", dependencies: ["NodeDriver", "ServerCore", "KVProtocol"]),
         .testTarget(name: "SimulationTests", dependencies: ["KVSimulation"]),
         .testTarget(
             name: "KVCtlTests",

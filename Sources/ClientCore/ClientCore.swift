@@ -7,6 +7,10 @@ import KVProtocol
 /// the same rules:
 /// - the view is cached and fetched only when needed: before the first request, and
 ///   after a failed attempt, a timeout or a `wrong server` answer;
+/// - of several monitors, the view is asked of the one that last answered; one that
+///   fails or is not the leader costs no pause: the next (or the leader it names) is
+///   asked at once, and the session pauses only once every monitor has missed in a row
+///   (`MonitorRotation`, docs/DESIGN.md §4.3);
 /// - an operation keeps its sequence number across retries, so the servers' duplicate
 ///   table applies an update at most once;
 /// - between attempts the session pauses one retry interval;
@@ -15,7 +19,7 @@ import KVProtocol
 /// Nothing here reads a clock or does I/O: time arrives with each call.
 public struct ClientCore: Sendable {
     private enum Phase: Equatable {
-        case askingMonitor
+        case askingMonitor(String)
         case sending(to: String)
         case pausing
     }
@@ -32,14 +36,18 @@ public struct ClientCore: Sendable {
     public let config: ClientConfig
     /// The view this session believes in; nil when it must ask the monitor.
     public private(set) var view: View?
+    /// Which monitor to ask for the view.
+    public private(set) var monitors: MonitorRotation
     /// The sequence number of the latest operation.
     public private(set) var seq: UInt64 = 0
     private var operation: OperationInFlight?
     private var lastAttempt: UInt64 = 0
 
-    public init(clientID: UInt64, config: ClientConfig) {
+    /// - Parameter monitors: the monitors' addresses, at least one.
+    public init(clientID: UInt64, config: ClientConfig, monitors: [String]) {
         self.clientID = clientID
         self.config = config
+        self.monitors = MonitorRotation(monitors)
     }
 
     /// Whether an operation is in progress.
@@ -62,7 +70,8 @@ public struct ClientCore: Sendable {
         guard var current = operation else { return nil }
         switch event {
         case .viewReceived(let attempt, let view):
-            guard attempt == current.attempt, current.phase == .askingMonitor else { return nil }
+            guard attempt == current.attempt, case .askingMonitor = current.phase else { return nil }
+            monitors.answered()
             guard !view.primary.isEmpty else {
                 self.view = nil
                 current.lastProblem = "the monitor has no primary"
@@ -89,9 +98,19 @@ public struct ClientCore: Sendable {
                 current.lastProblem = "\(address) asked to retry later"
             }
             return pause(current, at: now)
+        case .notLeader(let attempt, let leader):
+            guard attempt == current.attempt, case .askingMonitor(let monitor) = current.phase else { return nil }
+            current.lastProblem =
+                "monitor \(monitor) is not the leader"
+                + (leader.isEmpty ? " and knows none" : " (it names \(leader))")
+            return monitorMissed(current, endsPass: monitors.redirected(to: leader), at: now)
         case .attemptFailed(let attempt, let problem):
             guard attempt == current.attempt, current.phase != .pausing else { return nil }
             view = nil
+            if case .askingMonitor(let monitor) = current.phase {
+                current.lastProblem = "monitor \(monitor): \(problem)"
+                return monitorMissed(current, endsPass: monitors.failed(), at: now)
+            }
             current.lastProblem = problem
             return pause(current, at: now)
         case .pauseEnded:
@@ -116,11 +135,21 @@ public struct ClientCore: Sendable {
         lastAttempt += 1
         current.attempt = lastAttempt
         guard let view else {
-            current.phase = .askingMonitor
+            current.phase = .askingMonitor(monitors.current)
             operation = current
-            return .askMonitor(attempt: current.attempt, timeout: attemptTimeout(current, at: now))
+            return .askMonitor(monitors.current, attempt: current.attempt, timeout: attemptTimeout(current, at: now))
         }
         return send(current, to: view.primary, at: now)
+    }
+
+    /// A monitor failed or sent the session elsewhere: the next one at once, or a pause
+    /// once every monitor has missed in a row (`endsPass`).
+    private mutating func monitorMissed(_ current: OperationInFlight, endsPass: Bool, at now: UInt64)
+        -> ClientEffect
+    {
+        if endsPass { return pause(current, at: now) }
+        operation = current
+        return attempt(at: now)
     }
 
     private mutating func send(_ current: OperationInFlight, to address: String, at now: UInt64) -> ClientEffect {

@@ -3,8 +3,9 @@ import KVProtocol
 /// What a client session's runtime must do next. An operation has exactly one next
 /// step at a time: a session never has two attempts in flight.
 public enum ClientEffect: Equatable, Sendable {
-    /// Ask the monitor for the current view; report `.viewReceived` or `.attemptFailed`.
-    case askMonitor(attempt: UInt64, timeout: UInt64)
+    /// Ask the monitor at this address for the current view; report `.viewReceived`,
+    /// `.notLeader` or `.attemptFailed`.
+    case askMonitor(String, attempt: UInt64, timeout: UInt64)
     /// Send `request` to `address`; report `.replyReceived` or `.attemptFailed`.
     case send(ClientRequest, to: String, attempt: UInt64, timeout: UInt64)
     /// Wait this long, then report `.pauseEnded`.

@@ -6,6 +6,9 @@ import KVProtocol
 public enum ClientEvent: Equatable, Sendable {
     /// The monitor answered a view request.
     case viewReceived(attempt: UInt64, View)
+    /// The monitor is a follower with no view to give: `leader` is the one it names
+    /// (empty: none known).
+    case notLeader(attempt: UInt64, leader: String)
     /// A server answered a data request.
     case replyReceived(attempt: UInt64, ClientReply)
     /// The attempt got no usable answer: timeout, refused or lost connection, or an

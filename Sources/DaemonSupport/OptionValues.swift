@@ -30,4 +30,14 @@ extension PeerAddress {
         }
         return address
     }
+
+    /// A comma-separated list ("A,B,C"), for `@Option(transform:)`, with an error that
+    /// names the item refused.
+    public static func parseList(_ argument: String) throws -> [PeerAddress] {
+        do {
+            return try PeerAddress.list(argument)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
 }

@@ -10,8 +10,8 @@ import NIOPosix
 #endif
 
 /// Short, operator-readable descriptions of connection failures (NIO's own are long).
-enum ErrorDescription {
-    static func of(_ error: any Error) -> String {
+public enum ErrorDescription {
+    public static func of(_ error: any Error) -> String {
         if let error = error as? NIOConnectionError {
             if let first = error.connectionErrors.first {
                 return "cannot connect to \(error.host):\(error.port): \(of(first.error))"

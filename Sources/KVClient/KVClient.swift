@@ -13,9 +13,15 @@ import NIOPosix
 /// after a failure, a timeout or a `wrong server` answer. Between retries it sleeps one
 /// ping interval. Operations of one session run one at a time. Those decisions are
 /// `ClientCore`'s (the simulator runs the same core); this class carries them out.
+///
+/// With several monitors, each request goes to one of them (`MonitorRotation`,
+/// docs/DESIGN.md §4.3): one that does not answer or is not the leader sends the request
+/// to the next (or to the leader it names) at once; the pause comes only once every
+/// monitor has missed in a row.
 public final class KVClient: Sendable {
     public struct Configuration: Sendable {
-        public var monitor: String
+        /// The monitors' addresses (HOST:PORT), at least one.
+        public var monitors: [String]
         /// The monitor's ping interval: the pause between retries.
         public var retryInterval: TimeAmount = .milliseconds(100)
         /// How long one attempt waits for a server's answer.
@@ -26,13 +32,21 @@ public final class KVClient: Sendable {
         /// session opens its own.
         public var connectionPool: KVConnectionPool?
 
+        public init(monitors: [String]) {
+            self.monitors = monitors
+        }
+
+        /// A service with one monitor.
         public init(monitor: String) {
-            self.monitor = monitor
+            self.init(monitors: [monitor])
         }
     }
 
     private struct State {
         var core: ClientCore
+        /// Which monitor the admin requests (`view`, `servers`, `switchover`) go to: apart
+        /// from the core's, as they do not wait for a data operation to end.
+        var adminMonitors: MonitorRotation
         var connections: [String: KVConnection] = [:]
     }
 
@@ -51,7 +65,12 @@ public final class KVClient: Sendable {
             retryInterval: Self.nanoseconds(configuration.retryInterval),
             attemptTimeout: Self.nanoseconds(configuration.attemptTimeout),
             minimumAttemptTimeout: Self.nanoseconds(.milliseconds(1)))
-        self.state = NIOLockedValueBox(State(core: ClientCore(clientID: clientID, config: timing)))
+        // No monitor at all: the one named "" fails every request as a bad address.
+        let monitors = configuration.monitors.isEmpty ? [""] : configuration.monitors
+        self.state = NIOLockedValueBox(
+            State(
+                core: ClientCore(clientID: clientID, config: timing, monitors: monitors),
+                adminMonitors: MonitorRotation(monitors)))
     }
 
     public convenience init(monitor: String) {
@@ -110,6 +129,15 @@ public final class KVClient: Sendable {
         return answer
     }
 
+    /// Sends `message` to the monitor at `address` once, whatever its role: no retry, no
+    /// other monitor (`kvctl monitors` asks each one its `monitorInfo`). Throws what the
+    /// transport reports, a `TransportError.peerError` included (a monitor that does not
+    /// take the message).
+    public func ask(monitor address: String, _ message: Message, timeout: TimeAmount) async throws -> Message {
+        guard PeerAddress(address) != nil else { throw KVClientError.badMonitorAddress(address) }
+        return try await send(message, to: address, timeout: timeout)
+    }
+
     /// Closes this session's own connections (a shared pool's stay open).
     public func close() {
         let connections = state.withLockedValue { state in
@@ -133,8 +161,8 @@ public final class KVClient: Sendable {
             while true {
                 let event: ClientEvent
                 switch effect {
-                case .askMonitor(let attempt, let timeout):
-                    event = try await attemptView(attempt, timeout: timeout)
+                case .askMonitor(let monitor, let attempt, let timeout):
+                    event = try await attemptView(at: monitor, attempt, timeout: timeout)
                 case .send(let request, let address, let attempt, let timeout):
                     event = try await attemptRequest(request, to: address, attempt, timeout: timeout)
                 case .pause(let duration):
@@ -161,11 +189,13 @@ public final class KVClient: Sendable {
 
     /// One view request for the core. Caller errors end the operation; other failures
     /// are the core's to retry.
-    private func attemptView(_ attempt: UInt64, timeout: UInt64) async throws -> ClientEvent {
+    private func attemptView(at monitor: String, _ attempt: UInt64, timeout: UInt64) async throws -> ClientEvent {
         do {
-            let reply = try await send(.getView, to: configuration.monitor, timeout: Self.timeAmount(timeout))
-            guard case .viewReply(let view) = reply else { throw TransportError.unexpectedReply("\(reply.typeCode)") }
-            return .viewReceived(attempt: attempt, view)
+            switch try await send(.getView, to: monitor, timeout: Self.timeAmount(timeout)) {
+            case .viewReply(let view): return .viewReceived(attempt: attempt, view)
+            case .notLeader(let leader): return .notLeader(attempt: attempt, leader: leader)
+            case let reply: throw TransportError.unexpectedReply("\(reply.typeCode)")
+            }
         } catch let error as KVClientError {
             throw error
         } catch {
@@ -199,18 +229,34 @@ public final class KVClient: Sendable {
         try await Task.sleep(nanoseconds: UInt64(max(0, pause.nanoseconds)))
     }
 
+    /// An admin request, retried until a monitor answers it or the deadline passes. A
+    /// monitor that fails or is not the leader passes it at once to the next (or to the
+    /// leader it names); the pause comes once every monitor has missed in a row, so one
+    /// pass over the list at most between pauses.
     private func askMonitor(_ message: Message, deadline: NIODeadline?) async throws -> Message {
         var lastProblem = "no attempt made"
         while true {
             if let deadline, NIODeadline.now() >= deadline { throw KVClientError.timedOut(lastProblem: lastProblem) }
+            let monitor = state.withLockedValue { $0.adminMonitors.current }
+            let endsPass: Bool
             do {
-                return try await send(message, to: configuration.monitor, timeout: attemptTimeout(deadline: deadline))
+                let reply = try await send(message, to: monitor, timeout: attemptTimeout(deadline: deadline))
+                if case .notLeader(let leader) = reply {
+                    lastProblem =
+                        "monitor \(monitor) is not the leader"
+                        + (leader.isEmpty ? " and knows none" : " (it names \(leader))")
+                    endsPass = state.withLockedValue { $0.adminMonitors.missed(monitor, redirectedTo: leader) }
+                } else {
+                    state.withLockedValue { $0.adminMonitors.answered(monitor) }
+                    return reply
+                }
             } catch let error as KVClientError {
                 throw error
             } catch {
-                lastProblem = "monitor \(configuration.monitor): \(ErrorDescription.of(error))"
+                lastProblem = "monitor \(monitor): \(ErrorDescription.of(error))"
+                endsPass = state.withLockedValue { $0.adminMonitors.missed(monitor, redirectedTo: nil) }
             }
-            try await pause(deadline: deadline)
+            if endsPass { try await pause(deadline: deadline) }
         }
     }
 
@@ -233,7 +279,7 @@ public final class KVClient: Sendable {
     }
 
     private func attempt(_ message: Message, to address: String, timeout: TimeAmount) async throws -> Message {
-        if address == configuration.monitor, PeerAddress(address) == nil {
+        if PeerAddress(address) == nil, address.isEmpty || configuration.monitors.contains(address) {
             throw KVClientError.badMonitorAddress(address)
         }
         if let pool = configuration.connectionPool {
@@ -266,5 +312,20 @@ public final class KVClient: Sendable {
             if state.connections[connection.peer] === connection { state.connections[connection.peer] = nil }
         }
         connection.close()
+    }
+}
+
+extension MonitorRotation {
+    /// `monitor`, asked concurrently with other requests of the session, failed (`leader`
+    /// nil) or redirected: counts only while it is still the current one (another request
+    /// may have moved on already). Returns whether the pass is over.
+    fileprivate mutating func missed(_ monitor: String, redirectedTo leader: String?) -> Bool {
+        guard monitor == current else { return false }
+        guard let leader else { return failed() }
+        return redirected(to: leader)
+    }
+
+    fileprivate mutating func answered(_ monitor: String) {
+        if monitor == current { answered() }
     }
 }

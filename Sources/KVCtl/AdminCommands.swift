@@ -65,20 +65,7 @@ struct ServersCommand: AsyncParsableCommand {
                     "\(server.lastPingAgeMillis)ms ago", "\(server.viewnum)",
                 ]
             }
-        let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            Output.line(
-                zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
-                    .trimmingTrailingSpaces())
-        }
-    }
-}
-
-extension String {
-    fileprivate func trimmingTrailingSpaces() -> String {
-        var result = self
-        while result.last == " " { result.removeLast() }
-        return result
+        Output.table(rows)
     }
 }
 
@@ -88,8 +75,10 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "One-line health: exit 0 healthy, 1 degraded, 2 down.",
         discussion: """
             Healthy: a live primary and a live backup in an acknowledged view. Degraded: a live \
-            primary, but no backup, a dead backup, or a view not yet acknowledged. Down: no \
-            primary, a dead primary, or no answer from the monitor.
+            primary, but no backup, a dead backup, or a view not yet acknowledged; with several \
+            monitors, also a monitor that does not answer or cannot reach its store, or no monitor \
+            leading. Down: no \
+            primary, a dead primary, or no answer from any monitor.
             """)
 
     @OptionGroup var options: ClientOptions
@@ -97,21 +86,46 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try options.makeClient()
         defer { client.close() }
+        // With several monitors, the control plane first: each monitor's own report, so a
+        // monitor down or no leader shows even while the servers are fine. One monitor
+        // is the service as it always was: its answer below says all.
+        var problems: [String] = []
+        let addresses = options.monitorAddresses
+        if addresses.count > 1 {
+            let survey = await MonitorSurvey.take(
+                addresses, client: client, timeout: .nanoseconds(Int64(min(options.timeout ?? 2, 2) * 1e9)))
+            if survey.reachable.isEmpty {
+                Output.line("down: no monitor answers (\(addresses.joined(separator: ", ")))")
+                throw ExitCode(2)
+            }
+            problems = survey.problems + survey.storeProblems
+            if survey.deciding.isEmpty {
+                // Nobody to list the servers: the view some monitor last held, for the
+                // operator; the servers keep serving it, but no failure can be handled.
+                let view = survey.reachable.compactMap(\.view).max { $0.viewnum < $1.viewnum }
+                let summary = view.map {
+                    ", last view \($0.viewnum), primary \(show($0.primary)), backup \(show($0.backup))"
+                }
+                Output.line("degraded: \(problems.joined(separator: ", "))\(summary ?? "")")
+                throw ExitCode(1)
+            }
+        }
         let answer: (view: View, servers: [ServerInfo])
         do {
             answer = try await client.servers(deadline: options.deadline ?? NIODeadline.now() + .seconds(3))
         } catch {
-            Output.line("down: monitor \(options.monitorAddress) does not answer (\(error))")
+            Output.line(
+                "down: \(options.monitorDescription) \(addresses.count == 1 ? "does" : "do") not answer (\(error))")
             throw ExitCode(2)
         }
         let (view, servers) = answer
         let alive = Set(servers.filter(\.alive).map(\.address))
         let summary = "view \(view.viewnum), primary \(show(view.primary)), backup \(show(view.backup))"
         if view.primary.isEmpty || !alive.contains(view.primary) {
-            Output.line("down: \(view.primary.isEmpty ? "no primary" : "primary is not pinging") (\(summary))")
+            let reason = view.primary.isEmpty ? "no primary" : "primary is not pinging"
+            Output.line("down: \(([reason] + problems).joined(separator: ", ")) (\(summary))")
             throw ExitCode(2)
         }
-        var problems: [String] = []
         if view.backup.isEmpty {
             problems.append("no backup")
         } else if !alive.contains(view.backup) {
@@ -124,5 +138,66 @@ struct StatusCommand: AsyncParsableCommand {
             Output.line("degraded: \(problems.joined(separator: ", ")) (\(summary))")
             throw ExitCode(1)
         }
+    }
+}
+
+struct MonitorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitors",
+        abstract: "Ask every configured monitor its role, the leader it knows and its view.",
+        discussion: """
+            Asks each monitor of --monitor at once, each for at most --timeout seconds (default 2). \
+            Exit 0 when every monitor answers and exactly one leads (a sole monitor leads), 1 when \
+            degraded (some monitor does not answer, none leads, or several do), 2 when none answers. \
+            A monitor older than this request counts as leading when it is the only one (role \
+            "unknown"). In JSON, viewnum, role and store_reachable are null for a monitor that does \
+            not answer.
+            """)
+
+    @OptionGroup var options: ClientOptions
+    @Flag(help: "Print JSON: a list of {address, reachable, leader, viewnum, role, store_reachable}.")
+    var json = false
+
+    func run() async throws {
+        let client = try options.makeClient()
+        defer { client.close() }
+        let addresses = options.monitorAddresses
+        let survey = await MonitorSurvey.take(
+            addresses, client: client, timeout: .nanoseconds(Int64((options.timeout ?? 2) * 1e9)))
+        let alone = addresses.count == 1
+        // Why each unreachable monitor is, on stderr whatever the format.
+        for report in survey.reports {
+            if case .unreachable(let problem) = report.answer { Output.error("\(report.address): \(problem)") }
+        }
+        if json {
+            let items = survey.reports.map { report in
+                JSON.object([
+                    ("address", JSON.string(report.address)), ("reachable", "\(report.reachable)"),
+                    ("leader", "\(report.decides(alone: alone))"),
+                    ("viewnum", report.view.map { "\($0.viewnum)" } ?? "null"),
+                    ("role", report.role.map(JSON.string) ?? "null"),
+                    ("store_reachable", report.storeReachable.map { "\($0)" } ?? "null"),
+                ])
+            }
+            Output.line("[" + items.joined(separator: ", ") + "]")
+        } else {
+            let rows =
+                [["ADDRESS", "REACHABLE", "ROLE", "LEADER", "VIEWNUM", "STORE"]]
+                + survey.reports.map { report in
+                    [
+                        report.address, report.reachable ? "yes" : "no", report.role ?? "-", show(report.namedLeader),
+                        report.view.map { "\($0.viewnum)" } ?? "-",
+                        report.storeReachable.map { $0 ? "reachable" : "unreachable" } ?? "-",
+                    ]
+                }
+            Output.table(rows)
+            let problems = survey.problems
+            let notes = survey.storeProblems.map { "; \($0)" }.joined()
+            Output.line(
+                survey.exitStatus == 2
+                    ? "down: no monitor answers"
+                    : (problems.isEmpty ? "healthy" : "degraded: \(problems.joined(separator: ", "))") + notes)
+        }
+        if survey.exitStatus != 0 { throw ExitCode(survey.exitStatus) }
     }
 }

@@ -65,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let plan = BenchPlan(
-            monitor: options.monitorAddress, sessions: sessions, connections: connections,
+            monitors: options.monitorAddresses, sessions: sessions, connections: connections,
             workload: try BenchWorkload(mix: mix, keyCount: keys, valueSize: valueSize),
             warmup: Self.seconds(warmup),
             limit: ops.map { .operations($0) } ?? .duration(Self.seconds(duration ?? 10)),

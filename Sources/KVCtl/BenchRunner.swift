@@ -13,7 +13,7 @@ enum BenchLimit: Sendable {
 
 /// Everything `kvctl bench` was asked to do.
 struct BenchPlan: Sendable {
-    var monitor: String
+    var monitors: [String]
     var sessions: Int
     var connections: Int
     var workload: BenchWorkload
@@ -50,7 +50,7 @@ enum BenchRunner {
         let pools = (0..<plan.connections).map { _ in KVConnectionPool(secret: plan.secret) }
         defer { for pool in pools { pool.close() } }
         let clients = (0..<plan.sessions).map { index in
-            var configuration = KVClient.Configuration(monitor: plan.monitor)
+            var configuration = KVClient.Configuration(monitors: plan.monitors)
             configuration.connectionPool = pools[index % pools.count]
             configuration.secret = plan.secret
             return KVClient(configuration: configuration)
@@ -122,7 +122,8 @@ enum BenchRunner {
         do {
             _ = try await client.get(plan.workload.keys[0], deadline: NIODeadline.now() + plan.operationTimeout)
         } catch {
-            throw BenchUnavailable(description: "the service does not answer (monitor \(plan.monitor)): \(error)")
+            throw BenchUnavailable(
+                description: "the service does not answer (monitors \(plan.monitors.joined(separator: ","))): \(error)")
         }
     }
 

@@ -13,7 +13,10 @@ import NIOCore
 
 /// Options every kvctl command takes.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "The monitor (HOST:PORT); default $KV_MONITOR, then 127.0.0.1:7100.")
+    @Option(
+        help: ArgumentHelp(
+            "The monitors (HOST:PORT[,HOST:PORT...]); default $KV_MONITOR, then 127.0.0.1:7100.",
+            discussion: "Requests go to one at a time: to the leader, when a follower names it."))
     var monitor: String?
 
     @Option(help: "Give up after this many seconds with exit status 2 (default: retry for ever).")
@@ -29,13 +32,28 @@ struct ClientOptions: ParsableArguments {
         if let timeout, !(timeout > 0 && timeout < 1e9) {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
-        guard PeerAddress(monitorAddress) != nil else {
-            throw ValidationError("monitor address \"\(monitorAddress)\" is not HOST:PORT")
+        do {
+            _ = try PeerAddress.list(monitorText)
+        } catch {
+            throw ValidationError("\(monitor == nil ? "KV_MONITOR" : "--monitor"): \(error)")
         }
     }
 
-    var monitorAddress: String {
+    /// The monitors as given: `--monitor`, else `$KV_MONITOR`, else the default.
+    private var monitorText: String {
         monitor ?? getenv("KV_MONITOR").map { String(cString: $0) } ?? "127.0.0.1:7100"
+    }
+
+    /// The monitors' addresses (as given when they are not a valid list: `validate` has
+    /// refused that already).
+    var monitorAddresses: [String] {
+        (try? PeerAddress.list(monitorText).map(\.description)) ?? [monitorText]
+    }
+
+    /// The monitors, for messages.
+    var monitorDescription: String {
+        let addresses = monitorAddresses
+        return addresses.count == 1 ? "monitor \(addresses[0])" : "monitors \(addresses.joined(separator: ","))"
     }
 
     var deadline: NIODeadline? {
@@ -65,7 +83,7 @@ struct ClientOptions: ParsableArguments {
     }
 
     func makeClient() throws -> KVClient {
-        var configuration = KVClient.Configuration(monitor: monitorAddress)
+        var configuration = KVClient.Configuration(monitors: monitorAddresses)
         configuration.secret = try loadSecret()
         return KVClient(configuration: configuration)
     }

@@ -6,13 +6,13 @@ public struct KVCtlCommand: AsyncParsableCommand {
         commandName: "kvctl",
         abstract: "Read and write kvservice data and inspect the cluster.",
         discussion: """
-            Exit status: 0 success; 1 key absent (get), degraded (status), or a failed command; \
-            2 timed out (--timeout) or service down (status); 64 usage error.
+            Exit status: 0 success; 1 key absent (get), degraded (status, monitors), or a failed command; \
+            2 timed out (--timeout) or service down (status, monitors); 64 usage error.
             """,
         subcommands: [
             GetCommand.self, PutCommand.self, PutHashCommand.self, DeleteCommand.self, ViewCommand.self,
             ServersCommand.self, StatusCommand.self, WatchCommand.self, WaitCommand.self, ServerInfoCommand.self,
-            SwitchoverCommand.self, BenchCommand.self,
+            SwitchoverCommand.self, MonitorsCommand.self, BenchCommand.self,
         ])
 
     /// Accepted before the command name too (`kvctl --timeout 2 status`): ArgumentParser

@@ -15,6 +15,18 @@ enum Output {
 
     static func error(_ text: String) { writeAll(2, Array(("kvctl: " + text + "\n").utf8)) }
 
+    /// Rows as columns, each as wide as its widest cell, two spaces apart.
+    static func table(_ rows: [[String]]) {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        for row in rows {
+            var text = zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(
+                separator: "  ")
+            while text.last == " " { text.removeLast() }
+            line(text)
+        }
+    }
+
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {

@@ -41,7 +41,7 @@ struct WatchCommand: AsyncParsableCommand {
                 }
             } catch {
                 if !monitorLost {
-                    Output.error("monitor \(options.monitorAddress) does not answer; still watching")
+                    Output.error("\(options.monitorDescription): none answers; still watching")
                     monitorLost = true
                 }
             }

@@ -36,7 +36,7 @@ enum ServerRequester {
     }
 }
 
-/// The server driver's world in the daemon: SwiftNIO connections to the monitor and the
+/// The server driver's world in the daemon: SwiftNIO connections to the monitors and the
 /// backup, the loop's timers and clock, the logger. Used on `loop` only, which is what
 /// makes the unchecked `Sendable` sound.
 final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
@@ -47,20 +47,17 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let secret: SharedSecret?
-    private let monitorLink: PeerLink
+    /// One link per monitor the driver has pinged, made on its first ping.
+    private var monitorLinks: [String: PeerLink] = [:]
     private var backupLink: PeerLink?
     var onStatusChange: (@Sendable (ServerNode.Summary) -> Void)?
     var onTick: (@Sendable (ServerNode.Summary) -> Void)?
 
-    init(
-        loop: any EventLoop, group: any EventLoopGroup, monitor: String, secret: SharedSecret?,
-        logger: Logger
-    ) {
+    init(loop: any EventLoop, group: any EventLoopGroup, secret: SharedSecret?, logger: Logger) {
         self.loop = loop
         self.group = group
         self.logger = logger
         self.secret = secret
-        self.monitorLink = PeerLink(address: monitor, group: group, loop: loop, secret: secret)
     }
 
     var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -68,8 +65,13 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
         let link: PeerLink
         switch peer {
-        case .monitor:
-            link = monitorLink
+        case .monitor(let address):
+            if let existing = monitorLinks[address] {
+                link = existing
+            } else {
+                link = PeerLink(address: address, group: group, loop: loop, secret: secret)
+                monitorLinks[address] = link
+            }
         case .server(let address):
             if backupLink?.address != address {
                 backupLink?.close()
@@ -83,10 +85,19 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
         let isPing: Bool
         if case .ping = message { isPing = true } else { isPing = false }
         link.send(message, timeout: .nanoseconds(Int64(clamping: timeout))).whenComplete { result in
-            if isPing, case .failure(let error) = result {
-                logger.debug(
-                    "ping to the monitor failed: \(error)",
-                    metadata: ["kv_event": "ping-failed", "kv_peer": "\(address)"])
+            if isPing {
+                switch result {
+                case .failure(let error):
+                    logger.debug(
+                        "ping to the monitor \(address) failed: \(error)",
+                        metadata: ["kv_event": "ping-failed", "kv_peer": "\(address)"])
+                case .success(.notLeader(let leader)):
+                    logger.debug(
+                        "the monitor \(address) is not the leader; it names \(leader.isEmpty ? "none" : leader)",
+                        metadata: ["kv_event": "ping-redirected", "kv_peer": "\(address)", "kv_leader": "\(leader)"])
+                case .success:
+                    break
+                }
             }
             // Always as a task of its own: a future that failed at once would otherwise
             // complete inside `send`, while the driver is still carrying out effects.
@@ -122,9 +133,9 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
         onTick?(ServerNode.Summary(core))
     }
 
-    /// Closes the links to the monitor and the backup.
+    /// Closes the links to the monitors and the backup.
     func close() {
-        monitorLink.close()
+        for link in monitorLinks.values { link.close() }
         backupLink?.close()
     }
 }

@@ -18,7 +18,9 @@ public final class ServerNode: @unchecked Sendable {
         public var listen: FrameListener.Source
         /// The address the monitor and clients use for this server.
         public var advertise: String
-        public var monitor: String
+        /// The monitors' addresses, at least one; the driver pings one at a time
+        /// (`MonitorRotation`).
+        public var monitors: [String]
         public var pingInterval: TimeAmount
         /// How long a forward, chunk or ping may go unanswered before it counts as lost.
         public var peerTimeout: TimeAmount
@@ -31,17 +33,29 @@ public final class ServerNode: @unchecked Sendable {
         public var secret: SharedSecret?
 
         public init(
-            listen: FrameListener.Source, advertise: String, monitor: String,
+            listen: FrameListener.Source, advertise: String, monitors: [String],
             pingInterval: TimeAmount = .milliseconds(100), peerTimeout: TimeAmount = .seconds(1),
             metrics: ServerMetrics? = nil
         ) {
+            precondition(!monitors.isEmpty, "at least one monitor")
             self.listen = listen
             self.advertise = advertise
-            self.monitor = monitor
+            self.monitors = monitors
             self.pingInterval = pingInterval
             self.peerTimeout = peerTimeout
             self.core = ServerConfig(address: advertise)
             self.metrics = metrics
+        }
+
+        /// A server of a service with one monitor.
+        public init(
+            listen: FrameListener.Source, advertise: String, monitor: String,
+            pingInterval: TimeAmount = .milliseconds(100), peerTimeout: TimeAmount = .seconds(1),
+            metrics: ServerMetrics? = nil
+        ) {
+            self.init(
+                listen: listen, advertise: advertise, monitors: [monitor], pingInterval: pingInterval,
+                peerTimeout: peerTimeout, metrics: metrics)
         }
     }
 
@@ -100,11 +114,11 @@ public final class ServerNode: @unchecked Sendable {
         self.loop = group.next()
         self.logger = logger
         self.environment = NIOServerEnvironment(
-            loop: loop, group: group, monitor: configuration.monitor, secret: configuration.secret,
-            logger: logger)
+            loop: loop, group: group, secret: configuration.secret, logger: logger)
         self.driver = ServerDriver(
             configuration: .init(
-                core: configuration.core, pingInterval: UInt64(configuration.pingInterval.nanoseconds),
+                core: configuration.core, monitors: configuration.monitors,
+                pingInterval: UInt64(configuration.pingInterval.nanoseconds),
                 peerTimeout: UInt64(configuration.peerTimeout.nanoseconds)),
             environment: environment, measurements: configuration.metrics)
     }

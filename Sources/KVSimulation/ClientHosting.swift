@@ -40,6 +40,8 @@ extension Simulation {
         switch (purpose, outcome) {
         case (.clientView(let attempt), .answered(.viewReply(let view))):
             event = .viewReceived(attempt: attempt, view)
+        case (.clientView(let attempt), .answered(.notLeader(let leader))):
+            event = .notLeader(attempt: attempt, leader: leader)
         case (.clientRequest(let attempt), .answered(.reply(let reply))):
             event = .replyReceived(attempt: attempt, reply)
         case (.clientView(let attempt), _), (.clientRequest(let attempt), _):
@@ -53,9 +55,13 @@ extension Simulation {
     private func carryOut(_ effect: ClientEffect?, for client: ClientSession) {
         guard let effect, let current = client.current else { return }
         switch effect {
-        case .askMonitor(let attempt, let timeout):
+        case .askMonitor(let address, let attempt, let timeout):
+            guard let monitor = monitorByAddress[address] else {
+                fail("\(client.name) asks unknown monitor \(address)")
+                return
+            }
             request(
-                from: client.node, incarnation: 0, to: monitors[0].node, .clientView(attempt: attempt), .getView,
+                from: client.node, incarnation: 0, to: monitor.node, .clientView(attempt: attempt), .getView,
                 timeout: timeout)
         case .send(let request, let address, let attempt, let timeout):
             guard let server = server(named: address) else {

@@ -32,8 +32,12 @@ final class SimulatedServerEnvironment: ServerEnvironment {
     func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
         let target: Int
         switch peer {
-        case .monitor:
-            target = simulation.monitors[0].node
+        case .monitor(let address):
+            guard let monitor = simulation.monitorByAddress[address] else {
+                simulation.fail("\(server.address) pings unknown monitor \(address)")
+                return
+            }
+            target = monitor.node
         case .server(let address):
             guard let backup = simulation.server(named: address) else {
                 simulation.fail("\(server.address) sends to unknown server \(address)")

@@ -34,7 +34,6 @@ public final class Simulation {
     static let finalReadDeadline: UInt64 = 8_000_000
     /// A schedule still running then is stuck.
     static let timeLimit: UInt64 = 90_000_000
-
     let seed: UInt64
     let options: SimulationOptions
     var random: SimulationRandom
@@ -45,6 +44,7 @@ public final class Simulation {
     /// after the admin.
     let monitors: [SimulatedMonitor]
     var monitorByNode: [Int: SimulatedMonitor] = [:]
+    var monitorByAddress: [String: SimulatedMonitor] = [:]
     /// With several monitors, the etcd they share.
     let etcd: SimulatedEtcd?
     /// Every view any monitor handed out, by number (unacknowledged form).
@@ -180,7 +180,7 @@ public final class Simulation {
             clients.append(
                 ClientSession(
                     index: index, node: node, name: names[node],
-                    core: ClientCore(clientID: 1_000 + UInt64(index), config: timing),
+                    core: ClientCore(clientID: 1_000 + UInt64(index), config: timing, monitors: monitorNames),
                     operations: isReader ? 0 : options.steps))
         }
         statistics.schedules = 1
@@ -196,7 +196,10 @@ public final class Simulation {
                     + "\(network.profile.minDelay)-\(network.profile.maxDelay) us"
                     + (network.reordersFreely ? " (reordering freely)" : " (in order but for spikes)") + ", loss "
                     + "\(network.profile.lossPermille)/1000, duplication \(network.profile.duplicatePermille)/1000"))
-        for monitor in monitors { monitorByNode[monitor.node] = monitor }
+        for monitor in monitors {
+            monitorByNode[monitor.node] = monitor
+            monitorByAddress[monitor.address] = monitor
+        }
         if let etcd {
             etcd.changed = { [unowned self] revision, change in etcdChanged(revision, change) }
             startEtcdExpiry()

@@ -8,6 +8,9 @@ import ServerCore
 /// - which requester each reply token belongs to;
 /// - one ping in flight at a time (a ping the core asks for meanwhile is dropped: the
 ///   next tick asks again with the core's state of then);
+/// - which of several monitors to ping (`MonitorRotation`, docs/DESIGN.md §4.3): the one
+///   that last answered; after no answer, the next; after a follower's `notLeader`, the
+///   leader it names, pinged again at once (once a tick at most);
 /// - when a graceful leave ends (`checkLeave`);
 /// - readiness: the first ping has been answered or has failed.
 ///
@@ -15,13 +18,17 @@ import ServerCore
 public final class ServerDriver<Environment: ServerEnvironment> {
     public struct Configuration: Sendable {
         public var core: ServerConfig
+        /// The monitors' addresses, at least one: the server pings one at a time.
+        public var monitors: [String]
         /// Nanoseconds between ticks (and pings).
         public var pingInterval: UInt64
         /// Nanoseconds a forward, chunk or ping may go unanswered before it counts as lost.
         public var peerTimeout: UInt64
 
-        public init(core: ServerConfig, pingInterval: UInt64, peerTimeout: UInt64) {
+        public init(core: ServerConfig, monitors: [String], pingInterval: UInt64, peerTimeout: UInt64) {
+            precondition(!monitors.isEmpty, "at least one monitor")
             self.core = core
+            self.monitors = monitors
             self.pingInterval = pingInterval
             self.peerTimeout = peerTimeout
         }
@@ -36,6 +43,10 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     private var pending: [UInt64: Pending] = [:]
     private var nextToken: UInt64 = 1
     private var ping = PingSlot.free
+    /// The monitor to ping, of the configured ones.
+    public private(set) var monitors: MonitorRotation
+    /// A ping was sent again at once this tick, to the leader a follower named.
+    private var redirectedThisTick = false
     private var ticker: Environment.Timer?
     private var leave = LeaveState.notLeaving
     private var firstPing = FirstPing.waiting([])
@@ -94,6 +105,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         self.environment = environment
         self.measurements = measurements
         self.core = ServerCore(config: configuration.core)
+        self.monitors = MonitorRotation(configuration.monitors)
     }
 
     /// Starts ticking: the first tick (and ping) at once, then every ping interval.
@@ -190,18 +202,36 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     private func sendPing(viewnum: UInt64, leaving: Bool) {
         guard case .free = ping, lifecycle == .running else { return }
         ping = .inFlight
+        let monitor = monitors.current
         environment.send(
-            .ping(address: configuration.core.address, viewnum: viewnum, leaving: leaving), to: .monitor,
+            .ping(address: configuration.core.address, viewnum: viewnum, leaving: leaving), to: .monitor(monitor),
             timeout: configuration.peerTimeout
         ) { [weak self] answer in
             guard let self else { return }
             self.ping = .free
             self.settleFirstPing()
-            guard self.lifecycle == .running, case .viewReply(let view) = answer else { return }
-            self.run(self.core.step(.viewFromMonitor(view)))
-            // Only the answer to a ping that said "leaving" shows what the monitor made
-            // of the request; an older answer may predate it.
-            if leaving { self.checkLeave() }
+            guard self.lifecycle == .running else { return }
+            switch answer {
+            case .viewReply(let view):
+                self.monitors.answered()
+                self.run(self.core.step(.viewFromMonitor(view)))
+                // Only the answer to a ping that said "leaving" shows what the monitor made
+                // of the request; an older answer may predate it.
+                if leaving { self.checkLeave() }
+            case .notLeader(let leader):
+                let follows = self.monitors.follows(leader)
+                self.monitors.redirected(to: leader)
+                // The leader it names, at once rather than a tick later; once a tick, so
+                // that two monitors naming each other cannot keep the slot busy.
+                if follows, !self.redirectedThisTick {
+                    self.redirectedThisTick = true
+                    self.sendPing(viewnum: self.core.pingViewnum, leaving: self.core.leaving)
+                }
+            default:
+                // No answer, or one no monitor gives to a ping (an error: not a monitor,
+                // or one that refused the ping): the next monitor at the next tick.
+                self.monitors.failed()
+            }
         }
     }
 
@@ -234,6 +264,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
 
     private func tick() {
         guard lifecycle == .running else { return }
+        redirectedThisTick = false
         run(core.step(.tick))
         measurements?.update(
             viewnum: core.view.viewnum, role: core.role, keys: core.store.count, bytes: max(0, core.storeBytes),

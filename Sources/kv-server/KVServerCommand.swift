@@ -11,13 +11,19 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 @main
 struct KVServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kv-server",
         abstract: "A kvservice key/value server: primary, backup or idle, as the monitor's view says.",
         discussion: """
-            The server pings the monitor every ping interval. As primary it answers clients and \
+            The server pings the monitor every ping interval (one of several: --monitor A,B,C). As primary it answers clients and \
             forwards every operation to the backup; as backup it takes the primary's state and \
             updates. It starts empty every time. When started by systemd with a passed socket \
             (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
@@ -35,8 +41,15 @@ struct KVServerCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (HOST:PORT; default: \(defaultListen)).", transform: PeerAddress.parse)
     var listen = defaultListen
 
-    @Option(help: "The monitor's address (HOST:PORT; default: \(defaultMonitor)).", transform: PeerAddress.parse)
-    var monitor = defaultMonitor
+    @Option(
+        help: ArgumentHelp(
+            "The monitors' addresses (HOST:PORT[,HOST:PORT...]; default: $KV_MONITOR, then \(defaultMonitor)).",
+            discussion: """
+                The server pings one at a time: the one that last answered; after no answer, the next; \
+                after a follower's answer naming the leader, the leader.
+                """),
+        transform: PeerAddress.parseList)
+    var monitor: [PeerAddress]?
 
     @Option(
         help: "Address the monitor and clients use to reach this server (default: --listen).",
@@ -71,6 +84,18 @@ struct KVServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard pingInterval.amount > .zero else { throw ValidationError("--ping-interval must be longer than 0") }
+        _ = try monitors()
+    }
+
+    /// `--monitor`, else `$KV_MONITOR`, else the default.
+    func monitors() throws -> [PeerAddress] {
+        if let monitor { return monitor }
+        guard let variable = getenv("KV_MONITOR").map({ String(cString: $0) }) else { return [Self.defaultMonitor] }
+        do {
+            return try PeerAddress.parseList(variable)
+        } catch {
+            throw ValidationError("KV_MONITOR: \(error)")
+        }
     }
 
     func run() async throws {
@@ -85,7 +110,8 @@ struct KVServerCommand: AsyncParsableCommand {
         let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
         // The supervisor sends a STATUS= line only when it differs from the last one.
         let updateStatus: @Sendable (ServerNode.Summary) -> Void = { supervisor.status(Self.statusLine($0)) }
-        let (listen, monitor, pingInterval, leaveTimeout) = (listen, monitor.description, pingInterval, leaveTimeout)
+        let monitors = try self.monitors().map(\.description)
+        let (listen, pingInterval, leaveTimeout) = (listen, pingInterval, leaveTimeout)
         let metricsListen = metricsOptions.address
         let respListen = respOptions.address
         let maxConnections = connectionOptions.maxConnections
@@ -103,7 +129,7 @@ struct KVServerCommand: AsyncParsableCommand {
                 let metrics = try await DaemonMetrics.start(
                     listen: metricsListen, group: MultiThreadedEventLoopGroup.singleton)
                 var configuration = ServerNode.Configuration(
-                    listen: source, advertise: advertised, monitor: monitor, pingInterval: interval,
+                    listen: source, advertise: advertised, monitors: monitors, pingInterval: interval,
                     metrics: metrics.map { ServerMetrics(factory: $0.factory) })
                 configuration.maxConnections = maxConnections
                 configuration.secret = secret
@@ -121,7 +147,7 @@ struct KVServerCommand: AsyncParsableCommand {
                     "kv-server listening on \(listenDescription)",
                     metadata: [
                         "kv_event": "startup", "kv_listen": "\(listenDescription)", "kv_advertise": "\(advertised)",
-                        "kv_monitor": "\(monitor)", "kv_ping_interval": "\(pingInterval)",
+                        "kv_monitor": "\(monitors.joined(separator: ","))", "kv_ping_interval": "\(pingInterval)",
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_max_connections": "\(maxConnections)",
                         "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",

@@ -14,10 +14,10 @@ final class ClientCoreTests: XCTestCase {
     }
 
     func testFirstOperationAsksTheMonitorThenTheViewIsCached() {
-        var core = ClientCore(clientID: 7, config: config)
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         XCTAssertEqual(
             core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: nil, at: 0),
-            .askMonitor(attempt: 1, timeout: 1_000))
+            .askMonitor("m", attempt: 1, timeout: 1_000))
         XCTAssertEqual(
             core.handle(.viewReceived(attempt: 1, view), at: 5), .send(request(1), to: "p", attempt: 1, timeout: 1_000))
         XCTAssertEqual(
@@ -30,12 +30,12 @@ final class ClientCoreTests: XCTestCase {
     }
 
     func testWrongServerForgetsTheViewAndRetriesTheSameSequenceNumberAfterAPause() {
-        var core = ClientCore(clientID: 7, config: config)
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         _ = core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: nil, at: 0)
         _ = core.handle(.viewReceived(attempt: 1, view), at: 0)
         XCTAssertEqual(core.handle(.replyReceived(attempt: 1, .wrongServer), at: 10), .pause(100))
         XCTAssertNil(core.view)
-        XCTAssertEqual(core.handle(.pauseEnded, at: 110), .askMonitor(attempt: 2, timeout: 1_000))
+        XCTAssertEqual(core.handle(.pauseEnded, at: 110), .askMonitor("m", attempt: 2, timeout: 1_000))
         var next = view
         next.primary = "b"
         XCTAssertEqual(
@@ -44,7 +44,7 @@ final class ClientCoreTests: XCTestCase {
     }
 
     func testRetryLaterKeepsTheViewAndAFailedAttemptDropsIt() {
-        var core = ClientCore(clientID: 7, config: config)
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         _ = core.start(.get, key: Bytes(utf8: "k"), deadline: nil, at: 0)
         _ = core.handle(.viewReceived(attempt: 1, view), at: 0)
         XCTAssertEqual(core.handle(.replyReceived(attempt: 1, .retryLater), at: 10), .pause(100))
@@ -57,18 +57,18 @@ final class ClientCoreTests: XCTestCase {
     }
 
     func testAMonitorWithoutPrimaryIsAskedAgainAfterAPause() {
-        var core = ClientCore(clientID: 7, config: config)
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         _ = core.start(.get, key: Bytes(utf8: "k"), deadline: nil, at: 0)
         XCTAssertEqual(core.handle(.viewReceived(attempt: 1, .initial), at: 1), .pause(100))
         XCTAssertNil(core.view)
-        XCTAssertEqual(core.handle(.pauseEnded, at: 101), .askMonitor(attempt: 2, timeout: 1_000))
+        XCTAssertEqual(core.handle(.pauseEnded, at: 101), .askMonitor("m", attempt: 2, timeout: 1_000))
     }
 
     func testTheDeadlineBoundsAttemptsAndPausesAndEndsTheOperation() {
-        var core = ClientCore(clientID: 7, config: config)
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         XCTAssertEqual(
             core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: 500, at: 0),
-            .askMonitor(attempt: 1, timeout: 500))
+            .askMonitor("m", attempt: 1, timeout: 500))
         XCTAssertEqual(
             core.handle(.viewReceived(attempt: 1, view), at: 200), .send(request(1), to: "p", attempt: 1, timeout: 300))
         XCTAssertEqual(core.handle(.attemptFailed(attempt: 1, problem: "refused"), at: 450), .pause(50))
@@ -77,18 +77,18 @@ final class ClientCoreTests: XCTestCase {
     }
 
     func testLateAndDuplicatedAnswersAreIgnored() {
-        var core = ClientCore(clientID: 7, config: config)
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         _ = core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: nil, at: 0)
         _ = core.handle(.viewReceived(attempt: 1, view), at: 0)
         _ = core.handle(.attemptFailed(attempt: 1, problem: "timed out"), at: 1_000)
         XCTAssertNil(core.handle(.replyReceived(attempt: 1, ClientReply(status: .ok)), at: 1_010))
         XCTAssertNil(core.handle(.viewReceived(attempt: 1, view), at: 1_020))
-        XCTAssertEqual(core.handle(.pauseEnded, at: 1_100), .askMonitor(attempt: 2, timeout: 1_000))
+        XCTAssertEqual(core.handle(.pauseEnded, at: 1_100), .askMonitor("m", attempt: 2, timeout: 1_000))
         XCTAssertNil(core.handle(.pauseEnded, at: 1_101))
     }
 
     func testDefiniteRefusalsEndTheOperation() {
-        var core = ClientCore(clientID: 7, config: config)
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         _ = core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: nil, at: 0)
         _ = core.handle(.viewReceived(attempt: 1, view), at: 0)
         XCTAssertEqual(
@@ -98,5 +98,73 @@ final class ClientCoreTests: XCTestCase {
         _ = core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: nil, at: 2)
         XCTAssertEqual(
             core.handle(.replyReceived(attempt: 2, ClientReply(status: .staleRequest)), at: 3), .fail(.staleRequest))
+    }
+
+    // MARK: - Several monitors (docs/DESIGN.md §4.3)
+
+    private func start(_ core: inout ClientCore, deadline: UInt64? = nil) -> ClientEffect {
+        core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: deadline, at: 0)
+    }
+
+    func testADeadMonitorCostsNoPauseTheNextIsAskedAtOnce() {
+        var core = ClientCore(clientID: 7, config: config, monitors: ["dead", "m2", "m3"])
+        XCTAssertEqual(start(&core), .askMonitor("dead", attempt: 1, timeout: 1_000))
+        XCTAssertEqual(
+            core.handle(.attemptFailed(attempt: 1, problem: "connection refused"), at: 1),
+            .askMonitor("m2", attempt: 2, timeout: 1_000))
+        XCTAssertEqual(
+            core.handle(.viewReceived(attempt: 2, view), at: 2), .send(request(1), to: "p", attempt: 2, timeout: 1_000))
+        // The one that answered stays the one asked.
+        XCTAssertEqual(core.monitors.current, "m2")
+    }
+
+    func testAFollowersHintIsFollowedAndAnEmptyOneMovesOn() {
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m1", "m2", "m3"])
+        _ = start(&core)
+        XCTAssertEqual(
+            core.handle(.notLeader(attempt: 1, leader: "m3"), at: 1), .askMonitor("m3", attempt: 2, timeout: 1_000))
+        XCTAssertEqual(
+            core.handle(.notLeader(attempt: 2, leader: ""), at: 2), .askMonitor("m2", attempt: 3, timeout: 1_000),
+            "no leader known: the next monitor not tried yet in this pass")
+        XCTAssertEqual(
+            core.handle(.notLeader(attempt: 3, leader: "m9"), at: 3), .pause(100),
+            "a leader outside the list counts as none; every monitor has missed: a pause")
+        XCTAssertEqual(core.handle(.pauseEnded, at: 103), .askMonitor("m3", attempt: 4, timeout: 1_000))
+    }
+
+    func testThePausesComeOnlyOnceEveryMonitorMissedInARow() {
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m1", "m2"])
+        _ = start(&core)
+        XCTAssertEqual(
+            core.handle(.attemptFailed(attempt: 1, problem: "refused"), at: 1),
+            .askMonitor("m2", attempt: 2, timeout: 1_000))
+        // m2 names m1, already tried in this pass: no loop, the pass is over.
+        XCTAssertEqual(core.handle(.notLeader(attempt: 2, leader: "m1"), at: 2), .pause(100))
+        XCTAssertNil(core.view)
+        XCTAssertEqual(core.handle(.pauseEnded, at: 102), .askMonitor("m1", attempt: 3, timeout: 1_000))
+        XCTAssertEqual(
+            core.handle(.attemptFailed(attempt: 3, problem: "refused"), at: 103),
+            .askMonitor("m2", attempt: 4, timeout: 1_000))
+        XCTAssertEqual(core.handle(.attemptFailed(attempt: 4, problem: "timed out"), at: 1_103), .pause(100))
+        XCTAssertEqual(core.handle(.pauseEnded, at: 1_203), .askMonitor("m1", attempt: 5, timeout: 1_000))
+    }
+
+    func testMonitorMissesAreBoundedByTheDeadlineAndNamedInTheLastProblem() {
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m1", "m2", "m3"])
+        XCTAssertEqual(start(&core, deadline: 500), .askMonitor("m1", attempt: 1, timeout: 500))
+        XCTAssertEqual(
+            core.handle(.attemptFailed(attempt: 1, problem: "timed out"), at: 480),
+            .askMonitor("m2", attempt: 2, timeout: 20))
+        XCTAssertEqual(
+            core.handle(.notLeader(attempt: 2, leader: ""), at: 500),
+            .fail(.timedOut(lastProblem: "monitor m2 is not the leader and knows none")))
+    }
+
+    func testASingleMonitorPausesAfterEachMiss() {
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
+        _ = start(&core)
+        XCTAssertEqual(core.handle(.notLeader(attempt: 1, leader: "m"), at: 1), .pause(100))
+        XCTAssertEqual(core.handle(.pauseEnded, at: 101), .askMonitor("m", attempt: 2, timeout: 1_000))
+        XCTAssertEqual(core.handle(.attemptFailed(attempt: 2, problem: "refused"), at: 102), .pause(100))
     }
 }

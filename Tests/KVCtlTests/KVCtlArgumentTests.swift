@@ -55,10 +55,20 @@ final class KVCtlArgumentTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("nonsense"), run.stderr)
     }
 
+    func testBadMonitorListIsAUsageError() async throws {
+        try await assertUsageError(
+            ["view", "--monitor", "127.0.0.1:7100,nonsense"], mentions: "\"nonsense\" is not HOST:PORT")
+        try await assertUsageError(["view", "--monitor", "127.0.0.1:7100,,127.0.0.1:7200"], mentions: "empty address")
+        try await assertUsageError(["monitors", "--monitor", "127.0.0.1:7100,127.0.0.1:7100"], mentions: "given twice")
+        let run = try await scratch.kvctl(["status"], environment: ["KV_MONITOR": "127.0.0.1:7100,bad"])
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("KV_MONITOR") && run.stderr.contains("\"bad\""), run.stderr)
+    }
+
     func testHelpListsEveryCommandAndExitsZero() async throws {
         let run = try await scratch.kvctl(["--help"])
         XCTAssertEqual(run.status, 0)
-        for command in ["get", "put", "puthash", "delete", "view", "servers", "status"] {
+        for command in ["get", "put", "puthash", "delete", "view", "servers", "status", "monitors"] {
             XCTAssertTrue(run.stdout.contains(command), "help should list \(command)")
         }
     }
@@ -67,5 +77,8 @@ final class KVCtlArgumentTests: XCTestCase {
         XCTAssertThrowsError(try KVCtlCommand.parseAsRoot(["put", "only-key"]))
         XCTAssertThrowsError(try KVCtlCommand.parseAsRoot(["get", "k", "--timeout", "nan"]))
         XCTAssertNoThrow(try KVCtlCommand.parseAsRoot(["get", "k", "--monitor", "[::1]:7100", "--timeout", "1.5"]))
+        XCTAssertNoThrow(
+            try KVCtlCommand.parseAsRoot(["monitors", "--monitor", "[::1]:7100,127.0.0.1:7200", "--json"]))
+        XCTAssertThrowsError(try KVCtlCommand.parseAsRoot(["monitors", "--monitor", "127.0.0.1:7100,"]))
     }
 }

@@ -32,6 +32,8 @@ package actor TestCluster {
         var proxy: TCPProxy?
         /// The server's own way to the monitor, if it has one.
         var monitorProxy: TCPProxy?
+        /// The monitors it pings, when not the cluster's alone (or its monitor proxy).
+        var monitors: [String]?
         var maxConnections: Int
         var metrics: ServerMetrics?
         var node: ServerNode?
@@ -99,10 +101,12 @@ package actor TestCluster {
     ///   - monitorProxy: give the server a proxy of its own in front of the monitor
     ///     (`monitorProxy(_:)`), which can cut it off from the monitor while everyone else
     ///     still reaches it.
+    ///   - monitors: the monitors the server pings, in this order, instead of the
+    ///     cluster's alone (several monitors: docs/DESIGN.md §4.3).
     ///   - metrics: where the server records its metrics.
     @discardableResult
     package func addServer(
-        viaProxy: Bool = false, unreliable: Bool = false, monitorProxy: Bool = false,
+        viaProxy: Bool = false, unreliable: Bool = false, monitorProxy: Bool = false, monitors: [String]? = nil,
         maxConnections: Int = FrameListener.defaultMaxConnections, metrics: ServerMetrics? = nil
     ) async throws -> Int {
         // A seed of its own for each server, different in each cluster (the monitor's port).
@@ -117,7 +121,7 @@ package actor TestCluster {
             let port = try Loopback.freePort()
             var server = Server(
                 listenPort: port, advertise: "127.0.0.1:\(port)", proxy: nil, monitorProxy: toMonitor,
-                maxConnections: maxConnections, metrics: metrics)
+                monitors: monitors, maxConnections: maxConnections, metrics: metrics)
             if viaProxy || unreliable {
                 let proxy = try await TCPProxy.start(
                     target: PeerAddress(host: "127.0.0.1", port: port), group: group, seed: seed)
@@ -142,7 +146,8 @@ package actor TestCluster {
     private func startNode(_ server: Server) async throws -> ServerNode {
         var configuration = ServerNode.Configuration(
             listen: .bind(PeerAddress(host: "127.0.0.1", port: server.listenPort)), advertise: server.advertise,
-            monitor: server.monitorProxy?.address ?? monitorAddress, pingInterval: Self.pingInterval,
+            monitors: server.monitors ?? [server.monitorProxy?.address ?? monitorAddress],
+            pingInterval: Self.pingInterval,
             metrics: server.metrics)
         configuration.maxConnections = server.maxConnections
         configuration.secret = secret
@@ -318,8 +323,9 @@ package actor TestCluster {
 
     /// A new client session (one per concurrent worker: a session runs one operation at a
     /// time), with the cluster's timing and secret. Closed at teardown.
-    package func makeClient(attemptTimeout: TimeAmount = .seconds(1)) -> KVClient {
-        var configuration = KVClient.Configuration(monitor: monitorAddress)
+    /// `monitors`: the monitors it asks, in this order, instead of the cluster's alone.
+    package func makeClient(attemptTimeout: TimeAmount = .seconds(1), monitors: [String]? = nil) -> KVClient {
+        var configuration = KVClient.Configuration(monitors: monitors ?? [monitorAddress])
         configuration.retryInterval = Self.pingInterval
         configuration.attemptTimeout = attemptTimeout
         configuration.secret = secret

@@ -1,0 +1,85 @@
+import KVProtocol
+import NodeDriver
+import ServerCore
+
+/// A `ServerEnvironment` the test drives by hand: sends wait in `sent` until the test
+/// answers them, the tick runs when the test says, and nothing happens meanwhile.
+final class ScriptedServerEnvironment: ServerEnvironment {
+    typealias Requester = Int
+
+    final class Timer: DriverTimer {
+        let action: () -> Void
+        private(set) var cancelled = false
+
+        init(_ action: @escaping () -> Void) {
+            self.action = action
+        }
+
+        func cancel() { cancelled = true }
+    }
+
+    struct Sent {
+        let message: Message
+        let peer: Peer
+        let completion: (Message?) -> Void
+    }
+
+    var now: UInt64 = 0
+    /// Requests sent and not answered yet, oldest first.
+    private(set) var sent: [Sent] = []
+    private var ticker: Timer?
+
+    func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
+        sent.append(Sent(message: message, peer: peer, completion: completion))
+    }
+
+    func respond(to requester: Int, with message: Message) {}
+
+    func abandon(_ requester: Int) {}
+
+    func schedule(after delay: UInt64, _ action: @escaping () -> Void) -> Timer {
+        Timer(action)
+    }
+
+    func scheduleRepeated(initialDelay: UInt64, every interval: UInt64, _ action: @escaping () -> Void) -> Timer {
+        let timer = Timer(action)
+        ticker = timer
+        return timer
+    }
+
+    func log(_ notice: ServerNotice, durationNanos: UInt64?) {}
+
+    func statusChanged(_ core: ServerCore) {}
+
+    func ticked(_ core: ServerCore) {}
+
+    /// Runs the driver's tick.
+    func tick() {
+        guard let ticker, !ticker.cancelled else { return }
+        ticker.action()
+    }
+
+    /// The monitors pinged and not answered yet, oldest first.
+    var pendingPings: [String] {
+        sent.compactMap { request in
+            guard case .ping = request.message, case .monitor(let address) = request.peer else { return nil }
+            return address
+        }
+    }
+
+    /// Answers the oldest unanswered ping (nil: the transport gave up) and returns the
+    /// monitor it went to.
+    @discardableResult
+    func answerPing(_ answer: Message?) -> String? {
+        guard
+            let position = sent.firstIndex(where: { request in
+                if case .ping = request.message { return true }
+                return false
+            })
+        else { return nil }
+        let request = sent.remove(at: position)
+        request.completion(answer)
+        guard case .monitor(let address) = request.peer else { return nil }
+        return address
+    }
+}
