@@ -50,7 +50,7 @@ extension Simulation {
     /// (a slow disk under etcd, a retransmission), so requests of one monitor overtake
     /// each other and a write can land after its leadership ended on the sender's clock.
     func etcdDelay() -> UInt64 {
-        random.chance(permille: 20) ? random.between(50_000, 400_000) : random.between(200, 3_000)
+        random.chance(permille: 30) ? random.between(100_000, 1_200_000) : random.between(200, 3_000)
     }
 
     func startEtcdWatch(

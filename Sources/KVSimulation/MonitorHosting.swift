@@ -110,6 +110,36 @@ extension Simulation {
         }
     }
 
+    /// A monitor becomes leader: no other may still be acting as one. The old leader's
+    /// own clock ends its leadership before etcd lets its lease go (docs/DESIGN.md
+    /// §2.10, rule 2), and the simulation's clocks agree, so any overlap is a leader
+    /// that kept acting past its validity.
+    func checkSoleLeader(_ monitor: SimulatedMonitor) {
+        for other in monitors where other !== monitor && other.driver?.election?.isLeading == true {
+            fail("\(monitor.address) becomes leader while \(other.address) still acts as leader")
+        }
+    }
+
+    /// A leader's deadline is never after etcd's for its lease (docs/DESIGN.md §2.10,
+    /// rule 2): the simulation knows both, on one clock. Checked at each of its ticks and
+    /// answers.
+    func checkLeaderValidity(_ monitor: SimulatedMonitor) {
+        guard let etcd, case .leading(let leadership)? = monitor.driver?.election?.state else { return }
+        let validUntil = leadership.validUntil / 1_000
+        guard validUntil > now else { return }
+        guard let expiry = etcd.expiry(of: leadership.lease), expiry > now else {
+            fail(
+                "\(monitor.address) counts its leadership valid until \(validUntil) us, but its lease is gone from etcd"
+            )
+            return
+        }
+        if expiry < validUntil {
+            fail(
+                "\(monitor.address) counts its leadership valid until \(validUntil) us, but etcd lets its lease go at "
+                    + "\(expiry) us")
+        }
+    }
+
     /// The monitors' notices since the last call, into the trace, each checked against
     /// the view rules.
     func checkMonitorNotices() {

@@ -100,6 +100,11 @@ final class SimulatedEtcd {
         return revision
     }
 
+    /// When `lease` runs out as things stand (it may be renewed), nil once it is gone.
+    func expiry(of lease: Int64) -> UInt64? {
+        leases[lease]?.expiresAt
+    }
+
     /// etcd's own leader changed: every lease starts its TTL again.
     func leaderChanged(at now: UInt64) {
         expire(at: now)

@@ -38,6 +38,7 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
 
     func respond(to requester: SimulatedRequester, with message: Message) {
         simulation.checkHandedOut(message, by: monitor)
+        simulation.checkLeaderValidity(monitor)
         simulation.answer(from: monitor.node, to: requester.node, exchange: requester.exchange, message)
     }
 
@@ -61,10 +62,15 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
 
     func log(_ notice: ElectionNotice) {
         simulation.trace.record(simulation.now, .electionNotice(monitor.address, notice))
-        if case .becameLeader = notice { simulation.statistics.leaderships += 1 }
+        if case .becameLeader = notice {
+            simulation.statistics.leaderships += 1
+            simulation.checkSoleLeader(monitor)
+        }
     }
 
     func viewChanged(_ report: MonitorReport) {}
 
-    func ticked(_ report: MonitorReport) {}
+    func ticked(_ report: MonitorReport) {
+        simulation.checkLeaderValidity(monitor)
+    }
 }

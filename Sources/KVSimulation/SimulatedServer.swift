@@ -30,7 +30,8 @@ final class SimulatedServer {
         let environment = SimulatedServerEnvironment(simulation: simulation, server: self, incarnation: incarnation)
         driver = ServerDriver(
             configuration: .init(
-                core: config, monitors: simulation.monitors.map(\.address), pingInterval: Simulation.pingInterval * 1_000,
+                core: config, monitors: simulation.monitors.map(\.address),
+                pingInterval: Simulation.pingInterval * 1_000,
                 peerTimeout: Simulation.peerTimeout * 1_000),
             environment: environment)
         driver!.start()

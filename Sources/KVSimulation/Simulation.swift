@@ -290,6 +290,7 @@ public final class Simulation {
         guard failure == nil else { return }
         trace.record(now, .note("FAILURE: \(problem)"))
         failure = SimulationFailure(seed: seed, steps: options.steps, time: now, problem: problem, trace: trace.lines)
+        failure?.etcdMonitors = options.etcdMonitors
     }
 
     func server(named address: String) -> SimulatedServer? {

@@ -4,6 +4,8 @@ public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
     public let seed: UInt64
     /// Operations per client the schedule ran with (`--steps`).
     public let steps: Int
+    /// Monitors sharing a view in etcd (`--etcd`); 0 for one monitor.
+    public var etcdMonitors = 0
     /// Simulated time of the failure, in microseconds.
     public let time: UInt64
     public let problem: String
@@ -13,7 +15,7 @@ public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
     /// The command that runs this schedule again and prints its whole trace.
     public var replayCommand: String {
         "scripts/simulate --seed \(seed)" + (steps == SimulationOptions.defaultSteps ? "" : " --steps \(steps)")
-            + " --verbose"
+            + (etcdMonitors == 0 ? "" : " --etcd \(etcdMonitors)") + " --verbose"
     }
 
     public var description: String {
