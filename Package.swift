@@ -266,6 +266,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Several kv-monitor processes sharing one view in a real 3-member etcd cluster,
+        // with kv-server processes and clients: failures of monitors, of etcd members, of
+        // etcd's quorum, of the way between a monitor and etcd (docs/DESIGN.md §2.10).
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "KVTestSupport", "KVProtocol", "KVClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The daemons' systemd face: sd_notify, socket activation, journald, the units.
         .testTarget(
             name: "SystemdTests",
