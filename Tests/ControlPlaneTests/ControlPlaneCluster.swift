@@ -145,8 +145,9 @@ final class ControlPlaneCluster: @unchecked Sendable {
 
     /// What monitor `index` says of itself, or nil when it does not answer.
     func status(_ index: Int, client: KVClient) async -> MonitorStatus? {
-        guard case .monitorInfoReply(let status)? = try? await client.ask(
-            monitor: monitorAddresses[index], .monitorInfo, timeout: .milliseconds(500))
+        guard
+            case .monitorInfoReply(let status)? = try? await client.ask(
+                monitor: monitorAddresses[index], .monitorInfo, timeout: .milliseconds(500))
         else { return nil }
         return status
     }
