@@ -274,6 +274,34 @@ final class ControlPlaneTests: XCTestCase {
         XCTAssertEqual(value, Array("yes".utf8))
     }
 
+    // MARK: - Flags
+
+    /// Bad control-plane flags stop kv-monitor at once with a message that says what to
+    /// fix; none needs etcd to be running.
+    func testKvMonitorRefusesBadControlPlaneFlags() async throws {
+        let scratch = try makeScratch()
+        let port = try Loopback.freePort()
+        let cases: [(arguments: [String], status: Int32, says: String)] = [
+            (["--etcd-endpoints", "https://127.0.0.1:2379"], 1, "TLS to etcd is not supported yet"),
+            (["--etcd-endpoints", "ftp://x"], 1, "invalid etcd endpoint"),
+            (["--etcd-endpoints", ","], 64, "names no endpoint"),
+            (["--etcd-endpoints", "http://127.0.0.1:2379", "--leader-ttl", "1s"], 64, "at least 2s"),
+            (["--etcd-endpoints", "http://127.0.0.1:2379", "--leader-ttl", "2500ms"], 64, "whole number of seconds"),
+            (["--etcd-endpoints", "http://127.0.0.1:2379", "--cluster", "a/b"], 64, "without spaces or slashes"),
+        ]
+        for (arguments, status, says) in cases {
+            let result = try await scratch.run(
+                "kv-monitor", Binaries.monitor, ["--listen", "127.0.0.1:\(port)"] + arguments, timeout: 15)
+            XCTAssertEqual(result.status, status, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(says), "\(arguments) should say \"\(says)\": \(result.stderr)")
+        }
+        let wildcard = try await scratch.run(
+            "kv-monitor", Binaries.monitor,
+            ["--listen", "0.0.0.0:\(port)", "--etcd-endpoints", "http://127.0.0.1:2379"], timeout: 15)
+        XCTAssertEqual(wildcard.status, 1)
+        XCTAssertTrue(wildcard.stderr.contains("--advertise is required"), wildcard.stderr)
+    }
+
     // MARK: - kvctl
 
     func testKvctlMonitorsListsTheLeaderAndFollowers() async throws {
