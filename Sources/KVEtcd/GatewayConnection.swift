@@ -19,7 +19,10 @@ enum GatewayConnection {
     ) -> EventLoopFuture<any Channel> {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(max(timeout, .milliseconds(1)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // tcpOption, not socketOption: at SOL_SOCKET level TCP_NODELAY's number is
+            // SO_DEBUG, which a process without CAP_NET_ADMIN (the packaged unit's empty
+            // capability set) is refused with EACCES, and every connection to etcd failed.
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
