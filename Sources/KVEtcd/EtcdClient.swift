@@ -9,11 +9,11 @@ import NIOCore
 ///
 /// Requests go to a preferred member; one that finds it unreachable, or unable to serve
 /// (no quorum on its side), moves the preference to the next member, so that the next
-/// request avoids it. Nothing is retried behind the caller's back except a read-only or
-/// idempotent request (get, lease grant, keep-alive, revoke) whose connection could not
-/// even be made, which is tried once more on the next member within the same timeout. A
-/// transaction is never retried: whether one that got no answer took effect is unknown,
-/// and only the caller can find out.
+/// request avoids it. Nothing is retried behind the caller's back except a request whose
+/// connection could not even be made (nothing was sent, so even a transaction cannot
+/// have taken effect), which is tried once more on the next member within the same
+/// timeout. A transaction sent and not answered is never retried: whether it took effect
+/// is unknown, and only the caller can find out.
 ///
 /// Futures complete on any event loop of `group`.
 public final class EtcdClient: Sendable {
@@ -70,7 +70,7 @@ public final class EtcdClient: Sendable {
         let body = TxnRequest(
             compare: compare.map(CompareRequest.init), success: success.map(RequestOp.init),
             failure: failure.map(RequestOp.init))
-        return request("/v3/kv/txn", body, timeout: timeout, retriesConnect: false) { answer, endpoint in
+        return request("/v3/kv/txn", body, timeout: timeout, retriesConnect: true) { answer, endpoint in
             let txn = try Self.decode(TxnAnswer.self, answer, endpoint: endpoint)
             var results: [EtcdOperationResult] = []
             for response in txn.responses ?? [] {

@@ -10,9 +10,12 @@ import XCTest
 #endif
 
 /// A kvservice cluster with a highly available control plane, all real processes: a
-/// 3-member etcd cluster, kv-monitor processes sharing one view in it (each reaching
-/// every etcd member through a `ByteProxy` of its own, so the test can cut one monitor
-/// off from etcd alone), and kv-server processes naming every monitor.
+/// 3-member etcd cluster, kv-monitor processes sharing one view in it, and kv-server
+/// processes naming every monitor. With `etcdViaProxies`, each monitor reaches every etcd
+/// member through a `ByteProxy` of its own, so that a test can cut one monitor off from
+/// etcd alone (a proxy accepts even when its member is down, which a monitor cannot tell
+/// from a request lost on the way: the other tests go straight to etcd, where a dead
+/// member refuses connections as in production).
 final class ControlPlaneCluster: @unchecked Sendable {
     /// Short, so that failovers fit a test: etcd's shortest lease.
     static let leaderTTL = 2
@@ -44,7 +47,8 @@ final class ControlPlaneCluster: @unchecked Sendable {
 
     /// Ports for `monitors` monitors and `servers` servers; nothing started yet.
     static func make(
-        scratch: TestScratch, etcd: EtcdCluster, name: String, monitors: Int = 3, servers: Int = 3
+        scratch: TestScratch, etcd: EtcdCluster, name: String, monitors: Int = 3, servers: Int = 3,
+        etcdViaProxies: Bool = false
     ) async throws -> ControlPlaneCluster {
         var taken = Set<Int>()
         func port() throws -> Int {
@@ -55,7 +59,7 @@ final class ControlPlaneCluster: @unchecked Sendable {
         let cluster = ControlPlaneCluster(
             scratch: scratch, etcd: etcd, name: name, monitorPorts: try (0..<monitors).map { _ in try port() },
             serverPorts: try (0..<servers).map { _ in try port() })
-        for _ in 0..<monitors {
+        for _ in 0..<monitors where etcdViaProxies {
             var proxies: [ByteProxy] = []
             for port in etcd.clientPorts {
                 proxies.append(try await ByteProxy.start(targetPort: port, group: Shared.group))
@@ -75,7 +79,10 @@ final class ControlPlaneCluster: @unchecked Sendable {
     /// Starts monitor `index` sharing the view in etcd (with `stateDirectory`, it may
     /// import the view file found there).
     func startMonitor(_ index: Int, stateDirectory: String? = nil) throws {
-        let endpoints = etcdProxies[index].map { "http://127.0.0.1:\($0.port)" }.joined(separator: ",")
+        let endpoints =
+            etcdProxies.isEmpty
+            ? etcd.endpoints.joined(separator: ",")
+            : etcdProxies[index].map { "http://127.0.0.1:\($0.port)" }.joined(separator: ",")
         var arguments = [
             "--listen", monitorAddresses[index], "--etcd-endpoints", endpoints, "--cluster", name,
             "--leader-ttl", "\(Self.leaderTTL)s", "--log-target", "stderr",
@@ -126,6 +133,7 @@ final class ControlPlaneCluster: @unchecked Sendable {
 
     /// Makes monitor `index`'s way to etcd a black hole, or restores it.
     func cutFromEtcd(_ index: Int, _ cut: Bool = true) {
+        precondition(!etcdProxies.isEmpty, "a cluster made with etcdViaProxies")
         for proxy in etcdProxies[index] { cut ? proxy.cut() : proxy.restore() }
     }
 

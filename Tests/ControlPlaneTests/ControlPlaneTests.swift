@@ -19,11 +19,14 @@ final class ControlPlaneTests: XCTestCase {
 
     /// A started control plane: etcd, three monitors (one leads), three servers with a
     /// synchronised primary and backup, and a client naming every monitor.
-    private func makeControlPlane(startServers: Bool = true) async throws -> (ControlPlaneCluster, KVClient) {
+    private func makeControlPlane(startServers: Bool = true, etcdViaProxies: Bool = false) async throws -> (
+        ControlPlaneCluster, KVClient
+    ) {
         let etcd = try await Self.shared.healthyCluster()
         let scratch = try makeScratch()
         let test = name.split(separator: " ").last?.filter { $0.isLetter } ?? "test"
-        let cluster = try await ControlPlaneCluster.make(scratch: scratch, etcd: etcd, name: test)
+        let cluster = try await ControlPlaneCluster.make(
+            scratch: scratch, etcd: etcd, name: test, etcdViaProxies: etcdViaProxies)
         addTeardownBlock { await cluster.stopAll() }
         let client = cluster.makeClient()
         addTeardownBlock { client.close() }
@@ -127,7 +130,7 @@ final class ControlPlaneTests: XCTestCase {
     // MARK: - The leader cut off from etcd
 
     func testALeaderCutOffFromEtcdStopsActingBeforeAnotherLeads() async throws {
-        let (cluster, client) = try await makeControlPlane()
+        let (cluster, client) = try await makeControlPlane(etcdViaProxies: true)
         let old = try await cluster.waitForLeader(client: client)
         cluster.cutFromEtcd(old)
         let cutAt = ContinuousClock.now
@@ -172,7 +175,7 @@ final class ControlPlaneTests: XCTestCase {
     func testOneEtcdMemberKilledChangesNothingClientsSee() async throws {
         let (cluster, client) = try await makeControlPlane()
         let load = Load()
-        load.start(cluster.makeClient(), patience: 5)
+        load.start(cluster.makeClient(), patience: 10)
         try await waitUntil("the load is running", timeout: 10) { load.count >= 10 }
         await cluster.etcd.kill(0)
         let before = load.count
