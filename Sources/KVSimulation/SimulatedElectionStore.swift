@@ -24,35 +24,33 @@ final class SimulatedElectionStore: ElectionStore {
 
     private var etcd: SimulatedEtcd { simulation.etcd! }
 
-    /// Runs `apply` at etcd when the request gets there, and calls `completion` with its
-    /// result when the answer gets back, or with a failure at the timeout.
+    /// Runs `apply` at etcd when the request gets there (even after the sender gave up
+    /// waiting, unless `landsAfterTimeout` is false), and calls `completion` with its
+    /// result when the answer gets back in time, or with a failure at the timeout.
     private func request<T>(
-        _ what: String, timeout: UInt64 = SimulatedElectionStore.timeout, _ apply: @escaping () -> T,
-        completion: @escaping (Result<T, ElectionStoreError>) -> Void
+        _ what: String, timeout: UInt64 = SimulatedElectionStore.timeout, landsAfterTimeout: Bool = true,
+        _ apply: @escaping () -> T, completion: @escaping (Result<T, ElectionStoreError>) -> Void
     ) {
         let sentAt = simulation.now
         let failAt = sentAt + timeout
         let owner = { [self] in isCurrent }
-        let fail = { [self] in
-            _ = simulation.scheduleTimer(at: max(failAt, simulation.now), owner: owner) {
-                completion(.failure(ElectionStoreError("etcd did not answer \(what) in time")))
-            }
+        var answered = false
+        _ = simulation.scheduleTimer(at: failAt, owner: owner) {
+            guard !answered else { return }
+            answered = true
+            completion(.failure(ElectionStoreError("etcd did not answer \(what) in time")))
         }
-        guard simulation.reachesEtcd(monitor) else { return fail() }
+        guard simulation.reachesEtcd(monitor) else { return }
         let there = sentAt + simulation.etcdDelay()
         // Takes effect even if the monitor dies meanwhile: the request is on its way.
         _ = simulation.scheduleTimer(at: there, owner: { true }) { [self] in
-            guard simulation.reachesEtcd(monitor), etcd.hasQuorum else {
-                if isCurrent { fail() }
-                return
-            }
+            guard simulation.reachesEtcd(monitor), etcd.hasQuorum, landsAfterTimeout || !answered else { return }
             let result = apply()
             let back = simulation.now + simulation.etcdDelay()
-            _ = simulation.scheduleTimer(at: min(back, failAt), owner: owner) { [self] in
-                guard back <= failAt, simulation.reachesEtcd(monitor) else {
-                    completion(.failure(ElectionStoreError("etcd did not answer \(what) in time")))
-                    return
-                }
+            guard back < failAt else { return }
+            _ = simulation.scheduleTimer(at: back, owner: owner) { [self] in
+                guard !answered, simulation.reachesEtcd(monitor) else { return }
+                answered = true
                 completion(.success(result))
             }
         }
@@ -63,8 +61,11 @@ final class SimulatedElectionStore: ElectionStore {
         completion: @escaping (Result<CampaignOutcome, ElectionStoreError>) -> Void
     ) {
         var applied: CampaignOutcome?
+        // The daemon's store revokes the lease of a campaign that timed out, so a
+        // transaction landing later puts nothing (its lease is gone): one that lands
+        // after the timeout does nothing here.
         request(
-            "a campaign",
+            "a campaign", landsAfterTimeout: false,
             { [self] in
                 let outcome = etcd.campaign(address: address, leaseSeconds: leaseSeconds, at: simulation.now)
                 applied = outcome

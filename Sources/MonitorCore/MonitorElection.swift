@@ -61,9 +61,24 @@ public struct MonitorElection: Sendable {
     public private(set) var storeReachable = false
     /// Whether a watch is running (it stops by ending, never by being forgotten).
     private var watching = false
+    /// When the last watch was started: a watch that keeps ending at once is not
+    /// restarted faster than a keep-alive interval.
+    private var watchStartedAt: UInt64?
+    /// The highest etcd revision this monitor has seen (a campaign, a read, the watch): a
+    /// read answered later with a lower one is older than what is known, and ignored.
+    private var seenRevision: Int64 = 0
+    /// The state file's view, offered to etcd until it is written there or etcd is found
+    /// holding one at least as new: after that, an etcd without a view has lost its keys,
+    /// and this view is older than the last handed out.
+    private var importCandidate: View?
+    /// The lease of the last leadership, whose revocation may have been lost (etcd did
+    /// not answer): revoked again once etcd answers, so that the key does not outlive it
+    /// by a whole lease (etcd renews every lease when it gets its quorum back).
+    private var leaseToRevokeAgain: Int64?
 
     public init(config: ElectionConfig) {
         self.config = config
+        self.importCandidate = config.importedView
     }
 
     /// Whether this monitor decides views now.
@@ -109,16 +124,19 @@ public struct MonitorElection: Sendable {
                 state = .following(following)
             }
             storeFailed(error, &effects)
-        case .watched(let changes, _):
+        case .watched(let changes, let revision):
+            seenRevision = max(seenRevision, revision)
             for change in changes { watched(change, at: now, &effects) }
         case .watchEnded:
             // Read again (which restarts the watch from what it finds): the watch may
-            // have missed the leader key's deletion.
+            // have missed the leader key's deletion. Not faster than a keep-alive
+            // interval after the last start, or a watch that ends at once would loop.
             watching = false
-            if case .following(var following) = state, !following.readInFlight {
-                following.readInFlight = true
+            let soonest = (watchStartedAt ?? 0) + config.keepAliveInterval
+            if case .following(var following) = state {
+                following.nextRecheckAt = min(following.nextRecheckAt, max(now, soonest))
                 state = .following(following)
-                effects.append(.read)
+                clock(at: now, &effects)
             } else if case .leading = state {
                 effects.append(.read)
             }
@@ -149,6 +167,8 @@ public struct MonitorElection: Sendable {
             state = .campaigning(startedAt: now)
             effects.append(.campaign(leaseSeconds: config.leaseSeconds))
         case .following(var following) where now >= following.nextRecheckAt && !following.readInFlight:
+            // The read also restarts the watch: one that died without a word (a member
+            // powered off, no reset) is replaced at least once a lease.
             following.readInFlight = true
             following.nextRecheckAt = now + config.recheckInterval
             state = .following(following)
@@ -180,6 +200,7 @@ public struct MonitorElection: Sendable {
         storeAnswered(&effects)
         switch outcome {
         case .won(let lease, let ttlSeconds, let token, let stored):
+            seenRevision = max(seenRevision, token)
             let leaseNanos = UInt64(max(ttlSeconds, 1)) * 1_000_000_000
             // The lease counts from etcd's grant, which came after this send time.
             let validUntil = startedAt + leaseNanos - min(config.validityMargin, leaseNanos)
@@ -187,8 +208,14 @@ public struct MonitorElection: Sendable {
             var leadership = Leadership(
                 lease: lease, token: token, validUntil: validUntil, leaseNanos: leaseNanos,
                 viewRevision: stored?.revision ?? 0, phase: .acting, keepAlive: .idle(lastSentAt: startedAt))
-            startWatching(after: token, &effects)
-            if let imported = config.importedView, imported.viewnum > (stored?.view.viewnum ?? 0) {
+            // A watch of the follower's days may still bring changes from before the
+            // token (a lagging member): a new one starts after it.
+            watching = false
+            startWatching(after: token, at: now, &effects)
+            if let candidate = importCandidate, candidate.viewnum <= (stored?.view.viewnum ?? 0) {
+                importCandidate = nil
+            }
+            if let imported = importCandidate {
                 leadership.phase = .importing(imported)
                 state = .leading(leadership)
                 effects.append(.writeView(imported, token: token, expectedRevision: leadership.viewRevision))
@@ -200,8 +227,9 @@ public struct MonitorElection: Sendable {
             }
             clock(at: now, &effects)
         case .lost(let snapshot):
+            seenRevision = max(seenRevision, snapshot.revision)
             knownView = snapshot.view ?? knownView
-            startWatching(after: snapshot.revision, &effects)
+            startWatching(after: snapshot.revision, at: now, &effects)
             guard let leader = snapshot.leader else {
                 // The key went between the compare and now; campaign again at once.
                 state = .waiting(until: now)
@@ -213,7 +241,18 @@ public struct MonitorElection: Sendable {
 
     private mutating func read(_ snapshot: ControlPlaneSnapshot, at now: UInt64, _ effects: inout [ElectionEffect]) {
         storeAnswered(&effects)
-        startWatching(after: snapshot.revision, &effects)
+        guard snapshot.revision >= seenRevision else {
+            // Sent before something this monitor has seen since (a campaign it won, a
+            // change the watch brought): acting on it would undo newer knowledge.
+            if case .following(var following) = state {
+                following.readInFlight = false
+                state = .following(following)
+            }
+            return
+        }
+        seenRevision = snapshot.revision
+        watching = false
+        startWatching(after: snapshot.revision, at: now, &effects)
         switch state {
         case .following(var following):
             following.readInFlight = false
@@ -270,9 +309,10 @@ public struct MonitorElection: Sendable {
         effects.append(.notice(.following(leader: leader.address)))
     }
 
-    private mutating func startWatching(after revision: Int64, _ effects: inout [ElectionEffect]) {
+    private mutating func startWatching(after revision: Int64, at now: UInt64, _ effects: inout [ElectionEffect]) {
         guard !watching else { return }
         watching = true
+        watchStartedAt = now
         effects.append(.watch(fromRevision: revision + 1))
     }
 
@@ -300,6 +340,7 @@ public struct MonitorElection: Sendable {
         leadership.viewRevision = revision
         knownView = StoredView(view: view, revision: revision)
         if case .importing(let imported) = leadership.phase, imported == view {
+            importCandidate = nil
             leadership.phase = .acting
             effects.append(.notice(.viewImported(view)))
             effects.append(.lead(view))
@@ -310,8 +351,10 @@ public struct MonitorElection: Sendable {
 
     private mutating func stepDown(_ reason: String, at now: UInt64, _ effects: inout [ElectionEffect]) {
         guard case .leading(let leadership) = state else { return }
-        if leadership.phase == .acting { effects.append(.stopLeading) }
+        // Also while importing (no core yet): the driver counts leaderships by it.
+        effects.append(.stopLeading)
         effects.append(.revoke(lease: leadership.lease))
+        leaseToRevokeAgain = leadership.lease
         effects.append(.notice(.steppedDown(reason: reason)))
         // Not at once: the revocation should land first, and a monitor cut off from etcd
         // would only fail again.
@@ -333,7 +376,16 @@ public struct MonitorElection: Sendable {
         if reportedUnreachable {
             reportedUnreachable = false
             effects.append(.notice(.storeAvailable))
+            if let lease = leaseToRevokeAgain, !isHolding(lease) {
+                effects.append(.revoke(lease: lease))
+            }
         }
+        leaseToRevokeAgain = nil
+    }
+
+    private func isHolding(_ lease: Int64) -> Bool {
+        if case .leading(let leadership) = state { return leadership.lease == lease }
+        return false
     }
 
     /// Whether `storeUnavailable` was reported and not yet answered by `storeAvailable`.

@@ -119,6 +119,8 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
                 environment.abandon(requester)
                 return true
             }
+            // A leader whose validity just passed must not report itself leading.
+            if election?.isLeading == true { stepElection(.clock) }
             environment.respond(to: requester, with: .monitorInfoReply(status))
             return true
         default:
@@ -230,8 +232,13 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
         for effect in election!.step(event, at: now) {
             switch effect {
             case .campaign(let seconds):
-                store.campaign(address: election!.config.address, leaseSeconds: seconds) { [weak self] result in
-                    guard let self, self.lifecycle != .stopped else { return }
+                store.campaign(address: election!.config.address, leaseSeconds: seconds) { [weak self, store] result in
+                    guard let self, self.lifecycle != .stopped else {
+                        // Won as the monitor stopped: nobody keeps the lease alive, and the
+                        // other monitors should not wait for it to run out.
+                        if case .success(.won(let lease, _, _, _)) = result { store.revoke(lease: lease) }
+                        return
+                    }
                     switch result {
                     case .success(let outcome): self.stepElection(.campaigned(outcome))
                     case .failure(let error): self.stepElection(.campaignFailed(error.description))

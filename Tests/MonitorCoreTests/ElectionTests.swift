@@ -119,12 +119,48 @@ final class ElectionTests: XCTestCase {
         let snapshot = ControlPlaneSnapshot(
             leader: LeaderRecord(address: "m2:7100", createRevision: 5), view: nil, revision: 20)
         _ = e.step(.campaigned(.lost(snapshot)), at: 0)
-        XCTAssertEqual(e.step(.watchEnded("compacted"), at: 1), [.read])
-        XCTAssertEqual(e.step(.read(snapshot), at: 2), [.watch(fromRevision: 21)], "the watch starts again")
-        XCTAssertEqual(e.step(.clock, at: 3 * second - 1), [])
-        XCTAssertEqual(e.step(.clock, at: 3 * second), [.read], "in case the watch died silently")
+        // A keep-alive interval after the watch started at the most: one that keeps
+        // ending at once is not restarted in a loop.
+        XCTAssertEqual(e.step(.watchEnded("compacted"), at: 1), [])
+        XCTAssertEqual(e.step(.clock, at: second), [.read])
+        XCTAssertEqual(e.step(.read(snapshot), at: second + 1), [.watch(fromRevision: 21)], "the watch starts again")
+        XCTAssertEqual(e.step(.clock, at: 4 * second - 1), [])
+        XCTAssertEqual(e.step(.clock, at: 4 * second), [.read], "in case the watch died silently")
         let gone = ControlPlaneSnapshot(leader: nil, view: nil, revision: 30)
-        XCTAssertEqual(e.step(.read(gone), at: 3 * second + 1), [.campaign(leaseSeconds: 3)])
+        XCTAssertEqual(
+            e.step(.read(gone), at: 4 * second + 1), [.watch(fromRevision: 31), .campaign(leaseSeconds: 3)],
+            "every read starts a new watch: one that died without a word is replaced")
+    }
+
+    /// A read sent before a campaign that won (or a change the watch brought) is older
+    /// than what the monitor knows: it must not undo it.
+    func testAReadOlderThanWhatIsKnownIsIgnored() {
+        var e = election()
+        let stale = ControlPlaneSnapshot(
+            leader: LeaderRecord(address: "m2:7100", createRevision: 5), view: nil, revision: 8)
+        _ = won(&e, stored: nil, token: 10)
+        XCTAssertEqual(e.step(.read(stale), at: 1), [], "no step-down on an old read")
+        XCTAssertTrue(e.isLeading)
+    }
+
+    /// The state file's view is offered until it is in etcd: again after an import that
+    /// failed, never after one that landed (an etcd that later has no view has lost its
+    /// keys, and the file's view is older than the last handed out).
+    func testTheFilesViewIsImportedUntilItLandsAndNeverAfter() {
+        let fileView = View(viewnum: 9, primary: "s1:1", backup: "s2:1", acked: true)
+        var e = election(imported: fileView)
+        _ = won(&e, stored: nil)
+        _ = e.step(.viewWriteFailed(fileView, error: "no answer"), at: 1)
+        XCTAssertFalse(e.isLeading)
+        _ = e.step(.clock, at: 2 * second)
+        let again = e.step(.campaigned(.won(lease: 78, ttlSeconds: 3, token: 20, view: nil)), at: 2 * second)
+        XCTAssertTrue(again.contains(.writeView(fileView, token: 20, expectedRevision: 0)), "\(again)")
+        _ = e.step(.viewWritten(fileView, revision: 21), at: 2 * second + 1)
+        XCTAssertTrue(e.isLeading)
+        _ = e.step(.watched([.leaderGone], revision: 30), at: 2 * second + 2)
+        _ = e.step(.clock, at: 4 * second)
+        let third = e.step(.campaigned(.won(lease: 79, ttlSeconds: 3, token: 40, view: nil)), at: 4 * second)
+        XCTAssertTrue(third.contains(.lead(.initial)), "imported once, never again: \(third)")
     }
 
     func testALeaderKeyNamingThisMonitorsPreviousRunIsNoLeaderToRedirectTo() {
