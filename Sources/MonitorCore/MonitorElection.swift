@@ -137,9 +137,9 @@ public struct MonitorElection: Sendable {
                 following.nextRecheckAt = min(following.nextRecheckAt, max(now, soonest))
                 state = .following(following)
                 clock(at: now, &effects)
-            } else if case .leading = state {
-                effects.append(.read)
             }
+            // A leader goes on without one: its watch only ever made it step down sooner,
+            // and its validity and fenced writes do not depend on it.
         case .keepAliveAnswered(let lease, let alive):
             keepAliveAnswered(lease: lease, alive: alive, at: now, &effects)
         case .keepAliveFailed(let lease, let error):
