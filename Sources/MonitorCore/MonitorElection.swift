@@ -128,9 +128,11 @@ public struct MonitorElection: Sendable {
             seenRevision = max(seenRevision, revision)
             for change in changes { watched(change, at: now, &effects) }
         case .watchEnded:
-            // Read again (which restarts the watch from what it finds): the watch may
-            // have missed the leader key's deletion. Not faster than a keep-alive
-            // interval after the last start, or a watch that ends at once would loop.
+            // A follower reads again (which restarts the watch from what it finds): the
+            // watch may have missed the leader key's deletion. Not faster than a
+            // keep-alive interval after the last start, or a watch that ends at once
+            // would loop. A leader goes on without one: its watch only ever made it step
+            // down sooner, and its validity and fenced writes do not depend on it.
             watching = false
             let soonest = (watchStartedAt ?? 0) + config.keepAliveInterval
             if case .following(var following) = state {
@@ -138,8 +140,6 @@ public struct MonitorElection: Sendable {
                 state = .following(following)
                 clock(at: now, &effects)
             }
-            // A leader goes on without one: its watch only ever made it step down sooner,
-            // and its validity and fenced writes do not depend on it.
         case .keepAliveAnswered(let lease, let alive):
             keepAliveAnswered(lease: lease, alive: alive, at: now, &effects)
         case .keepAliveFailed(let lease, let error):
