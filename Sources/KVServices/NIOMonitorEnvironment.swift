@@ -75,7 +75,10 @@ final class NIOMonitorEnvironment: MonitorEnvironment, @unchecked Sendable {
 
     func log(_ notice: ElectionNotice) {
         Notices.log(notice, logger: logger)
-        guard case .viewImported = notice, let importedFrom else { return }
+    }
+
+    func imported(_ view: View) {
+        guard let importedFrom else { return }
         do {
             try importedFrom.retireImported()
         } catch {

@@ -68,6 +68,9 @@ final class SimulatedMonitorEnvironment: MonitorEnvironment {
         }
     }
 
+    /// The simulated monitors start without a state file: nothing to import.
+    func imported(_ view: View) {}
+
     func viewChanged(_ report: MonitorReport) {}
 
     func ticked(_ report: MonitorReport) {

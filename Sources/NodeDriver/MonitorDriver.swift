@@ -205,20 +205,29 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
             step(.viewNotSaved(view, error: "this monitor no longer leads"))
             return
         }
+        writeFenced(view, token: token, expectedRevision: expected, store: store, decidedByCore: true)
+    }
+
+    /// Writes `view` fenced on this leadership; the answer goes to the election and, for a
+    /// view the core decided, to the core as well while the leadership still holds. A
+    /// failure makes the election step down, which drops the core: whatever waited on
+    /// the save is sent to the leader.
+    private func writeFenced(
+        _ view: View, token: Int64, expectedRevision: Int64, store: any ElectionStore, decidedByCore: Bool
+    ) {
         let leadership = self.leadership
-        store.write(view, token: token, expectedRevision: expected) { [weak self] result in
+        store.write(view, token: token, expectedRevision: expectedRevision) { [weak self] result in
             guard let self, self.lifecycle != .stopped, self.leadership == leadership else { return }
             switch result {
             case .success(let revision):
                 self.stepElection(.viewWritten(view, revision: revision))
+                guard decidedByCore else { return }
                 // The leadership may have run out while the write was on its way: the
                 // view is then not handed out (another leader may have moved past it).
                 self.stepElection(.clock)
                 guard self.leadership == leadership else { return }
                 self.step(.viewSaved(view))
             case .failure(let error):
-                // Stepping down drops the core: whatever waited on the save is sent to
-                // the leader.
                 self.stepElection(.viewWriteFailed(view, error: error.description))
             }
         }
@@ -266,14 +275,8 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
             case .revoke(let lease):
                 store.revoke(lease: lease)
             case .writeView(let view, let token, let expected):
-                let leadership = self.leadership
-                store.write(view, token: token, expectedRevision: expected) { [weak self] result in
-                    guard let self, self.lifecycle != .stopped, self.leadership == leadership else { return }
-                    switch result {
-                    case .success(let revision): self.stepElection(.viewWritten(view, revision: revision))
-                    case .failure(let error): self.stepElection(.viewWriteFailed(view, error: error.description))
-                    }
-                }
+                // The import of the state file's view, before the core exists.
+                writeFenced(view, token: token, expectedRevision: expected, store: store, decidedByCore: false)
             case .lead(let view):
                 leadership += 1
                 core = MonitorCore(config: config, restoredView: view, now: now / 1_000_000)
@@ -289,7 +292,11 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
                 environment.viewChanged(report(at: now / 1_000_000))
             case .notice(let notice):
                 environment.log(notice)
-                if case .following = notice { environment.viewChanged(report(at: now / 1_000_000)) }
+                switch notice {
+                case .following: environment.viewChanged(report(at: now / 1_000_000))
+                case .viewImported(let view): environment.imported(view)
+                default: break
+                }
             }
         }
     }

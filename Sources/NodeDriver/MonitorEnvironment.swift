@@ -28,6 +28,10 @@ public protocol MonitorEnvironment: AnyObject {
 
     func log(_ notice: ElectionNotice)
 
+    /// `view`, read from the state directory at start, is now in etcd: the file must not
+    /// be imported again.
+    func imported(_ view: View)
+
     /// A new view (or its acknowledgement) is in force, or the monitor's part changed.
     func viewChanged(_ report: MonitorReport)
 

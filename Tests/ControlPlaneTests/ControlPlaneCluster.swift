@@ -214,7 +214,7 @@ final class ControlPlaneCluster: @unchecked Sendable {
         let history = lock.withLock { monitorHistory }
         var records: [(UInt64, String, String, Int)] = []
         for (index, child) in history {
-            for line in Self.logLines(of: child) where line.contains("kv_event=view-change") {
+            for line in child.stderr.split(separator: "\n") where line.contains("kv_event=view-change") {
                 var fields: [String: String] = [:]
                 for token in line.split(separator: " ") {
                     let parts = token.split(separator: "=", maxSplits: 1)
@@ -227,10 +227,6 @@ final class ControlPlaneCluster: @unchecked Sendable {
             }
         }
         return records
-    }
-
-    private static func logLines(of child: Child) -> [Substring] {
-        child.stderr.split(separator: "\n")
     }
 
     /// Fails the test if two monitors ever made different views under one number.
