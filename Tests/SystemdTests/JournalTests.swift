@@ -21,9 +21,9 @@ final class JournalTests: XCTestCase {
     /// (KV_JOURNAL_HELPER=1), it logs one record with awkward metadata keys through
     /// JournalLogHandler, so the sanitised names can be read back from journald.
     func testHelperLogsOddMetadataKeys() throws {
-        guard ProcessInfo.processInfo.environment["KV_JOURNAL_HELPER"] == "1" else {
-            throw XCTSkip("helper for testDaemonRecordsInJournald; runs only inside its journald namespace")
-        }
+        // Outside the namespace there is nothing to do, and nothing skipped either: a skip
+        // would hide among the real ones that scripts/test reports.
+        guard ProcessInfo.processInfo.environment["KV_JOURNAL_HELPER"] == "1" else { return }
         let logger = Logger(label: "kv-systemd-tests.helper") {
             JournalLogHandler(label: $0, identifier: Self.helperIdentifier)
         }
