@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "MonitorCore", dependencies: ["KVProtocol"]),
         // The key/value server's replication logic as a deterministic state machine.
         .target(name: "ServerCore", dependencies: ["KVProtocol"]),
+        // A data directory's file formats and recovery from them: bytes in, values out. No I/O.
+        .target(name: "KVStorage", dependencies: ["KVProtocol", "ServerCore"]),
         // Runs the monitor and server cores in an environment (clock, timers, network,
         // storage): the same driver code in the daemons (NIO) and in the simulator.
         // Its drivers are generic over the environment; cross-module optimisation lets the
