@@ -1,0 +1,74 @@
+import KVProtocol
+import ServerCore
+
+/// Reads what `PayloadEncoding` writes. Lengths are bounded by the record that holds
+/// them, not by the protocol's limits: a record written under one build's limits must read
+/// back under another's.
+extension WireReader {
+    static let maxBlobSize = RecordLayout.maxPayloadLength
+    static let maxStringSize = Int(UInt16.max)
+
+    mutating func forwardedUpdate() throws(ProtocolError) -> ForwardedUpdate {
+        let rawEffect = try u8("effect")
+        guard let effect = ForwardedUpdate.Effect(rawValue: rawEffect) else {
+            throw ProtocolError(.malformedFrame, "unknown update effect \(rawEffect)")
+        }
+        let key = try blob("key", max: Self.maxBlobSize)
+        let value = try blob("value", max: Self.maxBlobSize)
+        let clientID = try u64("client id")
+        let seq = try u64("sequence number")
+        return ForwardedUpdate(
+            effect: effect, key: key, value: value, clientID: clientID, seq: seq, reply: try clientReply())
+    }
+
+    mutating func clientReply() throws(ProtocolError) -> ClientReply {
+        let rawStatus = try u8("reply status")
+        guard let status = ReplyStatus(rawValue: rawStatus) else {
+            throw ProtocolError(.malformedFrame, "unknown reply status \(rawStatus)")
+        }
+        return ClientReply(status: status, value: try blob("reply value", max: Self.maxBlobSize))
+    }
+
+    mutating func stateClaim() throws(ProtocolError) -> StateClaim {
+        let rawRole = try u8("claim role")
+        guard let role = StateClaim.Role(rawValue: rawRole) else {
+            throw ProtocolError(.malformedFrame, "unknown claim role \(rawRole)")
+        }
+        let viewnum = try u64("claim viewnum")
+        let primary = try string("claim primary", max: Self.maxStringSize)
+        let backup = try string("claim backup", max: Self.maxStringSize)
+        return StateClaim(role: role, viewnum: viewnum, primary: primary, backup: backup)
+    }
+
+    mutating func serverStart() throws(ProtocolError) -> ServerStart {
+        let incarnation = try u64("incarnation")
+        let bootID = try raw(ServerStart.bootIDSize, "boot id")
+        let rawPolicy = try u8("fsync policy")
+        guard let policy = FsyncPolicy(rawValue: rawPolicy) else {
+            throw ProtocolError(.malformedFrame, "unknown fsync policy \(rawPolicy)")
+        }
+        return ServerStart(incarnation: incarnation, bootID: bootID, policy: policy)
+    }
+
+    mutating func duplicateEntry() throws(ProtocolError) -> DuplicateEntry {
+        let clientID = try u64("client id")
+        let seq = try u64("sequence number")
+        return DuplicateEntry(clientID: clientID, seq: seq, reply: try clientReply())
+    }
+
+    /// A has-flag byte, then the fields if it is 1.
+    mutating func optional<Value>(
+        _ what: StaticString, _ readFields: (inout WireReader) throws(ProtocolError) -> Value
+    ) throws(ProtocolError) -> Value? {
+        try bool(what) ? try readFields(&self) : nil
+    }
+
+    /// The payload's type byte, known or not.
+    mutating func payloadType() throws(ProtocolError) -> PayloadType {
+        let byte = try u8("payload type")
+        guard let type = PayloadType(rawValue: byte) else {
+            throw ProtocolError(.malformedFrame, "unknown payload type \(PayloadType.describe(byte))")
+        }
+        return type
+    }
+}
