@@ -1,0 +1,17 @@
+import KVProtocol
+
+/// Everything a snapshot file holds: the state after every record up to `lsn`.
+public struct SnapshotContents: Sendable {
+    public var generation: UInt64
+    public var lsn: UInt64
+    /// The claim in force at `lsn`, if any.
+    public var claim: StateClaim?
+    /// The last server start before `lsn`, kept so that a claim can still be judged once
+    /// the log that held the start is deleted.
+    public var start: ServerStart?
+    public var store: [Bytes: Bytes]
+    /// The sum of the byte counts of every key and value in `store`.
+    public var storeBytes: Int
+    /// The duplicate table's entries, least recently updated first.
+    public var duplicates: [DuplicateEntry]
+}
