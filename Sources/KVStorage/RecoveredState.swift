@@ -1,0 +1,34 @@
+import KVProtocol
+import ServerCore
+
+/// A data directory's state after recovery: what the server starts from, and where its
+/// writer goes on.
+public struct RecoveredState: Sendable {
+    public var store: [Bytes: Bytes]
+    /// The sum of the byte counts of every key and value in `store`.
+    public var storeBytes: Int
+    /// The snapshot's duplicate-table entries, then every replayed update's, in order.
+    public var duplicates: DuplicateTable
+    /// The lsn of the last record recovered (the snapshot's, if no log record follows it).
+    public var lastLSN: UInt64
+    /// The last claim recorded, or the snapshot's.
+    public var claim: StateClaim?
+    /// The last server start recorded, or the snapshot's.
+    public var lastStart: ServerStart?
+    public var manifest: Manifest
+    /// Where the last log must be cut before anything is appended: its last write was cut
+    /// short. Only ever in the manifest's last log.
+    public var tornTail: LogFilePosition?
+    /// The last log and the length of its valid prefix (the torn tail's offset, if there
+    /// is one), where the writer continues; nil when the manifest names no log.
+    public var lastLogEnd: LogFilePosition?
+    /// Snapshot and log files in the directory that the manifest does not name: leftovers
+    /// of an interrupted snapshot or log switch, safe to delete.
+    public var unreferencedFiles: [String]
+
+    /// For the report of a start: the keys the snapshot held, the log records replayed
+    /// (those after the snapshot's lsn), and the bytes of every file read.
+    public var snapshotKeys: Int
+    public var logRecordsReplayed: Int
+    public var bytesRead: Int
+}

@@ -1,0 +1,194 @@
+import KVProtocol
+import ServerCore
+
+/// Rebuilds a data directory's state from its files (docs/STORAGE.md, "Recovery"): the
+/// manifest names a snapshot and logs; the snapshot is loaded, the logs' records after
+/// its lsn replayed in order, exactly as the server applied them.
+public enum Recovery {
+    /// Errors the reader throws (the disk could not be read) are thrown; everything found
+    /// wrong in what was read is `.damaged`.
+    public static func recover(from reader: some DataDirectoryReader, duplicateCapacity: Int) throws -> RecoveryOutcome
+    {
+        let names = try reader.fileNames()
+        let manifestName = DataFileName.manifest.fileName
+        guard let manifestBytes = try reader.contents(of: manifestName) else {
+            return outcomeWithoutManifest(names)
+        }
+        let manifest: Manifest
+        do {
+            manifest = try Manifest.decode(manifestBytes)
+        } catch {
+            return .damaged(StorageDamage(file: manifestName, offset: error.offset, reason: error.reason))
+        }
+        var replay = Replay(manifest: manifest, duplicateCapacity: duplicateCapacity)
+        replay.state.bytesRead = manifestBytes.count
+        replay.state.unreferencedFiles = unreferencedFiles(names, manifest)
+        do {
+            try replay.loadSnapshot(reader)
+            try replay.replayLogs(reader)
+        } catch let damage as StorageDamage {
+            return .damaged(damage)
+        }
+        return .recovered(replay.state)
+    }
+
+    /// Without a manifest, the directory is new, unless snapshot or log files show that
+    /// one existed: starting over would throw away writes that may have been acknowledged.
+    /// A `MANIFEST.tmp` alone is a first manifest that was never renamed into place.
+    private static func outcomeWithoutManifest(_ names: [String]) -> RecoveryOutcome {
+        let orphans = names.filter { name in DataFileName(name).map { $0 != .manifest } ?? false }.sorted()
+        guard let first = orphans.first else { return .fresh }
+        return .damaged(
+            StorageDamage(
+                file: first, offset: 0,
+                reason:
+                    "there is no MANIFEST, but there are snapshot or log files (\(orphans.joined(separator: ", "))): "
+                    + "they may hold acknowledged writes"))
+    }
+
+    private static func unreferencedFiles(_ names: [String], _ manifest: Manifest) -> [String] {
+        var named = Set(manifest.logs.map(\.fileName))
+        if let snapshot = manifest.snapshot { named.insert(snapshot.fileName) }
+        return names.filter { name in
+            guard let file = DataFileName(name), file != .manifest else { return false }
+            return !named.contains(name)
+        }.sorted()
+    }
+}
+
+/// The state being rebuilt, file by file.
+private struct Replay {
+    let manifest: Manifest
+    var state: RecoveredState
+
+    init(manifest: Manifest, duplicateCapacity: Int) {
+        self.manifest = manifest
+        state = RecoveredState(
+            store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
+            lastStart: nil, manifest: manifest, tornTail: nil, lastLogEnd: nil, unreferencedFiles: [], snapshotKeys: 0,
+            logRecordsReplayed: 0, bytesRead: 0)
+    }
+
+    private var snapshotLSN: UInt64 { manifest.snapshot?.lsn ?? 0 }
+
+    private mutating func read(_ name: String, _ reader: some DataDirectoryReader) throws -> [UInt8] {
+        guard let bytes = try reader.contents(of: name) else {
+            throw StorageDamage(file: name, offset: 0, reason: "missing: the manifest names it")
+        }
+        state.bytesRead += bytes.count
+        return bytes
+    }
+
+    mutating func loadSnapshot(_ reader: some DataDirectoryReader) throws {
+        guard let reference = manifest.snapshot else { return }
+        let name = reference.fileName
+        var contents: SnapshotContents
+        do {
+            contents = try SnapshotDecoder.decode(try read(name, reader))
+        } catch let error as StorageFormatError {
+            throw StorageDamage(file: name, offset: error.offset, reason: error.reason)
+        }
+        guard contents.generation == reference.generation, contents.lsn == reference.lsn else {
+            throw StorageDamage(
+                file: name, offset: 0,
+                reason: "the snapshot is generation \(contents.generation) at lsn \(contents.lsn); the manifest "
+                    + "names generation \(reference.generation) at lsn \(reference.lsn)")
+        }
+        // Moved, not copied: the contents let go of the store before it is changed.
+        state.store = contents.store
+        contents.store = [:]
+        state.storeBytes = contents.storeBytes
+        for entry in contents.duplicates {
+            state.duplicates.record(clientID: entry.clientID, seq: entry.seq, reply: entry.reply)
+        }
+        state.lastLSN = contents.lsn
+        state.claim = contents.claim
+        state.lastStart = contents.start
+        state.snapshotKeys = state.store.count
+    }
+
+    /// Every log in the manifest's order. The first may begin before the snapshot's lsn
+    /// (its records up to there are in the snapshot and skipped) but not after the record
+    /// following it; each next one begins right after the last record of the one before.
+    /// Only the last may end in a torn tail: a later log begins only after the writes of
+    /// the one before are synced.
+    mutating func replayLogs(_ reader: some DataDirectoryReader) throws {
+        var previous: (name: String, lastLSN: UInt64)?
+        var seen = Set<String>()
+        for (index, log) in manifest.logs.enumerated() {
+            let name = log.fileName
+            guard seen.insert(name).inserted else {
+                throw StorageDamage(file: DataFileName.manifest.fileName, offset: 0, reason: "\(name) is named twice")
+            }
+            guard log.firstLSN >= 1 else {
+                throw StorageDamage(file: DataFileName.manifest.fileName, offset: 0, reason: "\(name) begins at lsn 0")
+            }
+            // Compared as `firstLSN - 1` so that no lsn read from a file can overflow the sum.
+            if let previous {
+                guard log.firstLSN - 1 == previous.lastLSN else {
+                    throw StorageDamage(
+                        file: name, offset: 0,
+                        reason: "begins at lsn \(log.firstLSN), but \(previous.name) ends at lsn \(previous.lastLSN)")
+                }
+            } else {
+                guard log.firstLSN - 1 <= snapshotLSN else {
+                    throw StorageDamage(
+                        file: name, offset: 0,
+                        reason: "begins at lsn \(log.firstLSN), but the snapshot ends at lsn \(snapshotLSN): the "
+                            + "records between are missing")
+                }
+            }
+            let scan = LogScan.scan(try read(name, reader), generation: log.generation, expectedFirstLSN: log.firstLSN)
+            let isLast = index == manifest.logs.count - 1
+            switch scan.ending {
+            case .clean:
+                break
+            case .tornTail(let offset):
+                guard isLast else {
+                    throw StorageDamage(
+                        file: name, offset: offset,
+                        reason: "the log ends in a write cut short, yet a later log follows it, so that write had "
+                            + "been synced")
+                }
+                state.tornTail = LogFilePosition(file: name, offset: offset)
+            case .damaged(let offset, let reason):
+                throw StorageDamage(file: name, offset: offset, reason: reason)
+            }
+            for entry in scan.entries where entry.lsn > snapshotLSN { apply(entry) }
+            if isLast {
+                guard scan.lastLSN >= snapshotLSN else {
+                    throw StorageDamage(
+                        file: name, offset: scan.validEnd,
+                        reason: "the last log ends at lsn \(scan.lastLSN), before the snapshot's lsn \(snapshotLSN): "
+                            + "appending after it would leave a gap")
+                }
+                state.lastLogEnd = LogFilePosition(file: name, offset: scan.validEnd)
+            }
+            previous = (name, scan.lastLSN)
+        }
+    }
+
+    /// What the server did when it wrote the record: `ServerCore.applyUpdate` for an
+    /// update, the claim or the start taken as the latest.
+    private mutating func apply(_ entry: LogEntry) {
+        switch entry.record {
+        case .record(.update(let update)):
+            let previous: Bytes?
+            switch update.effect {
+            case .set:
+                previous = state.store.updateValue(update.value, forKey: update.key)
+                state.storeBytes += update.key.count + update.value.count
+            case .delete:
+                previous = state.store.removeValue(forKey: update.key)
+            }
+            if let previous { state.storeBytes -= update.key.count + previous.count }
+            state.duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
+        case .record(.claim(let claim)):
+            state.claim = claim
+        case .start(let start):
+            state.lastStart = start
+        }
+        state.lastLSN = entry.lsn
+        state.logRecordsReplayed += 1
+    }
+}
