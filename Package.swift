@@ -218,6 +218,7 @@ let package = Package(
         .testTarget(name: "KVCheckTests", dependencies: ["KVCheck", "KVProtocol"]),
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
+        .testTarget(name: "KVStorageTests", dependencies: ["KVStorage", "KVProtocol", "ServerCore"]),
         // The RESP2 decoder, encoder, command mapping and reply ordering, without a server.
         .testTarget(
             name: "KVRespTests",
