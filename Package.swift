@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "KVServices",
             dependencies: [
-                "KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "KVTransport", "KVMetrics", "KVEtcd",
+                "KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "KVTransport", "KVMetrics", "KVEtcd", "KVStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "kv-server",
             dependencies: [
-                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "KVResp",
+                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "KVResp", "ServerCore",
                 "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -129,6 +129,19 @@ public final class KVClient: Sendable {
         return answer
     }
 
+    /// The operator's way out (`kvctl revive`): asks the monitor to make `address` primary
+    /// of the next view with whatever it holds, if the view is still `viewnum`. Safe to
+    /// retry, as `switchover`.
+    public func revive(_ address: String, from viewnum: UInt64, deadline: NIODeadline? = nil) async throws
+        -> SwitchoverReply
+    {
+        let reply = try await askMonitor(.revive(address: address, viewnum: viewnum), deadline: deadline)
+        guard case .switchoverReply(let answer) = reply else {
+            throw TransportError.unexpectedReply("\(reply.typeCode)")
+        }
+        return answer
+    }
+
     /// Sends `message` to the monitor at `address` once, whatever its role: no retry, no
     /// other monitor (`kvctl monitors` asks each one its `monitorInfo`). Throws what the
     /// transport reports, a `TransportError.peerError` included (a monitor that does not

@@ -70,6 +70,20 @@ struct ServersCommand: AsyncParsableCommand {
 }
 
 struct StatusCommand: AsyncParsableCommand {
+    /// What the deciding monitor says it waits for (docs/DESIGN.md §3.12), if it says.
+    private func waitingFor(_ client: KVClient) async -> String? {
+        for address in options.monitorAddresses {
+            let timeout = TimeAmount.nanoseconds(Int64(min(options.timeout ?? 2, 2) * 1e9))
+            if case .monitorInfoReply(let status)? = try? await client.ask(
+                monitor: address, .monitorInfo, timeout: timeout),
+                status.decides
+            {
+                return status.waitingFor
+            }
+        }
+        return nil
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "One-line health: exit 0 healthy, 1 degraded, 2 down.",
@@ -121,6 +135,12 @@ struct StatusCommand: AsyncParsableCommand {
         let (view, servers) = answer
         let alive = Set(servers.filter(\.alive).map(\.address))
         let summary = "view \(view.viewnum), primary \(show(view.primary)), backup \(show(view.backup))"
+        // A monitor waiting for a member of the view to come back with its data serves
+        // nothing, even with every server pinging (a restarted primary pings too).
+        if let waiting = await waitingFor(client), !waiting.isEmpty {
+            Output.line("down: \(([waiting] + problems).joined(separator: ", ")) (\(summary))")
+            throw ExitCode(2)
+        }
         if view.primary.isEmpty || !alive.contains(view.primary) {
             let reason = view.primary.isEmpty ? "no primary" : "primary is not pinging"
             Output.line("down: \(([reason] + problems).joined(separator: ", ")) (\(summary))")

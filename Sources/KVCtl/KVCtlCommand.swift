@@ -12,7 +12,7 @@ public struct KVCtlCommand: AsyncParsableCommand {
         subcommands: [
             GetCommand.self, PutCommand.self, PutHashCommand.self, DeleteCommand.self, ViewCommand.self,
             ServersCommand.self, StatusCommand.self, WatchCommand.self, WaitCommand.self, ServerInfoCommand.self,
-            SwitchoverCommand.self, MonitorsCommand.self, BenchCommand.self,
+            SwitchoverCommand.self, ReviveCommand.self, MonitorsCommand.self, BenchCommand.self,
         ])
 
     /// Accepted before the command name too (`kvctl --timeout 2 status`): ArgumentParser

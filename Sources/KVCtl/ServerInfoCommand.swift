@@ -20,22 +20,7 @@ struct ServerInfoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let timeout = TimeAmount.nanoseconds(Int64((options.timeout ?? 5) * 1e9))
-        let secret = try options.loadSecret()
-        let reply: Message
-        do {
-            let connection = try await KVConnection.connect(
-                to: server, group: MultiThreadedEventLoopGroup.singleton, timeout: timeout, secret: secret
-            ).get()
-            defer { connection.close() }
-            reply = try await connection.request(.serverInfo, timeout: timeout).get()
-        } catch let error as TransportError where error.isAuthenticationFailure {
-            Output.error("authentication failed: \(error)")
-            throw ExitCode.failure
-        } catch {
-            Output.error("server \(server) does not answer: \(error)")
-            throw ExitCode(ExitStatus.timedOut)
-        }
+        let reply = try await DirectServerRequest.ask(server, .serverInfo, options: options)
         guard case .serverInfoReply(let stats) = reply else {
             Output.error("server \(server) sent an unexpected reply")
             throw ExitCode.failure

@@ -27,10 +27,22 @@ struct SwitchoverCommand: AsyncParsableCommand {
         let client = try options.makeClient()
         defer { client.close() }
         let deadline = options.deadline ?? NIODeadline.now() + .seconds(30)
-        let (from, to) = try await withClientErrors { try await handOver(client, deadline: deadline) }
+        let (from, to) = try await withClientErrors {
+            try await ViewChangeRequest.carryOut(
+                "switchover", client, deadline: deadline,
+                check: { current in
+                    if let target, current.backup != target {
+                        Output.error("\(target) is not the backup (\(current))")
+                        throw ExitCode.failure
+                    }
+                },
+                ask: { current in try await client.switchover(from: current.viewnum, deadline: deadline) })
+        }
         var view = to
         if !noWait {
-            view = try await withClientErrors { try await acknowledged(client, view: to, deadline: deadline) }
+            view = try await withClientErrors {
+                try await ViewChangeRequest.acknowledgement(of: to, client, deadline: deadline)
+            }
         }
         if json {
             Output.line(
@@ -45,44 +57,5 @@ struct SwitchoverCommand: AsyncParsableCommand {
                     + (view.backup.isEmpty ? "-" : view.backup)
                     + (view.acked ? " (acknowledged)" : " (not yet acknowledged)"))
         }
-    }
-
-    /// Asks until the monitor makes the new view or refuses for good. Returns the view
-    /// switched from and the view switched to.
-    private func handOver(_ client: KVClient, deadline: NIODeadline) async throws -> (View, View) {
-        var lastReason = "no answer"
-        while NIODeadline.now() < deadline {
-            let current = try await client.view(deadline: deadline)
-            if let target, current.backup != target {
-                Output.error("\(target) is not the backup (\(current))")
-                throw ExitCode.failure
-            }
-            let answer = try await client.switchover(from: current.viewnum, deadline: deadline)
-            switch answer.status {
-            case .done:
-                return (current, answer.view)
-            case .retryLater:
-                lastReason = answer.reason
-            case .refused:
-                // (A retry of a request that was done gets `done` again from the monitor.)
-                Output.error("switchover refused: \(answer.reason)")
-                throw ExitCode.failure
-            }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        }
-        Output.error("switchover not done before the timeout: \(lastReason)")
-        throw ExitCode(ExitStatus.timedOut)
-    }
-
-    /// Waits for the new primary's acknowledgement (of this view or a later one): from
-    /// then on its backup is in sync.
-    private func acknowledged(_ client: KVClient, view: View, deadline: NIODeadline) async throws -> View {
-        while NIODeadline.now() < deadline {
-            let current = try await client.view(deadline: deadline)
-            if current.viewnum >= view.viewnum && current.acked { return current }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        Output.error("view \(view.viewnum) made, but not acknowledged before the timeout")
-        throw ExitCode(ExitStatus.timedOut)
     }
 }

@@ -15,7 +15,11 @@ public enum Message: Equatable, Sendable {
 
     /// A server's heartbeat to the monitor, carrying the view number it acknowledges;
     /// `leaving` asks to be relieved of any role (the server is shutting down).
-    case ping(address: String, viewnum: UInt64, leaving: Bool = false)
+    /// `incarnation` is new at every start of the server process (0: not sent), so the
+    /// monitor tells a restart from a server that merely has not learned its view yet;
+    /// `claim` is what a restarted server recovered from its data directory.
+    case ping(
+        address: String, viewnum: UInt64, leaving: Bool = false, incarnation: UInt64 = 0, claim: StateClaim? = nil)
     /// A client's request for the current view (does not register the caller).
     case getView
     case viewReply(View)
@@ -34,6 +38,11 @@ public enum Message: Equatable, Sendable {
     /// An admin's request for a monitor's own report.
     case monitorInfo
     case monitorInfoReply(MonitorStatus)
+    /// An operator's explicit way out when no member of the view can be revived
+    /// (`kvctl revive --accept-data-loss`): make `address` primary of the next view with
+    /// whatever it holds, only if the view is still `viewnum`. Answered with a
+    /// `switchoverReply`.
+    case revive(address: String, viewnum: UInt64)
 
     case request(ClientRequest)
     case reply(ClientReply)
@@ -45,6 +54,10 @@ public enum Message: Equatable, Sendable {
     /// An admin's request for a server's own report.
     case serverInfo
     case serverInfoReply(ServerStats)
+    /// The operator accepts this server's data as the state to serve, whatever it lacks:
+    /// it will take the next view naming it primary (`kvctl revive`, before asking the
+    /// monitor). Answered with its `serverInfoReply`.
+    case adoptData
 
     /// The one-byte type code on the wire.
     public var typeCode: MessageType {
@@ -64,6 +77,7 @@ public enum Message: Equatable, Sendable {
         case .notLeader: .notLeader
         case .monitorInfo: .monitorInfo
         case .monitorInfoReply: .monitorInfoReply
+        case .revive: .revive
         case .request: .request
         case .reply: .reply
         case .forward: .forward
@@ -71,6 +85,7 @@ public enum Message: Equatable, Sendable {
         case .backupAck: .backupAck
         case .serverInfo: .serverInfo
         case .serverInfoReply: .serverInfoReply
+        case .adoptData: .adoptData
         }
     }
 }
@@ -91,6 +106,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case notLeader = 0x17
     case monitorInfo = 0x18
     case monitorInfoReply = 0x19
+    case revive = 0x1A
     case request = 0x20
     case reply = 0x21
     case forward = 0x30
@@ -98,6 +114,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case backupAck = 0x33
     case serverInfo = 0x40
     case serverInfoReply = 0x41
+    case adoptData = 0x42
 }
 
 /// A message with the id that pairs a reply with its request on one connection.

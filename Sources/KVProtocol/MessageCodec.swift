@@ -49,12 +49,25 @@ public enum MessageCodec {
         case .error(let code, let message):
             w.u16(code.rawValue)
             w.string(message)
-        case .ping(let address, let viewnum, let leaving):
+        case .ping(let address, let viewnum, let leaving, let incarnation, let claim):
             w.string(address)
             w.u64(viewnum)
-            // Sent only when set, so that monitors that predate it still take ordinary pings.
-            if leaving { w.u8(PingFlags.leaving) }
-        case .getView, .listServers, .serverInfo, .monitorInfo:
+            // The flags byte and what it announces are sent only when set, so that
+            // monitors that predate them still take ordinary pings.
+            var flags: UInt8 = 0
+            if leaving { flags |= PingFlags.leaving }
+            if incarnation != 0 { flags |= PingFlags.incarnation }
+            if claim != nil { flags |= PingFlags.claim }
+            guard flags != 0 else { break }
+            w.u8(flags)
+            if incarnation != 0 { w.u64(incarnation) }
+            if let claim {
+                w.u8(claim.role.rawValue)
+                w.u64(claim.viewnum)
+                w.string(claim.primary)
+                w.string(claim.backup)
+            }
+        case .getView, .listServers, .serverInfo, .monitorInfo, .adoptData:
             break
         case .notLeader(let leader):
             w.string(leader)
@@ -63,7 +76,12 @@ public enum MessageCodec {
             w.string(status.leader)
             encode(status.view, into: &w)
             w.bool(status.storeReachable)
+            // Sent only when set: kvctl builds that predate it still read the rest.
+            if !status.waitingFor.isEmpty { w.string(status.waitingFor) }
         case .switchover(let viewnum):
+            w.u64(viewnum)
+        case .revive(let address, let viewnum):
+            w.string(address)
             w.u64(viewnum)
         case .switchoverReply(let reply):
             w.u8(reply.status.rawValue)
@@ -187,19 +205,39 @@ public enum MessageCodec {
         case .ping:
             let address = try r.string("address")
             let viewnum = try r.u64("viewnum")
-            // One optional last byte, present only when it says something: one encoding
-            // per message, and anything else is trailing garbage.
-            var leaving = false
-            if r.remaining == 1 {
-                let flags = try r.u8("ping flags")
-                guard flags == PingFlags.leaving else {
-                    throw ProtocolError(.malformedFrame, "1 trailing bytes (not a known ping flag: \(flags))")
+            // One optional flags byte, present only when it says something, then what it
+            // announces: one encoding per message, and anything else is trailing garbage.
+            var flags: UInt8 = 0
+            var incarnation: UInt64 = 0
+            var claim: StateClaim?
+            if r.remaining > 0 {
+                flags = try r.u8("ping flags")
+                guard flags != 0, flags & ~PingFlags.known == 0 else {
+                    throw ProtocolError(.malformedFrame, "trailing bytes: not a known set of ping flags (\(flags))")
                 }
-                leaving = true
+                if flags & PingFlags.incarnation != 0 {
+                    incarnation = try r.u64("incarnation")
+                    guard incarnation != 0 else { throw ProtocolError(.malformedFrame, "incarnation 0 sent") }
+                }
+                if flags & PingFlags.claim != 0 {
+                    let raw = try r.u8("claim role")
+                    guard let role = StateClaim.Role(rawValue: raw) else {
+                        throw ProtocolError(.malformedFrame, "unknown claim role \(raw)")
+                    }
+                    claim = StateClaim(
+                        role: role, viewnum: try r.u64("claim viewnum"), primary: try r.string("claim primary"),
+                        backup: try r.string("claim backup"))
+                }
             }
-            message = .ping(address: address, viewnum: viewnum, leaving: leaving)
+            message = .ping(
+                address: address, viewnum: viewnum, leaving: flags & PingFlags.leaving != 0, incarnation: incarnation,
+                claim: claim)
         case .switchover:
             message = .switchover(viewnum: try r.u64("viewnum"))
+        case .revive:
+            message = .revive(address: try r.string("address"), viewnum: try r.u64("viewnum"))
+        case .adoptData:
+            message = .adoptData
         case .switchoverReply:
             guard let status = SwitchoverReply.Status(rawValue: try r.u8("switchover status")) else {
                 throw ProtocolError(.malformedFrame, "unknown switchover status")
@@ -223,8 +261,18 @@ public enum MessageCodec {
             let leader = try r.string("leader")
             let view = try decodeView(&r)
             let reachable = try r.bool("store reachable")
+            var waitingFor = ""
+            if r.remaining > 0 {
+                let trailing = r.remaining
+                do {
+                    waitingFor = try r.string("waiting for", max: 4096)
+                } catch {
+                    throw ProtocolError(.malformedFrame, "\(trailing) trailing bytes (not a waiting-for text)")
+                }
+            }
             message = .monitorInfoReply(
-                MonitorStatus(role: role, leader: leader, view: view, storeReachable: reachable))
+                MonitorStatus(
+                    role: role, leader: leader, view: view, storeReachable: reachable, waitingFor: waitingFor))
         case .serverInfoReply:
             let address = try r.string("server address")
             guard let role = ServerInfo.Role(rawValue: try r.u8("role")) else {
@@ -355,7 +403,12 @@ public enum MessageCodec {
     }
 }
 
-/// The optional last byte of a ping.
+/// The optional flags byte of a ping.
 enum PingFlags {
     static let leaving: UInt8 = 0x01
+    /// A u64 incarnation follows.
+    static let incarnation: UInt8 = 0x02
+    /// A claim follows (after the incarnation): role u8, viewnum u64, primary and backup.
+    static let claim: UInt8 = 0x04
+    static let known: UInt8 = leaving | incarnation | claim
 }

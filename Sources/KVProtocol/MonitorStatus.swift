@@ -29,12 +29,16 @@ public struct MonitorStatus: Equatable, Sendable {
     /// is unreachable or without quorum), the view file for a sole monitor (false after a
     /// failed save).
     public var storeReachable: Bool
+    /// Why nothing is served, while the monitor waits for a member of the view to come
+    /// back with its data (docs/DESIGN.md §3.12); empty otherwise.
+    public var waitingFor: String
 
-    public init(role: Role, leader: String, view: View, storeReachable: Bool) {
+    public init(role: Role, leader: String, view: View, storeReachable: Bool, waitingFor: String = "") {
         self.role = role
         self.leader = leader
         self.view = view
         self.storeReachable = storeReachable
+        self.waitingFor = waitingFor
     }
 
     /// Whether this monitor decides views now.

@@ -1,5 +1,5 @@
 /// What a restarted server holds, as it tells the monitor: the complete state of one view
-/// as that view's primary, or as its synchronised backup (docs/DESIGN.md §3.10). A server
+/// as that view's primary, or as its synchronised backup (docs/DESIGN.md §3.12). A server
 /// sends one only while it has recovered data from disk and has taken no role since, and
 /// only when it is provably true (docs/STORAGE.md, "Claims").
 public struct StateClaim: Equatable, Hashable, Sendable, CustomStringConvertible {

@@ -154,7 +154,7 @@ public final class MonitorNode: @unchecked Sendable {
     public var localAddress: PeerAddress? { listener?.localAddress }
 
     private func handle(_ frame: Frame, _ responder: Responder) {
-        if case .ping(let address, _, _) = frame.message, PeerAddress(address) == nil {
+        if case .ping(let address, _, _, _, _) = frame.message, PeerAddress(address) == nil {
             logger.warning(
                 "ping with a bad server address, closing connection",
                 metadata: ["kv_peer": "\(responder.peer)", "kv_event": "bad-input", "kv_address": "\(address)"])

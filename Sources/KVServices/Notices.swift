@@ -1,4 +1,5 @@
 import KVProtocol
+import KVStorage
 import KVTransport
 import Logging
 import MonitorCore
@@ -88,6 +89,14 @@ enum Notices {
                 metadata: ["kv_peer": "\(address)", "kv_role": "\(role)", "kv_event": "leaving"])
         case .switchoverRefused(let refusal):
             logger.info("switchover refused: \(refusal)", metadata: ["kv_event": "switchover-refused"])
+        case .reviveRefused(let address, let reason):
+            logger.warning(
+                "kvctl revive of \(address) refused: \(reason)",
+                metadata: ["kv_event": "revive-refused", "kv_peer": "\(address)"])
+        case .waitingForRevival(let view, let reason):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "waiting-for-revival"
+            logger.critical("\(reason)", metadata: metadata)
         }
     }
 
@@ -161,6 +170,39 @@ enum Notices {
             metadata["kv_event"] = "leaving"
             metadata["kv_role"] = "\(role)"
             logger.notice("shutting down: asking the monitor to hand over this \(role)'s role", metadata: metadata)
+        case .adoptedData(let keys):
+            logger.warning(
+                "the operator accepted this server's data (\(keys) keys) as the state to serve, whatever it lacks",
+                metadata: ["kv_event": "data-adopted", "kv_keys": "\(keys)"])
+        case .adoptRefused(let reason):
+            logger.warning(
+                "refused to adopt its data as the state to serve: \(reason)", metadata: ["kv_event": "data-adopted"])
+        case .servingAdoptedData(let view, let keys):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "revived"
+            logger.critical(
+                "primary of view \(view.viewnum) with the data the operator accepted (\(keys) keys); updates it lacks are lost",
+                metadata: metadata)
+        case .revived(let view, let claim):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "revived"
+            logger.notice(
+                "revived as primary of view \(view.viewnum) with the data directory's state (\(claim))",
+                metadata: metadata)
+        }
+    }
+
+    static func storageOpened(
+        _ opening: StorageEngine<POSIXDataDirectory>.Opening, directory: String, logger: Logger
+    ) {
+        if opening.damage != nil {
+            logger.error(
+                "data directory \(directory): \(opening.report)",
+                metadata: ["kv_event": "storage-damaged", "kv_data_dir": "\(directory)"])
+        } else {
+            logger.notice(
+                "data directory \(directory): \(opening.report)",
+                metadata: ["kv_event": "storage-opened", "kv_data_dir": "\(directory)"])
         }
     }
 }

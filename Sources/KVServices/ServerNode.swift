@@ -1,8 +1,10 @@
 import KVMetrics
 import KVProtocol
+import KVStorage
 import KVTransport
 import Logging
 import NIOCore
+import NIOPosix
 import NodeDriver
 import ServerCore
 
@@ -31,6 +33,13 @@ public final class ServerNode: @unchecked Sendable {
         public var maxConnections = FrameListener.defaultMaxConnections
         /// With a shared secret, every connection in either direction must prove it knows it.
         public var secret: SharedSecret?
+        /// Where the server keeps its log and snapshots (docs/STORAGE.md); nil keeps the
+        /// data in memory only.
+        public var dataDirectory: String?
+        /// How far the log must be on disk before a reply reveals it.
+        public var fsync = FsyncPolicy.always
+        /// New at every start of the process (see `ServerDriver.Configuration.incarnation`).
+        public var incarnation = UInt64.random(in: 1...UInt64.max)
 
         public init(
             listen: FrameListener.Source, advertise: String, monitors: [String],
@@ -89,14 +98,38 @@ public final class ServerNode: @unchecked Sendable {
     private let logger: Logger
     private let environment: NIOServerEnvironment
     private let driver: ServerDriver<NIOServerEnvironment>
+    /// The data directory's log, with a data directory.
+    public let diskLog: DiskLog?
+    /// What opening the data directory found, for `kvctl server-info`.
+    public let storageReport: String?
     /// The kvservice-protocol listener; set once `start` has bound it.
     public private(set) var listener: FrameListener!
 
+    /// - Parameter fail: ends the process after a failed write or sync of the data
+    ///   directory (tests pass one that records it).
     public static func start(
         configuration: Configuration, group: any EventLoopGroup, logger: Logger,
-        onStatusChange: (@Sendable (Summary) -> Void)? = nil, onTick: (@Sendable (Summary) -> Void)? = nil
+        onStatusChange: (@Sendable (Summary) -> Void)? = nil, onTick: (@Sendable (Summary) -> Void)? = nil,
+        fail: @escaping @Sendable (String) -> Never = { fatalError($0) }
     ) async throws -> ServerNode {
-        let node = ServerNode(configuration: configuration, group: group, logger: logger)
+        let loop = group.next()
+        var storage: (log: DiskLog, opening: StorageEngine<POSIXDataDirectory>.Opening)?
+        if let path = configuration.dataDirectory {
+            // Recovery reads and checks every file: off the event loop, before serving.
+            storage = try await NIOThreadPool.singleton.runIfActive {
+                let engine = StorageEngine(fileSystem: try POSIXDataDirectory(path: path), policy: configuration.fsync)
+                let opening = try engine.open(
+                    start: ServerStart(
+                        incarnation: configuration.incarnation, bootID: POSIXDataDirectory.bootID(),
+                        policy: configuration.fsync),
+                    duplicateCapacity: configuration.core.duplicateTableCapacity,
+                    setAsideName: "damaged-\(UInt64(NIODeadline.now().uptimeNanoseconds))")
+                return (DiskLog(engine: engine, loop: loop, fail: fail), opening)
+            }
+            Notices.storageOpened(storage!.opening, directory: path, logger: logger)
+        }
+        let node = ServerNode(
+            configuration: configuration, loop: loop, group: group, logger: logger, storage: storage)
         node.environment.onStatusChange = onStatusChange
         node.environment.onTick = onTick
         node.listener = try await FrameListener.start(
@@ -109,18 +142,26 @@ public final class ServerNode: @unchecked Sendable {
         return node
     }
 
-    private init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
+    private init(
+        configuration: Configuration, loop: any EventLoop, group: any EventLoopGroup, logger: Logger,
+        storage: (log: DiskLog, opening: StorageEngine<POSIXDataDirectory>.Opening)?
+    ) {
+        var core = configuration.core
+        core.durable = storage != nil
         self.configuration = configuration
-        self.loop = group.next()
+        self.loop = loop
         self.logger = logger
+        self.diskLog = storage?.log
+        self.storageReport = storage?.opening.report
         self.environment = NIOServerEnvironment(
             loop: loop, group: group, secret: configuration.secret, logger: logger)
         self.driver = ServerDriver(
             configuration: .init(
-                core: configuration.core, monitors: configuration.monitors,
+                core: core, monitors: configuration.monitors,
                 pingInterval: UInt64(configuration.pingInterval.nanoseconds),
-                peerTimeout: UInt64(configuration.peerTimeout.nanoseconds)),
-            environment: environment, measurements: configuration.metrics)
+                peerTimeout: UInt64(configuration.peerTimeout.nanoseconds), incarnation: configuration.incarnation),
+            environment: environment, measurements: configuration.metrics, storage: storage?.log,
+            recovered: storage?.opening.recovered)
     }
 
     public var localAddress: PeerAddress? { listener?.localAddress }
@@ -136,6 +177,9 @@ public final class ServerNode: @unchecked Sendable {
         case .transfer(let chunk):
             driver.receive(chunk, from: .connection(responder))
         case .serverInfo:
+            responder.respond(.serverInfoReply(stats()))
+        case .adoptData:
+            driver.adoptData()
             responder.respond(.serverInfoReply(stats()))
         default:
             Notices.refuseUnexpected(frame, from: responder, by: "server", logger: logger)
@@ -234,6 +278,8 @@ public final class ServerNode: @unchecked Sendable {
             self.driver.stop()
             self.environment.close()
         }.get()
+        // What was handed to the log is written and synced before the process goes.
+        await diskLog?.close()
     }
 
     /// The kvservice listener's part of a graceful stop: stops accepting, lets requests in

@@ -35,7 +35,7 @@ extension Simulation {
             refuse(packet)
             return
         }
-        if case .ping(let address, let viewnum, _) = message { checkAcknowledging(monitor, address, viewnum) }
+        if case .ping(let address, let viewnum, _, _, _) = message { checkAcknowledging(monitor, address, viewnum) }
         _ = driver.receive(message, from: SimulatedRequester(exchange: packet.exchange, node: packet.from))
         checkMonitorNotices()
     }

@@ -54,7 +54,8 @@ enum TraceEntry {
 
     static func describe(_ message: Message) -> String {
         switch message {
-        case .ping(_, let viewnum, let leaving): "ping \(viewnum)" + (leaving ? " leaving" : "")
+        case .ping(_, let viewnum, let leaving, _, let claim):
+            "ping \(viewnum)" + (leaving ? " leaving" : "") + (claim.map { " claiming \($0)" } ?? "")
         case .getView: "get view"
         case .viewReply(let view): "\(view)"
         case .switchover(let viewnum): "switchover from \(viewnum)"

@@ -30,5 +30,11 @@ public enum MessageIDs {
         "etcd-unavailable": "75cace878e784ef99d6c295d258287b5",
         "etcd-available": "9b3ae816b5dc4bfd9a8e5193bced4e20",
         "view-imported": "42d36467cbfb483a9230f6f4946db5ef",
+        "storage-opened": "774cbb18b5504bd281c09218be91ae88",
+        "storage-damaged": "76c99fe07b6d4f7f99dc2b2f61c4b6e2",
+        "storage-failed": "2b927fd67a60427cae2fde0b0b5756f6",
+        "data-adopted": "cf0d390a181f4525b0fe016b0954dedf",
+        "revived": "3b10ea583ff945ce9f8c7fe88c2d503e",
+        "waiting-for-revival": "a120a59e54314d17b8524788f5a17d8e",
     ]
 }

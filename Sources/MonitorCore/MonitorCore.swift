@@ -22,6 +22,11 @@ public struct MonitorCore {
     private var heldPings: [(token: ReplyToken, from: String)] = []
     /// The view the last successful switchover started from.
     private var lastSwitchoverFrom: UInt64?
+    /// The view and server of the last operator revival, so that a retry is answered done.
+    private var lastRevival: (from: UInt64, address: String)?
+    /// Why nothing is served, while the monitor waits for a restarted member of the view
+    /// that can be revived (`revive`); nil otherwise.
+    public private(set) var waitingForRevival: String?
 
     private struct PendingSave {
         enum Purpose {
@@ -30,7 +35,7 @@ public struct MonitorCore {
             /// A new view; `clearsRestartOf` names a server whose restart the view
             /// answers, and `switchover` the admin request that asked for it.
             case change(
-                from: View, reason: ViewChangeReason, clearsRestartOf: String?,
+                from: View, reason: ViewChangeReason, clearsRestartOf: [String],
                 switchover: (from: UInt64, token: ReplyToken)?)
         }
 
@@ -55,14 +60,18 @@ public struct MonitorCore {
     public mutating func step(_ event: MonitorEvent, at now: UInt64) -> [MonitorEffect] {
         var effects: [MonitorEffect] = []
         switch event {
-        case .ping(let address, let viewnum, let leaving, let token):
-            ping(from: address, viewnum: viewnum, leaving: leaving, token, at: now, &effects)
+        case .ping(let address, let viewnum, let leaving, let incarnation, let claim, let token):
+            ping(
+                from: address, viewnum: viewnum, leaving: leaving, incarnation: incarnation, claim: claim, token,
+                at: now, &effects)
         case .viewRequest(let token):
             effects.append(.reply(token, .viewReply(view)))
         case .serversRequest(let token):
             effects.append(.reply(token, .serversReply(view: view, servers: servers(at: now))))
         case .switchover(let expectedViewnum, let token):
             switchover(expectedViewnum: expectedViewnum, token, &effects)
+        case .revive(let address, let expectedViewnum, let token):
+            reviveByOperator(address, expectedViewnum: expectedViewnum, token, &effects)
         case .tick:
             tick(&effects)
         case .viewSaved(let saved):
@@ -88,8 +97,8 @@ public struct MonitorCore {
     // MARK: - Pings and ticks
 
     private mutating func ping(
-        from address: String, viewnum: UInt64, leaving: Bool, _ token: ReplyToken, at now: UInt64,
-        _ effects: inout [MonitorEffect]
+        from address: String, viewnum: UInt64, leaving: Bool, incarnation: UInt64, claim: StateClaim?,
+        _ token: ReplyToken, at now: UInt64, _ effects: inout [MonitorEffect]
     ) {
         // "" means "no server" in a view: a ping from it must never name a primary.
         guard !address.isEmpty else {
@@ -101,11 +110,18 @@ public struct MonitorCore {
             records[address]
             ?? ServerRecord(
                 lastPingTick: ticks, lastPingMillis: now, viewnum: viewnum, restarted: false, reportedDead: false)
+        // A server that restarted says so by a new incarnation; when the last one is not
+        // known (this monitor restarted too), by a claim, sent only after a restart. With
+        // neither, a 0 from a member of the view is the sign.
+        let knownIncarnation = incarnation != 0 && record.incarnation != 0
+        let restartShown = knownIncarnation ? incarnation != record.incarnation : claim != nil
         record.lastPingTick = ticks
         record.lastPingMillis = now
         record.viewnum = viewnum
         record.reportedDead = false
         record.pingedSinceStart = true
+        record.incarnation = incarnation
+        record.claim = claim
         if leaving && !record.leaving {
             effects.append(.notice(.serverLeaving(address: address, role: role(of: address))))
         }
@@ -129,13 +145,16 @@ public struct MonitorCore {
                     acked.acked = true
                     startSaving(PendingSave(view: acked, purpose: .acknowledgement), &effects)
                 }
-            } else if viewnum == 0 && view.acked && !record.restarted {
+            } else if viewnum == 0 && (view.acked || restartShown) && !record.restarted {
                 // An unacknowledged view's primary may ping 0 because it never received
-                // its view; only after it acknowledged is a 0 a restart.
+                // its view; only after it acknowledged is a 0 a restart, unless the ping
+                // shows one.
                 record.restarted = true
                 effects.append(.notice(.serverRestarted(address: address, role: .primary)))
             }
-        } else if address == view.backup, viewnum == 0, !record.restarted {
+        } else if address == view.backup, viewnum == 0, !record.restarted, restartShown || !knownIncarnation {
+            // A backup of the same incarnation pinging 0 has not learned its view yet (the
+            // answer that named it was lost): replacing it by itself would repeat for ever.
             record.restarted = true
             effects.append(.notice(.serverRestarted(address: address, role: .backup)))
         }
@@ -203,7 +222,7 @@ public struct MonitorCore {
 
     /// Asks for `next` to be saved; it is in force once the save completes.
     private mutating func commit(
-        _ next: View, reason: ViewChangeReason, clearsRestartOf: String? = nil,
+        _ next: View, reason: ViewChangeReason, clearsRestartOf: [String] = [],
         switchover: (from: UInt64, token: ReplyToken)? = nil, _ effects: inout [MonitorEffect]
     ) {
         startSaving(
@@ -227,9 +246,13 @@ public struct MonitorCore {
             effects.append(.notice(.viewChanged(from: from, to: saved, reason: reason)))
             // The restart is answered only now: had the save failed, the old view would
             // still name the empty server, and the mark is what gets it replaced.
-            if let clearsRestartOf { records[clearsRestartOf]?.restarted = false }
+            for address in clearsRestartOf { records[address]?.restarted = false }
             if let switchover {
-                lastSwitchoverFrom = switchover.from
+                if reason == .operatorRevival {
+                    lastRevival = (switchover.from, saved.primary)
+                } else {
+                    lastSwitchoverFrom = switchover.from
+                }
                 effects.append(.reply(switchover.token, .switchoverReply(SwitchoverReply(status: .done, view: saved))))
             }
         }
@@ -246,8 +269,14 @@ public struct MonitorCore {
         // tick that calls for it, not at once: a failing store is not retried in a loop.
         saving = nil
         effects.append(.notice(.persistFailed(wanted: wanted, error: error)))
-        if case .change(_, _, _, let switchover?) = pending.purpose {
-            refuse(switchover.token, .notSaved(error), &effects)
+        if case .change(_, let reason, _, let switchover?) = pending.purpose {
+            if reason == .operatorRevival {
+                refuseRevival(
+                    wanted.primary, "the new view could not be saved: \(error)", transient: true, switchover.token,
+                    &effects)
+            } else {
+                refuse(switchover.token, .notSaved(error), &effects)
+            }
         }
         releaseHeldPings(&effects)
     }
@@ -326,15 +355,19 @@ public struct MonitorCore {
         let hasBackup = !view.backup.isEmpty
         let backupHealthy = hasBackup && isHealthy(view.backup)
 
+        if !primaryHealthy && !(view.acked && backupHealthy) {
+            // Nobody can be promoted; a restarted member may be revived.
+            revive(&effects)
+            return
+        }
+        if waitingForRevival != nil { waitingForRevival = nil }
         if view.acked {
             if !primaryHealthy {
-                // Only the backup holds the data; without a healthy one nothing can change.
-                guard backupHealthy else { return }
                 // A restarted primary is alive again and may come back as the new backup;
                 // it is empty, and the new primary transfers the state to it.
                 commit(
                     View(viewnum: view.viewnum + 1, primary: view.backup, backup: pickIdle(excluding: [view.backup])),
-                    reason: .primaryFailed, clearsRestartOf: view.primary, &effects)
+                    reason: .primaryFailed, clearsRestartOf: [view.primary], &effects)
             } else if isLeaving(view.primary) && backupHealthy && !isLeaving(view.backup) {
                 // A planned leave is a switchover that does not keep the old primary.
                 // Until the backup is confirmed in this view, the primary waits.
@@ -367,6 +400,132 @@ public struct MonitorCore {
         }
     }
 
+    // MARK: - Revival
+
+    /// The operator's way out (`kvctl revive HOST:PORT --accept-data-loss`): `address`
+    /// becomes primary of the next view with whatever it holds, even though it may lack
+    /// acknowledged updates. Only while the service is down for want of a revivable member
+    /// (an operator cannot override a primary that serves, or a backup the monitor will
+    /// promote), only for a server pinging now, and as a compare-and-swap on the view. The
+    /// server must have been told to adopt its data first (`Message.adoptData`), or it
+    /// refuses the view as any restarted server does.
+    private mutating func reviveByOperator(
+        _ address: String, expectedViewnum: UInt64, _ token: ReplyToken, _ effects: inout [MonitorEffect]
+    ) {
+        if let lastRevival, lastRevival.from == expectedViewnum, lastRevival.address == address {
+            effects.append(.reply(token, .switchoverReply(SwitchoverReply(status: .done, view: view))))
+            return
+        }
+        let refusal: (reason: String, transient: Bool)? = {
+            guard view.viewnum > 0 else { return ("there is no view yet: the first server to ping founds one", false) }
+            guard expectedViewnum == view.viewnum else { return ("the view changed (now \(view))", false) }
+            guard canSave else { return ("another view change is being saved", true) }
+            if view.acked && isHealthy(view.primary) {
+                return ("the service is up: \(view.primary) serves view \(view.viewnum)", false)
+            }
+            if view.acked && !view.backup.isEmpty && isHealthy(view.backup) {
+                return ("backup \(view.backup) can take over: the monitor promotes it", false)
+            }
+            guard let record = records[address], isAlive(record), record.pingedSinceStart else {
+                return ("\(address) is not pinging this monitor", false)
+            }
+            guard !record.leaving else { return ("\(address) is shutting down", false) }
+            return nil
+        }()
+        if let refusal { return refuseRevival(address, refusal.reason, transient: refusal.transient, token, &effects) }
+        let other = [view.primary, view.backup].first { !$0.isEmpty && $0 != address } ?? ""
+        let backup =
+            !other.isEmpty && records[other].map(isAlive) == true && !isLeaving(other)
+            ? other : pickIdle(excluding: [address])
+        waitingForRevival = nil
+        commit(
+            View(viewnum: view.viewnum + 1, primary: address, backup: backup), reason: .operatorRevival,
+            clearsRestartOf: [address, view.primary, view.backup].filter { !$0.isEmpty },
+            switchover: (expectedViewnum, token), &effects)
+    }
+
+    private func refuseRevival(
+        _ address: String, _ reason: String, transient: Bool, _ token: ReplyToken, _ effects: inout [MonitorEffect]
+    ) {
+        effects.append(.notice(.reviveRefused(address: address, reason: reason)))
+        effects.append(
+            .reply(
+                token,
+                .switchoverReply(
+                    SwitchoverReply(status: transient ? .retryLater : .refused, reason: reason, view: view))))
+    }
+
+    /// The view's primary is dead or restarted and its backup cannot be promoted (there is
+    /// none, it is down too, or the view is unacknowledged). A restarted member of the view
+    /// whose data directory proves it holds every acknowledged update becomes primary of
+    /// the next view, the primary preferred; the other member, if alive, its backup (it
+    /// gets a full transfer, which discards whatever it holds that was never acknowledged).
+    /// Otherwise nothing changes, and the monitor says whom it waits for (docs/DESIGN.md
+    /// §3.12).
+    private mutating func revive(_ effects: inout [MonitorEffect]) {
+        guard let candidate = revivalCandidate() else {
+            let reason = revivalWait()
+            if waitingForRevival != reason {
+                waitingForRevival = reason
+                effects.append(.notice(.waitingForRevival(view: view, reason: reason)))
+            }
+            return
+        }
+        waitingForRevival = nil
+        let other = candidate == view.primary ? view.backup : view.primary
+        let backup =
+            !other.isEmpty && records[other].map(isAlive) == true && !isLeaving(other)
+            ? other : pickIdle(excluding: [candidate])
+        commit(
+            View(viewnum: view.viewnum + 1, primary: candidate, backup: backup), reason: .revived,
+            clearsRestartOf: [candidate, other].filter { !$0.isEmpty }, &effects)
+    }
+
+    /// The member of the view that may be revived, if one may. It must have pinged since
+    /// this monitor started, be alive, not leaving, and claim:
+    /// - as the view's primary: the primary role in this very view, or either role in the
+    ///   view before (then it never took this view up: a reply in a view waits for the
+    ///   view's claim to be on disk, so nothing was acknowledged in it);
+    /// - as the backup of an acknowledged view: the backup role in this very view (its
+    ///   transfer completed, and it acknowledged every update that was answered).
+    private func revivalCandidate() -> String? {
+        func eligible(_ address: String) -> StateClaim? {
+            guard !address.isEmpty, let record = records[address], record.pingedSinceStart, isAlive(record),
+                !record.leaving, let claim = record.claim, claim.claimant == address
+            else { return nil }
+            return claim
+        }
+        if let claim = eligible(view.primary) {
+            let thisView = claim.role == .primary && claim.viewnum == view.viewnum && claim.backup == view.backup
+            if thisView || claim.viewnum + 1 == view.viewnum { return view.primary }
+        }
+        if view.acked, let claim = eligible(view.backup), claim.role == .backup, claim.viewnum == view.viewnum,
+            claim.primary == view.primary
+        {
+            return view.backup
+        }
+        return nil
+    }
+
+    /// What the monitor waits for, for the log and the status.
+    private func revivalWait() -> String {
+        func state(_ address: String) -> String {
+            guard let record = records[address] else { return "has not pinged" }
+            if !isAlive(record) { return "is down" }
+            if !record.pingedSinceStart { return "has not pinged since the monitor started" }
+            guard let claim = record.claim else {
+                return record.restarted ? "restarted without data it can vouch for" : "is up"
+            }
+            return "restarted holding \(claim), which does not cover view \(view.viewnum)"
+        }
+        var parts = ["primary \(view.primary) \(state(view.primary))"]
+        if !view.backup.isEmpty {
+            parts.append("backup \(view.backup) \(state(view.backup))" + (view.acked ? "" : " (view not acknowledged)"))
+        }
+        return "view \(view.viewnum) cannot go on: " + parts.joined(separator: ", ")
+            + "; waiting for a member to restart with its data (kvctl revive HOST:PORT --accept-data-loss gives up on them)"
+    }
+
     /// A new view with the same primary and another backup (an idle server, or none).
     private mutating func replaceBackup(leaving: Bool, _ effects: inout [MonitorEffect]) {
         let oldBackup = view.backup
@@ -376,7 +535,7 @@ public struct MonitorCore {
         if leaving || !isHealthyIdleCandidate(oldBackup) { excluded.insert(oldBackup) }
         commit(
             View(viewnum: view.viewnum + 1, primary: view.primary, backup: pickIdle(excluding: excluded)),
-            reason: leaving ? .backupLeft : .backupFailed, clearsRestartOf: oldBackup, &effects)
+            reason: leaving ? .backupLeft : .backupFailed, clearsRestartOf: [oldBackup], &effects)
     }
 
     // MARK: - What the monitor knows of a server
@@ -460,6 +619,9 @@ public struct MonitorCore {
                 precondition(
                     saving.view.viewnum == view.viewnum + 1 && !saving.view.acked,
                     "saving \(saving.view) from \(view)")
+                if case .change(_, let reason, _, _) = saving.purpose, reason == .operatorRevival {
+                    break  // the operator's choice, data loss accepted
+                }
                 precondition(
                     view.viewnum == 0 || view.acked || saving.view.primary == view.primary,
                     "leaving unacknowledged \(view) for \(saving.view)")

@@ -3,8 +3,11 @@ import KVProtocol
 /// Everything that can happen to the monitor. Requests carry the token their answer is
 /// owed under (see `MonitorEffect.reply`).
 public enum MonitorEvent: Sendable {
-    /// A server's heartbeat; `leaving` asks to be relieved of any role (a graceful stop).
-    case ping(from: String, viewnum: UInt64, leaving: Bool, ReplyToken)
+    /// A server's heartbeat; `leaving` asks to be relieved of any role (a graceful stop);
+    /// `incarnation` changes at every start of the server (0: unknown) and `claim` is what
+    /// a restarted server recovered from disk (see `Message.ping`).
+    case ping(
+        from: String, viewnum: UInt64, leaving: Bool, incarnation: UInt64 = 0, claim: StateClaim? = nil, ReplyToken)
     /// A client or an admin asks for the view; it does not register as a server.
     case viewRequest(ReplyToken)
     /// An admin asks for every server the monitor knows.
@@ -12,6 +15,9 @@ public enum MonitorEvent: Sendable {
     /// An admin asks to hand the primary role to the backup, if the view is still
     /// `expectedViewnum`.
     case switchover(expectedViewnum: UInt64, ReplyToken)
+    /// An operator makes `address` primary of the next view with whatever it holds, if the
+    /// view is still `expectedViewnum` (`kvctl revive --accept-data-loss`).
+    case revive(address: String, expectedViewnum: UInt64, ReplyToken)
     /// One ping interval has passed.
     case tick
     /// The view asked for by `MonitorEffect.saveView` is durable.

@@ -19,6 +19,12 @@ public enum MonitorNotice: Equatable, Sendable {
     case serverLeaving(address: String, role: ServerInfo.Role)
     /// An admin's switchover request was refused (or must be retried).
     case switchoverRefused(SwitchoverRefusal)
+    /// The view's primary is down and its backup cannot be promoted, and no restarted
+    /// member proves it holds every acknowledged update: nothing is served until one does
+    /// (or an operator accepts the loss). Logged when the reason changes.
+    case waitingForRevival(view: View, reason: String)
+    /// An operator's `kvctl revive` was refused.
+    case reviveRefused(address: String, reason: String)
 }
 
 public enum ViewChangeReason: String, Sendable {
@@ -29,6 +35,8 @@ public enum ViewChangeReason: String, Sendable {
     case primaryLeft = "primary leaving, backup promoted"
     case backupLeft = "backup leaving, replaced"
     case switchover = "switchover requested, backup promoted"
+    case revived = "restarted server revived with its data"
+    case operatorRevival = "revived by the operator, accepting data loss"
 }
 
 /// Why the monitor would not hand the primary role over on request.

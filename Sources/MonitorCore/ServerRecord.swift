@@ -1,3 +1,5 @@
+import KVProtocol
+
 /// What the monitor remembers about one server that has pinged it.
 struct ServerRecord: Sendable {
     /// The tick count at its last ping.
@@ -19,4 +21,8 @@ struct ServerRecord: Sendable {
     /// It pinged since this monitor started. A record restored from the saved view has
     /// not: that it is alive is a grace period, not evidence.
     var pingedSinceStart = true
+    /// The process start its last ping came from (0: unknown, a server that predates them).
+    var incarnation: UInt64 = 0
+    /// What its last ping said it recovered from its data directory.
+    var claim: StateClaim?
 }

@@ -87,11 +87,13 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
 
     public var status: MonitorStatus {
         guard let election else {
-            return MonitorStatus(role: .sole, leader: "", view: view, storeReachable: !lastSaveFailed)
+            return MonitorStatus(
+                role: .sole, leader: "", view: view, storeReachable: !lastSaveFailed,
+                waitingFor: core?.waitingForRevival ?? "")
         }
         return MonitorStatus(
             role: election.isLeading ? .leader : .follower, leader: election.leaderAddress, view: view,
-            storeReachable: election.storeReachable)
+            storeReachable: election.storeReachable, waitingFor: core?.waitingForRevival ?? "")
     }
 
     private func report(at now: UInt64) -> MonitorReport {
@@ -105,15 +107,19 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
     public func receive(_ message: Message, from requester: Environment.Requester) -> Bool {
         let event: (ReplyToken) -> MonitorEvent
         switch message {
-        case .ping(let address, let viewnum, let leaving):
+        case .ping(let address, let viewnum, let leaving, let incarnation, let claim):
             measurements?.pinged()
-            event = { .ping(from: address, viewnum: viewnum, leaving: leaving, $0) }
+            event = {
+                .ping(from: address, viewnum: viewnum, leaving: leaving, incarnation: incarnation, claim: claim, $0)
+            }
         case .getView:
             event = { .viewRequest($0) }
         case .listServers:
             event = { .serversRequest($0) }
         case .switchover(let viewnum):
             event = { .switchover(expectedViewnum: viewnum, $0) }
+        case .revive(let address, let viewnum):
+            event = { .revive(address: address, expectedViewnum: viewnum, $0) }
         case .monitorInfo:
             guard lifecycle != .stopped else {
                 environment.abandon(requester)

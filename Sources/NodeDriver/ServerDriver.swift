@@ -24,13 +24,21 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         public var pingInterval: UInt64
         /// Nanoseconds a forward, chunk or ping may go unanswered before it counts as lost.
         public var peerTimeout: UInt64
+        /// New at every start of the process, never 0: every ping carries it, so the
+        /// monitor tells a restart from a ping whose view was lost (docs/DESIGN.md §3.12).
+        public var incarnation: UInt64
 
-        public init(core: ServerConfig, monitors: [String], pingInterval: UInt64, peerTimeout: UInt64) {
+        public init(
+            core: ServerConfig, monitors: [String], pingInterval: UInt64, peerTimeout: UInt64,
+            incarnation: UInt64 = .random(in: 1...UInt64.max)
+        ) {
             precondition(!monitors.isEmpty, "at least one monitor")
+            precondition(incarnation != 0, "incarnation 0 means none")
             self.core = core
             self.monitors = monitors
             self.pingInterval = pingInterval
             self.peerTimeout = peerTimeout
+            self.incarnation = incarnation
         }
     }
 
@@ -38,7 +46,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public let environment: Environment
     /// Where request, forward and transfer measurements go; nil records none.
     public let measurements: (any ServerMeasurements)?
+    /// The data directory's log, when the server has one (`ServerConfig.durable`).
+    public let storage: (any ServerStorage)?
     public private(set) var core: ServerCore
+    /// The records of the step being carried out, handed to the storage in one call.
+    private var unwritten: [(lsn: UInt64, record: DurableRecord)] = []
     private var lifecycle = Lifecycle.created
     private var pending: [UInt64: Pending] = [:]
     private var nextToken: UInt64 = 1
@@ -98,13 +110,19 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     /// nobody can take the data.
     public static var answersBeforeGivingUp: Int { 10 }
 
+    /// - Parameters:
+    ///   - storage: the log, required when `configuration.core.durable` is set.
+    ///   - recovered: what that log held at start.
     public init(
-        configuration: Configuration, environment: Environment, measurements: (any ServerMeasurements)? = nil
+        configuration: Configuration, environment: Environment, measurements: (any ServerMeasurements)? = nil,
+        storage: (any ServerStorage)? = nil, recovered: RecoveredData? = nil
     ) {
+        precondition(configuration.core.durable == (storage != nil), "a durable server needs storage, and only it")
         self.configuration = configuration
         self.environment = environment
         self.measurements = measurements
-        self.core = ServerCore(config: configuration.core)
+        self.storage = storage
+        self.core = ServerCore(config: configuration.core, recovered: recovered)
         self.monitors = MonitorRotation(configuration.monitors)
     }
 
@@ -112,6 +130,10 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public func start() {
         precondition(lifecycle == .created, "a driver starts once")
         lifecycle = .running
+        storage?.start { [weak self] lsn in
+            guard let self, self.lifecycle == .running else { return }
+            self.run(self.core.step(.persisted(upTo: lsn)))
+        }
         ticker = environment.scheduleRepeated(initialDelay: 0, every: configuration.pingInterval) { [weak self] in
             self?.tick()
         }
@@ -139,6 +161,12 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public func receive(_ chunk: TransferChunk, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
         run(core.step(.transfer(chunk, register(requester, request: nil))))
+    }
+
+    /// The operator accepts this server's data as the state to serve (`kvctl revive`).
+    public func adoptData() {
+        guard lifecycle == .running else { return }
+        run(core.step(.adoptData))
     }
 
     private func register(
@@ -174,10 +202,27 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             case .notice(let notice):
                 log(notice)
                 statusChanged = true
+            case .persist(let record, let lsn):
+                unwritten.append((lsn, record))
+            case .persistSnapshot(let lsn):
+                writeRecords()
+                storage!.snapshot(snapshotState(lsn: lsn), replacing: true)
             }
         }
+        writeRecords()
         if statusChanged { environment.statusChanged(core) }
         if pending.isEmpty { releaseIdleWaiters() }
+    }
+
+    private func writeRecords() {
+        guard !unwritten.isEmpty else { return }
+        storage!.append(unwritten)
+        unwritten.removeAll(keepingCapacity: true)
+    }
+
+    private func snapshotState(lsn: UInt64) -> SnapshotState {
+        SnapshotState(
+            lsn: lsn, store: core.store, duplicates: core.duplicates.entriesInOrder(), claim: core.claim)
     }
 
     private func sendToBackup(_ address: String, _ id: BackupMessageID, _ message: Message) {
@@ -204,7 +249,9 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         ping = .inFlight
         let monitor = monitors.current
         environment.send(
-            .ping(address: configuration.core.address, viewnum: viewnum, leaving: leaving), to: .monitor(monitor),
+            .ping(
+                address: configuration.core.address, viewnum: viewnum, leaving: leaving,
+                incarnation: configuration.incarnation, claim: core.pingClaim), to: .monitor(monitor),
             timeout: configuration.peerTimeout
         ) { [weak self] answer in
             guard let self else { return }
@@ -266,6 +313,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         guard lifecycle == .running else { return }
         redirectedThisTick = false
         run(core.step(.tick))
+        // Compaction: the log since the last snapshot has grown; not while a transfer is
+        // replacing the store (the snapshot would hold half of it).
+        if let storage, storage.wantsSnapshot, core.mayCompact {
+            storage.snapshot(snapshotState(lsn: core.lastLSN), replacing: false)
+        }
         measurements?.update(
             viewnum: core.view.viewnum, role: core.role, keys: core.store.count, bytes: max(0, core.storeBytes),
             duplicateClients: core.duplicates.count)

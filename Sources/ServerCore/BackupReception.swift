@@ -46,6 +46,14 @@ extension ServerCore {
         if stream.complete {
             counters.transfersReceived += 1
             effects.append(.notice(.transferReceived(from: chunk.from, viewnum: chunk.viewnum, keys: store.count)))
+            // On disk as one snapshot, with the claim it proves, before the last chunk is
+            // acknowledged (the answer below waits for it): a crash before then leaves
+            // the previous state, whole (docs/STORAGE.md).
+            if config.durable {
+                claim = StateClaim(role: .backup, view: view)
+                lastLSN += 1
+                effects.append(.persistSnapshot(lsn: lastLSN))
+            }
         }
         answer(token, .accepted, chunk.from, chunk.viewnum, &effects)
     }
@@ -63,7 +71,10 @@ extension ServerCore {
         case .outOfOrder:
             answer(token, .outOfOrder, batch.from, batch.viewnum, &effects)
         case .next:
-            for update in batch.updates { applyUpdate(update) }
+            for update in batch.updates {
+                applyUpdate(update)
+                persist(.update(update), &effects)
+            }
             stream.record(batch)
             duty = .backup(stream)
             counters.batchesApplied += 1
@@ -71,13 +82,20 @@ extension ServerCore {
         }
     }
 
-    private func answer(
+    /// Answers the primary; an acceptance waits until the log holds everything applied so
+    /// far, since the primary takes it as a promise that this backup can be promoted with it.
+    private mutating func answer(
         _ token: ReplyToken, _ verdict: BackupVerdict, _ from: String, _ viewnum: UInt64,
         _ effects: inout [ServerEffect]
     ) {
         if verdict != .accepted {
             effects.append(.notice(.rejectedFromPrimary(from: from, viewnum: viewnum, verdict: verdict)))
         }
-        effects.append(.answerPrimary(token, BackupAck(verdict: verdict, backupViewnum: view.viewnum)))
+        let ack = BackupAck(verdict: verdict, backupViewnum: view.viewnum)
+        if verdict == .accepted && persistedLSN < lastLSN {
+            pendingAcks.append((token, ack, lastLSN))
+        } else {
+            effects.append(.answerPrimary(token, ack))
+        }
     }
 }

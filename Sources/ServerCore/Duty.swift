@@ -1,3 +1,5 @@
+import KVProtocol
+
 /// What a server does in the view it knows, with the state that belongs to that duty.
 /// It changes with every new view (`ServerCore.observe`), and within a view only as
 /// `PrimaryPhase` says.
@@ -33,5 +35,13 @@ enum DataState: Equatable {
     /// The state of the view it is primary of (serving or fenced).
     case current
     /// Was primary with the current state, then lost the role: what it holds may be behind.
+    /// Also data read back from disk that proves no claim.
     case stale
+    /// Read back from the data directory at start, proving `claim`; no role taken since.
+    /// The monitor may name the server primary of the view after the claimed one (or the
+    /// one after that, docs/DESIGN.md §3.12).
+    case recovered(StateClaim)
+    /// An operator accepted what the server holds as the state to serve, whatever it
+    /// lacks (`kvctl revive --accept-data-loss`): it takes the next view naming it primary.
+    case adopted
 }

@@ -29,11 +29,14 @@ struct PrimaryPipeline {
     }
 }
 
-/// Replies that may leave only once the backup has acknowledged their batch, in arrival
-/// order (which is also batch order).
+/// Replies that may leave only once the backup has acknowledged their batch and, with a
+/// data directory, once the log holds everything they reveal; in arrival order, which is
+/// also the order of both conditions.
 struct HeldReplies {
     private struct Held {
         var releaseAt: UInt64
+        /// The last log record the reply may reveal (0: nothing to wait for).
+        let durableAt: UInt64
         let token: ReplyToken
         let reply: ClientReply
     }
@@ -44,13 +47,16 @@ struct HeldReplies {
     var count: Int { replies.count - head }
     var isEmpty: Bool { head == replies.count }
 
-    mutating func hold(_ reply: ClientReply, for token: ReplyToken, untilBatch seq: UInt64) {
-        replies.append(Held(releaseAt: seq, token: token, reply: reply))
+    mutating func hold(_ reply: ClientReply, for token: ReplyToken, untilBatch seq: UInt64, durableAt lsn: UInt64) {
+        replies.append(Held(releaseAt: seq, durableAt: lsn, token: token, reply: reply))
     }
 
-    /// Releases every reply whose batch the backup has applied.
-    mutating func release(upTo seq: UInt64, _ effects: inout [ServerEffect]) {
-        while head < replies.count, replies[head].releaseAt <= seq {
+    /// Releases, in order, every reply whose batch the backup has applied (batches up to
+    /// `batches`; nil while none can be, during a transfer) and whose log records are
+    /// persisted (up to `persisted`).
+    mutating func release(batches: UInt64?, persisted: UInt64, _ effects: inout [ServerEffect]) {
+        guard let batches else { return }
+        while head < replies.count, replies[head].releaseAt <= batches, replies[head].durableAt <= persisted {
             effects.append(.reply(replies[head].token, replies[head].reply))
             head += 1
         }

@@ -52,10 +52,10 @@ extension ServerCore {
         pipeline.openBytes >= config.maxBatchBytes || pipeline.openUpdates.count >= config.maxBatchUpdates
     }
 
-    /// Replies waiting for the backup are bounded too: reads and retries add none to a
-    /// batch, so without this a stalled backup would let them pile up without limit.
+    /// Replies waiting for the backup (or the log) are bounded too: reads and retries add
+    /// none to a batch, so without this a stalled backup would let them pile up without limit.
     private var heldIsFull: Bool {
-        pipeline.stream != nil && pipeline.held.count >= config.maxWaitingReplies
+        pipeline.held.count >= config.maxWaitingReplies
     }
 
     /// Applies `request` to the store and holds its reply behind the open batch.
@@ -95,11 +95,21 @@ extension ServerCore {
                 preconditionFailure("handled above")
             }
             applyUpdate(update!)
+            persist(.update(update!), &effects)
         }
 
+        // Whatever the reply says, it may reveal every record logged so far (a Get reads
+        // the store, a retry repeats an answer whose update may not be on disk yet).
+        let durableAt = lastLSN
         guard pipeline.stream != nil else {
-            // No backup in this view: nobody else can be promoted, so answer now.
-            effects.append(.reply(token, reply))
+            // No backup in this view: nobody else can be promoted, so answer once the log
+            // holds it (at once without a data directory).
+            guard config.durable else {
+                effects.append(.reply(token, reply))
+                return
+            }
+            pipeline.held.hold(reply, for: token, untilBatch: 0, durableAt: durableAt)
+            releaseHeld(&effects)
             return
         }
         if let update {
@@ -107,7 +117,19 @@ extension ServerCore {
             pipeline.openBytes += update.encodedSize
         }
         pipeline.stream!.openNeeded = true
-        pipeline.held.hold(reply, for: token, untilBatch: pipeline.stream!.nextBatchSeq)
+        pipeline.held.hold(reply, for: token, untilBatch: pipeline.stream!.nextBatchSeq, durableAt: durableAt)
+    }
+
+    /// Releases the held replies whose batch the backup has applied (every one, with no
+    /// backup; none during a transfer) and whose records the log holds.
+    mutating func releaseHeld(_ effects: inout [ServerEffect]) {
+        let batches: UInt64?
+        if let streaming = pipeline.stream?.isStreaming {
+            batches = streaming ? pipeline.stream!.ackedSeq : nil
+        } else {
+            batches = .max
+        }
+        pipeline.held.release(batches: batches, persisted: config.durable ? persistedLSN : .max, &effects)
     }
 
     mutating func applyUpdate(_ update: ForwardedUpdate) {
@@ -140,7 +162,7 @@ extension ServerCore {
     }
 
     /// Handles requests held during a transfer or a full window, while they can proceed.
-    private mutating func drainDeferred(_ effects: inout [ServerEffect]) {
+    mutating func drainDeferred(_ effects: inout [ServerEffect]) {
         var index = 0
         while index < pipeline.deferred.count, isServing, !mustDefer, !heldIsFull {
             let item = pipeline.deferred[index]
@@ -165,7 +187,7 @@ extension ServerCore {
         pipeline.held.waitForTransfer()
         pipeline.endStream()
         guard !view.backup.isEmpty else {
-            pipeline.held.release(upTo: .max, &effects)
+            releaseHeld(&effects)
             ackedViewnum = view.viewnum
             requestPing(&effects)
             drainDeferred(&effects)
@@ -219,8 +241,8 @@ extension ServerCore {
                 break
             case .rejected:
                 fence(verdict: .rejected, &effects)
-            case .acknowledged(let seq):
-                pipeline.held.release(upTo: seq, &effects)
+            case .acknowledged:
+                releaseHeld(&effects)
                 flush(&effects)
                 drainDeferred(&effects)
             }
@@ -240,7 +262,7 @@ extension ServerCore {
                             backup: stream.backup, viewnum: stream.viewnum, keys: keys, bytes: bytes, chunks: chunks)))
                 ackedViewnum = stream.viewnum
                 counters.transfersCompleted += 1
-                pipeline.held.release(upTo: 0, &effects)
+                releaseHeld(&effects)
                 requestPing(&effects)
                 drainDeferred(&effects)
             }

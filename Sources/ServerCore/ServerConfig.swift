@@ -30,6 +30,10 @@ public struct ServerConfig: Sendable {
     public var resendAfterTicks: Int = 10
     /// Clients remembered by the duplicate table.
     public var duplicateTableCapacity: Int = 100_000
+    /// Whether the server logs its updates (it has a data directory): every reply and
+    /// every acknowledgement to the primary then waits until the log holds what it
+    /// reveals (`ServerEvent.persisted`).
+    public var durable = false
 
     public init(address: String) {
         self.address = address

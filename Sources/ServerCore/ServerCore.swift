@@ -37,10 +37,32 @@ public struct ServerCore {
     var pingRequestedThisTick = false
     /// Shutting down: asks the monitor to be relieved (see `ServerEvent.leave`).
     public internal(set) var leaving = false
+    /// With a data directory: the LSN of the last record handed to the log, and how far
+    /// the log has reported it persisted. Both stay 0 without one.
+    public internal(set) var lastLSN: UInt64 = 0
+    public internal(set) var persistedLSN: UInt64 = 0
+    /// As backup, with a data directory: acknowledgements to the primary waiting until the
+    /// log holds what they confirm (etcd's #14370 was a reply sent before its fsync).
+    var pendingAcks: [(token: ReplyToken, ack: BackupAck, lsn: UInt64)] = []
+    /// The last claim written to the log: what the data directory proves about this
+    /// server's state (written again only when it changes).
+    public internal(set) var claim: StateClaim?
 
-    public init(config: ServerConfig) {
+    public init(config: ServerConfig, recovered: RecoveredData? = nil) {
         self.config = config
         self.duplicates = DuplicateTable(capacity: config.duplicateTableCapacity)
+        guard let recovered else { return }
+        store = recovered.store
+        storeBytes = recovered.storeBytes
+        duplicates = recovered.duplicates
+        lastLSN = recovered.lastLSN
+        persistedLSN = recovered.lastLSN
+        claim = recovered.claim
+        if let claim = recovered.claim, claim.claimant == config.address {
+            data = .recovered(claim)
+        } else if !store.isEmpty || duplicates.count > 0 {
+            data = .stale
+        }
     }
 
     public var address: String { config.address }
@@ -79,6 +101,20 @@ public struct ServerCore {
     public var hasLeft: Bool { leaving && role == .idle }
 
     public var pendingReplies: Int { pipeline.held.count }
+
+    /// Whether a snapshot of the store now would be a state the log passed through: not
+    /// while a transfer is replacing it.
+    public var mayCompact: Bool {
+        if case .backup(let stream?) = duty { return stream.complete }
+        return true
+    }
+
+    /// The claim this server's pings carry: what it recovered from disk, until it takes a
+    /// role in a view.
+    public var pingClaim: StateClaim? {
+        if case .recovered(let claim) = data { return claim }
+        return nil
+    }
     public var deferredRequests: Int { pipeline.deferred.count }
 
     /// As backup: what it has received from the primary of its view.
@@ -104,6 +140,10 @@ public struct ServerCore {
             pingRequestedThisTick = false
             effects.append(.ping(viewnum: pingViewnum, leaving: leaving))
             tickReplication(&effects)
+        case .persisted(let lsn):
+            persisted(upTo: lsn, &effects)
+        case .adoptData:
+            adoptData(&effects)
         case .leave:
             guard !leaving else { break }
             leaving = true
@@ -127,6 +167,7 @@ public struct ServerCore {
             if duty == .primary(.awaitingFirstAck) {
                 data = .current
                 duty = .primary(.serving)
+                recordClaim(.primary, &effects)
                 startReplication(&effects)
             }
             return
@@ -144,7 +185,13 @@ public struct ServerCore {
 
         guard newRole == .primary else {
             if oldRole == .primary { abandonPrimaryRole(&effects) }
-            if data == .current { data = .stale }
+            switch data {
+            case .current: data = .stale
+            // A backup's transfer replaces what it recovered: the claim (or the operator's
+            // acceptance) goes with it.
+            case .recovered where newRole == .backup, .adopted where newRole == .backup: data = .stale
+            default: break
+            }
             duty = newRole == .backup ? .backup(nil) : .idle
             return
         }
@@ -164,10 +211,23 @@ public struct ServerCore {
         // state). Refusing here would leave view 2 unacknowledged for ever (its primary
         // pinging 0).
         let confirmedFirst = oldDuty == .primary(.awaitingFirstAck) && old.viewnum == 1
-        if continuing || promoted || confirmedFirst {
+        // Named primary after a restart: the monitor revives a server only in the view
+        // after the one it claims, or after the one after that when it was that view's
+        // primary and never took it up (docs/DESIGN.md §3.12).
+        var revived: StateClaim?
+        if case .recovered(let claim) = data,
+            newView.viewnum == claim.viewnum + 1 || newView.viewnum == claim.viewnum + 2
+        {
+            revived = claim
+        }
+        let adopted = data == .adopted
+        if continuing || promoted || confirmedFirst || revived != nil || adopted {
+            if let revived { effects.append(.notice(.revived(view: newView, claim: revived))) }
+            if adopted { effects.append(.notice(.servingAdoptedData(view: newView, keys: store.count))) }
             data = .current
             duty = .primary(.serving)
             ackedViewnum = max(ackedViewnum, old.viewnum)
+            recordClaim(.primary, &effects)
             startReplication(&effects)
         } else if firstOfCluster && !newView.acked {
             // Serve only once the monitor confirms the acknowledgement: had this server
@@ -175,15 +235,67 @@ public struct ServerCore {
             // unacknowledged view 1 and could not tell it apart from a new cluster.
             duty = .primary(.awaitingFirstAck)
         } else {
-            let reason =
-                data == .empty
-                ? "restarted without data: the view's data is on its backup, if anyone"
-                : "not the primary or synchronised backup of view \(old.viewnum)"
+            let reason: String
+            switch data {
+            case .empty: reason = "restarted without data: the view's data is on its backup, if anyone"
+            case .recovered(let claim): reason = "its data directory holds \(claim), too old for this view"
+            case .current, .stale, .adopted: reason = "not the primary or synchronised backup of view \(old.viewnum)"
+            }
             duty = .primary(.refusing)
             if data == .current { data = .stale }
             effects.append(.notice(.refusedPrimary(view: newView, reason: reason)))
             abandonPrimaryRole(&effects)
         }
+    }
+
+    // MARK: - The operator's way out
+
+    /// `kvctl revive --accept-data-loss`, on the server's side: whatever it holds becomes
+    /// what it serves once the monitor names it primary. Not while it serves, nor while it
+    /// receives a transfer (its store is half replaced).
+    private mutating func adoptData(_ effects: inout [ServerEffect]) {
+        if isServing {
+            return effects.append(.notice(.adoptRefused(reason: "it serves view \(view.viewnum) already")))
+        }
+        if case .backup(.some) = duty {
+            return effects.append(.notice(.adoptRefused(reason: "it is receiving the state of view \(view.viewnum)")))
+        }
+        data = .adopted
+        effects.append(.notice(.adoptedData(keys: store.count)))
+    }
+
+    // MARK: - The log
+
+    /// Hands `record` to the log under the next LSN (only with a data directory).
+    mutating func persist(_ record: DurableRecord, _ effects: inout [ServerEffect]) {
+        guard config.durable else { return }
+        lastLSN += 1
+        effects.append(.persist(record, lsn: lastLSN))
+    }
+
+    /// Logs that this server now holds the complete state of the current view in `role`.
+    /// It precedes every update of the view in the log, so once one of them is on disk,
+    /// so is the claim (docs/STORAGE.md, "Claims").
+    mutating func recordClaim(_ role: StateClaim.Role, _ effects: inout [ServerEffect]) {
+        let next = StateClaim(role: role, view: view)
+        guard config.durable, claim != next else { return }
+        claim = next
+        persist(.claim(next), &effects)
+    }
+
+    private mutating func persisted(upTo lsn: UInt64, _ effects: inout [ServerEffect]) {
+        guard lsn > persistedLSN else { return }
+        precondition(lsn <= lastLSN, "LSN \(lsn) reported persisted, but the last handed out is \(lastLSN)")
+        persistedLSN = lsn
+        releaseHeld(&effects)
+        // Requests deferred because too many replies were held may go on now.
+        if isServing { drainDeferred(&effects) }
+        var released = 0
+        while released < pendingAcks.count, pendingAcks[released].lsn <= lsn {
+            effects.append(.answerPrimary(pendingAcks[released].token, pendingAcks[released].ack))
+            released += 1
+        }
+        pendingAcks.removeFirst(released)
     }
 
     mutating func requestPing(_ effects: inout [ServerEffect]) {
@@ -219,7 +331,8 @@ public struct ServerCore {
                         "the stream to the backup belongs to another view than \(view)")
                 } else {
                     precondition(view.backup.isEmpty, "\(view) has a backup, but no stream goes to it")
-                    precondition(pipeline.held.isEmpty, "replies held with no backup to acknowledge them")
+                    precondition(
+                        pipeline.held.isEmpty || config.durable, "replies held with no backup or log to wait for")
                 }
             case .awaitingFirstAck:
                 precondition(data == .empty, "awaiting the first acknowledgement with data")
@@ -235,5 +348,7 @@ public struct ServerCore {
         precondition(
             pipeline.openUpdates.isEmpty || pipeline.stream?.isStreaming == true, "updates gathered with no batch to go"
         )
+        precondition(persistedLSN <= lastLSN, "persisted \(persistedLSN) beyond the last LSN \(lastLSN)")
+        precondition(config.durable || (lastLSN == 0 && pendingAcks.isEmpty), "logging without a data directory")
     }
 }

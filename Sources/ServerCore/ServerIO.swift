@@ -24,6 +24,11 @@ public enum ServerEvent: Sendable {
     /// The server is shutting down: ask the monitor, in every ping from now on, to hand
     /// its role to another server. It keeps serving until a view relieves it.
     case leave
+    /// The log holds every record up to this LSN as the fsync policy requires (synced
+    /// under `always`, written under `everysec` and `no`).
+    case persisted(upTo: UInt64)
+    /// An operator accepts this server's data as the state to serve (see `DataState.adopted`).
+    case adoptData
 }
 
 /// What the runtime must do.
@@ -39,6 +44,13 @@ public enum ServerEffect: Equatable, Sendable {
     case ping(viewnum: UInt64, leaving: Bool)
     /// Something worth a log line.
     case notice(ServerNotice)
+    /// Append this record to the log under this LSN (numbers follow each other without
+    /// gaps); report with `.persisted` once it is on disk.
+    case persist(DurableRecord, lsn: UInt64)
+    /// Write the whole state as it is now (store, duplicate table, claim) as a snapshot
+    /// that replaces every earlier record, under this LSN: a completed transfer, which a
+    /// backup acknowledges only once `.persisted` reaches it.
+    case persistSnapshot(lsn: UInt64)
 }
 
 public enum ServerNotice: Equatable, Sendable {
@@ -59,4 +71,13 @@ public enum ServerNotice: Equatable, Sendable {
     case forwardResent(backup: String, batches: Int, reason: String)
     /// Shutting down: from now on every ping asks the monitor for a view without it.
     case leaving(role: ServerInfo.Role, view: View)
+    /// Named primary of a view after a restart, and took it: its data directory proves
+    /// `claim` (docs/DESIGN.md §3.12).
+    case revived(view: View, claim: StateClaim)
+    /// An operator accepted the data this server holds as the state to serve.
+    case adoptedData(keys: Int)
+    /// `adoptData` refused: the server serves, or receives a transfer, already.
+    case adoptRefused(reason: String)
+    /// Named primary after the operator accepted its data: serves it, whatever it lacks.
+    case servingAdoptedData(view: View, keys: Int)
 }

@@ -9,6 +9,7 @@ import KVTransport
 import Logging
 import NIOCore
 import NIOPosix
+import ServerCore
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -25,7 +26,9 @@ struct KVServerCommand: AsyncParsableCommand {
         discussion: """
             The server pings the monitor every ping interval (one of several: --monitor A,B,C). As primary it answers clients and \
             forwards every operation to the backup; as backup it takes the primary's state and \
-            updates. It starts empty every time. When started by systemd with a passed socket \
+            updates. Without --data-dir it keeps its data in memory only and starts empty every time; \
+            with it, every update is logged (synced before it is acknowledged under --fsync always) and a \
+            restart recovers the data. When started by systemd with a passed socket \
             (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
             named "metrics") it serves Prometheus metrics over HTTP at /metrics. With --resp-listen (or a passed \
             socket named "resp") it also serves the Redis protocol (RESP2): GET, SET, DEL, EXISTS and a few more.
@@ -68,6 +71,33 @@ struct KVServerCommand: AsyncParsableCommand {
             discussion: "0s exits at once, without asking to be relieved."),
         transform: DurationOption.parse)
     var leaveTimeout = defaultLeaveTimeout
+
+    @Option(
+        help: ArgumentHelp(
+            "Directory for the log and snapshots (default: none, data in memory only).",
+            discussion: """
+                Created if missing (mode 0700). At start the server replays it and tells the monitor what \
+                it holds, so that losing every server at once loses no acknowledged write. Under systemd: \
+                StateDirectory=, /var/lib/kvservice/server-PORT.
+                """))
+    var dataDir: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "When the log is synced: always, everysec or no (default: always).",
+            discussion: """
+                always: every update is fdatasync'ed before its reply or its backup's acknowledgement \
+                leaves (group commit). everysec: written before, synced once a second (a power cut may \
+                lose the last second; a restart after one claims nothing). no: written before, synced by \
+                the kernel.
+                """),
+        transform: { text in
+            guard let policy = FsyncPolicy(name: text) else {
+                throw ValidationError("--fsync must be always, everysec or no, not '\(text)'")
+            }
+            return policy
+        })
+    var fsync = FsyncPolicy.always
 
     @OptionGroup var connectionOptions: ConnectionOptions
 
@@ -115,6 +145,7 @@ struct KVServerCommand: AsyncParsableCommand {
         let metricsListen = metricsOptions.address
         let respListen = respOptions.address
         let maxConnections = connectionOptions.maxConnections
+        let (dataDir, fsync) = (dataDir, fsync)
         let secretPath = authOptions.path
         let secret: SharedSecret?
         do {
@@ -133,6 +164,8 @@ struct KVServerCommand: AsyncParsableCommand {
                     metrics: metrics.map { ServerMetrics(factory: $0.factory) })
                 configuration.maxConnections = maxConnections
                 configuration.secret = secret
+                configuration.dataDirectory = dataDir
+                configuration.fsync = fsync
                 let node = try await ServerNode.start(
                     configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
@@ -140,6 +173,11 @@ struct KVServerCommand: AsyncParsableCommand {
                     onTick: { summary in
                         supervisor.tick(nowMicroseconds: NIODeadline.now().uptimeNanoseconds / 1000)
                         updateStatus(summary)
+                    },
+                    fail: { reason in
+                        logger.critical("\(reason)", metadata: ["kv_event": "storage-failed"])
+                        // Not exit(): other threads may be mid-write; nothing must run after this.
+                        _exit(70)
                     })
                 let resp = try await Self.startRESP(
                     listen: respListen, node: node, logger: logger, maxConnections: maxConnections, secret: secret)
@@ -152,6 +190,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_max_connections": "\(maxConnections)",
                         "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
                         "kv_resp_listen": "\(resp?.description ?? "-")",
+                        "kv_data_dir": "\(dataDir ?? "-")", "kv_fsync": "\(dataDir == nil ? "-" : "\(fsync)")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])

@@ -22,12 +22,28 @@ final class MessageCodecRejectionTests: XCTestCase {
         for frame in frames {
             let encoded = MessageCodec.encode(frame)
             for length in 0..<encoded.count {
-                // A leaving ping without its optional flag byte is an ordinary ping; a
+                // A ping cut just before its optional flags byte is an ordinary ping; a
                 // helloAck without its challenge is one without authentication.
-                if case .ping(let address, let viewnum, true) = frame.message, length == encoded.count - 1 {
+                if case .ping(let address, let viewnum, _, _, _) = frame.message,
+                    length
+                        == MessageCodec.encode(
+                            Frame(requestID: frame.requestID, message: .ping(address: address, viewnum: viewnum))
+                        ).count,
+                    length < encoded.count
+                {
                     let shorter = try? MessageCodec.decode(Array(encoded.prefix(length)))
                     XCTAssertEqual(shorter?.message, .ping(address: address, viewnum: viewnum, leaving: false))
                     continue
+                }
+                if case .monitorInfoReply(var status) = frame.message, !status.waitingFor.isEmpty {
+                    status.waitingFor = ""
+                    let bare = MessageCodec.encode(
+                        Frame(requestID: frame.requestID, message: .monitorInfoReply(status)))
+                    if length == bare.count {
+                        let shorter = try? MessageCodec.decode(Array(encoded.prefix(length)))
+                        XCTAssertEqual(shorter?.message, .monitorInfoReply(status))
+                        continue
+                    }
                 }
                 if case .helloAck(let version, let challenge) = frame.message, !challenge.isEmpty,
                     length == encoded.count - challenge.count
@@ -177,6 +193,45 @@ final class MessageCodecRejectionTests: XCTestCase {
             w.string("ünï:1"); w.u64(1)
         }
         XCTAssertEqual(try MessageCodec.decode(ok).message, .ping(address: "ünï:1", viewnum: 1))
+    }
+
+    func testPingFlagsSayExactlyWhatFollows() {
+        let cases: [(String, (inout WireWriter) -> Void)] = [
+            ("flags byte 0 (sent only when set)", { w in w.u8(0) }),
+            ("unknown flag bit", { w in w.u8(0x08) }),
+            ("incarnation flag without the incarnation", { w in w.u8(0x02) }),
+            (
+                "incarnation 0",
+                { w in
+                    w.u8(0x02); w.u64(0)
+                }
+            ),
+            ("claim flag without the claim", { w in w.u8(0x04) }),
+            (
+                "unknown claim role",
+                { w in
+                    w.u8(0x04); w.u8(3); w.u64(1); w.string("a:1"); w.string("")
+                }
+            ),
+            (
+                "claim cut short",
+                { w in
+                    w.u8(0x04); w.u8(1); w.u64(1); w.string("a:1")
+                }
+            ),
+            (
+                "trailing byte after the claim",
+                { w in
+                    w.u8(0x04); w.u8(1); w.u64(1); w.string("a:1"); w.string(""); w.u8(0)
+                }
+            ),
+        ]
+        for (name, tail) in cases {
+            expectDecodeError(
+                body(.ping) { w in
+                    w.string("a:1"); w.u64(0); tail(&w)
+                }, .malformedFrame, name)
+        }
     }
 
     func testUnknownEnumValues() {

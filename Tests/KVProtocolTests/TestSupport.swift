@@ -88,6 +88,16 @@ enum SampleFrames {
         result.append(
             .ping(address: "127.0.0.1:7201", viewnum: 5, leaving: true))
         result.append(
+            .ping(address: "127.0.0.1:7201", viewnum: 0, incarnation: 0x0123_4567_89AB_CDEF))
+        result.append(
+            .ping(
+                address: "127.0.0.1:7202", viewnum: 0, leaving: true, incarnation: .max,
+                claim: StateClaim(role: .primary, viewnum: 7, primary: "127.0.0.1:7202", backup: "")))
+        result.append(
+            .ping(
+                address: "b:2", viewnum: 0, incarnation: 1,
+                claim: StateClaim(role: .backup, viewnum: .max, primary: "p:1", backup: "b:2")))
+        result.append(
             .switchover(viewnum: 0))
         result.append(
             .switchover(viewnum: .max))
@@ -113,6 +123,11 @@ enum SampleFrames {
                     storeReachable: true)))
         result.append(
             .monitorInfoReply(MonitorStatus(role: .sole, leader: "", view: .initial, storeReachable: false)))
+        result.append(
+            .monitorInfoReply(
+                MonitorStatus(
+                    role: .leader, leader: "a:1", view: View(viewnum: 9, primary: "a:1", backup: "b:2", acked: true),
+                    storeReachable: true, waitingFor: "view 9 cannot go on: primary a:1 is down")))
         result.append(
             .getView)
         result.append(
@@ -180,6 +195,9 @@ enum SampleFrames {
             result.append(.backupAck(BackupAck(verdict: verdict, backupViewnum: .max)))
         }
         result.append(.serverInfo)
+        result.append(.adoptData)
+        result.append(.revive(address: "127.0.0.1:7102", viewnum: 7))
+        result.append(.revive(address: "", viewnum: .max))
         result.append(.serverInfoReply(sampleStats))
         var idle = sampleStats
         idle.role = .idle

@@ -36,6 +36,9 @@ package actor TestCluster {
         var monitors: [String]?
         var maxConnections: Int
         var metrics: ServerMetrics?
+        /// Its data directory, kept across restarts; nil: memory only.
+        var dataDirectory: String?
+        var fsync: FsyncPolicy
         var node: ServerNode?
     }
 
@@ -104,10 +107,12 @@ package actor TestCluster {
     ///   - monitors: the monitors the server pings, in this order, instead of the
     ///     cluster's alone (several monitors: docs/DESIGN.md §4.3).
     ///   - metrics: where the server records its metrics.
+    ///   - dataDirectory: where it keeps its log (kept across `restart`); nil: memory only.
     @discardableResult
     package func addServer(
         viaProxy: Bool = false, unreliable: Bool = false, monitorProxy: Bool = false, monitors: [String]? = nil,
-        maxConnections: Int = FrameListener.defaultMaxConnections, metrics: ServerMetrics? = nil
+        maxConnections: Int = FrameListener.defaultMaxConnections, metrics: ServerMetrics? = nil,
+        dataDirectory: String? = nil, fsync: FsyncPolicy = .always
     ) async throws -> Int {
         // A seed of its own for each server, different in each cluster (the monitor's port).
         let seed = UInt64(servers.count + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(monitorPort)
@@ -121,7 +126,8 @@ package actor TestCluster {
             let port = try Loopback.freePort()
             var server = Server(
                 listenPort: port, advertise: "127.0.0.1:\(port)", proxy: nil, monitorProxy: toMonitor,
-                monitors: monitors, maxConnections: maxConnections, metrics: metrics)
+                monitors: monitors, maxConnections: maxConnections, metrics: metrics, dataDirectory: dataDirectory,
+                fsync: fsync)
             if viaProxy || unreliable {
                 let proxy = try await TCPProxy.start(
                     target: PeerAddress(host: "127.0.0.1", port: port), group: group, seed: seed)
@@ -151,6 +157,8 @@ package actor TestCluster {
             metrics: server.metrics)
         configuration.maxConnections = server.maxConnections
         configuration.secret = secret
+        configuration.dataDirectory = server.dataDirectory
+        configuration.fsync = server.fsync
         return try await ServerNode.start(configuration: configuration, group: group, logger: logger)
     }
 
@@ -161,8 +169,8 @@ package actor TestCluster {
         await node.crash()
     }
 
-    /// Starts a new, empty server under the address of server `index` (killing it first
-    /// if it runs). The port was just released, so a bind may briefly fail with
+    /// Starts a new server under the address of server `index` (killing it first if it
+    /// runs): empty, or with what its data directory holds. The port was just released, so a bind may briefly fail with
     /// EADDRINUSE: retried for a bounded time.
     package func restart(_ index: Int) async throws {
         await kill(index)

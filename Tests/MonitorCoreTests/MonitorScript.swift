@@ -32,6 +32,11 @@ import XCTest
 ///     drain                      discard the events so far
 ///     leave s1 | stay s1         from now on s1's pings (ping and tick) say it is
 ///                                leaving (shutting down), or no longer do
+///     incarnation s1 7           from now on s1's pings carry incarnation 7 (a restart
+///                                of the server process shows as a new one)
+///     claim s1 primary 4 s1 s2 | claim s1 none
+///                                from now on s1's pings carry this claim (role, view
+///                                number, primary, backup: what its data directory holds)
 ///     switchover [from <n>] -> view 3 s2 s1 unacked | -> refused <kind>
 ///                                an admin's switchover request (`from`: the view it is
 ///                                for; default the current one) and its result; kind is
@@ -54,8 +59,8 @@ import XCTest
 ///                                leaving:A:ROLE  acked:N  changed:N:P:B:REASON
 ///                                persistFailed:N:P:B:ACK (changed and persistFailed name
 ///                                the new view; REASON is firstPrimary, primaryFailed,
-///                                backupFailed, backupAdded, primaryLeft, backupLeft or
-///                                switchover) switchoverRefused:KIND
+///                                backupFailed, backupAdded, primaryLeft, backupLeft,
+///                                switchover or revived) switchoverRefused:KIND waiting:N
 ///
 /// Saves complete as soon as the core asks for them unless the script holds them; a
 /// completion is fed back to the core as `viewSaved` or `viewNotSaved` at once.
@@ -123,6 +128,9 @@ final class MonitorScript {
     /// that reached the monitor said so.
     private var leaving: Set<String> = []
     private var leavingAsSent: Set<String> = []
+    /// What each server's pings carry from now on (`incarnation`, `claim` commands).
+    private var incarnations: [String: UInt64] = [:]
+    private var claims: [String: StateClaim] = [:]
 
     init() {}
 
@@ -204,6 +212,19 @@ final class MonitorScript {
             if words[0] == "leave" { leaving.insert(words[1]) } else { leaving.remove(words[1]) }
         case "switchover":
             try switchover(Array(words.dropFirst()))
+        case "incarnation":
+            guard words.count == 3 else { throw ScriptError("usage: incarnation <server> <n>") }
+            incarnations[words[1]] = try number(words[2])
+        case "claim":
+            if words.count == 3 && words[2] == "none" {
+                claims[words[1]] = nil
+            } else {
+                guard words.count == 6, let role = ["primary": StateClaim.Role.primary, "backup": .backup][words[2]]
+                else { throw ScriptError("usage: claim <server> primary|backup <viewnum> <primary> <backup> | none") }
+                claims[words[1]] = StateClaim(
+                    role: role, viewnum: try number(words[3]), primary: words[4] == "-" ? "" : words[4],
+                    backup: words[5] == "-" ? "" : words[5])
+            }
         default:
             throw ScriptError("unknown command `\(words[0])`")
         }
@@ -294,7 +315,10 @@ final class MonitorScript {
         if isLeaving { leavingAsSent.insert(address) } else { leavingAsSent.remove(address) }
         let token = ask(address)
         ticksSincePing[address] = 0
-        step(.ping(from: address, viewnum: viewnum, leaving: isLeaving, token))
+        step(
+            .ping(
+                from: address, viewnum: viewnum, leaving: isLeaving, incarnation: incarnations[address] ?? 0,
+                claim: claims[address], token))
         collect(fromTick: false)
         guard case .viewReply(let view) = answers[token] else { return nil }
         return view
@@ -626,6 +650,10 @@ final class MonitorScript {
             "leaving:\(address):\(role)"
         case let .switchoverRefused(refusal):
             "switchoverRefused:\(name(refusal))"
+        case let .waitingForRevival(view, _):
+            "waiting:\(view.viewnum)"
+        case let .reviveRefused(address, _):
+            "reviveRefused:\(address)"
         }
     }
 
@@ -640,6 +668,8 @@ final class MonitorScript {
         case .primaryLeft: "primaryLeft"
         case .backupLeft: "backupLeft"
         case .switchover: "switchover"
+        case .revived: "revived"
+        case .operatorRevival: "operatorRevival"
         }
     }
 }

@@ -220,7 +220,7 @@ final class ViewRulesTests: XCTestCase {
             tick 20 pinging s2:2 s3:2         # s1 dies without acknowledging view 2
             expect view 2 s1 s2 unacked       # s2 may not have the data: nobody is promoted
             expect servers s1:primary:dead s2:backup:alive s3:idle:alive
-            expect events died:s1
+            expect events died:s1 waiting:2
             ping s1 2 -> view 2 s1 s2 acked   # s1 comes back and acknowledges
             tick 5 pinging s2:2 s3:2
             expect view 2 s1 s2 acked
@@ -297,7 +297,7 @@ final class ViewRulesTests: XCTestCase {
             expect servers s1:primary:alive s2:backup:alive s3:idle:alive
             tick 1 pinging s3:2               # s1 and s2 die on the same tick
             expect servers s1:primary:dead s2:backup:dead s3:idle:alive
-            expect events joined:s1 changed:1:s1:-:firstPrimary acked:1 joined:s2 changed:2:s1:s2:backupAdded acked:2 joined:s3 died:s1 died:s2
+            expect events joined:s1 changed:1:s1:-:firstPrimary acked:1 joined:s2 changed:2:s1:s2:backupAdded acked:2 joined:s3 died:s1 died:s2 waiting:2
             tick 20 pinging s3:2
             expect view 2 s1 s2 acked
             expect saves 4
@@ -313,7 +313,7 @@ final class ViewRulesTests: XCTestCase {
             ping s2 0 -> view 1 s1 - acked    # so nothing changes: s2 is neither primary nor backup
             tick 20 pinging s1 s2
             expect view 1 s1 - acked
-            expect events joined:s1 changed:1:s1:-:firstPrimary acked:1 restarted:s1:primary joined:s2
+            expect events joined:s1 changed:1:s1:-:firstPrimary acked:1 restarted:s1:primary waiting:1 joined:s2
             """)
     }
 }

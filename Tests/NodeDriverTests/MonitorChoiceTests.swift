@@ -112,7 +112,7 @@ final class MonitorChoiceTests: XCTestCase {
         driver.leave(timeout: 10_000) { outcome = $0 }
         XCTAssertEqual(environment.pendingPings, ["a"], "the leave's own ping waits for the slot")
         environment.answerPing(.notLeader(leader: "b"))
-        guard case .ping(_, _, let leaving)? = environment.sent.last?.message else {
+        guard case .ping(_, _, let leaving, _, _)? = environment.sent.last?.message else {
             return XCTFail("no ping to b")
         }
         XCTAssertTrue(leaving)

@@ -48,6 +48,9 @@ final class Harness {
     var replyOrder: [ReplyToken] = []
     var pings: [String: [UInt64]] = [:]
     var notices: [String: [ServerNotice]] = [:]
+    /// Records handed to the log, and snapshots asked for, by server.
+    var logged: [String: [(lsn: UInt64, record: DurableRecord)]] = [:]
+    var snapshots: [String: [UInt64]] = [:]
     /// Answers to forwards and chunks a test injected by hand.
     var directAnswers: [ReplyToken: BackupAck] = [:]
     private var routes: [ReplyToken: (primary: String, id: BackupMessageID)] = [:]
@@ -63,11 +66,19 @@ final class Harness {
     /// Unless `configure` says otherwise, every batch leaves as soon as the window has
     /// room (no gathering behind the batch in flight), so a test can follow each request's
     /// own batch; ForwardingTests and the simulator cover gathering.
-    func add(_ address: String, configure: (inout ServerConfig) -> Void = { _ in }) {
+    func add(
+        _ address: String, recovered: RecoveredData? = nil, configure: (inout ServerConfig) -> Void = { _ in }
+    ) {
         var config = ServerConfig(address: address)
         config.pipelineAfterUpdates = 0
         configure(&config)
-        cores[address] = ServerCore(config: config)
+        cores[address] = ServerCore(config: config, recovered: recovered)
+    }
+
+    /// The log of `address` reports every record up to `lsn` (default: all) on disk.
+    @discardableResult
+    func persist(_ address: String, upTo lsn: UInt64? = nil) -> [ServerEffect] {
+        step(address, .persisted(upTo: lsn ?? cores[address]!.lastLSN))
     }
 
     subscript(_ address: String) -> ServerCore { cores[address]! }
@@ -98,6 +109,10 @@ final class Harness {
                 pings[address, default: []].append(viewnum)
             case .notice(let notice):
                 notices[address, default: []].append(notice)
+            case .persist(let record, let lsn):
+                logged[address, default: []].append((lsn, record))
+            case .persistSnapshot(let lsn):
+                snapshots[address, default: []].append(lsn)
             }
         }
         return effects

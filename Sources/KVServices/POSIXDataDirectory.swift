@@ -1,0 +1,171 @@
+import KVStorage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A server's data directory on a real file system, for `StorageEngine`: plain POSIX
+/// calls on files inside one directory, whose descriptor is kept for fsync. Stateless
+/// apart from that, so the snapshot writer may use it from its own thread.
+public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
+    public typealias Handle = Int32
+
+    public struct IOError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let path: String
+    private let directory: Int32
+
+    /// Opens `path`, creating it (mode 0700) if it does not exist.
+    public init(path: String) throws {
+        self.path = path
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw IOError(description: "cannot create the data directory \(path): \(Self.lastError())")
+        }
+        directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else {
+            throw IOError(description: "cannot open the data directory \(path): \(Self.lastError())")
+        }
+    }
+
+    deinit { _ = Glibc.close(directory) }
+
+    private static func lastError() -> String { String(cString: strerror(errno)) }
+
+    private func full(_ name: String) -> String { path + "/" + name }
+
+    private func failure(_ what: String, _ name: String) -> IOError {
+        IOError(description: "\(what) \(full(name)): \(Self.lastError())")
+    }
+
+    public func fileNames() throws -> [String] {
+        guard let stream = opendir(path) else { throw failure("cannot list", "") }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." && entry.pointee.d_type != UInt8(DT_DIR) { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public func contents(of name: String) throws -> [UInt8]? {
+        let fd = open(full(name), O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw failure("cannot open", name)
+        }
+        defer { _ = Glibc.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure("cannot stat", name) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("cannot read", name)
+            }
+            if count == 0 { break }
+            filled += count
+        }
+        // A file that shrank under us is read as it is now.
+        if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
+        return bytes
+    }
+
+    public func create(_ name: String) throws -> Int32 {
+        let fd = open(full(name), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("cannot create", name) }
+        return fd
+    }
+
+    public func openForAppend(_ name: String) throws -> Int32 {
+        let fd = open(full(name), O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("cannot open", name) }
+        return fd
+    }
+
+    public func write(_ handle: Int32, _ bytes: [UInt8]) throws {
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(handle, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IOError(description: "cannot write to \(path): \(Self.lastError())")
+            }
+            written += count
+        }
+    }
+
+    public func sync(_ handle: Int32) throws {
+        guard fdatasync(handle) == 0 else {
+            throw IOError(description: "fdatasync failed in \(path): \(Self.lastError())")
+        }
+    }
+
+    public func close(_ handle: Int32) { _ = Glibc.close(handle) }
+
+    public func rename(_ from: String, to: String) throws {
+        guard Glibc.rename(full(from), full(to)) == 0 else { throw failure("cannot rename \(full(from)) to", to) }
+    }
+
+    public func syncDirectory() throws {
+        guard fsync(directory) == 0 else { throw failure("fsync of the directory failed:", "") }
+    }
+
+    public func remove(_ name: String) throws {
+        guard unlink(full(name)) == 0 || errno == ENOENT else { throw failure("cannot remove", name) }
+    }
+
+    public func truncate(_ name: String, to length: Int) throws {
+        let fd = open(full(name), O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("cannot open", name) }
+        defer { _ = Glibc.close(fd) }
+        guard ftruncate(fd, off_t(length)) == 0 else { throw failure("cannot truncate", name) }
+        try sync(fd)
+    }
+
+    public func makeSubdirectory(_ name: String) throws {
+        guard mkdir(full(name), 0o700) == 0 || errno == EEXIST else { throw failure("cannot create", name) }
+    }
+
+    /// The size of a file, for reports; nil if it does not exist.
+    public func size(of name: String) -> Int? {
+        var info = stat()
+        guard stat(full(name), &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+
+    /// This boot of the machine (/proc/sys/kernel/random/boot_id), as 16 bytes: data
+    /// written but not synced survives a process crash, not a reboot.
+    public static func bootID() -> [UInt8] {
+        let fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [UInt8](repeating: 0, count: 16) }
+        defer { _ = Glibc.close(fd) }
+        var text = [UInt8](repeating: 0, count: 64)
+        let count = text.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let hex = text.prefix(max(0, count)).filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: "\n") }
+        var id: [UInt8] = []
+        var index = hex.startIndex
+        while id.count < 16, index + 1 < hex.endIndex {
+            guard let high = Self.nibble(hex[index]), let low = Self.nibble(hex[index + 1]) else { break }
+            id.append(high << 4 | low)
+            index += 2
+        }
+        return id.count == 16 ? id : [UInt8](repeating: 0, count: 16)
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,274 @@
+import KVProtocol
+import ServerCore
+
+/// Writes a server's data directory (docs/STORAGE.md, "Writing"): opens it (recovery, a
+/// torn tail cut after a copy is kept, damaged files set aside), appends each group
+/// commit as one write, syncs, rolls the log and installs snapshots, and replaces the
+/// manifest atomically. Synchronous and single-threaded: the daemon runs it on an I/O
+/// thread of its own, the simulator inline; only `writeSnapshot` may run on another
+/// thread at the same time.
+public final class StorageEngine<FileSystem: StorageFileSystem> {
+    public let fileSystem: FileSystem
+    public let policy: FsyncPolicy
+    private var manifest = Manifest(generation: 0, snapshot: nil, logs: [])
+    private var log: FileSystem.Handle?
+    private var nextGeneration: UInt64 = 1
+    /// This process start, written at `open` and into every snapshot after it.
+    private var start: ServerStart?
+    /// The LSN of the last record written to the log (or covered by a snapshot).
+    public private(set) var lastWritten: UInt64 = 0
+    /// The LSN up to which the log is synced.
+    public private(set) var lastSynced: UInt64 = 0
+    /// Bytes of each log the manifest names, by generation.
+    private var logSizes: [UInt64: Int] = [:]
+    /// Bytes of the snapshot in force.
+    public private(set) var snapshotBytes = 0
+    private var encoded: [UInt8] = []
+
+    public init(fileSystem: FileSystem, policy: FsyncPolicy) {
+        self.fileSystem = fileSystem
+        self.policy = policy
+    }
+
+    /// Bytes of the logs after the snapshot in force: what a restart replays.
+    public var logBytesSinceSnapshot: Int { logSizes.values.reduce(0, +) }
+
+    /// The current log's file name, for reports.
+    public var currentLogName: String { manifest.logs.last?.fileName ?? "-" }
+
+    // MARK: - Opening
+
+    /// What `open` found and did.
+    public struct Opening: Sendable {
+        /// What the directory held, ready for `ServerCore` (its claim judged against `start`).
+        public var recovered: RecoveredData
+        /// A sentence for the log: fresh, recovered (with counts), torn tail cut, damage set aside.
+        public var report: String
+        /// Damage that made the server start empty; nil otherwise.
+        public var damage: StorageDamage?
+        /// Where a torn last record was cut, after a copy was kept.
+        public var tornTail: String?
+    }
+
+    /// Recovers the directory and starts writing after what it holds: the record of this
+    /// process start goes to the log and is synced before anything else, so that from then
+    /// on every record of earlier runs is on disk too.
+    ///
+    /// - Parameters:
+    ///   - start: this process start (its incarnation, the machine's boot id, the policy).
+    ///   - setAsideName: the subdirectory damaged files are moved to, if any are.
+    public func open(start: ServerStart, duplicateCapacity: Int, setAsideName: String) throws -> Opening {
+        self.start = start
+        var damage: StorageDamage?
+        var tornTail: String?
+        var report: String
+        var recovered = RecoveredData(
+            store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil)
+        switch try Recovery.recover(from: fileSystem, duplicateCapacity: duplicateCapacity) {
+        case .fresh:
+            report = "new data directory"
+            try startFresh()
+        case .damaged(let found):
+            damage = found
+            try setAside(into: setAsideName)
+            report =
+                "damaged (\(found)); every data file was moved to \(setAsideName)/ and the server starts empty, "
+                + "claiming nothing"
+            try startFresh()
+        case .recovered(let state):
+            manifest = state.manifest
+            let generations = state.manifest.logs.map(\.generation) + [state.manifest.snapshot?.generation ?? 0]
+            nextGeneration = generations.max()! + 1
+            if let torn = state.tornTail {
+                let copy = "\(torn.file).torn-\(state.lastLSN)"
+                try fileSystem.writeFile(copy, [try fileSystem.contents(of: torn.file) ?? []])
+                try fileSystem.truncate(torn.file, to: torn.offset)
+                try fileSystem.syncDirectory()
+                tornTail = "\(torn.file) at byte \(torn.offset) (the whole file is kept as \(copy))"
+            }
+            // Leftovers of an interrupted snapshot or log switch: the manifest never named them.
+            for name in state.unreferencedFiles { try fileSystem.remove(name) }
+            if !state.unreferencedFiles.isEmpty { try fileSystem.syncDirectory() }
+            for reference in state.manifest.logs {
+                logSizes[reference.generation] = fileSystem.size(of: reference.fileName) ?? 0
+            }
+            snapshotBytes = state.manifest.snapshot.flatMap { fileSystem.size(of: $0.fileName) } ?? 0
+            if let last = state.manifest.logs.last {
+                log = try fileSystem.openForAppend(last.fileName)
+            } else {
+                try startLog(firstLSN: state.lastLSN + 1)
+                try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs)
+            }
+            lastWritten = state.lastLSN
+            lastSynced = state.lastLSN
+            let valid = state.lastStart.map { $0.policy == .always || $0.bootID == start.bootID } ?? false
+            recovered = RecoveredData(
+                store: state.store, storeBytes: state.storeBytes, duplicates: state.duplicates,
+                lastLSN: state.lastLSN, claim: valid ? state.claim : nil)
+            var claimText = "no claim"
+            if let claim = state.claim {
+                claimText =
+                    valid
+                    ? "claiming \(claim)"
+                    : "not claiming \(claim): written under fsync \(state.lastStart.map { "\($0.policy)" } ?? "?") "
+                        + "before a reboot, its unsynced tail may be gone"
+            }
+            report =
+                "recovered \(state.store.count) keys up to LSN \(state.lastLSN) (\(state.snapshotKeys) from the "
+                + "snapshot, \(state.logRecordsReplayed) log records), \(claimText)"
+                + (tornTail.map { "; a torn last record was cut off in \($0)" } ?? "")
+        }
+        // The start record, synced: from here on everything earlier is on disk too.
+        try append([LogEntry(lsn: recovered.lastLSN + 1, record: .start(start))])
+        try sync()
+        recovered.lastLSN += 1
+        return Opening(recovered: recovered, report: report, damage: damage, tornTail: tornTail)
+    }
+
+    private func startFresh() throws {
+        manifest = Manifest(generation: 0, snapshot: nil, logs: [])
+        logSizes = [:]
+        snapshotBytes = 0
+        try startLog(firstLSN: 1)
+        try writeManifest(snapshot: nil, logs: manifest.logs)
+    }
+
+    /// Moves every file of the format into a subdirectory, so that nothing that may hold
+    /// an acknowledged write is overwritten or deleted.
+    private func setAside(into subdirectory: String) throws {
+        try fileSystem.makeSubdirectory(subdirectory)
+        for name in try fileSystem.fileNames() where DataFileName(name) != nil || name == DataFileName.manifestTemporary
+        {
+            try fileSystem.rename(name, to: "\(subdirectory)/\(name)")
+        }
+        try fileSystem.syncDirectory()
+    }
+
+    // MARK: - Appending
+
+    /// Appends the records of one group commit as one write (not synced).
+    public func append(_ entries: [LogEntry]) throws {
+        guard let first = entries.first, let log, let current = manifest.logs.last else { return }
+        precondition(first.lsn == lastWritten + 1, "LSN \(first.lsn) appended after \(lastWritten)")
+        encoded.removeAll(keepingCapacity: true)
+        LogEncoder.encodeBatch(entries, into: &encoded)
+        try fileSystem.write(log, encoded)
+        lastWritten = entries.last!.lsn
+        logSizes[current.generation, default: 0] += encoded.count
+    }
+
+    /// fdatasync of the log: everything written is on disk.
+    public func sync() throws {
+        guard let log, lastSynced < lastWritten else { return }
+        try fileSystem.sync(log)
+        lastSynced = lastWritten
+    }
+
+    // MARK: - Snapshots
+
+    /// A compaction's first step (in order with the appends): the log up to `lsn` is
+    /// synced, and a new log begins after it, named by the manifest before any record goes
+    /// to it. Returns the generation the snapshot is to be written under.
+    public func beginSnapshot(lsn: UInt64) throws -> UInt64 {
+        precondition(lsn == lastWritten, "a snapshot at \(lsn) begun with records up to \(lastWritten) written")
+        try sync()
+        let generation = try startLog(firstLSN: lsn + 1)
+        try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs)
+        return generation
+    }
+
+    /// A compaction's second step (may run on another thread, while records go on being
+    /// appended): writes and syncs the snapshot file. The manifest does not name it yet,
+    /// so a crash meanwhile leaves an orphan, deleted at the next start. Returns its size.
+    public static func writeSnapshot(
+        _ state: SnapshotState, start: ServerStart?, generation: UInt64, to fileSystem: FileSystem
+    ) throws -> Int {
+        let name = DataFileName.snapshot(generation: generation).fileName
+        let temporary = name + ".tmp"
+        if try fileSystem.contents(of: temporary) != nil { try fileSystem.remove(temporary) }
+        let handle = try fileSystem.create(temporary)
+        defer { fileSystem.close(handle) }
+        var encoder = SnapshotEncoder(
+            generation: generation, lsn: state.lsn, claim: state.claim, start: start, keyCount: state.store.count,
+            duplicateCount: state.duplicates.count)
+        var size = 0
+        func flush() throws {
+            let bytes = encoder.takeBytes()
+            size += bytes.count
+            try fileSystem.write(handle, bytes)
+        }
+        for (key, value) in state.store {
+            encoder.addEntry(key: key, value: value)
+            if encoder.bufferedByteCount >= 1 << 20 { try flush() }
+        }
+        for entry in state.duplicates { encoder.addDuplicate(entry) }
+        encoder.finish()
+        try flush()
+        try fileSystem.sync(handle)
+        try fileSystem.rename(temporary, to: name)
+        try fileSystem.syncDirectory()
+        return size
+    }
+
+    /// The start record snapshots written now carry.
+    public var currentStart: ServerStart? { start }
+
+    /// A compaction's last step: the manifest names the snapshot, and the files it covers go.
+    public func installSnapshot(generation: UInt64, lsn: UInt64, bytes: Int) throws {
+        let kept = manifest.logs.filter { $0.generation >= generation }
+        let dropped = manifest.logs.filter { $0.generation < generation }.map(\.fileName)
+        let oldSnapshot = manifest.snapshot.map { [$0.fileName] } ?? []
+        try writeManifest(snapshot: Manifest.SnapshotReference(generation: generation, lsn: lsn), logs: kept)
+        for name in dropped + oldSnapshot { try fileSystem.remove(name) }
+        try fileSystem.syncDirectory()
+        for generation in logSizes.keys where !kept.contains(where: { $0.generation == generation }) {
+            logSizes[generation] = nil
+        }
+        snapshotBytes = bytes
+    }
+
+    /// A completed transfer: `state` replaces everything, durably, before this returns.
+    public func replace(with state: SnapshotState) throws {
+        precondition(state.lsn > lastWritten, "a replacing snapshot at \(state.lsn) after records up to \(lastWritten)")
+        try sync()
+        let generation = nextGeneration
+        let bytes = try Self.writeSnapshot(state, start: start, generation: generation, to: fileSystem)
+        let oldFiles = manifest.logs.map(\.fileName) + (manifest.snapshot.map { [$0.fileName] } ?? [])
+        try startLog(firstLSN: state.lsn + 1)
+        try writeManifest(
+            snapshot: Manifest.SnapshotReference(generation: generation, lsn: state.lsn), logs: [manifest.logs.last!])
+        for name in oldFiles { try fileSystem.remove(name) }
+        try fileSystem.syncDirectory()
+        logSizes = logSizes.filter { $0.key > generation }
+        lastWritten = state.lsn
+        lastSynced = state.lsn
+        snapshotBytes = bytes
+    }
+
+    // MARK: - Files
+
+    /// Creates the log of the next generation, whose first record will be `firstLSN`, and
+    /// makes it current (the manifest still has to name it). Returns its generation.
+    @discardableResult
+    private func startLog(firstLSN: UInt64) throws -> UInt64 {
+        let generation = nextGeneration
+        nextGeneration += 1
+        let reference = Manifest.LogReference(generation: generation, firstLSN: firstLSN)
+        if try fileSystem.contents(of: reference.fileName) != nil { try fileSystem.remove(reference.fileName) }
+        let handle = try fileSystem.create(reference.fileName)
+        let header = LogEncoder.encodeLogHeader(generation: generation, firstLSN: firstLSN)
+        try fileSystem.write(handle, header)
+        try fileSystem.sync(handle)
+        if let log { fileSystem.close(log) }
+        log = handle
+        logSizes[generation] = header.count
+        manifest.logs.append(reference)
+        return generation
+    }
+
+    private func writeManifest(snapshot: Manifest.SnapshotReference?, logs: [Manifest.LogReference]) throws {
+        let next = Manifest(generation: manifest.generation + 1, snapshot: snapshot, logs: logs)
+        try fileSystem.replaceAtomically(DataFileName.manifest.fileName, with: next.encode())
+        manifest = next
+    }
+}

@@ -1,0 +1,51 @@
+/// The file operations the storage engine needs, on one directory: POSIX files in the
+/// daemon (`KVServices.POSIXDataDirectory`), a simulated disk that can lose what was not
+/// synced in the simulator. Names are plain file names inside the directory.
+///
+/// Every call may throw; the engine treats a failed write or sync as the end of the
+/// process (an fsync error is never retried: the kernel may have dropped the dirty pages
+/// it failed to write, and a second fsync would report success over the hole).
+public protocol StorageFileSystem: DataDirectoryReader {
+    associatedtype Handle
+
+    /// Creates a new, empty file for appending; fails if it exists.
+    func create(_ name: String) throws -> Handle
+    /// Opens an existing file for appending at its end.
+    func openForAppend(_ name: String) throws -> Handle
+    func write(_ handle: Handle, _ bytes: [UInt8]) throws
+    /// fdatasync: the file's data (and the size needed to read it) is on disk.
+    func sync(_ handle: Handle) throws
+    func close(_ handle: Handle)
+    /// Replaces `to` by `from` in one step (rename(2)); durable only after `syncDirectory`.
+    func rename(_ from: String, to: String) throws
+    /// fsync of the directory: creations, renames and removals so far are on disk.
+    func syncDirectory() throws
+    func remove(_ name: String) throws
+    /// Cuts `name` to `length` bytes and syncs it.
+    func truncate(_ name: String, to length: Int) throws
+    /// Creates the subdirectory `name` (for files set aside).
+    func makeSubdirectory(_ name: String) throws
+    /// A file's size in bytes, for reports; nil if it does not exist.
+    func size(of name: String) -> Int?
+}
+
+extension StorageFileSystem {
+    /// Writes `chunks` to a new file `name` and syncs it, replacing any leftover of a
+    /// crashed attempt.
+    public func writeFile(_ name: String, _ chunks: [[UInt8]]) throws {
+        if try contents(of: name) != nil { try remove(name) }
+        let handle = try create(name)
+        defer { close(handle) }
+        for chunk in chunks { try write(handle, chunk) }
+        try sync(handle)
+    }
+
+    /// Replaces `name` atomically with `bytes`: a temporary file, written and synced,
+    /// renamed over it, and the directory synced so the rename itself survives.
+    public func replaceAtomically(_ name: String, with bytes: [UInt8]) throws {
+        let temporary = name == DataFileName.manifest.fileName ? DataFileName.manifestTemporary : name + ".tmp"
+        try writeFile(temporary, [bytes])
+        try rename(temporary, to: name)
+        try syncDirectory()
+    }
+}

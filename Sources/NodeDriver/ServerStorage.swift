@@ -1,0 +1,29 @@
+import KVProtocol
+import ServerCore
+
+/// Where a server with a data directory keeps its log (docs/STORAGE.md): the daemon's
+/// files, written and fdatasync'ed on an I/O thread of their own, or the simulator's
+/// disk. The driver hands it each step's records at once, so that everything one turn
+/// of the event loop produced can go out in one write (group commit).
+///
+/// Like the environment, it reports back on the driver's thread only, and never from
+/// inside the call that asked.
+public protocol ServerStorage: AnyObject {
+    /// Appends records, LSNs consecutive and following the last appended. Then calls
+    /// `persisted(upTo:)`, as the fsync policy allows, once they are on disk.
+    func append(_ records: [(lsn: UInt64, record: DurableRecord)])
+
+    /// Writes `state` as a snapshot covering every record up to `state.lsn`, and keeps
+    /// only the log after it. With `replacing`, `state` is not the result of the log
+    /// (a completed transfer): the snapshot counts as persisted only once it is durable,
+    /// and the log before it is dropped whole. Without, it is a compaction of what the log
+    /// already holds.
+    func snapshot(_ state: SnapshotState, replacing: Bool)
+
+    /// Whether the log has grown enough since the last snapshot for a compaction.
+    var wantsSnapshot: Bool { get }
+
+    /// Registers where reports go: `persisted(upTo: lsn)` once every record up to `lsn`
+    /// is on disk as the fsync policy requires.
+    func start(persisted: @escaping (UInt64) -> Void)
+}

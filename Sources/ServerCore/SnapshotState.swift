@@ -1,0 +1,17 @@
+import KVProtocol
+
+/// The whole state of a server at one LSN, as a snapshot holds it. Dictionaries and
+/// arrays are copy-on-write: taking one costs nothing until the core changes its own.
+public struct SnapshotState: Sendable {
+    public var lsn: UInt64
+    public var store: [Bytes: Bytes]
+    public var duplicates: [DuplicateEntry]
+    public var claim: StateClaim?
+
+    public init(lsn: UInt64, store: [Bytes: Bytes], duplicates: [DuplicateEntry], claim: StateClaim?) {
+        self.lsn = lsn
+        self.store = store
+        self.duplicates = duplicates
+        self.claim = claim
+    }
+}

@@ -1,0 +1,153 @@
+import XCTest
+
+/// docs/DESIGN.md §3.12: when the view's primary is down or restarted and its backup
+/// cannot be promoted, a restarted member whose data directory proves it holds every
+/// acknowledged update is made primary of the next view; otherwise the monitor waits,
+/// saying for whom. And a backup whose answer was lost, pinging 0 again from the same
+/// process, is not taken for a restart.
+final class RevivalTests: XCTestCase {
+    /// View 2: s1 primary, s2 backup, acknowledged; both carry incarnations.
+    private let pair = """
+        incarnation s1 11
+        incarnation s2 21
+        ping s1 0 -> view 1 s1 - unacked
+        ping s1 1 -> view 1 s1 - acked
+        ping s2 0 -> view 2 s1 s2 unacked
+        ping s1 2 -> view 2 s1 s2 acked
+        drain
+
+        """
+
+    func testBothDownThenThePrimaryRestartsWithItsClaimAndIsRevived() {
+        runMonitorScript(
+            pair + """
+                tick 6                            # both stop pinging: dead, and nobody can be promoted
+                expect view 2 s1 s2 acked
+                expect events died:s1 died:s2 waiting:2
+                tick 3
+                expect events none                # said once, not every tick
+                incarnation s1 12
+                claim s1 primary 2 s1 s2
+                ping s1 0 -> view 3 s1 - unacked  # revived; s2 is still down: no backup
+                expect events restarted:s1:primary changed:3:s1:-:revived
+                ping s1 3 -> view 3 s1 - acked
+                incarnation s2 22
+                claim s2 backup 2 s1 s2
+                ping s2 0 -> view 4 s1 s2 unacked # the backup comes back as a fresh backup
+                """)
+    }
+
+    func testThePrimaryIsPreferredAndTheOtherMemberBecomesItsBackup() {
+        runMonitorScript(
+            pair + """
+                tick 6
+                expect events died:s1 died:s2 waiting:2
+                store fail                        # keeps both revivable at once
+                incarnation s2 22
+                claim s2 backup 2 s1 s2
+                ping s2 0 -> view 0 - - unacked   # s2 alone would be revived: the save fails
+                incarnation s1 12
+                claim s1 primary 2 s1 s2
+                ping s1 0 -> view 0 - - unacked
+                expect events restarted:s2:backup persistFailed:3:s2:-:unacked restarted:s1:primary persistFailed:3:s1:s2:unacked
+                store ok
+                tick 1
+                expect view 3 s1 s2 unacked       # the primary, with the other member as backup
+                """)
+    }
+
+    func testTheBackupOfTheAcknowledgedViewIsRevivedWhenThePrimaryStaysDown() {
+        runMonitorScript(
+            pair + """
+                tick 6
+                drain
+                incarnation s2 22
+                claim s2 backup 2 s1 s2
+                ping s2 0 -> view 3 s2 - unacked
+                expect events restarted:s2:backup changed:3:s2:-:revived
+                """)
+    }
+
+    func testTheBackupOfAnUnacknowledgedViewIsNeverRevived() {
+        runMonitorScript(
+            """
+            incarnation s1 11
+            incarnation s2 21
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked # s1 never acknowledges view 2
+            tick 6 pinging s2:2
+            expect view 2 s1 s2 unacked
+            drain
+            incarnation s2 22
+            claim s2 backup 2 s1 s2           # even claiming the view: its transfer may not be acknowledged
+            ping s2 0 -> view 0 - - unacked
+            tick 3 pinging s2:0
+            expect view 2 s1 s2 unacked
+            expect events restarted:s2:backup waiting:2
+            """)
+    }
+
+    func testAClaimOfAnOlderViewOrAnotherServerRevivesNobody() {
+        runMonitorScript(
+            pair + """
+                tick 6
+                drain
+                incarnation s2 22
+                claim s2 backup 1 s1 s2           # not this view
+                incarnation s1 12
+                claim s1 primary 2 s9 s2          # not its own claim
+                tick 3 pinging s1:0 s2:0
+                expect view 2 s1 s2 acked
+                expect events restarted:s1:primary waiting:2 restarted:s2:backup waiting:2
+                """)
+    }
+
+    func testThePrimaryOfTheViewMayClaimThePreviousView() {
+        // s2 was promoted in view 3, but restarted before it took view 3 up: its data
+        // directory holds view 2's state as its synchronised backup, and nothing was
+        // acknowledged in view 3 (a reply waits for the view's claim to be on disk).
+        runMonitorScript(
+            pair + """
+                tick 6 pinging s2:2
+                expect view 3 s2 - unacked
+                drain
+                tick 6
+                expect events died:s2 waiting:3
+                incarnation s2 22
+                claim s2 backup 2 s1 s2
+                ping s2 0 -> view 4 s2 - unacked
+                expect events restarted:s2:primary changed:4:s2:-:revived
+                """)
+    }
+
+    func testARestartWithoutAClaimWaitsAndSaysWhy() {
+        runMonitorScript(
+            pair + """
+                tick 6
+                drain
+                incarnation s1 12
+                ping s1 0 -> view 0 - - unacked  # memory only: nothing to vouch for
+                tick 2 pinging s1:0
+                expect view 2 s1 s2 acked
+                expect events restarted:s1:primary waiting:2
+                """)
+    }
+
+    func testABackupWhoseAnswerWasLostIsNotTakenForARestart() {
+        runMonitorScript(
+            """
+            incarnation s1 11
+            incarnation s2 21
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked # the answer is lost: s2 pings 0 again
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s2 0 -> view 2 s1 s2 unacked
+            expect events joined:s1 changed:1:s1:-:firstPrimary acked:1 joined:s2 changed:2:s1:s2:backupAdded
+            incarnation s2 22                 # a real restart still is one: s2 is replaced, by
+            ping s2 0 -> view 3 s1 s2 unacked # itself as a fresh backup (no other idle server)
+            expect events restarted:s2:backup changed:3:s1:s2:backupFailed
+            """)
+    }
+}

@@ -1,0 +1,190 @@
+import XCTest
+
+@testable import KVProtocol
+@testable import ServerCore
+
+/// With a data directory (`ServerConfig.durable`), nothing leaves a server that reveals
+/// what its log does not yet hold: replies wait for the primary's log as well as the
+/// backup's acknowledgement, and the backup's acknowledgement waits for its own log
+/// (docs/DESIGN.md §3.12, docs/STORAGE.md).
+final class DurabilityTests: XCTestCase {
+    private func durable(_ config: inout ServerConfig) { config.durable = true }
+
+    /// Boots `p` (and `b`) with every record persisted as it is asked for.
+    private func durablePair() -> Harness {
+        let h = Harness(["p", "b"], configure: durable)
+        h.view(1, "p", to: ["p"])
+        h.tick("p")
+        h.view(1, "p", acked: true, to: ["p"])
+        h.persist("p")
+        h.view(2, "p", "b", to: ["p", "b"])
+        // Chunks are answered at once; the last one only once the snapshot is on disk.
+        while !h.toBackup.isEmpty || !h.toPrimary.isEmpty {
+            if !h.toBackup.isEmpty { h.deliverToBackup() } else { h.deliverToPrimary() }
+            h.persist("b")
+        }
+        return h
+    }
+
+    func testAPrimaryWithoutBackupAnswersOnlyOnceItsLogHoldsTheUpdate() {
+        let h = Harness(["p"], configure: durable)
+        h.bootFirstPrimary("p")
+        let claim = h.logged["p"]?.last
+        XCTAssertEqual(claim?.record, .claim(StateClaim(role: .primary, viewnum: 1, primary: "p", backup: "")))
+        let put = h.request("p", .put, "k", "v")
+        XCTAssertNil(h.reply(put), "answered before the log holds the update")
+        let lsn = h["p"].lastLSN
+        XCTAssertEqual(h.logged["p"]?.last?.lsn, lsn)
+        if case .update(let update)? = h.logged["p"]?.last?.record {
+            XCTAssertEqual(update.key, b("k"))
+        } else {
+            XCTFail("the put was not logged")
+        }
+        h.persist("p", upTo: lsn - 1)
+        XCTAssertNil(h.reply(put), "answered with its own record not yet on disk")
+        h.persist("p", upTo: lsn)
+        XCTAssertEqual(h.reply(put)?.status, .ok)
+    }
+
+    func testAGetWaitsForTheLogToHoldWhatItReads() {
+        let h = Harness(["p"], configure: durable)
+        h.bootFirstPrimary("p")
+        h.persist("p")
+        let put = h.request("p", .put, "k", "v")
+        let get = h.request("p", .get, "k")
+        XCTAssertNil(h.reply(get), "a read revealed an update a crash could still take back")
+        h.persist("p")
+        XCTAssertEqual(h.reply(put)?.status, .ok)
+        XCTAssertEqual(h.reply(get)?.value, b("v"))
+        XCTAssertEqual(h.replyOrder.suffix(2), [put, get], "replies left out of order")
+    }
+
+    func testRepliesWaitForBothTheBackupAndThePrimarysOwnLog() {
+        let h = durablePair()
+        XCTAssertEqual(h.snapshots["b"]?.count, 1, "the transfer was not written as a snapshot")
+        XCTAssertEqual(h["b"].claim, StateClaim(role: .backup, viewnum: 2, primary: "p", backup: "b"))
+        let put = h.request("p", .put, "k", "v")
+        h.deliverToBackup()
+        XCTAssertTrue(h.toPrimary.isEmpty, "the backup acknowledged before its log held the update")
+        h.persist("b")
+        h.deliverToPrimary()
+        XCTAssertNil(h.reply(put), "answered before the primary's log held the update")
+        h.persist("p")
+        XCTAssertEqual(h.reply(put)?.status, .ok)
+
+        // The other order: the primary's log first, then the backup.
+        let second = h.request("p", .put, "k", "w")
+        h.persist("p")
+        XCTAssertNil(h.reply(second), "answered before the backup acknowledged")
+        h.deliverToBackup()
+        h.persist("b")
+        h.deliverToPrimary()
+        XCTAssertEqual(h.reply(second)?.status, .ok)
+    }
+
+    func testTheLastChunkIsAcknowledgedOnlyOnceTheSnapshotIsOnDisk() {
+        let h = Harness(["p", "b"], configure: durable)
+        h.bootFirstPrimary("p")
+        h.persist("p")
+        h.request("p", .put, "k", "v")
+        h.persist("p")
+        h.view(2, "p", "b", to: ["p", "b"])
+        h.deliverToBackup()
+        XCTAssertEqual(h.snapshots["b"], [h["b"].lastLSN], "no snapshot asked for at the end of the transfer")
+        XCTAssertTrue(h.toPrimary.isEmpty, "the transfer acknowledged before its snapshot was durable")
+        h.persist("b")
+        XCTAssertEqual(h.toPrimary.count, 1)
+        h.deliverToPrimary()
+        XCTAssertTrue(h["p"].backupSynchronized)
+    }
+
+    func testEveryUpdateAndClaimIsLoggedInOrderWithConsecutiveLSNs() {
+        let h = durablePair()
+        for index in 0..<20 {
+            h.request("p", index % 3 == 0 ? .delete : .put, "k\(index % 4)", "v\(index)")
+            h.persist("p")
+            h.settle()
+            h.persist("b")
+            h.settle()
+        }
+        for address in ["p", "b"] {
+            let lsns = (h.logged[address] ?? []).map(\.lsn)
+            XCTAssertEqual(lsns, Array(lsns.sorted()), "\(address) logged out of order")
+            XCTAssertEqual(Set(lsns).count, lsns.count, "\(address) reused an LSN")
+        }
+        let primaryUpdates = h.logged["p"]!.compactMap { if case .update(let u) = $0.record { u } else { nil } }
+        let backupUpdates = h.logged["b"]!.compactMap { if case .update(let u) = $0.record { u } else { nil } }
+        XCTAssertEqual(primaryUpdates.count, 20)
+        XCTAssertEqual(primaryUpdates, backupUpdates, "the backup logged other updates than the primary")
+    }
+
+    func testWithoutADataDirectoryNothingIsLoggedOrHeld() {
+        let h = Harness(["p"])
+        h.bootFirstPrimary("p")
+        let put = h.request("p", .put, "k", "v")
+        XCTAssertEqual(h.reply(put)?.status, .ok)
+        XCTAssertNil(h.logged["p"])
+        XCTAssertEqual(h["p"].lastLSN, 0)
+    }
+
+    // MARK: - Restarts with recovered data
+
+    private func recovered(_ claim: StateClaim?, keys: [String: String] = ["k": "v"]) -> RecoveredData {
+        var store: [Bytes: Bytes] = [:]
+        for (key, value) in keys { store[b(key)] = b(value) }
+        return RecoveredData(
+            store: store, storeBytes: keys.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count },
+            duplicates: DuplicateTable(), lastLSN: 9, claim: claim)
+    }
+
+    func testARestartedServerClaimsWhatItRecoveredUntilItTakesARole() {
+        let h = Harness([])
+        let claim = StateClaim(role: .primary, viewnum: 4, primary: "p", backup: "b")
+        h.add("p", recovered: recovered(claim), configure: durable)
+        XCTAssertEqual(h["p"].pingClaim, claim)
+        XCTAssertEqual(h["p"].persistedLSN, 9)
+        h.view(5, "b", "", acked: true, to: ["p"])
+        XCTAssertEqual(h["p"].pingClaim, claim, "an idle server still holds what it claims")
+        h.view(6, "b", "p", to: ["p"])
+        XCTAssertNil(h["p"].pingClaim, "a backup about to receive a transfer still claims its old state")
+    }
+
+    func testARevivedServerServesTheViewAfterItsClaimAndLogsANewClaim() {
+        for (claimedView, role) in [(4, StateClaim.Role.primary), (4, .backup), (3, .primary), (3, .backup)] {
+            let h = Harness([])
+            let claim = StateClaim(
+                role: role, viewnum: UInt64(claimedView), primary: role == .primary ? "p" : "x",
+                backup: role == .backup ? "p" : "")
+            h.add("p", recovered: recovered(claim), configure: durable)
+            h.view(5, "p", "", to: ["p"])
+            XCTAssertTrue(h["p"].isServing, "claim \(claim) did not make it primary of view 5")
+            XCTAssertEqual(
+                h.logged["p"]?.first?.record, .claim(StateClaim(role: .primary, viewnum: 5, primary: "p", backup: "")))
+            XCTAssertEqual(h.logged["p"]?.first?.lsn, 10, "the log goes on after what was recovered")
+            let get = h.request("p", .get, "k")
+            h.persist("p")
+            XCTAssertEqual(h.reply(get)?.value, b("v"), "the recovered data is not what it serves")
+        }
+    }
+
+    func testARestartedServerRefusesAViewItsClaimDoesNotReach() {
+        for viewnum: UInt64 in [4, 7, 1] {
+            let h = Harness([])
+            let claim = StateClaim(role: .primary, viewnum: 4, primary: "p", backup: "b")
+            h.add("p", recovered: recovered(claim), configure: durable)
+            h.view(viewnum, "p", "", to: ["p"])
+            XCTAssertFalse(h["p"].isServing, "served view \(viewnum) with a claim of view 4")
+            XCTAssertEqual(h.notices("p", where: \.isRefusedPrimary).count, 1)
+            XCTAssertEqual(h["p"].pingClaim, claim, "refusing dropped the claim")
+        }
+    }
+
+    func testAClaimForAnotherServerIsNoClaim() {
+        let h = Harness([])
+        let claim = StateClaim(role: .primary, viewnum: 4, primary: "elsewhere", backup: "")
+        h.add("p", recovered: recovered(claim), configure: durable)
+        XCTAssertNil(h["p"].pingClaim)
+        h.view(5, "p", "", to: ["p"])
+        XCTAssertFalse(h["p"].isServing)
+    }
+}
