@@ -151,6 +151,13 @@ public final class KVClient: Sendable {
         return try await send(message, to: address, timeout: timeout)
     }
 
+    /// Sends `message` to the server at `address` itself, once (`serverInfo`, the adopt
+    /// step of `kvctl revive`), over this session's connections.
+    public func ask(server address: String, _ message: Message, timeout: TimeAmount) async throws -> Message {
+        guard PeerAddress(address) != nil else { throw KVClientError.invalid("\(address) is not HOST:PORT") }
+        return try await send(message, to: address, timeout: timeout)
+    }
+
     /// Closes this session's own connections (a shared pool's stay open).
     public func close() {
         let connections = state.withLockedValue { state in

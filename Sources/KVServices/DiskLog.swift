@@ -148,10 +148,22 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     private func carryOut(_ taken: [Work]) throws -> Bool {
         var batch: [LogEntry] = []
         var closers: [() -> Void] = []
+        let before = engine.lastSynced
+        var nanos: UInt64 = 0
+        func sync() throws {
+            guard engine.lastSynced < engine.lastWritten else { return }
+            let start = NIODeadline.now()
+            try engine.sync()
+            lastSyncAt = NIODeadline.now()
+            nanos += UInt64((lastSyncAt - start).nanoseconds)
+        }
+        // Under `always` every write is synced before the next one starts: recovery tells
+        // a torn write from damage by that (docs/STORAGE.md, "Torn tail or damage").
         func writeBatch() throws {
             guard !batch.isEmpty else { return }
             try engine.append(batch)
             batch.removeAll(keepingCapacity: true)
+            if engine.policy == .always { try sync() }
         }
         for work in taken {
             switch work {
@@ -185,16 +197,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             }
         }
         try writeBatch()
-        let before = engine.lastSynced
         let secondPassed = NIODeadline.now() - lastSyncAt >= .seconds(1)
-        let mustSync = engine.policy == .always || !closers.isEmpty || (engine.policy == .everysec && secondPassed)
-        var nanos: UInt64 = 0
-        if mustSync && engine.lastSynced < engine.lastWritten {
-            let start = NIODeadline.now()
-            try engine.sync()
-            lastSyncAt = NIODeadline.now()
-            nanos = UInt64((lastSyncAt - start).nanoseconds)
-        }
+        if !closers.isEmpty || (engine.policy == .everysec && secondPassed) { try sync() }
         let reached = engine.policy == .always ? engine.lastSynced : engine.lastWritten
         figures.withLockedValue {
             $0.lastWritten = engine.lastWritten

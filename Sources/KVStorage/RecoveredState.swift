@@ -19,6 +19,10 @@ public struct RecoveredState: Sendable {
     /// Where the last log must be cut before anything is appended: its last write was cut
     /// short. Only ever in the manifest's last log.
     public var tornTail: LogFilePosition?
+    /// Set when the cut at `tornTail` is not a torn write but the unsynced tail of a log
+    /// written under `everysec` or `no`, lost in a reboot (what the damage looked like):
+    /// the fsync policy never promised it, and the claim is void anyway.
+    public var lostUnsyncedTail: String?
     /// The last log and the length of its valid prefix (the torn tail's offset, if there
     /// is one), where the writer continues; nil when the manifest names no log.
     public var lastLogEnd: LogFilePosition?

@@ -6,9 +6,14 @@ import ServerCore
 /// its lsn replayed in order, exactly as the server applied them.
 public enum Recovery {
     /// Errors the reader throws (the disk could not be read) are thrown; everything found
-    /// wrong in what was read is `.damaged`.
-    public static func recover(from reader: some DataDirectoryReader, duplicateCapacity: Int) throws -> RecoveryOutcome
-    {
+    /// wrong in what was read is `.damaged`, except one case: damage in the last log when
+    /// the process that wrote it ran under `everysec` or `no` and the machine has rebooted
+    /// since (`bootID` differs): writes there follow each other without a sync, so a
+    /// reboot can leave any of them half on disk, and their loss is what the policy allows
+    /// (docs/STORAGE.md, "Torn tail or damage"). That tail is cut like a torn one.
+    public static func recover(
+        from reader: some DataDirectoryReader, duplicateCapacity: Int, bootID: [UInt8]? = nil
+    ) throws -> RecoveryOutcome {
         let names = try reader.fileNames()
         let manifestName = DataFileName.manifest.fileName
         guard let manifestBytes = try reader.contents(of: manifestName) else {
@@ -20,7 +25,7 @@ public enum Recovery {
         } catch {
             return .damaged(StorageDamage(file: manifestName, offset: error.offset, reason: error.reason))
         }
-        var replay = Replay(manifest: manifest, duplicateCapacity: duplicateCapacity)
+        var replay = Replay(manifest: manifest, duplicateCapacity: duplicateCapacity, bootID: bootID)
         replay.state.bytesRead = manifestBytes.count
         replay.state.unreferencedFiles = unreferencedFiles(names, manifest)
         do {
@@ -59,13 +64,16 @@ public enum Recovery {
 /// The state being rebuilt, file by file.
 private struct Replay {
     let manifest: Manifest
+    let bootID: [UInt8]?
     var state: RecoveredState
 
-    init(manifest: Manifest, duplicateCapacity: Int) {
+    init(manifest: Manifest, duplicateCapacity: Int, bootID: [UInt8]?) {
         self.manifest = manifest
+        self.bootID = bootID
         state = RecoveredState(
             store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
-            lastStart: nil, manifest: manifest, tornTail: nil, lastLogEnd: nil, unreferencedFiles: [], snapshotKeys: 0,
+            lastStart: nil, manifest: manifest, tornTail: nil, lostUnsyncedTail: nil, lastLogEnd: nil,
+            unreferencedFiles: [], snapshotKeys: 0,
             logRecordsReplayed: 0, bytesRead: 0)
     }
 
@@ -140,6 +148,7 @@ private struct Replay {
             }
             let scan = LogScan.scan(try read(name, reader), generation: log.generation, expectedFirstLSN: log.firstLSN)
             let isLast = index == manifest.logs.count - 1
+            for entry in scan.entries where entry.lsn > snapshotLSN { apply(entry) }
             switch scan.ending {
             case .clean:
                 break
@@ -152,9 +161,15 @@ private struct Replay {
                 }
                 state.tornTail = LogFilePosition(file: name, offset: offset)
             case .damaged(let offset, let reason):
-                throw StorageDamage(file: name, offset: offset, reason: reason)
+                // The start record of the process that wrote this tail is in the prefix
+                // (every process writes one, synced, before anything else).
+                if isLast, let bootID, let start = state.lastStart, start.policy != .always, start.bootID != bootID {
+                    state.tornTail = LogFilePosition(file: name, offset: offset)
+                    state.lostUnsyncedTail = reason
+                } else {
+                    throw StorageDamage(file: name, offset: offset, reason: reason)
+                }
             }
-            for entry in scan.entries where entry.lsn > snapshotLSN { apply(entry) }
             if isLast {
                 guard scan.lastLSN >= snapshotLSN else {
                     throw StorageDamage(

@@ -64,7 +64,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         var report: String
         var recovered = RecoveredData(
             store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil)
-        switch try Recovery.recover(from: fileSystem, duplicateCapacity: duplicateCapacity) {
+        switch try Recovery.recover(from: fileSystem, duplicateCapacity: duplicateCapacity, bootID: start.bootID) {
         case .fresh:
             report = "new data directory"
             try startFresh()
@@ -84,7 +84,12 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                 try fileSystem.writeFile(copy, [try fileSystem.contents(of: torn.file) ?? []])
                 try fileSystem.truncate(torn.file, to: torn.offset)
                 try fileSystem.syncDirectory()
-                tornTail = "\(torn.file) at byte \(torn.offset) (the whole file is kept as \(copy))"
+                tornTail =
+                    "\(torn.file) at byte \(torn.offset) (the whole file is kept as \(copy))"
+                    + (state.lostUnsyncedTail.map {
+                        "; written under fsync \(state.lastStart!.policy) before a reboot, its unsynced tail was "
+                            + "lost (\($0))"
+                    } ?? "")
             }
             // Leftovers of an interrupted snapshot or log switch: the manifest never named them.
             for name in state.unreferencedFiles { try fileSystem.remove(name) }

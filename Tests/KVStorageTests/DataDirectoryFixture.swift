@@ -76,8 +76,8 @@ struct DataDirectoryFixture {
         directory.files["MANIFEST"] = manifest.encode()
     }
 
-    func recover(duplicateCapacity: Int = 1000) throws -> RecoveryOutcome {
-        try directory.recover(duplicateCapacity: duplicateCapacity)
+    func recover(duplicateCapacity: Int = 1000, bootID: [UInt8]? = nil) throws -> RecoveryOutcome {
+        try directory.recover(duplicateCapacity: duplicateCapacity, bootID: bootID)
     }
 }
 

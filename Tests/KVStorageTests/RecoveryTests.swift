@@ -225,6 +225,33 @@ final class RecoveryTests: XCTestCase {
         assertDamaged(try fixture.recover(), file: first.fileName, offset: record, saying: "checksum mismatch")
     }
 
+    /// Under `everysec` or `no` writes follow each other without a sync, so after a reboot
+    /// damage in the last log's tail is the unsynced tail lost, which the policy allows:
+    /// cut, not damage. Not without a reboot (a process crash keeps every write), and not
+    /// in what a process under `always` wrote.
+    func testDamageInTheUnsyncedTailOfAnEverysecLogIsCutAfterAReboot() throws {
+        var fixture = DataDirectoryFixture(records: sampleHistory)
+        let log = fixture.addLog(1...12, writeSize: 1)
+        let lastRecord = log.writes[11].recordStarts[0]
+        fixture.directory.files[log.fileName]![lastRecord + 36] ^= 1
+        let writer = start(2, policy: .everysec).bootID
+        let rebooted = [UInt8](repeating: 0xEE, count: 16)
+
+        assertDamaged(
+            try fixture.recover(bootID: writer), file: log.fileName, offset: lastRecord, saying: "checksum mismatch")
+        let state = assertRecovered(try fixture.recover(bootID: rebooted), fixture, through: 11)
+        XCTAssertEqual(state?.tornTail, LogFilePosition(file: log.fileName, offset: lastRecord))
+        XCTAssertNotNil(state?.lostUnsyncedTail)
+
+        // Damage in what the first process (under `always`) wrote stays damage.
+        var early = DataDirectoryFixture(records: sampleHistory)
+        let earlyLog = early.addLog(1...12, writeSize: 1)
+        early.directory.files[earlyLog.fileName]![earlyLog.writes[4].recordStarts[0] + 36] ^= 1
+        assertDamaged(
+            try early.recover(bootID: rebooted), file: earlyLog.fileName, offset: earlyLog.writes[4].recordStarts[0],
+            saying: "checksum mismatch")
+    }
+
     /// A later log began only after the earlier one's writes were synced: a cut-short
     /// write at the end of an earlier log is damage.
     func testTornTailInAnEarlierLogIsDamage() throws {

@@ -90,8 +90,8 @@ struct MemoryDirectory: DataDirectoryReader {
 
     func contents(of name: String) throws -> [UInt8]? { files[name] }
 
-    func recover(duplicateCapacity: Int = 1000) throws -> RecoveryOutcome {
-        try Recovery.recover(from: self, duplicateCapacity: duplicateCapacity)
+    func recover(duplicateCapacity: Int = 1000, bootID: [UInt8]? = nil) throws -> RecoveryOutcome {
+        try Recovery.recover(from: self, duplicateCapacity: duplicateCapacity, bootID: bootID)
     }
 }
 
