@@ -31,7 +31,7 @@ struct ServerInfoCommand: AsyncParsableCommand {
     private func printText(_ stats: ServerStats) {
         let view = stats.view
         let counters = stats.counters
-        let lines: [(String, String)] = [
+        var lines: [(String, String)] = [
             ("address", stats.address),
             ("role", "\(stats.role)" + (stats.role == .primary ? (stats.serving ? ", serving" : ", not serving") : "")),
             ("view", "\(view.viewnum) (primary \(show(view.primary)), backup \(show(view.backup)))"),
@@ -49,6 +49,19 @@ struct ServerInfoCommand: AsyncParsableCommand {
             ("transfers started / completed", "\(counters.transfersStarted) / \(counters.transfersCompleted)"),
             ("transfers received", "\(counters.transfersReceived)"),
         ]
+        if let storage = stats.storage {
+            lines += [
+                ("data directory", storage.directory),
+                ("fsync", storage.fsync),
+                ("log bytes since snapshot", "\(storage.logBytes)"),
+                ("snapshot bytes", "\(storage.snapshotBytes)"),
+                ("log written / synced (LSN)", "\(storage.lastWritten) / \(storage.lastSynced)"),
+                ("claim", storage.claim.map { "\($0)" } ?? "none"),
+                ("at start", storage.opening),
+            ]
+        } else {
+            lines.append(("data directory", "none (memory only)"))
+        }
         let width = lines.map(\.0.count).max() ?? 0
         for (name, value) in lines {
             Output.line(name + ":" + String(repeating: " ", count: width - name.count + 1) + value)
@@ -71,7 +84,26 @@ struct ServerInfoCommand: AsyncParsableCommand {
                 ("transfers_started", "\(counters.transfersStarted)"),
                 ("transfers_completed", "\(counters.transfersCompleted)"),
                 ("transfers_received", "\(counters.transfersReceived)"),
+                ("storage", stats.storage.map(storageJSON) ?? "null"),
             ]))
+    }
+
+    private func storageJSON(_ storage: StorageStats) -> String {
+        JSON.object([
+            ("data_dir", JSON.string(storage.directory)), ("fsync", JSON.string(storage.fsync)),
+            ("log_bytes", "\(storage.logBytes)"), ("snapshot_bytes", "\(storage.snapshotBytes)"),
+            ("last_written_lsn", "\(storage.lastWritten)"), ("last_synced_lsn", "\(storage.lastSynced)"),
+            (
+                "claim",
+                storage.claim.map {
+                    JSON.object([
+                        ("role", JSON.string($0.role == .primary ? "primary" : "backup")), ("viewnum", "\($0.viewnum)"),
+                        ("primary", JSON.string($0.primary)), ("backup", JSON.string($0.backup)),
+                    ])
+                } ?? "null"
+            ),
+            ("at_start", JSON.string(storage.opening)),
+        ])
     }
 
     private func show(_ address: String) -> String { address.isEmpty ? "-" : address }

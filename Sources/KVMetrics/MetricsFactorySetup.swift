@@ -11,10 +11,14 @@ public enum KVMetricsFactory {
         .milliseconds(250), .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10),
     ]
 
+    /// Records per log sync (group commit): 1 to 16,384 in powers of 4.
+    public static let syncBatchBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384]
+
     /// A factory making its metrics in `registry` (not the process-global one).
     public static func make(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = durationBuckets
+        factory.valueHistogramBuckets[ServerMetrics.syncBatchLabel] = syncBatchBuckets
         return factory
     }
 }

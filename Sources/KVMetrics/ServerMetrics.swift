@@ -13,6 +13,10 @@ import NodeDriver
 ///   `kvservice_transfer_duration_seconds`: state transfers to a new backup.
 /// - Gauges `kvservice_view_number`, `kvservice_role{role}` (1 for the current role),
 ///   `kvservice_keys`, `kvservice_bytes`, `kvservice_duplicate_clients`.
+/// - With a data directory: `kvservice_log_sync_duration_seconds` (each fdatasync of the
+///   log) and `kvservice_log_sync_records` (records made durable by each: the group
+///   commit's batch size), and gauges `kvservice_log_bytes`, `kvservice_snapshot_bytes`,
+///   `kvservice_log_synced_lsn`.
 public final class ServerMetrics: ServerMeasurements, Sendable {
     private struct RequestKey: Hashable {
         var op: Operation
@@ -30,6 +34,13 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     private let keys: Gauge
     private let bytes: Gauge
     private let duplicateClients: Gauge
+    private let syncDuration: CoreMetrics.Timer
+    private let syncRecords: Recorder
+    private let logBytes: Gauge
+    private let snapshotBytes: Gauge
+    private let syncedLSN: Gauge
+
+    public static let syncBatchLabel = "kvservice_log_sync_records"
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -59,6 +70,11 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
         keys = Gauge(label: "kvservice_keys", factory: factory)
         bytes = Gauge(label: "kvservice_bytes", factory: factory)
         duplicateClients = Gauge(label: "kvservice_duplicate_clients", factory: factory)
+        syncDuration = Timer(label: "kvservice_log_sync_duration_seconds", factory: factory)
+        syncRecords = Recorder(label: Self.syncBatchLabel, aggregate: true, factory: factory)
+        logBytes = Gauge(label: "kvservice_log_bytes", factory: factory)
+        snapshotBytes = Gauge(label: "kvservice_snapshot_bytes", factory: factory)
+        syncedLSN = Gauge(label: "kvservice_log_synced_lsn", factory: factory)
         update(viewnum: 0, role: .idle, keys: 0, bytes: 0, duplicateClients: 0)
     }
 
@@ -108,6 +124,20 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     /// A completed transfer's duration, restarts included.
     public func transferFinished(nanoseconds: Int64) {
         transferDuration.recordNanoseconds(nanoseconds)
+    }
+
+    /// One fdatasync of the log made `records` records durable in `nanoseconds` (called
+    /// from the I/O thread).
+    public func logSynced(records: UInt64, nanoseconds: UInt64) {
+        syncDuration.recordNanoseconds(Int64(clamping: nanoseconds))
+        syncRecords.record(Int64(clamping: records))
+    }
+
+    /// The data directory's gauges.
+    public func updateStorage(logBytes: Int, snapshotBytes: Int, syncedLSN: UInt64) {
+        self.logBytes.record(logBytes)
+        self.snapshotBytes.record(snapshotBytes)
+        self.syncedLSN.record(Int64(clamping: syncedLSN))
     }
 
     /// The gauges, taken from the core at every tick.

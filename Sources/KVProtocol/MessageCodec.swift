@@ -61,12 +61,7 @@ public enum MessageCodec {
             guard flags != 0 else { break }
             w.u8(flags)
             if incarnation != 0 { w.u64(incarnation) }
-            if let claim {
-                w.u8(claim.role.rawValue)
-                w.u64(claim.viewnum)
-                w.string(claim.primary)
-                w.string(claim.backup)
-            }
+            if let claim { encode(claim, into: &w) }
         case .getView, .listServers, .serverInfo, .monitorInfo, .adoptData:
             break
         case .notLeader(let leader):
@@ -103,6 +98,18 @@ public enum MessageCodec {
             let counters = stats.counters.all
             w.u32(UInt32(counters.count))
             for counter in counters { w.u64(counter) }
+            // Sent only by a server with a data directory: older kvctl builds read the rest.
+            if let storage = stats.storage {
+                w.string(storage.directory)
+                w.string(storage.fsync)
+                w.u64(storage.logBytes)
+                w.u64(storage.snapshotBytes)
+                w.u64(storage.lastWritten)
+                w.u64(storage.lastSynced)
+                w.bool(storage.claim != nil)
+                if let claim = storage.claim { encode(claim, into: &w) }
+                w.string(storage.opening)
+            }
         case .viewReply(let view):
             encode(view, into: &w)
         case .serversReply(let view, let servers):
@@ -158,6 +165,13 @@ public enum MessageCodec {
             w.u8(ack.verdict.rawValue)
             w.u64(ack.backupViewnum)
         }
+    }
+
+    private static func encode(_ claim: StateClaim, into w: inout WireWriter) {
+        w.u8(claim.role.rawValue)
+        w.u64(claim.viewnum)
+        w.string(claim.primary)
+        w.string(claim.backup)
     }
 
     private static func encode(_ view: View, into w: inout WireWriter) {
@@ -219,15 +233,7 @@ public enum MessageCodec {
                     incarnation = try r.u64("incarnation")
                     guard incarnation != 0 else { throw ProtocolError(.malformedFrame, "incarnation 0 sent") }
                 }
-                if flags & PingFlags.claim != 0 {
-                    let raw = try r.u8("claim role")
-                    guard let role = StateClaim.Role(rawValue: raw) else {
-                        throw ProtocolError(.malformedFrame, "unknown claim role \(raw)")
-                    }
-                    claim = StateClaim(
-                        role: role, viewnum: try r.u64("claim viewnum"), primary: try r.string("claim primary"),
-                        backup: try r.string("claim backup"))
-                }
+                if flags & PingFlags.claim != 0 { claim = try decodeClaim(&r) }
             }
             message = .ping(
                 address: address, viewnum: viewnum, leaving: flags & PingFlags.leaving != 0, incarnation: incarnation,
@@ -293,11 +299,32 @@ public enum MessageCodec {
             for _ in 0..<count { values.append(try r.u64("counter")) }
             // Newer servers may report more counters; older ones fewer (missing are 0).
             values = Array((values + [UInt64](repeating: 0, count: 7)).prefix(7))
+            var storage: StorageStats?
+            if r.remaining > 0 {
+                let trailing = r.remaining
+                do {
+                    let directory = try r.string("data directory", max: 4096)
+                    let fsync = try r.string("fsync policy")
+                    let logBytes = try r.u64("log bytes")
+                    let snapshotBytes = try r.u64("snapshot bytes")
+                    let lastWritten = try r.u64("last written")
+                    let lastSynced = try r.u64("last synced")
+                    var claim: StateClaim?
+                    if try r.bool("has claim") { claim = try decodeClaim(&r) }
+                    storage = StorageStats(
+                        directory: directory, fsync: fsync, logBytes: logBytes, snapshotBytes: snapshotBytes,
+                        lastWritten: lastWritten, lastSynced: lastSynced, claim: claim,
+                        opening: try r.string("opening report", max: 4096))
+                } catch {
+                    throw ProtocolError(.malformedFrame, "\(trailing) trailing bytes (not a storage report)")
+                }
+            }
             message = .serverInfoReply(
                 ServerStats(
                     address: address, role: role, view: view, serving: serving, backupSynchronized: synchronized,
                     keys: keys, bytes: bytes, duplicates: duplicates, uptimeMillis: uptime, connections: connections,
-                    pendingReplies: pending, deferredRequests: deferred, counters: ServerCounters(all: values)))
+                    pendingReplies: pending, deferredRequests: deferred, counters: ServerCounters(all: values),
+                    storage: storage))
         case .viewReply:
             message = .viewReply(try decodeView(&r))
         case .serversReply:
@@ -386,6 +413,16 @@ public enum MessageCodec {
         }
         try r.expectEnd()
         return Frame(requestID: requestID, message: message)
+    }
+
+    private static func decodeClaim(_ r: inout WireReader) throws(ProtocolError) -> StateClaim {
+        let raw = try r.u8("claim role")
+        guard let role = StateClaim.Role(rawValue: raw) else {
+            throw ProtocolError(.malformedFrame, "unknown claim role \(raw)")
+        }
+        return StateClaim(
+            role: role, viewnum: try r.u64("claim viewnum"), primary: try r.string("claim primary"),
+            backup: try r.string("claim backup"))
     }
 
     private static func decodeView(_ r: inout WireReader) throws(ProtocolError) -> View {

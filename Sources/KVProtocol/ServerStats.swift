@@ -19,12 +19,15 @@ public struct ServerStats: Equatable, Sendable {
     public var pendingReplies: UInt32
     public var deferredRequests: UInt32
     public var counters: ServerCounters
+    /// The data directory, for a server that has one.
+    public var storage: StorageStats?
 
     public init(
         address: String, role: ServerInfo.Role, view: View, serving: Bool, backupSynchronized: Bool, keys: UInt64,
         bytes: UInt64, duplicates: UInt64, uptimeMillis: UInt64, connections: UInt32, pendingReplies: UInt32,
-        deferredRequests: UInt32, counters: ServerCounters
+        deferredRequests: UInt32, counters: ServerCounters, storage: StorageStats? = nil
     ) {
+        self.storage = storage
         self.address = address
         self.role = role
         self.view = view

@@ -1,3 +1,4 @@
+import KVMetrics
 import KVProtocol
 import KVStorage
 import NIOConcurrencyHelpers
@@ -45,6 +46,7 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     public static let compactionMinimumBytes = 64 << 20
 
     private let engine: StorageEngine<POSIXDataDirectory>
+    private let metrics: ServerMetrics?
     private let loop: any EventLoop
     private let fail: @Sendable (String) -> Never
     private let pool: NIOThreadPool
@@ -61,9 +63,11 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// Opens the data directory (recovery included) on the calling thread; `open` says
     /// what it found.
     public init(
-        engine: StorageEngine<POSIXDataDirectory>, loop: any EventLoop, fail: @escaping @Sendable (String) -> Never
+        engine: StorageEngine<POSIXDataDirectory>, loop: any EventLoop, metrics: ServerMetrics?,
+        fail: @escaping @Sendable (String) -> Never
     ) {
         self.engine = engine
+        self.metrics = metrics
         self.loop = loop
         self.fail = fail
         self.pool = NIOThreadPool(numberOfThreads: 2)
@@ -153,9 +157,12 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         func sync() throws {
             guard engine.lastSynced < engine.lastWritten else { return }
             let start = NIODeadline.now()
+            let from = engine.lastSynced
             try engine.sync()
             lastSyncAt = NIODeadline.now()
-            nanos += UInt64((lastSyncAt - start).nanoseconds)
+            let took = UInt64((lastSyncAt - start).nanoseconds)
+            nanos += took
+            metrics?.logSynced(records: engine.lastSynced - from, nanoseconds: took)
         }
         // Under `always` every write is synced before the next one starts: recovery tells
         // a torn write from damage by that (docs/STORAGE.md, "Torn tail or damage").
@@ -211,6 +218,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
                 $0.recordsSynced += engine.lastSynced - before
             }
         }
+        metrics?.updateStorage(
+            logBytes: engine.logBytesSinceSnapshot, snapshotBytes: engine.snapshotBytes, syncedLSN: engine.lastSynced)
         loop.execute { self.persisted?(reached) }
         for done in closers { done() }
         return !closers.isEmpty

@@ -124,7 +124,7 @@ public final class ServerNode: @unchecked Sendable {
                         policy: configuration.fsync),
                     duplicateCapacity: configuration.core.duplicateTableCapacity,
                     setAsideName: "damaged-\(UInt64(NIODeadline.now().uptimeNanoseconds))")
-                return (DiskLog(engine: engine, loop: loop, fail: fail), opening)
+                return (DiskLog(engine: engine, loop: loop, metrics: configuration.metrics, fail: fail), opening)
             }
             Notices.storageOpened(storage!.opening, directory: path, logger: logger)
         }
@@ -224,7 +224,15 @@ public final class ServerNode: @unchecked Sendable {
             connections: UInt32(clamping: listener?.openConnections ?? 0),
             pendingReplies: UInt32(clamping: core.pendingReplies),
             deferredRequests: UInt32(clamping: core.deferredRequests),
-            counters: core.counters)
+            counters: core.counters,
+            storage: diskLog.map { log in
+                let figures = log.current
+                return StorageStats(
+                    directory: configuration.dataDirectory ?? "", fsync: "\(configuration.fsync)",
+                    logBytes: UInt64(figures.logBytes), snapshotBytes: UInt64(figures.snapshotBytes),
+                    lastWritten: figures.lastWritten, lastSynced: figures.lastSynced, claim: core.claim,
+                    opening: storageReport ?? "")
+            })
     }
 
     /// The status-line summary, taken on the node's loop.

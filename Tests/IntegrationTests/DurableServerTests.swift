@@ -59,6 +59,23 @@ final class DurableServerTests: XCTestCase {
         try await checkEveryKey(cluster, written)
     }
 
+    func testServerInfoReportsTheDataDirectory() async throws {
+        let (cluster, _, scratch) = try await durablePair(keys: 10)
+        let client = await cluster.makeClient()
+        let primary = await cluster.address(0)
+        guard
+            case .serverInfoReply(let stats) = try await client.ask(server: primary, .serverInfo, timeout: .seconds(2))
+        else { return XCTFail("no server report") }
+        let storage = try XCTUnwrap(stats.storage, "no data directory reported")
+        XCTAssertEqual(storage.directory, scratch + "/s0")
+        XCTAssertEqual(storage.fsync, "always")
+        XCTAssertGreaterThan(storage.logBytes, 0)
+        XCTAssertEqual(storage.lastSynced, storage.lastWritten, "an idle primary under always has synced all")
+        XCTAssertEqual(storage.claim?.role, .primary)
+        XCTAssertEqual(storage.claim?.viewnum, stats.view.viewnum)
+        XCTAssertEqual(storage.opening, "new data directory")
+    }
+
     func testBothMembersKilledAndOnlyTheBackupRestartedItIsRevived() async throws {
         let (cluster, written, _) = try await durablePair(keys: 50)
         let before = await cluster.view()

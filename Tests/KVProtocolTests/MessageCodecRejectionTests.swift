@@ -35,6 +35,15 @@ final class MessageCodecRejectionTests: XCTestCase {
                     XCTAssertEqual(shorter?.message, .ping(address: address, viewnum: viewnum, leaving: false))
                     continue
                 }
+                if case .serverInfoReply(var stats) = frame.message, stats.storage != nil {
+                    stats.storage = nil
+                    let bare = MessageCodec.encode(Frame(requestID: frame.requestID, message: .serverInfoReply(stats)))
+                    if length == bare.count {
+                        let shorter = try? MessageCodec.decode(Array(encoded.prefix(length)))
+                        XCTAssertEqual(shorter?.message, .serverInfoReply(stats))
+                        continue
+                    }
+                }
                 if case .monitorInfoReply(var status) = frame.message, !status.waitingFor.isEmpty {
                     status.waitingFor = ""
                     let bare = MessageCodec.encode(

@@ -204,6 +204,14 @@ enum SampleFrames {
         idle.view = .initial
         idle.counters = ServerCounters()
         result.append(.serverInfoReply(idle))
+        var durable = sampleStats
+        durable.storage = StorageStats(
+            directory: "/var/lib/kvservice/server-7101", fsync: "always", logBytes: 1 << 20, snapshotBytes: 12_345,
+            lastWritten: 99, lastSynced: 98, claim: StateClaim(role: .primary, viewnum: 4, primary: "p:1", backup: ""),
+            opening: "recovered 3 keys up to LSN 97")
+        result.append(.serverInfoReply(durable))
+        durable.storage?.claim = nil
+        result.append(.serverInfoReply(durable))
         return result
     }
 
