@@ -486,8 +486,10 @@ public struct MonitorCore {
     /// - as the view's primary: the primary role in this very view, or either role in the
     ///   view before (then it never took this view up: a reply in a view waits for the
     ///   view's claim to be on disk, so nothing was acknowledged in it);
-    /// - as the backup of an acknowledged view: the backup role in this very view (its
-    ///   transfer completed, and it acknowledged every update that was answered).
+    /// - as the view's backup: the backup role in this very view, if the view is
+    ///   acknowledged (its transfer completed, and it acknowledged every update that was
+    ///   answered); or either role in the view before (then it never completed this view's
+    ///   transfer, so this view's primary answered nothing: every reply waits for it).
     private func revivalCandidate() -> String? {
         func eligible(_ address: String) -> StateClaim? {
             guard !address.isEmpty, let record = records[address], record.pingedSinceStart, isAlive(record),
@@ -499,10 +501,11 @@ public struct MonitorCore {
             let thisView = claim.role == .primary && claim.viewnum == view.viewnum && claim.backup == view.backup
             if thisView || claim.viewnum + 1 == view.viewnum { return view.primary }
         }
-        if view.acked, let claim = eligible(view.backup), claim.role == .backup, claim.viewnum == view.viewnum,
-            claim.primary == view.primary
-        {
-            return view.backup
+        if let claim = eligible(view.backup) {
+            let thisView =
+                view.acked && claim.role == .backup && claim.viewnum == view.viewnum
+                && claim.primary == view.primary
+            if thisView || claim.viewnum + 1 == view.viewnum { return view.backup }
         }
         return nil
     }
@@ -619,8 +622,12 @@ public struct MonitorCore {
                 precondition(
                     saving.view.viewnum == view.viewnum + 1 && !saving.view.acked,
                     "saving \(saving.view) from \(view)")
-                if case .change(_, let reason, _, _) = saving.purpose, reason == .operatorRevival {
-                    break  // the operator's choice, data loss accepted
+                // A revival may change the primary of an unacknowledged view: its candidate's
+                // claim proves nothing was acknowledged in it (docs/DESIGN.md §3.12); an
+                // operator's revival is a choice with data loss accepted.
+                if case .change(_, let reason, _, _) = saving.purpose, reason == .revived || reason == .operatorRevival
+                {
+                    break
                 }
                 precondition(
                     view.viewnum == 0 || view.acked || saving.view.primary == view.primary,

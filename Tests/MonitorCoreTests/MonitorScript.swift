@@ -439,7 +439,7 @@ final class MonitorScript {
         var view = lastView
         for event in fresh {
             switch event {
-            case let .viewChanged(from, to, _):
+            case let .viewChanged(from, to, reason):
                 check(from == view, "viewChanged from `\(render(from))`, but `\(render(view))` was in force")
                 check(to.viewnum == from.viewnum + 1, "view number went from \(from.viewnum) to \(to.viewnum)")
                 check(!to.acked, "new view `\(render(to))` is already acknowledged")
@@ -448,11 +448,14 @@ final class MonitorScript {
                     to.backup.isEmpty || to.backup == from.backup || !leavingAsSent.contains(to.backup),
                     "`\(render(to))`: its new backup said it is leaving")
                 if from.viewnum > 0 {
+                    // A revival may: its candidate's claim proves nothing was acknowledged
+                    // in the unacknowledged view (docs/DESIGN.md §3.12, case 3).
                     check(
-                        from.acked || to.primary == from.primary,
+                        from.acked || to.primary == from.primary || reason == .revived || reason == .operatorRevival,
                         "moved on from unacknowledged `\(render(from))` to `\(render(to))` with a new primary")
                     check(
-                        !to.primary.isEmpty && (to.primary == from.primary || to.primary == from.backup),
+                        !to.primary.isEmpty
+                            && (to.primary == from.primary || to.primary == from.backup || reason == .operatorRevival),
                         "`\(render(to))`: its primary was neither primary nor backup of `\(render(from))`")
                 }
                 view = to

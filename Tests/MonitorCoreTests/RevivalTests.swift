@@ -91,15 +91,21 @@ final class RevivalTests: XCTestCase {
     func testAClaimOfAnOlderViewOrAnotherServerRevivesNobody() {
         runMonitorScript(
             pair + """
-                tick 6
+                ping s3 0 -> view 2 s1 s2 acked
+                tick 6 pinging s2:2 s3:0          # s1 dies: view 3, s2 primary, s3 backup
+                expect view 3 s2 s3 unacked
+                ping s2 3 -> view 3 s2 s3 acked
+                tick 1 pinging s2:3 s3:3
                 drain
+                tick 6                            # both members die
+                expect events died:s2 died:s3 waiting:3
+                incarnation s3 32
+                claim s3 backup 1 s1 s3           # older than the view before
                 incarnation s2 22
-                claim s2 backup 1 s1 s2           # not this view
-                incarnation s1 12
-                claim s1 primary 2 s9 s2          # not its own claim
-                tick 3 pinging s1:0 s2:0
-                expect view 2 s1 s2 acked
-                expect events restarted:s1:primary waiting:2 restarted:s2:backup waiting:2
+                claim s2 primary 3 s9 s3          # not its own claim
+                tick 3 pinging s3:0 s2:0
+                expect view 3 s2 s3 acked
+                expect events restarted:s3:backup waiting:3 restarted:s2:primary waiting:3
                 """)
     }
 
@@ -118,6 +124,24 @@ final class RevivalTests: XCTestCase {
                 claim s2 backup 2 s1 s2
                 ping s2 0 -> view 4 s2 - unacked
                 expect events restarted:s2:primary changed:4:s2:-:revived
+                """)
+    }
+
+    func testAPrimaryRestartedBeforeItsBackupsDeathShowsIsRevivedAsTheNextViewsBackup() {
+        // Both die; the primary restarts at once, while the backup still counts as alive:
+        // the backup is promoted (view 3, with the restarted primary as its backup), but it
+        // is dead and never takes view 3 up. s1 still claims view 2: it never received
+        // view 3's transfer, so nothing was acknowledged in view 3, and it holds
+        // everything acknowledged before.
+        runMonitorScript(
+            pair + """
+                incarnation s1 12
+                claim s1 primary 2 s1 s2
+                ping s1 0 -> view 3 s2 s1 unacked
+                expect events restarted:s1:primary changed:3:s2:s1:primaryFailed
+                tick 6 pinging s1:0
+                expect view 4 s1 - unacked
+                expect events died:s2 changed:4:s1:-:revived
                 """)
     }
 
