@@ -30,7 +30,8 @@ extension ServerCore {
         case .outOfOrder:
             return answer(token, .outOfOrder, chunk.from, chunk.viewnum, &effects)
         case .startsTransfer:
-            // A new transfer replaces whatever this server held.
+            // A new transfer replaces whatever this server held, and with it any claim.
+            if data != .empty { data = .stale }
             store.removeAll()
             storeBytes = 0
             duplicates.removeAll()

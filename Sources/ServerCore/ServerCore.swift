@@ -185,13 +185,10 @@ public struct ServerCore {
 
         guard newRole == .primary else {
             if oldRole == .primary { abandonPrimaryRole(&effects) }
-            switch data {
-            case .current: data = .stale
-            // A backup's transfer replaces what it recovered: the claim (or the operator's
-            // acceptance) goes with it.
-            case .recovered where newRole == .backup, .adopted where newRole == .backup: data = .stale
-            default: break
-            }
+            // What it recovered (or the operator accepted) it still holds until a transfer
+            // replaces it (`BackupReception.receiveChunk`): a backup that has not received
+            // its view's transfer may yet be revived from its claim (docs/DESIGN.md §3.12).
+            if data == .current { data = .stale }
             duty = newRole == .backup ? .backup(nil) : .idle
             return
         }

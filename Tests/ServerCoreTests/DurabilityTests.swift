@@ -146,7 +146,11 @@ final class DurabilityTests: XCTestCase {
         h.view(5, "b", "", acked: true, to: ["p"])
         XCTAssertEqual(h["p"].pingClaim, claim, "an idle server still holds what it claims")
         h.view(6, "b", "p", to: ["p"])
-        XCTAssertNil(h["p"].pingClaim, "a backup about to receive a transfer still claims its old state")
+        XCTAssertEqual(h["p"].pingClaim, claim, "named backup, it still holds the claimed state until a transfer")
+        let chunk = TransferChunk(
+            viewnum: 6, from: "b", transferID: 1, index: 0, isLast: false, entries: [(b("x"), b("y"))], duplicates: [])
+        h.sendDirect("p", .transfer(chunk))
+        XCTAssertNil(h["p"].pingClaim, "a backup whose store a transfer is replacing still claims its old state")
     }
 
     func testARevivedServerServesTheViewAfterItsClaimAndLogsANewClaim() {
