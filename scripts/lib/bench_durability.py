@@ -1,0 +1,232 @@
+"""scripts/bench --durability: servers with data directories next to Redis with an AOF
+(docs/STORAGE.md, docs/PERFORMANCE.md).
+
+For each kv-server --fsync policy (always, everysec, no) and memory only, a fresh
+cluster: a kv-monitor, two kv-servers, and a Redis primary with a replica whose appendonly
+matches (appendfsync always, everysec, no; off for memory only). redis-benchmark -t set
+-r 100000 at -P 1 and -P 16 against both; the kvservice primary's metrics give the
+records per fdatasync (the group commit) and the fdatasync p99. Then, under always and
+appendfsync everysec, --keys keys of --value-size bytes are written to both, every process
+is killed with kill -9, and the time from the restart to serving is measured for each
+(kvservice: the primary recovers its snapshot and log and is revived; Redis: loads its
+AOF), with the disk bytes per key.
+"""
+
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import time
+import urllib.request
+
+# (kv-server --fsync, Redis appendfsync) per run; None: memory only / no AOF.
+RUNS = (("always", "always"), ("everysec", "everysec"), ("no", "no"), (None, None))
+
+
+def scrape(address: str) -> dict[str, float]:
+    """The Prometheus text of a kv-server's /metrics, as name{labels} → value."""
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            try:
+                values[name] = float(value)
+            except ValueError:
+                pass
+    return values
+
+
+def histogram_quantile(values: dict[str, float], name: str, quantile: float) -> float | None:
+    """The upper bound of the bucket holding `quantile` of a histogram's observations."""
+    buckets = []
+    for key, count in values.items():
+        match = re.fullmatch(rf'{name}_bucket\{{.*le="([^"]+)".*\}}', key)
+        if match:
+            bound = float("inf") if match.group(1) == "+Inf" else float(match.group(1))
+            buckets.append((bound, count))
+    buckets.sort()
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    for bound, count in buckets:
+        if count >= quantile * buckets[-1][1]:
+            return bound
+    return None
+
+
+def group_commit(cluster, bench) -> dict:
+    view = cluster.wait_for_view(cluster.complete, "an acknowledged view with a primary and a backup")
+    values = scrape(cluster.metrics[view["primary"]])
+    syncs = values.get("kvservice_log_sync_records_count", 0)
+    records = values.get("kvservice_log_sync_records_sum", 0)
+    return {
+        "syncs": syncs,
+        "records_per_sync": records / syncs if syncs else None,
+        "sync_p99_ms": (lambda q: q * 1000 if q is not None else None)(
+            histogram_quantile(values, "kvservice_log_sync_duration_seconds", 0.99)),
+    }  # fmt: skip
+
+
+def directory_bytes(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def throughput(cluster, bench, args) -> dict:
+    results = {}
+    for pipeline in (1, 16):
+        order = ("kvservice", "redis") if pipeline == 1 else ("redis", "kvservice")
+        for system in order:
+            port = cluster.primary_resp() if system == "kvservice" else cluster.redis_port
+            results[f"{system} P{pipeline}"] = bench.redis_benchmark(
+                port, args.requests, args.clients, pipeline, tests=("set",), options=("-r", "100000"))["SET"]
+    return results
+
+
+def recovery(cluster, bench, args) -> dict:
+    """--keys keys into both, kill -9 of everything, restart, time to serving."""
+    figures = {"keys": args.keys, "value_size": args.value_size}
+    view = cluster.wait_for_view(cluster.complete, "an acknowledged view with a primary and a backup")
+    primary, backup = view["primary"], view["backup"]
+    print(f"  loading {args.keys} keys of {args.value_size} bytes into both ...", flush=True)
+    puts_before = scrape(cluster.metrics[primary]).get("kvservice_log_synced_lsn", 0)
+    figures["load_s"] = {
+        "kvservice": bench.load(int(cluster.servers[primary].rsplit(":", 1)[1]), args.keys, args.value_size),
+        "redis": bench.load(cluster.redis_port, args.keys, args.value_size),
+    }
+    metrics = scrape(cluster.metrics[primary])
+    figures["log_records_loaded"] = metrics.get("kvservice_log_synced_lsn", 0) - puts_before
+    cluster.wait_for_replica_offset()
+    cluster.redis_cli(cluster.redis_port, "BGREWRITEAOF")  # a compact AOF, as a snapshot is
+    bench.wait_until(lambda: cluster.redis_info(cluster.redis_port, "persistence").get(
+        "aof_rewrite_in_progress") == "0", 120, "Redis's AOF rewrite")  # fmt: skip
+    kv_dir = cluster.data_dir(primary)
+    redis_dir = os.path.join(cluster.work, "redis-primary-aof")
+    figures["disk_bytes_per_key"] = {
+        "kvservice": directory_bytes(kv_dir) / args.keys, "redis": directory_bytes(redis_dir) / args.keys}
+    figures["log_bytes_per_put"] = metrics.get("kvservice_log_bytes", 0) / max(1, figures["log_records_loaded"])
+
+    print("  kill -9 of both servers and of Redis, restart, time to serving ...", flush=True)
+    for address in (primary, backup):
+        cluster.kill_server(address)
+    cluster.redis_process.send_signal(signal.SIGKILL)
+    cluster.redis_process.wait()
+    cluster.replica_process.send_signal(signal.SIGKILL)
+    cluster.replica_process.wait()
+    key = "key:0000000000"
+    started = time.monotonic()
+    cluster.start_server(primary)
+    bench.wait_until(lambda: cluster.kvctl("get", key, "--timeout", "1").returncode == 0, 120,
+                     "the restarted primary serving")  # fmt: skip
+    figures["kvservice_restart_to_serving_s"] = time.monotonic() - started
+    with open(cluster.server_log(primary), errors="replace") as log:
+        opened = [line for line in log if "kv_event=storage-opened" in line]
+    figures["kvservice_opening"] = opened[-1].split("] ", 1)[-1].strip() if opened else ""
+    started = time.monotonic()
+    cluster.redis_process = cluster.start_redis(cluster.redis_port, "redis-primary")
+    bench.wait_until(lambda: cluster.redis_cli(cluster.redis_port, "GET", key) not in ("", None), 120,
+                     "Redis serving after loading its AOF")  # fmt: skip
+    figures["redis_restart_to_serving_s"] = time.monotonic() - started
+    return figures
+
+
+def main(args, bench) -> int:
+    for tool in ("redis-server", "redis-cli", "redis-benchmark"):
+        if bench.shutil.which(tool) is None:
+            print(f"scripts/bench: {tool} not found (apt-get install redis-server redis-tools)", file=bench.sys.stderr)
+            return 2
+    bin_dir = os.path.abspath(args.bin) if args.bin else bench.build()
+    figures: dict = {"machine": bench.machine(), "command": " ".join(["scripts/bench", *bench.sys.argv[1:]]),
+                     "runs": {}}  # fmt: skip
+    started = time.monotonic()
+    requests = min(args.requests, 100_000)
+    args.requests = requests
+    for fsync, appendfsync in RUNS:
+        name = fsync or "memory"
+        work = bench.tempfile.mkdtemp(prefix=f"kvservice-bench-{name}.")
+        print(f"kv-server --fsync {fsync or '(memory only)'} next to Redis appendfsync {appendfsync or '(no AOF)'}: "
+              f"redis-benchmark -t set -r 100000 -c {args.clients} -n {requests}, -P 1 and -P 16 ...",
+              flush=True)  # fmt: skip
+        with bench.Children() as children:
+            try:
+                cluster = bench.Cluster(bin_dir, work, children, fsync=fsync, redis_appendfsync=appendfsync)
+                cluster.start()
+                run = {"throughput": throughput(cluster, bench, args)}
+                if fsync is not None:
+                    run["group_commit"] = group_commit(cluster, bench)
+                if fsync == "always":
+                    cluster.redis_cli(cluster.redis_port, "CONFIG", "SET", "appendfsync", "everysec")
+                    run["recovery"] = recovery(cluster, bench, args)
+                figures["runs"][name] = run
+            except (bench.BenchFailed, TimeoutError, subprocess.TimeoutExpired) as error:
+                print(f"scripts/bench: {error} (logs in {work})", file=bench.sys.stderr)
+                return 1
+        if not args.keep:
+            bench.shutil.rmtree(work, ignore_errors=True)
+    figures["elapsed_s"] = time.monotonic() - started
+    m = figures["machine"]
+    print(f"\n{m['cpu']}, {m['cores']} cores, {m['memory_mib']} MiB, Linux {m['kernel']}; {m['redis']}")
+    print(f"run took {figures['elapsed_s']:.0f} s\n")
+    for line in report(figures, bench):
+        print(line)
+    if os.path.basename(bin_dir.rstrip("/")) == "debug":
+        print("\n(debug binaries: a check that the run works; these figures say nothing about performance)")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(figures, out, indent=2)
+    return 0
+
+
+def report(figures: dict, bench) -> list[str]:
+    rows = []
+    runs = figures["runs"]
+    for name, run in runs.items():
+        label = "memory only" if name == "memory" else f"fsync {name}"
+        redis_label = "no AOF" if name == "memory" else f"appendfsync {name}"
+        for pipeline in (1, 16):
+            kv, redis = run["throughput"][f"kvservice P{pipeline}"], run["throughput"][f"redis P{pipeline}"]
+            target = 1.0 if name == "always" else None
+            ratio = kv["rps"] / redis["rps"]
+            rows.append((f"SET req/s -P {pipeline}, {label} / Redis {redis_label}", f"{kv['rps']:,.0f}",
+                         f"{redis['rps']:,.0f}", f"{ratio:.2f}", "≥ 1.0×" if target else "",
+                         None if target is None else ratio >= target))  # fmt: skip
+            rows.append((f"  SET p99 ms -P {pipeline}", f"{kv['p99_ms']:.2f}", f"{redis['p99_ms']:.2f}",
+                         f"{kv['p99_ms'] / redis['p99_ms']:.2f}", "", None))  # fmt: skip
+        commit = run.get("group_commit")
+        if commit and commit["records_per_sync"] is not None:
+            rows.append(("  records per fdatasync", f"{commit['records_per_sync']:.1f}", "", "", "", None))
+            if commit["sync_p99_ms"] is not None:
+                rows.append(("  fdatasync p99 ms (bucket bound)", f"{commit['sync_p99_ms']:.2f}", "", "", "", None))
+    if "everysec" in runs and "memory" in runs:
+        for pipeline in (1, 16):
+            every = runs["everysec"]["throughput"][f"kvservice P{pipeline}"]["rps"]
+            memory = runs["memory"]["throughput"][f"kvservice P{pipeline}"]["rps"]
+            ratio = every / memory
+            rows.append((f"everysec / memory only, SET -P {pipeline}", f"{ratio:.2f}", "", "", "≥ 0.9×",
+                         ratio >= 0.9))  # fmt: skip
+    recovery = runs.get("always", {}).get("recovery")
+    if recovery:
+        label = f"{recovery['keys']:,}×{recovery['value_size']} B"
+        seconds = recovery["kvservice_restart_to_serving_s"]
+        rows.append((f"restart to serving, {label} (s)", f"{seconds:.2f}",
+                     f"{recovery['redis_restart_to_serving_s']:.2f}", "", "≤ 2 s", seconds <= 2.0))  # fmt: skip
+        per_key = recovery["disk_bytes_per_key"]
+        rows.append(("disk bytes per key", f"{per_key['kvservice']:.0f}", f"{per_key['redis']:.0f}",
+                     f"{per_key['kvservice'] / per_key['redis']:.2f}" if per_key["redis"] else "n/a", "",
+                     None))  # fmt: skip
+        rows.append(("log bytes per put", f"{recovery['log_bytes_per_put']:.0f}", "", "", "", None))
+        rows.append((f"load {label} (s, --pipe)", f"{recovery['load_s']['kvservice']:.2f}",
+                     f"{recovery['load_s']['redis']:.2f}", "", "", None))  # fmt: skip
+    lines = bench.table(bench.HEADER, rows)
+    if recovery:
+        lines.append(f"\nkvservice at restart: {recovery['kvservice_opening']}")
+    return lines
