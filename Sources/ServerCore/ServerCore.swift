@@ -109,8 +109,8 @@ public struct ServerCore {
         return true
     }
 
-    /// The claim this server's pings carry: what it recovered from disk, until it takes a
-    /// role in a view.
+    /// The claim this server's pings carry: what it recovered from disk, until it serves or
+    /// a transfer replaces its store.
     public var pingClaim: StateClaim? {
         if case .recovered(let claim) = data { return claim }
         return nil
