@@ -16,7 +16,7 @@ import NodeDriver
 /// - With a data directory: `kvservice_log_sync_duration_seconds` (each fdatasync of the
 ///   log) and `kvservice_log_sync_records` (records made durable by each: the group
 ///   commit's batch size), and gauges `kvservice_log_bytes`, `kvservice_snapshot_bytes`,
-///   `kvservice_log_synced_lsn`.
+///   `kvservice_log_synced_lsn`, `kvservice_log_appended_bytes` (since the process started).
 public final class ServerMetrics: ServerMeasurements, Sendable {
     private struct RequestKey: Hashable {
         var op: Operation
@@ -39,6 +39,7 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     private let logBytes: Gauge
     private let snapshotBytes: Gauge
     private let syncedLSN: Gauge
+    private let appendedBytes: Gauge
 
     public static let syncBatchLabel = "kvservice_log_sync_records"
 
@@ -75,6 +76,7 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
         logBytes = Gauge(label: "kvservice_log_bytes", factory: factory)
         snapshotBytes = Gauge(label: "kvservice_snapshot_bytes", factory: factory)
         syncedLSN = Gauge(label: "kvservice_log_synced_lsn", factory: factory)
+        appendedBytes = Gauge(label: "kvservice_log_appended_bytes", factory: factory)
         update(viewnum: 0, role: .idle, keys: 0, bytes: 0, duplicateClients: 0)
     }
 
@@ -134,7 +136,8 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     }
 
     /// The data directory's gauges.
-    public func updateStorage(logBytes: Int, snapshotBytes: Int, syncedLSN: UInt64) {
+    public func updateStorage(logBytes: Int, snapshotBytes: Int, syncedLSN: UInt64, appendedBytes: Int) {
+        self.appendedBytes.record(appendedBytes)
         self.logBytes.record(logBytes)
         self.snapshotBytes.record(snapshotBytes)
         self.syncedLSN.record(Int64(clamping: syncedLSN))

@@ -219,7 +219,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             }
         }
         metrics?.updateStorage(
-            logBytes: engine.logBytesSinceSnapshot, snapshotBytes: engine.snapshotBytes, syncedLSN: engine.lastSynced)
+            logBytes: engine.logBytesSinceSnapshot, snapshotBytes: engine.snapshotBytes, syncedLSN: engine.lastSynced,
+            appendedBytes: engine.bytesAppended)
         loop.execute { self.persisted?(reached) }
         for done in closers { done() }
         return !closers.isEmpty

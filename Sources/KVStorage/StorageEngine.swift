@@ -23,6 +23,8 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     private var logSizes: [UInt64: Int] = [:]
     /// Bytes of the snapshot in force.
     public private(set) var snapshotBytes = 0
+    /// Bytes appended to logs since the process started (records and their framing).
+    public private(set) var bytesAppended = 0
     private var encoded: [UInt8] = []
 
     public init(fileSystem: FileSystem, policy: FsyncPolicy) {
@@ -160,6 +162,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         try fileSystem.write(log, encoded)
         lastWritten = entries.last!.lsn
         logSizes[current.generation, default: 0] += encoded.count
+        bytesAppended += encoded.count
     }
 
     /// fdatasync of the log: everything written is on disk.

@@ -98,13 +98,14 @@ def recovery(cluster, bench, args) -> dict:
     view = cluster.wait_for_view(cluster.complete, "an acknowledged view with a primary and a backup")
     primary, backup = view["primary"], view["backup"]
     print(f"  loading {args.keys} keys of {args.value_size} bytes into both ...", flush=True)
-    puts_before = scrape(cluster.metrics[primary]).get("kvservice_log_synced_lsn", 0)
+    before = scrape(cluster.metrics[primary])
     figures["load_s"] = {
         "kvservice": bench.load(int(cluster.servers[primary].rsplit(":", 1)[1]), args.keys, args.value_size),
         "redis": bench.load(cluster.redis_port, args.keys, args.value_size),
     }
     metrics = scrape(cluster.metrics[primary])
-    figures["log_records_loaded"] = metrics.get("kvservice_log_synced_lsn", 0) - puts_before
+    figures["log_records_loaded"] = metrics.get("kvservice_log_synced_lsn", 0) - before.get("kvservice_log_synced_lsn", 0)
+    appended = metrics.get("kvservice_log_appended_bytes", 0) - before.get("kvservice_log_appended_bytes", 0)
     cluster.wait_for_replica_offset()
     cluster.redis_cli(cluster.redis_port, "BGREWRITEAOF")  # a compact AOF, as a snapshot is
     bench.wait_until(lambda: cluster.redis_info(cluster.redis_port, "persistence").get(
@@ -113,7 +114,7 @@ def recovery(cluster, bench, args) -> dict:
     redis_dir = os.path.join(cluster.work, "redis-primary-aof")
     figures["disk_bytes_per_key"] = {
         "kvservice": directory_bytes(kv_dir) / args.keys, "redis": directory_bytes(redis_dir) / args.keys}
-    figures["log_bytes_per_put"] = metrics.get("kvservice_log_bytes", 0) / max(1, figures["log_records_loaded"])
+    figures["log_bytes_per_put"] = appended / max(1, figures["log_records_loaded"])
 
     print("  kill -9 of both servers and of Redis, restart, time to serving ...", flush=True)
     for address in (primary, backup):
