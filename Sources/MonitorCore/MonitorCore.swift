@@ -361,6 +361,13 @@ public struct MonitorCore {
             return
         }
         if waitingForRevival != nil { waitingForRevival = nil }
+        // A primary known only from the restored view (not heard since this monitor
+        // started) may have restarted too: keep its view as it is until it pings. A backup
+        // replaced meanwhile would cost a view number that a restarted primary's claim may
+        // need: the primary of view V claiming view V - 1 is revivable, of view V + 1 not
+        // (a reboot of every host: the backup pinged first, was replaced, and the service
+        // waited for ever).
+        let primaryHeard = records[view.primary]?.pingedSinceStart ?? false
         if view.acked {
             if !primaryHealthy {
                 // A restarted primary is alive again and may come back as the new backup;
@@ -378,12 +385,12 @@ public struct MonitorCore {
                         &effects)
                 }
             } else if hasBackup && !backupHealthy {
-                replaceBackup(leaving: false, &effects)
+                if primaryHeard { replaceBackup(leaving: false, &effects) }
             } else if hasBackup && isLeaving(view.backup) {
                 // Only while the primary is confirmed alive: if it died a moment ago, the
                 // leaving backup holds the only copy and is promoted once the death shows.
                 if isConfirmedAlive(view.primary) { replaceBackup(leaving: true, &effects) }
-            } else if !hasBackup {
+            } else if !hasBackup && primaryHeard {
                 let backup = pickIdle(excluding: [view.primary])
                 if !backup.isEmpty {
                     commit(
@@ -391,7 +398,7 @@ public struct MonitorCore {
                         &effects)
                 }
             }
-        } else if primaryHealthy && hasBackup && !backupHealthy {
+        } else if primaryHealthy && hasBackup && !backupHealthy && primaryHeard {
             // The one change allowed before the acknowledgement: nobody is promoted, so a
             // primary stuck transferring to a dead (or departing) backup gets a live one.
             replaceBackup(leaving: false, &effects)
