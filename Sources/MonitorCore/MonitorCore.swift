@@ -361,15 +361,20 @@ public struct MonitorCore {
             return
         }
         if waitingForRevival != nil { waitingForRevival = nil }
-        // A primary known only from the restored view (not heard since this monitor
-        // started) may have restarted too: keep its view as it is until it pings. A backup
-        // replaced meanwhile would cost a view number that a restarted primary's claim may
-        // need: the primary of view V claiming view V - 1 is revivable, of view V + 1 not
-        // (a reboot of every host: the backup pinged first, was replaced, and the service
-        // waited for ever).
+        // A member known only from the restored view (not heard since this monitor
+        // started) may have restarted too: a view that relies on it waits until it pings
+        // (or is found dead). A view made meanwhile costs a view number that a restarted
+        // member's claim may need: the primary of view V claiming view V - 1 is revivable,
+        // of view V + 1 not, and the backup of an unacknowledged view never is. After a
+        // reboot of everything, the backup pinging first was replaced by itself and the
+        // primary could no longer be revived; a restarted primary's unheard backup was
+        // promoted, and had it never come back, the old primary, holding everything, could
+        // not be revived either.
         let primaryHeard = records[view.primary]?.pingedSinceStart ?? false
+        let backupHeard = hasBackup && (records[view.backup]?.pingedSinceStart ?? false)
         if view.acked {
             if !primaryHealthy {
+                guard backupHeard else { return }
                 // A restarted primary is alive again and may come back as the new backup;
                 // it is empty, and the new primary transfers the state to it.
                 commit(

@@ -72,6 +72,27 @@ final class RevivalTests: XCTestCase {
             """)
     }
 
+    /// Everything restarts; the primary comes back first, its backup never does (its host
+    /// is gone). The monitor waits to hear from the backup before promoting it: promoted
+    /// unheard, it would have made the primary, which holds everything, the backup of an
+    /// unacknowledged view, which is never revived, and the service would have waited for
+    /// the dead host for ever.
+    func testAfterARebootAnUnheardBackupIsNotPromotedOverTheRestartedPrimary() {
+        runMonitorScript(
+            pair + """
+                restart monitor                   # every process stops and starts again
+                incarnation s1 12
+                claim s1 primary 2 s1 s2
+                ping s1 0 -> view 0 - - unacked   # restarted; s2 has not been heard: nothing changes
+                expect view 2 s1 s2 acked
+                tick 5 pinging s1:0
+                expect view 2 s1 s2 acked
+                tick 1 pinging s1:0               # s2 found dead: s1 is revived with its claim
+                expect view 3 s1 - unacked
+                ping s1 3 -> view 3 s1 - acked
+                """)
+    }
+
     func testThePrimaryIsPreferredAndTheOtherMemberBecomesItsBackup() {
         runMonitorScript(
             pair + """
