@@ -143,10 +143,11 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     /// This boot of the machine (/proc/sys/kernel/random/boot_id), as 16 bytes: data
-    /// written but not synced survives a process crash, not a reboot.
+    /// written but not synced survives a process crash, not a reboot. When it cannot be
+    /// read, `ServerStart.unknownBootID`, which never counts as the same boot.
     public static func bootID() -> [UInt8] {
         let fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [UInt8](repeating: 0, count: 16) }
+        guard fd >= 0 else { return ServerStart.unknownBootID }
         defer { _ = Glibc.close(fd) }
         var text = [UInt8](repeating: 0, count: 64)
         let count = text.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -158,7 +159,7 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
             id.append(high << 4 | low)
             index += 2
         }
-        return id.count == 16 ? id : [UInt8](repeating: 0, count: 16)
+        return id.count == 16 ? id : ServerStart.unknownBootID
     }
 
     private static func nibble(_ c: UInt8) -> UInt8? {

@@ -7,10 +7,11 @@ import ServerCore
 public enum Recovery {
     /// Errors the reader throws (the disk could not be read) are thrown; everything found
     /// wrong in what was read is `.damaged`, except one case: damage in the last log when
-    /// the process that wrote it ran under `everysec` or `no` and the machine has rebooted
-    /// since (`bootID` differs): writes there follow each other without a sync, so a
-    /// reboot can leave any of them half on disk, and their loss is what the policy allows
-    /// (docs/STORAGE.md, "Torn tail or damage"). That tail is cut like a torn one.
+    /// the process that wrote it ran under `everysec` or `no` and the machine may have
+    /// rebooted since (`bootID` differs, or either is unknown: `ServerStart.ranInBoot`):
+    /// writes there follow each other without a sync, so a reboot can leave any of them
+    /// half on disk, and their loss is what the policy allows (docs/STORAGE.md, "Torn
+    /// tail or damage"). That tail is cut like a torn one.
     public static func recover(
         from reader: some DataDirectoryReader, duplicateCapacity: Int, bootID: [UInt8]? = nil
     ) throws -> RecoveryOutcome {
@@ -163,7 +164,9 @@ private struct Replay {
             case .damaged(let offset, let reason):
                 // The start record of the process that wrote this tail is in the prefix
                 // (every process writes one, synced, before anything else).
-                if isLast, let bootID, let start = state.lastStart, start.policy != .always, start.bootID != bootID {
+                if isLast, let bootID, let start = state.lastStart, start.policy != .always,
+                    !start.ranInBoot(bootID)
+                {
                     state.tornTail = LogFilePosition(file: name, offset: offset)
                     state.lostUnsyncedTail = reason
                 } else {

@@ -14,6 +14,18 @@ public struct ServerStart: Equatable, Hashable, Sendable {
     /// The fsync policy this process ran with.
     public var policy: FsyncPolicy
 
+    /// The boot id of a start that could not read the machine's (an all-zero id, which the
+    /// kernel never gives: its boot ids are random UUIDs). A sandbox may hide
+    /// /proc/sys/kernel/random/boot_id (systemd's ProcSubset=pid does).
+    public static let unknownBootID = [UInt8](repeating: 0, count: bootIDSize)
+
+    /// Whether this start ran in the boot `bootID` names: the ids are equal, and known. An
+    /// unknown id proves nothing: two unknown ids taken as the same boot would keep a claim
+    /// written under `everysec` or `no` across a reboot that lost its unsynced tail.
+    public func ranInBoot(_ bootID: [UInt8]) -> Bool {
+        self.bootID == bootID && bootID != Self.unknownBootID
+    }
+
     public init(incarnation: UInt64, bootID: [UInt8], policy: FsyncPolicy) {
         precondition(bootID.count == Self.bootIDSize, "a boot id is \(Self.bootIDSize) bytes")
         self.incarnation = incarnation

@@ -89,8 +89,8 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                 tornTail =
                     "\(torn.file) at byte \(torn.offset) (the whole file is kept as \(copy))"
                     + (state.lostUnsyncedTail.map {
-                        "; written under fsync \(state.lastStart!.policy) before a reboot, its unsynced tail was "
-                            + "lost (\($0))"
+                        "; written under fsync \(state.lastStart!.policy) "
+                            + "\(Self.beforeAReboot(state.lastStart!, start)), its unsynced tail was lost (\($0))"
                     } ?? "")
             }
             // Leftovers of an interrupted snapshot or log switch: the manifest never named them.
@@ -108,7 +108,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             }
             lastWritten = state.lastLSN
             lastSynced = state.lastLSN
-            let valid = state.lastStart.map { $0.policy == .always || $0.bootID == start.bootID } ?? false
+            let valid = state.lastStart.map { $0.policy == .always || $0.ranInBoot(start.bootID) } ?? false
             recovered = RecoveredData(
                 store: state.store, storeBytes: state.storeBytes, duplicates: state.duplicates,
                 lastLSN: state.lastLSN, claim: valid ? state.claim : nil)
@@ -118,7 +118,8 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                     valid
                     ? "claiming \(claim)"
                     : "not claiming \(claim): written under fsync \(state.lastStart.map { "\($0.policy)" } ?? "?") "
-                        + "before a reboot, its unsynced tail may be gone"
+                        + "\(state.lastStart.map { Self.beforeAReboot($0, start) } ?? "before a reboot"), its unsynced "
+                        + "tail may be gone"
             }
             report =
                 "recovered \(state.store.count) keys up to LSN \(state.lastLSN) (\(state.snapshotKeys) from the "
@@ -130,6 +131,15 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         try sync()
         recovered.lastLSN += 1
         return Opening(recovered: recovered, report: report, damage: damage, tornTail: tornTail)
+    }
+
+    /// Why the unsynced writes of the run that began with `earlier` may be gone, seen from
+    /// `now`: the machine rebooted, or a boot id is unknown and a reboot cannot be ruled out.
+    private static func beforeAReboot(_ earlier: ServerStart, _ now: ServerStart) -> String {
+        earlier.bootID == ServerStart.unknownBootID || now.bootID == ServerStart.unknownBootID
+            ? "with the machine's boot id unknown (/proc/sys/kernel/random/boot_id unreadable), so a reboot since "
+                + "cannot be ruled out"
+            : "before a reboot"
     }
 
     private func startFresh() throws {

@@ -361,8 +361,20 @@ public struct MonitorCore {
             return
         }
         if waitingForRevival != nil { waitingForRevival = nil }
+        // A member known only from the restored view (not heard since this monitor
+        // started) may have restarted too: a view that relies on it waits until it pings
+        // (or is found dead). A view made meanwhile costs a view number that a restarted
+        // member's claim may need: the primary of view V claiming view V - 1 is revivable,
+        // of view V + 1 not, and the backup of an unacknowledged view never is. After a
+        // reboot of everything, the backup pinging first was replaced by itself and the
+        // primary could no longer be revived; a restarted primary's unheard backup was
+        // promoted, and had it never come back, the old primary, holding everything, could
+        // not be revived either.
+        let primaryHeard = records[view.primary]?.pingedSinceStart ?? false
+        let backupHeard = hasBackup && (records[view.backup]?.pingedSinceStart ?? false)
         if view.acked {
             if !primaryHealthy {
+                guard backupHeard else { return }
                 // A restarted primary is alive again and may come back as the new backup;
                 // it is empty, and the new primary transfers the state to it.
                 commit(
@@ -378,12 +390,12 @@ public struct MonitorCore {
                         &effects)
                 }
             } else if hasBackup && !backupHealthy {
-                replaceBackup(leaving: false, &effects)
+                if primaryHeard { replaceBackup(leaving: false, &effects) }
             } else if hasBackup && isLeaving(view.backup) {
                 // Only while the primary is confirmed alive: if it died a moment ago, the
                 // leaving backup holds the only copy and is promoted once the death shows.
                 if isConfirmedAlive(view.primary) { replaceBackup(leaving: true, &effects) }
-            } else if !hasBackup {
+            } else if !hasBackup && primaryHeard {
                 let backup = pickIdle(excluding: [view.primary])
                 if !backup.isEmpty {
                     commit(
@@ -391,7 +403,7 @@ public struct MonitorCore {
                         &effects)
                 }
             }
-        } else if primaryHealthy && hasBackup && !backupHealthy {
+        } else if primaryHealthy && hasBackup && !backupHealthy && primaryHeard {
             // The one change allowed before the acknowledgement: nobody is promoted, so a
             // primary stuck transferring to a dead (or departing) backup gets a live one.
             replaceBackup(leaving: false, &effects)

@@ -91,6 +91,7 @@ final class DurabilityTests: XCTestCase {
             tick 1                            # the save takes longer than a tick
             expect answer s2 view 0 - - unacked
             restart monitor                   # view 3 is lost, and the restart mark with it
+            ping s1 2 -> view 2 s1 s2 acked   # (the primary heard first: a view changes only then)
             ping s2 0 -> held                 # s2 still pings 0: marked again, replaced again
             store release
             expect answer s2 view 3 s1 s2 unacked
@@ -122,6 +123,7 @@ final class DurabilityTests: XCTestCase {
             ping s2 0 -> held
             restart monitor                   # view 2 never reached the disk
             expect view 1 s1 - acked
+            ping s1 1 -> view 1 s1 - acked   # (the primary heard first: a view changes only then)
             ping s2 0 -> held                 # the new monitor decides afresh
             store release
             expect answer s2 view 2 s1 s2 unacked

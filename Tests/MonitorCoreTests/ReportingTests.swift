@@ -43,6 +43,7 @@ final class ReportingTests: XCTestCase {
             expect view 4 s2 s1 unacked
             ping s2 4 -> view 4 s2 s1 acked
             restart monitor
+            ping s1 4 -> view 4 s2 s1 acked   # (the backup heard: it may be promoted)
             ping s2 0 -> view 5 s1 s2 unacked # s2 restarted: the count goes on after the monitor's restart
             expect saved 1/unacked 1/acked 2/unacked 2/acked 3/unacked 3/acked 4/unacked 4/acked 5/unacked
             """)

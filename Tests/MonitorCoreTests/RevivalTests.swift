@@ -37,6 +37,62 @@ final class RevivalTests: XCTestCase {
                 """)
     }
 
+    /// Everything stops and starts again (a reboot): the leaving primary's backup was
+    /// promoted into view 3, never acknowledged, and its backup pings first after the
+    /// restart. The view stays as it is until its primary is heard: replacing the
+    /// restarted backup by itself in view 4 would leave the primary's claim (backup of
+    /// view 2) two views behind, and nobody revivable, for ever.
+    func testAfterARebootTheBackupPingingFirstDoesNotCostThePrimaryItsRevival() {
+        runMonitorScript(
+            """
+            incarnation s1 11
+            incarnation s2 21
+            incarnation s3 31
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            ping s3 0 -> view 2 s1 s2 acked
+            ping s2 2 -> view 2 s1 s2 acked
+            leave s1
+            ping s1 2 -> view 3 s2 s3 unacked # the leaving primary's backup promoted
+            restart monitor                   # then every process stops and starts again
+            expect view 3 s2 s3 unacked
+            drain
+            incarnation s3 32
+            ping s3 0 -> view 0 - - unacked   # restarted, but s2 has not been heard: nothing changes
+            tick 1 pinging s3:0
+            expect view 3 s2 s3 unacked
+            incarnation s2 22
+            claim s2 backup 2 s1 s2
+            ping s2 0 -> view 4 s2 s3 unacked # revived: it held the whole state of view 2
+            expect events restarted:s3:backup restarted:s2:primary changed:4:s2:s3:revived
+            ping s2 4 -> view 4 s2 s3 acked
+            ping s3 4 -> view 4 s2 s3 acked
+            """)
+    }
+
+    /// Everything restarts; the primary comes back first, its backup never does (its host
+    /// is gone). The monitor waits to hear from the backup before promoting it: promoted
+    /// unheard, it would have made the primary, which holds everything, the backup of an
+    /// unacknowledged view, which is never revived, and the service would have waited for
+    /// the dead host for ever.
+    func testAfterARebootAnUnheardBackupIsNotPromotedOverTheRestartedPrimary() {
+        runMonitorScript(
+            pair + """
+                restart monitor                   # every process stops and starts again
+                incarnation s1 12
+                claim s1 primary 2 s1 s2
+                ping s1 0 -> view 0 - - unacked   # restarted; s2 has not been heard: nothing changes
+                expect view 2 s1 s2 acked
+                tick 5 pinging s1:0
+                expect view 2 s1 s2 acked
+                tick 1 pinging s1:0               # s2 found dead: s1 is revived with its claim
+                expect view 3 s1 - unacked
+                ping s1 3 -> view 3 s1 - acked
+                """)
+    }
+
     func testThePrimaryIsPreferredAndTheOtherMemberBecomesItsBackup() {
         runMonitorScript(
             pair + """

@@ -1,5 +1,6 @@
 """The processes of a chaos run (scripts/chaos): a kv-monitor and K kv-servers on
-loopback, each server behind two FaultProxy links, and the kvctl queries the run makes.
+loopback, each server behind two FaultProxy links and with a data directory of its own
+in the run's work directory, and the kvctl queries the run makes.
 
 Every process is started in its own session (a Ctrl-C in the terminal reaches only
 scripts/chaos, which then stops everything itself) and dies with scripts/chaos even if
@@ -115,9 +116,17 @@ class Daemon:
     def exited(self) -> bool:
         return self.process is None or self.process.returncode is not None
 
-    async def kill(self) -> None:
+    def signal_kill(self) -> None:
+        """Sends SIGKILL without waiting for the process to end (`kill` reaps it)."""
         if self.process is not None and self.process.returncode is None:
-            self.process.kill()
+            try:
+                self.process.kill()
+            except ProcessLookupError:
+                pass
+
+    async def kill(self) -> None:
+        self.signal_kill()
+        if self.process is not None:
             await self.processes.reap(self.process)
 
     def pause(self) -> None:
@@ -144,9 +153,10 @@ class Server:
 
 
 class Cluster:
-    def __init__(self, bin_dir: str, work_dir: str, server_count: int, rng: random.Random):
+    def __init__(self, bin_dir: str, work_dir: str, server_count: int, rng: random.Random, fsync: str = "always"):
         self.bin_dir = bin_dir
         self.work_dir = work_dir
+        self.fsync = fsync
         self.processes = Processes()
         # Ports differ from run to run even with one seed, so runs side by side do not collide.
         ports, taken = random.Random(), set()
@@ -194,6 +204,10 @@ class Cluster:
     def proxies(self) -> list[FaultProxy]:
         return [proxy for server in self.servers for proxy in (server.front, server.to_monitor)]
 
+    def data_dir(self, server: Server) -> str:
+        """The server's data directory (kv-server creates it, mode 0700)."""
+        return os.path.join(self.work_dir, f"{server.name}-data")
+
     async def start(self) -> None:
         for proxy in self.proxies:
             await proxy.start()
@@ -204,6 +218,8 @@ class Cluster:
                 "--advertise", server.front.address,
                 "--monitor", server.to_monitor.address,
                 "--secret-file", self.secret_file,
+                "--data-dir", self.data_dir(server),
+                "--fsync", self.fsync,
             ]  # fmt: skip
         await self.monitor.start()
         for server in self.servers:

@@ -19,15 +19,18 @@ FAULT_WEIGHTS = {
     "kill-backup": 1,
     "pause-primary": 2,
     "kill-monitor": 1,
+    "kill-all": 1,
     "partition-primary": 2,
     "lossy-link": 2,
 }
 
 FAULT_DESCRIPTIONS = {
-    "kill-primary": "kill -9 of the primary, restarted (empty) 0.2-1.5 s later",
-    "kill-backup": "kill -9 of the backup, restarted (empty) 0.2-1.5 s later",
+    "kill-primary": "kill -9 of the primary, restarted with its data directory 0.2-1.5 s later",
+    "kill-backup": "kill -9 of the backup, restarted with its data directory 0.2-1.5 s later",
     "pause-primary": "SIGSTOP of the primary, SIGCONT 0.3-2 s later",
     "kill-monitor": "kill -9 of the monitor, restarted with its state directory 0.2-2 s later",
+    "kill-all": "kill -9 of every server and the monitor at once under the clients' load, all restarted 0.2-1.5 s "
+    "later (only the servers' data directories keep the acknowledged writes)",
     "partition-primary": "the primary cut off from the monitor only (still reaching backup and clients) for 0.5-3 s",
     "lossy-link": "one link (clients->primary, primary->backup, or a server->monitor) delays and resets "
     "connections at random for 2-5 s",
@@ -92,6 +95,21 @@ class FaultInjector:
             finally:
                 primary.daemon.resume()
             return f"SIGSTOP {primary.name} for {paused:.1f} s ({where})"
+        if kind == "kill-all":
+            down = 0.2 + first * 1.3
+            daemons = [self.cluster.monitor] + [server.daemon for server in self.cluster.servers]
+            # Every SIGKILL sent before any is waited for: no daemon outlives another by
+            # more than the few microseconds between two kill(2) calls.
+            for daemon in daemons:
+                daemon.signal_kill()
+            for daemon in daemons:
+                await daemon.kill()
+            await asyncio.sleep(down)
+            await self.cluster.monitor.start()
+            for server in self.cluster.servers:
+                await server.daemon.start()
+            servers = len(self.cluster.servers)
+            return f"kill -9 monitor and {servers} servers at once, all restarted after {down:.1f} s ({where})"
         if kind == "kill-monitor":
             down = 0.2 + first * 1.8
             await self.cluster.monitor.kill()
