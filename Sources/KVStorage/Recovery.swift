@@ -17,7 +17,7 @@ public enum Recovery {
         let names = try reader.fileNames()
         let manifestName = DataFileName.manifest.fileName
         guard let manifestBytes = try reader.contents(of: manifestName) else {
-            return outcomeWithoutManifest(names)
+            return try outcomeWithoutManifest(names, reader)
         }
         let manifest: Manifest
         do {
@@ -39,9 +39,25 @@ public enum Recovery {
 
     /// Without a manifest, the directory is new, unless snapshot or log files show that
     /// one existed: starting over would throw away writes that may have been acknowledged.
-    /// A `MANIFEST.tmp` alone is a first manifest that was never renamed into place.
-    private static func outcomeWithoutManifest(_ names: [String]) -> RecoveryOutcome {
-        let orphans = names.filter { name in DataFileName(name).map { $0 != .manifest } ?? false }.sorted()
+    /// A `MANIFEST.tmp` alone is a first manifest that was never renamed into place, and a
+    /// log no longer than a log header is the first log of a first start whose manifest
+    /// never made it (the writer names a log before writing any record to it): neither
+    /// holds anything.
+    private static func outcomeWithoutManifest(
+        _ names: [String], _ reader: some DataDirectoryReader
+    ) throws -> RecoveryOutcome {
+        var orphans: [String] = []
+        for name in names.sorted() {
+            switch DataFileName(name) {
+            case nil, .manifest?:
+                continue
+            case .log?:
+                if let bytes = try reader.contents(of: name), bytes.count <= logHeaderSize { continue }
+                orphans.append(name)
+            case .snapshot?:
+                orphans.append(name)
+            }
+        }
         guard let first = orphans.first else { return .fresh }
         return .damaged(
             StorageDamage(
@@ -50,6 +66,8 @@ public enum Recovery {
                     "there is no MANIFEST, but there are snapshot or log files (\(orphans.joined(separator: ", "))): "
                     + "they may hold acknowledged writes"))
     }
+
+    private static let logHeaderSize = LogEncoder.encodeLogHeader(generation: 1, firstLSN: 1).count
 
     private static func unreferencedFiles(_ names: [String], _ manifest: Manifest) -> [String] {
         var named = Set(manifest.logs.map(\.fileName))
