@@ -90,7 +90,8 @@ private struct Replay {
         self.bootID = bootID
         state = RecoveredState(
             store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
-            lastStart: nil, manifest: manifest, tornTail: nil, lostUnsyncedTail: nil, lastLogEnd: nil,
+            lastStart: nil, claimStart: nil, rebootedSinceClaim: false, manifest: manifest, tornTail: nil,
+            lostUnsyncedTail: nil, lastLogEnd: nil,
             unreferencedFiles: [], snapshotKeys: 0,
             logRecordsReplayed: 0, bytesRead: 0)
     }
@@ -130,6 +131,7 @@ private struct Replay {
         state.lastLSN = contents.lsn
         state.claim = contents.claim
         state.lastStart = contents.start
+        state.claimStart = contents.claim == nil ? nil : contents.start
         state.snapshotKeys = state.store.count
     }
 
@@ -218,7 +220,10 @@ private struct Replay {
             state.duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
         case .record(.claim(let claim)):
             state.claim = claim
+            state.claimStart = state.lastStart
+            state.rebootedSinceClaim = false
         case .start(let start):
+            if let claimStart = state.claimStart, start.bootID != claimStart.bootID { state.rebootedSinceClaim = true }
             state.lastStart = start
         }
         state.lastLSN = entry.lsn

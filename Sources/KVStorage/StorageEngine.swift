@@ -106,7 +106,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             }
             lastWritten = state.lastLSN
             lastSynced = state.lastLSN
-            let valid = state.lastStart.map { $0.policy == .always || $0.bootID == start.bootID } ?? false
+            let valid = state.claimHolds(bootID: start.bootID)
             recovered = RecoveredData(
                 store: state.store, storeBytes: state.storeBytes, duplicates: state.duplicates,
                 lastLSN: state.lastLSN, claim: valid ? state.claim : nil)
@@ -115,7 +115,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                 claimText =
                     valid
                     ? "claiming \(claim)"
-                    : "not claiming \(claim): written under fsync \(state.lastStart.map { "\($0.policy)" } ?? "?") "
+                    : "not claiming \(claim): written under fsync \(state.claimStart.map { "\($0.policy)" } ?? "?") "
                         + "before a reboot, its unsynced tail may be gone"
             }
             report =
