@@ -219,7 +219,14 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     public var currentStart: ServerStart? { start }
 
     /// A compaction's last step: the manifest names the snapshot, and the files it covers go.
+    /// Unless a completed transfer replaced everything while the snapshot was being
+    /// written (the log the compaction began is gone): the snapshot is then of a state
+    /// older than the manifest's, and is dropped.
     public func installSnapshot(generation: UInt64, lsn: UInt64, bytes: Int) throws {
+        guard manifest.logs.contains(where: { $0.generation == generation }) else {
+            try fileSystem.remove(DataFileName.snapshot(generation: generation).fileName)
+            return
+        }
         let kept = manifest.logs.filter { $0.generation >= generation }
         let dropped = manifest.logs.filter { $0.generation < generation }.map(\.fileName)
         let oldSnapshot = manifest.snapshot.map { [$0.fileName] } ?? []
