@@ -147,9 +147,10 @@ extension Simulation {
         monitorNotices.removeAll()
         for (address, notice) in notices {
             trace.record(now, .monitorNotice(address, notice))
-            if case .viewChanged(let from, let to, _) = notice {
+            if case .viewChanged(let from, let to, let reason) = notice {
                 statistics.viewChanges += 1
                 checkViewChange(from: from, to: to)
+                if reason == .revived { checkRevival(of: to.primary, by: address) }
             }
         }
         if etcd == nil, let view = monitors[0].core?.view, view.viewnum > 0, view != monitors[0].savedView {
