@@ -72,9 +72,11 @@ final class SimulatedStorage: ServerStorage {
 
     func append(_ records: [(lsn: UInt64, record: DurableRecord)]) {
         for (lsn, record) in records {
-            if case .update(let update) = record {
-                updateLSNs[ClientSequence(clientID: update.clientID, seq: update.seq)] = lsn
-            }
+            // The first record of an update is the one its answer depends on (a process
+            // logs each update once; a retry is answered from the duplicate table).
+            guard case .update(let update) = record else { continue }
+            let key = ClientSequence(clientID: update.clientID, seq: update.seq)
+            if updateLSNs[key] == nil { updateLSNs[key] = lsn }
         }
         enqueue(.records(records))
     }
