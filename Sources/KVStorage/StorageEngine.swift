@@ -100,6 +100,13 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             snapshotBytes = state.manifest.snapshot.flatMap { fileSystem.size(of: $0.fileName) } ?? 0
             if let last = state.manifest.logs.last {
                 log = try fileSystem.openForAppend(last.fileName)
+                // The last process may have died between its last write and that write's
+                // fdatasync (the page cache keeps the write, and recovery read it): synced
+                // now, before this process writes, so that under `always` a write still
+                // follows only synced ones, which is how recovery tells a torn write from
+                // damage (docs/STORAGE.md). Else a crash of the machine before the start
+                // record's sync could keep the start record and lose a sector of that write.
+                try fileSystem.sync(log!)
             } else {
                 try startLog(firstLSN: state.lastLSN + 1)
                 try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs)
