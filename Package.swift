@@ -178,7 +178,9 @@ let package = Package(
         // cores over a simulated network and clock from one seed. Pure Swift, no I/O.
         .target(
             name: "KVSimulation",
-            dependencies: ["KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "ClientCore", "KVCheck"]
+            dependencies: [
+                "KVProtocol", "MonitorCore", "ServerCore", "NodeDriver", "ClientCore", "KVCheck", "KVStorage",
+            ]
         ),
         // Runs simulated schedules from the command line (not installed by the package).
         .executableTarget(name: "kv-simulate", dependencies: ["KVSimulation"]),

@@ -15,4 +15,10 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case monitorCutFromEtcd = "monitor cut off from etcd"
     case etcdWithoutQuorum = "etcd without quorum"
     case etcdLeaderChange = "etcd leader change (leases renewed)"
+    case machineCrash = "machine crash (unsynced data lost)"
+    case crashDuringDiskOperation = "machine crash in the middle of a disk operation"
+    case powerCut = "power cut"
+    case bitFlip = "bit flipped on disk"
+    case fsyncError = "fdatasync failure armed"
+    case storageFailure = "server stopped by a failed disk operation"
 }

@@ -22,9 +22,13 @@ extension Simulation {
         guard faultsActive else { return }
         var kinds: [FaultKind] = [
             .serverCrash, .monitorCrash, .leave, .switchover, .primaryCutFromMonitor, .serverIsolated, .linksBlocked,
-            .lossyPeriod, .storeFailing,
+            .lossyPeriod, .storeFailing, .powerCut, .fsyncError,
         ]
         var weights = risky ? [16, 8, 8, 8, 12, 10, 10, 8, 6] : [20, 8, 8, 10, 14, 10, 10, 8, 6]
+        // A power cut, rarely; in a safe schedule only with data directories (without, it
+        // loses both copies, as risky schedules show).
+        weights.append(risky || diskSettings != nil ? 1 : 0)
+        weights.append(diskSettings == nil ? 0 : 4)
         if etcd != nil {
             // Several monitors keep their view in etcd: no store of their own to fail,
             // and etcd's own faults instead.
@@ -35,11 +39,7 @@ extension Simulation {
         switch kind {
         case .serverCrash:
             let candidates = servers.filter { $0.isUp && isStableEnough }
-            if !candidates.isEmpty {
-                let victim = random.pick(candidates)
-                statistics.count(.serverCrash)
-                stop(victim, why: "crash")
-            }
+            if !candidates.isEmpty { crashServer(random.pick(candidates)) }
         case .monitorCrash:
             let running = monitors.filter(\.isUp)
             if !running.isEmpty {
@@ -94,6 +94,11 @@ extension Simulation {
             network.lossyPermille = random.pick([100, 300])
             trace.record(now, .note("lossy period: \(network.lossyPermille)/1000 more loss"))
             queue.schedule(.endLossyPeriod(id: lossyPeriod), at: now + random.between(100_000, 1_000_000))
+        case .powerCut where isStableEnough:
+            cutPower()
+        case .fsyncError:
+            let candidates = servers.filter { $0.isUp && isStableEnough }
+            if !candidates.isEmpty { failSync(random.pick(candidates)) }
         case .storeFailing where etcd == nil:
             // A full or failing disk under the monitor: every save fails for a while, and
             // view changes wait for it.

@@ -147,9 +147,10 @@ extension Simulation {
         monitorNotices.removeAll()
         for (address, notice) in notices {
             trace.record(now, .monitorNotice(address, notice))
-            if case .viewChanged(let from, let to, _) = notice {
+            if case .viewChanged(let from, let to, let reason) = notice {
                 statistics.viewChanges += 1
-                checkViewChange(from: from, to: to)
+                checkViewChange(from: from, to: to, reason: reason)
+                if reason == .revived { checkRevival(of: to.primary, by: address) }
             }
         }
         if etcd == nil, let view = monitors[0].core?.view, view.viewnum > 0, view != monitors[0].savedView {
@@ -157,7 +158,9 @@ extension Simulation {
         }
     }
 
-    private func checkViewChange(from: View, to: View) {
+    /// A revival may leave an unacknowledged view with a new primary: its candidate's claim
+    /// shows nothing was answered in it, which `checkRevival` checks against the history.
+    private func checkViewChange(from: View, to: View, reason: ViewChangeReason) {
         let saved = etcd?.history ?? monitors[0].saved
         if to.viewnum != from.viewnum + 1 {
             fail("view number went from \(from.viewnum) to \(to.viewnum)")
@@ -165,7 +168,7 @@ extension Simulation {
             fail("new view \(to) is already acknowledged")
         } else if !saved.contains(to) {
             fail("\(to) in force but never saved")
-        } else if from.viewnum > 0 && !from.acked && to.primary != from.primary {
+        } else if from.viewnum > 0 && !from.acked && to.primary != from.primary && reason != .revived {
             fail("moved on from unacknowledged \(from) to \(to) with a new primary")
         } else if from.viewnum > 0 && (to.primary.isEmpty || (to.primary != from.primary && to.primary != from.backup))
         {

@@ -9,18 +9,30 @@ extension Simulation {
     func start(_ server: SimulatedServer) {
         guard !server.isUp else { return }
         if server.incarnation > 0 { statistics.count(.serverRestart) }
-        trace.record(now, .note("\(server.address) starts empty (incarnation \(server.incarnation + 1))"))
-        server.start(in: self)
+        trace.record(
+            now,
+            .note(
+                "\(server.address) starts \(server.disk == nil ? "empty" : "from its data directory") "
+                    + "(incarnation \(server.incarnation + 1))"))
+        if !server.start(in: self) {
+            // The machine crashed during recovery; it boots again after a while.
+            queue.schedule(.restartServer(server: server.node - 1), at: now + restartDelay)
+        }
     }
 
-    /// The process ends (crash or exit); systemd starts it again after a while.
-    func stop(_ server: SimulatedServer, why: String) {
+    /// The process ends (crash or exit); systemd starts it again after a while. A crash of
+    /// the machine takes what its disk had not made durable.
+    func stop(_ server: SimulatedServer, why: String, crash: ServerCrash) {
         guard server.isUp else { return }
         trace.record(now, .note("\(server.address) stops: \(why)"))
         server.stop()
         resetConnections(of: server.node)
-        let downtime = faultsActive ? random.between(100_000, 1_500_000) : random.between(10_000, 100_000)
-        queue.schedule(.restartServer(server: server.node - 1), at: now + downtime)
+        if case .machine = crash { crashMachine(of: server) }
+        queue.schedule(.restartServer(server: server.node - 1), at: now + restartDelay)
+    }
+
+    private var restartDelay: UInt64 {
+        faultsActive ? random.between(100_000, 1_500_000) : random.between(10_000, 100_000)
     }
 
     func deliverToServer(_ server: SimulatedServer, _ packet: Packet, _ message: Message) {
@@ -29,12 +41,14 @@ extension Simulation {
             return
         }
         let requester = SimulatedRequester(exchange: packet.exchange, node: packet.from)
-        stepping(server) {
-            switch message {
-            case .request(let request): driver.receive(request, from: requester)
-            case .forward(let batch): driver.receive(batch, from: requester)
-            case .transfer(let chunk): driver.receive(chunk, from: requester)
-            default: break
+        arriving(at: server, exchange: packet.exchange, message) {
+            stepping(server) {
+                switch message {
+                case .request(let request): driver.receive(request, from: requester)
+                case .forward(let batch): driver.receive(batch, from: requester)
+                case .transfer(let chunk): driver.receive(chunk, from: requester)
+                default: break
+                }
             }
         }
     }
@@ -81,6 +95,6 @@ extension Simulation {
             why = "leave timed out in \(view)"
         }
         statistics.count(.leaveExit)
-        stop(server, why: "exits after leaving: \(why)")
+        stop(server, why: "exits after leaving: \(why)", crash: .process)
     }
 }

@@ -54,6 +54,7 @@ final class SimulatedServerEnvironment: ServerEnvironment {
         if case .reply(let reply) = message, reply.status == .ok || reply.status == .noKey {
             simulation.checkAnswer(server)
         }
+        simulation.checkRevealed(server, exchange: requester.exchange, message)
         simulation.answer(from: server.node, to: requester.node, exchange: requester.exchange, message)
     }
 
@@ -78,8 +79,10 @@ final class SimulatedServerEnvironment: ServerEnvironment {
 
     func log(_ notice: ServerNotice, durationNanos: UInt64?) {
         simulation.trace.record(simulation.now, .serverNotice(server.node, notice))
+        if case .revived = notice { simulation.checkRevived(server) }
         if case .transferReceived(let primary, let viewnum, _) = notice {
             simulation.completeTransfers[viewnum] = (backup: server.address, primary: primary)
+            simulation.transferCompleted()
         }
     }
 

@@ -92,6 +92,15 @@ public final class Simulation {
     /// For each view, the backup incarnation its primary transferred the whole state to
     /// before acknowledging it.
     var synchronisedBackups: [UInt64: (address: String, incarnation: UInt64)] = [:]
+    /// The servers' data directories, or nil when they keep everything in memory.
+    let diskSettings: DiskSettings?
+    /// For each request, forward or chunk a server took and has not answered: the last
+    /// LSN it had logged after the step that took it, and the update a request asks for.
+    var revealedBy: [UInt64: (lsn: UInt64, update: ClientSequence?)] = [:]
+    /// The message being delivered to a server, while its step runs.
+    var arrival: (exchange: UInt64, update: ClientSequence?, answered: Bool)?
+    /// Each client's latest acknowledged update (sequence number).
+    var acknowledgedUpdates: [UInt64: UInt64] = [:]
     private var digest: UInt64 = 0xCBF2_9CE4_8422_2325
 
     /// Runs the schedule of `seed` to its end or its first failure.
@@ -163,12 +172,24 @@ public final class Simulation {
         // Saves of up to 0.15 s outlast a tick: pings are then answered at the tick, and
         // switchovers refused while the save is in flight.
         saveDelay = random.pick([0, 200, 2_000, 150_000])
+        // Most schedules give servers a data directory, mostly under `always`; syncs take
+        // up to 0.3, 2 or 8 ms; compactions start at 2 or 6 KB of log.
+        if random.chance(permille: 800) {
+            diskSettings = DiskSettings(
+                policy: [.always, .everysec, .no][random.weighted([8, 1, 1])],
+                maxSyncDelay: random.pick([300, 2_000, 8_000]), compactionBytes: random.pick([2 << 10, 6 << 10]))
+            serverConfig.durable = true
+        } else {
+            diskSettings = nil
+        }
         trace = TraceLog(capacity: options.traceLength, sink: options.traceSink, names: names)
         self.random = random
         for index in 0..<serverCount {
             var config = serverConfig
             config.address = names[index + 1]
-            let server = SimulatedServer(address: config.address, node: index + 1, config: config)
+            let server = SimulatedServer(
+                address: config.address, node: index + 1, config: config,
+                disk: diskSettings == nil ? nil : SimulatedDisk(), bootID: Self.newBootID(&self.random))
             servers.append(server)
             serverByAddress[server.address] = server
         }
@@ -185,6 +206,7 @@ public final class Simulation {
         }
         statistics.schedules = 1
         statistics.riskySchedules = risky ? 1 : 0
+        statistics.durableSchedules = diskSettings == nil ? 0 : 1
     }
 
     private func execute() {
@@ -195,7 +217,11 @@ public final class Simulation {
                     + "\(workload.keys.map(\.utf8String)), \(risky ? "risky" : "safe") faults, link delay "
                     + "\(network.profile.minDelay)-\(network.profile.maxDelay) us"
                     + (network.reordersFreely ? " (reordering freely)" : " (in order but for spikes)") + ", loss "
-                    + "\(network.profile.lossPermille)/1000, duplication \(network.profile.duplicatePermille)/1000"))
+                    + "\(network.profile.lossPermille)/1000, duplication \(network.profile.duplicatePermille)/1000, "
+                    + (diskSettings.map {
+                        "data directories (fsync \($0.policy), syncs up to \($0.maxSyncDelay) us, compaction at "
+                            + "\($0.compactionBytes) bytes)"
+                    } ?? "no data directories")))
         for monitor in monitors {
             monitorByNode[monitor.node] = monitor
             monitorByAddress[monitor.address] = monitor
@@ -247,6 +273,12 @@ public final class Simulation {
         case .restartServer(let index):
             mix(7, UInt64(index))
             start(servers[index])
+        case .diskCrashDue(let index, let incarnation):
+            mix(18, UInt64(index))
+            settleDiskFault(servers[index], incarnation: incarnation, crash: true)
+        case .syncFailureExpires(let index, let incarnation):
+            mix(19, UInt64(index))
+            settleDiskFault(servers[index], incarnation: incarnation, crash: false)
         case .restartMonitor(let node):
             mix(8, UInt64(node))
             if let monitor = monitorByNode[node], !monitor.isUp { startMonitor(monitor) }
@@ -270,6 +302,9 @@ public final class Simulation {
                 monitors[0].saveFails = false
                 trace.record(now, .note("the monitor's store works again"))
             }
+        case .powerCut:
+            mix(20)
+            if faultsActive { cutPower() }
         case .planFault:
             mix(11)
             planFault()

@@ -15,6 +15,11 @@ enum SimulationEvent {
     /// A leaving server's leave ended: it exits.
     case serverExit(server: Int, incarnation: UInt64, outcome: LeaveOutcome)
     case restartServer(server: Int)
+    /// The machine crash armed on a server's disk is due: if no disk operation met it,
+    /// the machine crashes now.
+    case diskCrashDue(server: Int, incarnation: UInt64)
+    /// The failure armed on a server's next fdatasync is called off if no sync met it.
+    case syncFailureExpires(server: Int, incarnation: UInt64)
     case restartMonitor(node: Int)
     /// A monitor cut off from etcd reaches it again (one cut-off ends).
     case etcdReachable(monitor: Int)
@@ -23,6 +28,8 @@ enum SimulationEvent {
     case endLossyPeriod(id: UInt64)
     /// The monitor's store works again (after the failure numbered `id`).
     case storeRecovers(id: UInt64)
+    /// Every machine loses power (planned at a moment of danger, not by the planner).
+    case powerCut
     /// Time for the fault planner to pick the next fault.
     case planFault
     /// The admin's switchover attempt pauses before asking again.

@@ -19,6 +19,27 @@ public struct SimulationStatistics: Sendable {
     public var acknowledgementsChecked = 0
     /// Quiet moments at which a backup's state was compared with its primary's.
     public var agreementsChecked = 0
+    /// Schedules whose servers have data directories.
+    public var durableSchedules = 0
+    /// Answers to clients, and backups' acceptances, checked against what the sender's
+    /// disk held (and, for an answered update, its backup's).
+    public var durableRepliesChecked = 0
+    public var durableAcksChecked = 0
+    /// Opened data directories whose recovery was checked against what was written; of
+    /// them, those that kept records past the last sync, cut a torn tail, and were found
+    /// damaged (a flipped bit).
+    public var recoveriesChecked = 0
+    public var unsyncedRecordsRecovered = 0
+    public var tornTailsCut = 0
+    public var damagedRecoveries = 0
+    /// Revivals checked to pick a server holding every acknowledged update.
+    public var revivalsChecked = 0
+    /// Machine crashes that lost unsynced bytes, and directory operations not yet synced.
+    public var crashesLosingUnsyncedBytes = 0
+    public var crashesLosingDirectoryOperations = 0
+    /// Compactions installed, and transfers written as snapshots replacing the log.
+    public var snapshotsInstalled = 0
+    public var transfersWritten = 0
     public var faults: [FaultKind: Int] = [:]
     public var viewChanges = 0
     /// Leaderships begun, in schedules with several monitors and etcd.
@@ -48,6 +69,18 @@ public struct SimulationStatistics: Sendable {
         answersChecked += other.answersChecked
         acknowledgementsChecked += other.acknowledgementsChecked
         agreementsChecked += other.agreementsChecked
+        durableSchedules += other.durableSchedules
+        durableRepliesChecked += other.durableRepliesChecked
+        durableAcksChecked += other.durableAcksChecked
+        recoveriesChecked += other.recoveriesChecked
+        unsyncedRecordsRecovered += other.unsyncedRecordsRecovered
+        tornTailsCut += other.tornTailsCut
+        damagedRecoveries += other.damagedRecoveries
+        revivalsChecked += other.revivalsChecked
+        crashesLosingUnsyncedBytes += other.crashesLosingUnsyncedBytes
+        crashesLosingDirectoryOperations += other.crashesLosingDirectoryOperations
+        snapshotsInstalled += other.snapshotsInstalled
+        transfersWritten += other.transfersWritten
         for (kind, count) in other.faults { faults[kind, default: 0] += count }
         viewChanges += other.viewChanges
         leaderships += other.leaderships
@@ -67,6 +100,13 @@ public struct SimulationStatistics: Sendable {
                 + "final reads \(finalReads), answered \(finalReadsAnswered)",
             "checks: \(answersChecked) answers from the primary, \(acknowledgementsChecked) backups equal at "
                 + "acknowledgement, \(agreementsChecked) quiet pairs equal",
+            "data directories: \(durableSchedules) schedules; \(recoveriesChecked) recoveries checked (\(unsyncedRecordsRecovered) "
+                + "kept unsynced records, \(tornTailsCut) cut a torn tail, \(damagedRecoveries) found damage); "
+                + "machine crashes losing unsynced bytes \(crashesLosingUnsyncedBytes), directory operations "
+                + "\(crashesLosingDirectoryOperations); "
+                + "\(snapshotsInstalled) compactions, \(transfersWritten) transfers written; checks: "
+                + "\(durableRepliesChecked) answers and \(durableAcksChecked) acceptances on disk first, "
+                + "\(revivalsChecked) revivals holding every acknowledged update",
             "view changes: \(viewChanges); leaderships: \(leaderships); messages: \(messages), lost \(messagesLost), "
                 + "duplicated \(messagesDuplicated); events: \(events); simulated time: \(Int(seconds)) s",
         ]

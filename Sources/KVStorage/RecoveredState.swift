@@ -15,6 +15,12 @@ public struct RecoveredState: Sendable {
     public var claim: StateClaim?
     /// The last server start recorded, or the snapshot's.
     public var lastStart: ServerStart?
+    /// The start in force when the claim was recorded: the process that wrote it (or the
+    /// snapshot that carries it), whose fsync policy says how much of what follows it a
+    /// reboot may take.
+    public var claimStart: ServerStart?
+    /// Whether a start recorded after `claimStart` ran on another boot of the machine.
+    public var rebootedSinceClaim: Bool
     public var manifest: Manifest
     /// Where the last log must be cut before anything is appended: its last write was cut
     /// short. Only ever in the manifest's last log.
@@ -35,4 +41,15 @@ public struct RecoveredState: Sendable {
     public var snapshotKeys: Int
     public var logRecordsReplayed: Int
     public var bytesRead: Int
+
+    /// Whether the claim still proves what it says for a process starting on boot
+    /// `bootID`: its writer ran under `always`, or the machine has not rebooted since it
+    /// started. Judged against the claim's writer, not the last start: a process that
+    /// started after a reboot found the claim void, and wrote its own start after it, must
+    /// not make the claim look sound to the next process on the same boot (the unsynced
+    /// tail it lost is lost for good).
+    public func claimHolds(bootID: [UInt8]) -> Bool {
+        guard claim != nil, let claimStart else { return false }
+        return claimStart.policy == .always || (!rebootedSinceClaim && claimStart.ranInBoot(bootID))
+    }
 }

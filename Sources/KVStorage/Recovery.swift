@@ -18,7 +18,7 @@ public enum Recovery {
         let names = try reader.fileNames()
         let manifestName = DataFileName.manifest.fileName
         guard let manifestBytes = try reader.contents(of: manifestName) else {
-            return outcomeWithoutManifest(names)
+            return try outcomeWithoutManifest(names, reader)
         }
         let manifest: Manifest
         do {
@@ -40,9 +40,25 @@ public enum Recovery {
 
     /// Without a manifest, the directory is new, unless snapshot or log files show that
     /// one existed: starting over would throw away writes that may have been acknowledged.
-    /// A `MANIFEST.tmp` alone is a first manifest that was never renamed into place.
-    private static func outcomeWithoutManifest(_ names: [String]) -> RecoveryOutcome {
-        let orphans = names.filter { name in DataFileName(name).map { $0 != .manifest } ?? false }.sorted()
+    /// A `MANIFEST.tmp` alone is a first manifest that was never renamed into place, and a
+    /// log no longer than a log header is the first log of a first start whose manifest
+    /// never made it (the writer names a log before writing any record to it): neither
+    /// holds anything.
+    private static func outcomeWithoutManifest(
+        _ names: [String], _ reader: some DataDirectoryReader
+    ) throws -> RecoveryOutcome {
+        var orphans: [String] = []
+        for name in names.sorted() {
+            switch DataFileName(name) {
+            case nil, .manifest?:
+                continue
+            case .log?:
+                if let bytes = try reader.contents(of: name), bytes.count <= logHeaderSize { continue }
+                orphans.append(name)
+            case .snapshot?:
+                orphans.append(name)
+            }
+        }
         guard let first = orphans.first else { return .fresh }
         return .damaged(
             StorageDamage(
@@ -51,6 +67,8 @@ public enum Recovery {
                     "there is no MANIFEST, but there are snapshot or log files (\(orphans.joined(separator: ", "))): "
                     + "they may hold acknowledged writes"))
     }
+
+    private static let logHeaderSize = LogEncoder.encodeLogHeader(generation: 1, firstLSN: 1).count
 
     private static func unreferencedFiles(_ names: [String], _ manifest: Manifest) -> [String] {
         var named = Set(manifest.logs.map(\.fileName))
@@ -73,7 +91,8 @@ private struct Replay {
         self.bootID = bootID
         state = RecoveredState(
             store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
-            lastStart: nil, manifest: manifest, tornTail: nil, lostUnsyncedTail: nil, lastLogEnd: nil,
+            lastStart: nil, claimStart: nil, rebootedSinceClaim: false, manifest: manifest, tornTail: nil,
+            lostUnsyncedTail: nil, lastLogEnd: nil,
             unreferencedFiles: [], snapshotKeys: 0,
             logRecordsReplayed: 0, bytesRead: 0)
     }
@@ -113,6 +132,7 @@ private struct Replay {
         state.lastLSN = contents.lsn
         state.claim = contents.claim
         state.lastStart = contents.start
+        state.claimStart = contents.claim == nil ? nil : contents.start
         state.snapshotKeys = state.store.count
     }
 
@@ -203,7 +223,10 @@ private struct Replay {
             state.duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
         case .record(.claim(let claim)):
             state.claim = claim
+            state.claimStart = state.lastStart
+            state.rebootedSinceClaim = false
         case .start(let start):
+            if let claimStart = state.claimStart, !start.ranInBoot(claimStart.bootID) { state.rebootedSinceClaim = true }
             state.lastStart = start
         }
         state.lastLSN = entry.lsn

@@ -102,13 +102,20 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             snapshotBytes = state.manifest.snapshot.flatMap { fileSystem.size(of: $0.fileName) } ?? 0
             if let last = state.manifest.logs.last {
                 log = try fileSystem.openForAppend(last.fileName)
+                // The last process may have died between its last write and that write's
+                // fdatasync (the page cache keeps the write, and recovery read it): synced
+                // now, before this process writes, so that under `always` a write still
+                // follows only synced ones, which is how recovery tells a torn write from
+                // damage (docs/STORAGE.md). Else a crash of the machine before the start
+                // record's sync could keep the start record and lose a sector of that write.
+                try fileSystem.sync(log!)
             } else {
                 try startLog(firstLSN: state.lastLSN + 1)
                 try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs)
             }
             lastWritten = state.lastLSN
             lastSynced = state.lastLSN
-            let valid = state.lastStart.map { $0.policy == .always || $0.ranInBoot(start.bootID) } ?? false
+            let valid = state.claimHolds(bootID: start.bootID)
             recovered = RecoveredData(
                 store: state.store, storeBytes: state.storeBytes, duplicates: state.duplicates,
                 lastLSN: state.lastLSN, claim: valid ? state.claim : nil)
@@ -117,8 +124,8 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                 claimText =
                     valid
                     ? "claiming \(claim)"
-                    : "not claiming \(claim): written under fsync \(state.lastStart.map { "\($0.policy)" } ?? "?") "
-                        + "\(state.lastStart.map { Self.beforeAReboot($0, start) } ?? "before a reboot"), its unsynced "
+                    : "not claiming \(claim): written under fsync \(state.claimStart.map { "\($0.policy)" } ?? "?") "
+                        + "\(state.claimStart.map { Self.beforeAReboot($0, start) } ?? "before a reboot"), its unsynced "
                         + "tail may be gone"
             }
             report =
@@ -232,7 +239,14 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     public var currentStart: ServerStart? { start }
 
     /// A compaction's last step: the manifest names the snapshot, and the files it covers go.
+    /// Unless a completed transfer replaced everything while the snapshot was being
+    /// written (the log the compaction began is gone): the snapshot is then of a state
+    /// older than the manifest's, and is dropped.
     public func installSnapshot(generation: UInt64, lsn: UInt64, bytes: Int) throws {
+        guard manifest.logs.contains(where: { $0.generation == generation }) else {
+            try fileSystem.remove(DataFileName.snapshot(generation: generation).fileName)
+            return
+        }
         let kept = manifest.logs.filter { $0.generation >= generation }
         let dropped = manifest.logs.filter { $0.generation < generation }.map(\.fileName)
         let oldSnapshot = manifest.snapshot.map { [$0.fileName] } ?? []

@@ -495,9 +495,15 @@ public struct MonitorCore {
 
     /// The member of the view that may be revived, if one may. It must have pinged since
     /// this monitor started, be alive, not leaving, and claim:
-    /// - as the view's primary: the primary role in this very view, or either role in the
-    ///   view before (then it never took this view up: a reply in a view waits for the
-    ///   view's claim to be on disk, so nothing was acknowledged in it);
+    /// - as the view's primary: the primary role in this very view, or either role in an
+    ///   earlier view. Then it was the primary of every view since that one, and took none
+    ///   of them up, so nothing was acknowledged in them: a reply in a view waits for the
+    ///   view's claim to be on disk; and a view whose primary is new was entered from an
+    ///   acknowledged view whose backup it was, which it could not be without its transfer's
+    ///   claim on disk, or was revived into it from the backup role of the view before,
+    ///   where nothing was answered either (below). (A revival made from the view before, whose revived server learned
+    ///   of it only after a restart of either, leaves the claim two views behind: waiting
+    ///   for a newer claim would wait for ever.)
     /// - as the view's backup: the backup role in this very view, if the view is
     ///   acknowledged (its transfer completed, and it acknowledged every update that was
     ///   answered); or either role in the view before (then it never completed this view's
@@ -511,7 +517,7 @@ public struct MonitorCore {
         }
         if let claim = eligible(view.primary) {
             let thisView = claim.role == .primary && claim.viewnum == view.viewnum && claim.backup == view.backup
-            if thisView || claim.viewnum + 1 == view.viewnum { return view.primary }
+            if thisView || claim.viewnum < view.viewnum { return view.primary }
         }
         if let claim = eligible(view.backup) {
             let thisView =

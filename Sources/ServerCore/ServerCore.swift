@@ -208,13 +208,11 @@ public struct ServerCore {
         // state). Refusing here would leave view 2 unacknowledged for ever (its primary
         // pinging 0).
         let confirmedFirst = oldDuty == .primary(.awaitingFirstAck) && old.viewnum == 1
-        // Named primary after a restart: the monitor revives a server only in the view
-        // after the one it claims, or after the one after that when it was that view's
-        // primary and never took it up (docs/DESIGN.md §3.12).
+        // Named primary after a restart: the monitor revives a server only in a view after
+        // the one it claims, when it was the primary of every view since and took none of
+        // them up (docs/DESIGN.md §3.12).
         var revived: StateClaim?
-        if case .recovered(let claim) = data,
-            newView.viewnum == claim.viewnum + 1 || newView.viewnum == claim.viewnum + 2
-        {
+        if case .recovered(let claim) = data, newView.viewnum > claim.viewnum {
             revived = claim
         }
         let adopted = data == .adopted
@@ -235,7 +233,7 @@ public struct ServerCore {
             let reason: String
             switch data {
             case .empty: reason = "restarted without data: the view's data is on its backup, if anyone"
-            case .recovered(let claim): reason = "its data directory holds \(claim), too old for this view"
+            case .recovered(let claim): reason = "its data directory holds \(claim), not of a view before this one"
             case .current, .stale, .adopted: reason = "not the primary or synchronised backup of view \(old.viewnum)"
             }
             duty = .primary(.refusing)

@@ -43,7 +43,7 @@ final class BootIdentityTests: XCTestCase {
     func testTheEngineKeepsAClaimOnlyWhenTheBootIsKnownToBeTheSame() throws {
         let claim = StateClaim(role: .primary, viewnum: 7, primary: "p:1", backup: "b:2")
         func claimAfterRestart(policy: FsyncPolicy, writer: [UInt8], reader: [UInt8]) throws -> (StateClaim?, String) {
-            let disk = MemoryFileSystem()
+            let disk = BootTestDataDirectory()
             let first = StorageEngine(fileSystem: disk, policy: policy)
             let opened = try first.open(
                 start: ServerStart(incarnation: 1, bootID: writer, policy: policy), duplicateCapacity: 100,
@@ -71,7 +71,7 @@ final class BootIdentityTests: XCTestCase {
 
 /// A data directory in memory that `StorageEngine` can write: every write is on "disk"
 /// at once (no crash is simulated here).
-final class MemoryFileSystem: StorageFileSystem {
+final class BootTestDataDirectory: StorageFileSystem {
     typealias Handle = String
 
     struct Failure: Error {

@@ -62,6 +62,26 @@ final class RecoveryTests: XCTestCase {
         assertDamaged(try snapshotOnly.recover(), file: "snapshot-0000000000000003.kvs", saying: "there is no MANIFEST")
     }
 
+    /// A crash during a first start, after the first log was created (and its header
+    /// written, or not yet) but before the first manifest was renamed into place, leaves a
+    /// log that holds no record: the directory is new, not damaged.
+    func testFirstLogWithoutManifestHoldingNoRecordIsFresh() throws {
+        let header = LogEncoder.encodeLogHeader(generation: 1, firstLSN: 1)
+        for bytes in [header, Array(header.prefix(20)), []] {
+            let directory = MemoryDirectory(files: [
+                "log-0000000000000001.kvl": bytes,
+                "MANIFEST.tmp": Manifest(generation: 1, snapshot: nil, logs: []).encode(),
+            ])
+            XCTAssertTrue(try directory.recover().isFresh, "a log of \(bytes.count) bytes")
+        }
+        // One record more, and it may hold an acknowledged write.
+        var log = LogFileBuilder(generation: 1, firstLSN: 1)
+        log.write([sampleHistory[0]])
+        assertDamaged(
+            try MemoryDirectory(files: [log.fileName: log.bytes]).recover(), file: log.fileName,
+            saying: "there is no MANIFEST")
+    }
+
     // MARK: - Recovered
 
     func testManifestNamingNothingIsAnEmptyState() throws {

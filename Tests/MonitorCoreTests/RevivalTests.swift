@@ -201,6 +201,28 @@ final class RevivalTests: XCTestCase {
                 """)
     }
 
+    func testARevivedPrimaryThatNeverTookItsViewUpIsRevivedAgain() {
+        // As above, s2 is revived into view 4 from its claim of view 2; the monitor restarts
+        // before s2 learns view 4. s2 (the same process) pings 0 with the same claim, now
+        // two views behind: it was the primary of views 3 and 4 and took neither up (it
+        // would have logged their claims), so nothing was acknowledged since view 2.
+        // Waiting for a claim of view 3 or 4 would wait for ever.
+        runMonitorScript(
+            pair + """
+                tick 6 pinging s2:2
+                expect view 3 s2 - unacked
+                drain
+                tick 6
+                incarnation s2 22
+                claim s2 backup 2 s1 s2
+                ping s2 0 -> view 4 s2 - unacked
+                drain
+                restart monitor
+                ping s2 0 -> view 5 s2 - unacked
+                expect events restarted:s2:primary changed:5:s2:-:revived
+                """)
+    }
+
     func testARestartWithoutAClaimWaitsAndSaysWhy() {
         runMonitorScript(
             pair + """

@@ -1,0 +1,205 @@
+import KVProtocol
+import KVStorage
+import NodeDriver
+import ServerCore
+
+/// A simulated kv-server's `ServerStorage`: the production `StorageEngine` over the
+/// server's `SimulatedDisk`, driven as `KVServices.DiskLog` drives it on its I/O thread,
+/// but inline and in simulated time (docs/SIMULATION.md, "Disks").
+///
+/// Work is carried out in rounds, one at a time, each an event of its own: the records
+/// queued since the last round go to the engine as one write; under `always` its sync
+/// ends the round a sync's time later, and only then is `persisted` reported, so records
+/// appended meanwhile gather for the next write (group commit), and a crash in between
+/// finds the write unsynced. Under `everysec` the round reports once written, and a
+/// sync runs once a second; under `no` only the engine's own syncs (snapshots, manifest)
+/// run. A compaction's snapshot is written a while after the log rolls, as on the
+/// daemon's second thread, and installed by a later round. An engine call that throws
+/// ends the process, as `DiskLog` does.
+///
+/// One per process: a crash drops it with what it had queued, and its pending events
+/// find it gone.
+final class SimulatedStorage: ServerStorage {
+    private enum Work {
+        case records([(lsn: UInt64, record: DurableRecord)])
+        case compact(SnapshotState)
+        case install(generation: UInt64, lsn: UInt64, bytes: Int)
+        case replace(SnapshotState)
+        /// `everysec`'s fdatasync of whatever was written in the last second.
+        case sync
+    }
+
+    let engine: StorageEngine<SimulatedDisk>
+    unowned let simulation: Simulation
+    unowned let server: SimulatedServer
+    let incarnation: UInt64
+    let settings: DiskSettings
+    private var queue: [Work] = []
+    private var roundScheduled = false
+    private var busy = false
+    private var compacting = false
+    private var persisted: ((UInt64) -> Void)?
+    /// The LSN each update was logged under by this process, by client and sequence
+    /// number, for the checks of what a reply reveals.
+    private(set) var updateLSNs: [ClientSequence: UInt64] = [:]
+
+    init(
+        engine: StorageEngine<SimulatedDisk>, simulation: Simulation, server: SimulatedServer, incarnation: UInt64,
+        settings: DiskSettings
+    ) {
+        self.engine = engine
+        self.simulation = simulation
+        self.server = server
+        self.incarnation = incarnation
+        self.settings = settings
+    }
+
+    private var isCurrent: Bool { server.isUp && server.incarnation == incarnation }
+
+    /// What `persisted` reports: synced records under `always`, written ones otherwise.
+    var durableLSN: UInt64 { engine.policy == .always ? engine.lastSynced : engine.lastWritten }
+
+    // MARK: - ServerStorage
+
+    func start(persisted: @escaping (UInt64) -> Void) {
+        self.persisted = persisted
+        guard engine.policy == .everysec else { return }
+        _ = simulation.scheduleTimer(at: simulation.now + 1_000_000, every: 1_000_000, owner: { [self] in isCurrent }) {
+            [self] in
+            if engine.lastSynced < engine.lastWritten { enqueue(.sync) }
+        }
+    }
+
+    func append(_ records: [(lsn: UInt64, record: DurableRecord)]) {
+        for (lsn, record) in records {
+            // The first record of an update is the one its answer depends on (a process
+            // logs each update once; a retry is answered from the duplicate table).
+            guard case .update(let update) = record else { continue }
+            let key = ClientSequence(clientID: update.clientID, seq: update.seq)
+            if updateLSNs[key] == nil { updateLSNs[key] = lsn }
+        }
+        enqueue(.records(records))
+    }
+
+    func snapshot(_ state: SnapshotState, replacing: Bool) {
+        if !replacing {
+            guard !compacting else { return }
+            compacting = true
+        }
+        enqueue(replacing ? .replace(state) : .compact(state))
+    }
+
+    var wantsSnapshot: Bool {
+        !compacting && engine.logBytesSinceSnapshot >= max(settings.compactionBytes, 2 * engine.snapshotBytes)
+    }
+
+    // MARK: - Rounds
+
+    private func enqueue(_ work: Work) {
+        queue.append(work)
+        scheduleRound()
+    }
+
+    private func scheduleRound() {
+        guard !busy, !roundScheduled, !queue.isEmpty else { return }
+        roundScheduled = true
+        _ = simulation.scheduleTimer(at: simulation.now, owner: { [self] in isCurrent }) { [self] in
+            roundScheduled = false
+            round()
+        }
+    }
+
+    /// Takes the records queued, as one write, or else the next other work.
+    private func round() {
+        guard !busy, !queue.isEmpty else { return }
+        busy = true
+        var entries: [LogEntry] = []
+        while case .records(let records) = queue.first {
+            queue.removeFirst()
+            for (lsn, record) in records { entries.append(LogEntry(lsn: lsn, record: .record(record))) }
+        }
+        do {
+            if !entries.isEmpty {
+                try engine.append(entries)
+                server.ledger.written(entries)
+                if engine.policy == .always {
+                    finish(after: settings.syncDelay(&simulation.random), syncing: true)
+                } else {
+                    finish(after: settings.writeDelay(&simulation.random), syncing: false)
+                }
+                return
+            }
+            switch queue.removeFirst() {
+            case .records:
+                preconditionFailure("taken above")
+            case .compact(let state):
+                let generation = try engine.beginSnapshot(lsn: state.lsn)
+                server.ledger.markSynced(upTo: engine.lastSynced)
+                writeSnapshot(state, generation: generation)
+                finish(after: settings.syncDelay(&simulation.random), syncing: false)
+            case .install(let generation, let lsn, let bytes):
+                try engine.installSnapshot(generation: generation, lsn: lsn, bytes: bytes)
+                compacting = false
+                simulation.statistics.snapshotsInstalled += 1
+                finish(after: settings.syncDelay(&simulation.random), syncing: false)
+            case .replace(let state):
+                server.ledger.replacing(with: state)
+                try engine.replace(with: state)
+                server.ledger.replaced(by: state)
+                simulation.statistics.transfersWritten += 1
+                finish(after: settings.syncDelay(&simulation.random), syncing: false)
+            case .sync:
+                finish(after: settings.syncDelay(&simulation.random), syncing: true)
+            }
+        } catch {
+            failed(error)
+        }
+    }
+
+    /// Ends the round `delay` later: syncs the log if asked (the sync takes that long,
+    /// and the write is durable only at its end), reports, and starts the next round.
+    private func finish(after delay: UInt64, syncing: Bool) {
+        _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
+            if syncing {
+                do {
+                    try engine.sync()
+                } catch {
+                    return failed(error)
+                }
+                server.ledger.markSynced(upTo: engine.lastSynced)
+            }
+            busy = false
+            let reached = durableLSN
+            simulation.stepping(server) { persisted?(reached) }
+            scheduleRound()
+        }
+    }
+
+    /// A compaction's snapshot, written and synced a while later as on another thread,
+    /// then installed by a round of its own.
+    private func writeSnapshot(_ state: SnapshotState, generation: UInt64) {
+        let start = engine.currentStart
+        let delay = settings.syncDelay(&simulation.random) * 2
+        _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
+            do {
+                let bytes = try StorageEngine<SimulatedDisk>.writeSnapshot(
+                    state, start: start, generation: generation, to: engine.fileSystem)
+                enqueue(.install(generation: generation, lsn: state.lsn, bytes: bytes))
+            } catch {
+                failed(error)
+            }
+        }
+    }
+
+    /// The engine threw: the process ends, as kv-server's does, and recovers from disk at
+    /// its next start. Or the machine crashed in the middle of the engine's work.
+    private func failed(_ error: any Error) {
+        if error is SimulatedDisk.MachineCrash {
+            simulation.statistics.count(.crashDuringDiskOperation)
+            simulation.stop(server, why: "its machine crashes in the middle of a disk operation", crash: .machine)
+            return
+        }
+        simulation.statistics.count(.storageFailure)
+        simulation.stop(server, why: "its data directory failed (\(error))", crash: .process)
+    }
+}
