@@ -226,7 +226,9 @@ private struct Replay {
             state.claimStart = state.lastStart
             state.rebootedSinceClaim = false
         case .start(let start):
-            if let claimStart = state.claimStart, !start.ranInBoot(claimStart.bootID) { state.rebootedSinceClaim = true }
+            if let claimStart = state.claimStart, !start.ranInBoot(claimStart.bootID) {
+                state.rebootedSinceClaim = true
+            }
             state.lastStart = start
         }
         state.lastLSN = entry.lsn
