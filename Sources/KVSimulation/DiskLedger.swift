@@ -12,8 +12,8 @@ import ServerCore
 struct DiskLedger {
     /// What the records up to `lsn` make: the store, the duplicate table, the claim in
     /// force and the last process start, as `Recovery` rebuilds them; and whether the
-    /// claim still proves anything: it does if the process that wrote it ran under
-    /// `always`, or if the machine has not rebooted since that process started.
+    /// claim still proves anything: it does unless a process that wrote since it (its writer
+    /// included) ran under `everysec` or `no` and a reboot followed.
     struct State {
         var lsn: UInt64 = 0
         var store: [Bytes: Bytes] = [:]
@@ -26,8 +26,8 @@ struct DiskLedger {
 
         /// The claim a process starting on boot `bootID` may send.
         func provenClaim(bootID: [UInt8]) -> StateClaim? {
-            guard let claimStart else { return nil }
-            return claimStart.policy == .always || (!rebootedSinceClaim && claimStart.bootID == bootID) ? claim : nil
+            guard claimStart != nil, let lastStart, !rebootedSinceClaim else { return nil }
+            return lastStart.policy == .always || lastStart.bootID == bootID ? claim : nil
         }
 
         mutating func apply(_ entry: LogEntry) {
@@ -43,7 +43,10 @@ struct DiskLedger {
                 claimStart = lastStart
                 rebootedSinceClaim = false
             case .start(let start):
-                if let claimStart, claimStart.bootID != start.bootID { rebootedSinceClaim = true }
+                // A process that wrote since the claim under everysec or no, then a reboot.
+                if claimStart != nil, let lastStart, lastStart.policy != .always, lastStart.bootID != start.bootID {
+                    rebootedSinceClaim = true
+                }
                 lastStart = start
             }
             lsn = entry.lsn

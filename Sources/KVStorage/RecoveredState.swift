@@ -19,7 +19,9 @@ public struct RecoveredState: Sendable {
     /// snapshot that carries it), whose fsync policy says how much of what follows it a
     /// reboot may take.
     public var claimStart: ServerStart?
-    /// Whether a start recorded after `claimStart` ran on another boot of the machine.
+    /// Whether a process that wrote after the claim (its writer included) ran under
+    /// `everysec` or `no` and a later start ran on another boot: that process's unsynced
+    /// tail, with updates it acknowledged after the claim, may be gone.
     public var rebootedSinceClaim: Bool
     public var manifest: Manifest
     /// Where the last log must be cut before anything is appended: its last write was cut
@@ -43,13 +45,14 @@ public struct RecoveredState: Sendable {
     public var bytesRead: Int
 
     /// Whether the claim still proves what it says for a process starting on boot
-    /// `bootID`: its writer ran under `always`, or the machine has not rebooted since it
-    /// started. Judged against the claim's writer, not the last start: a process that
-    /// started after a reboot found the claim void, and wrote its own start after it, must
-    /// not make the claim look sound to the next process on the same boot (the unsynced
-    /// tail it lost is lost for good).
+    /// `bootID`: no process since the claim (its writer included) that ran under
+    /// `everysec` or `no` was followed by a reboot (a later start, or this one, on another
+    /// boot). Every process that wrote after the claim counts, not the last alone: one
+    /// that started after a reboot found the claim void, and its own start record must not
+    /// make the claim look sound to the next process; and a run under `no` after an
+    /// `always` claim may have acknowledged updates a reboot then took.
     public func claimHolds(bootID: [UInt8]) -> Bool {
-        guard claim != nil, let claimStart else { return false }
-        return claimStart.policy == .always || (!rebootedSinceClaim && claimStart.ranInBoot(bootID))
+        guard claim != nil, claimStart != nil, let lastStart, !rebootedSinceClaim else { return false }
+        return lastStart.policy == .always || lastStart.ranInBoot(bootID)
     }
 }

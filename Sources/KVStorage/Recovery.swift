@@ -226,7 +226,11 @@ private struct Replay {
             state.claimStart = state.lastStart
             state.rebootedSinceClaim = false
         case .start(let start):
-            if let claimStart = state.claimStart, !start.ranInBoot(claimStart.bootID) {
+            // The process before this one wrote since the claim; if it ran under everysec
+            // or no and this one runs on another boot, its unsynced tail may be gone.
+            if state.claimStart != nil, let previous = state.lastStart, previous.policy != .always,
+                !start.ranInBoot(previous.bootID)
+            {
                 state.rebootedSinceClaim = true
             }
             state.lastStart = start

@@ -78,14 +78,20 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                 + "claiming nothing"
             try startFresh()
         case .recovered(let state):
+            // The MANIFEST read may come from a rename whose directory fsync never ran (the
+            // last process died in between): make it durable before acting on it, so that no
+            // file it dropped is removed, nor anything appended, on a manifest a power cut
+            // could still take back.
+            try fileSystem.syncDirectory()
             manifest = state.manifest
             let generations = state.manifest.logs.map(\.generation) + [state.manifest.snapshot?.generation ?? 0]
             nextGeneration = generations.max()! + 1
             if let torn = state.tornTail {
                 let copy = "\(torn.file).torn-\(state.lastLSN)"
                 try fileSystem.writeFile(copy, [try fileSystem.contents(of: torn.file) ?? []])
-                try fileSystem.truncate(torn.file, to: torn.offset)
+                // The copy's name is durable before the original is cut.
                 try fileSystem.syncDirectory()
+                try fileSystem.truncate(torn.file, to: torn.offset)
                 tornTail =
                     "\(torn.file) at byte \(torn.offset) (the whole file is kept as \(copy))"
                     + (state.lostUnsyncedTail.map {
@@ -271,7 +277,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             snapshot: Manifest.SnapshotReference(generation: generation, lsn: state.lsn), logs: [manifest.logs.last!])
         for name in oldFiles { try fileSystem.remove(name) }
         try fileSystem.syncDirectory()
-        logSizes = logSizes.filter { $0.key > generation }
+        logSizes = logSizes.filter { $0.key >= generation }
         lastWritten = state.lsn
         lastSynced = state.lsn
         snapshotBytes = bytes

@@ -32,6 +32,7 @@ extension ServerCore {
         case .startsTransfer:
             // A new transfer replaces whatever this server held, and with it any claim.
             if data != .empty { data = .stale }
+            storeMatchesLog = false
             store.removeAll()
             storeBytes = 0
             duplicates.removeAll()
@@ -50,6 +51,7 @@ extension ServerCore {
             // On disk as one snapshot, with the claim it proves, before the last chunk is
             // acknowledged (the answer below waits for it): a crash before then leaves
             // the previous state, whole (docs/STORAGE.md).
+            storeMatchesLog = true
             if config.durable {
                 claim = StateClaim(role: .backup, view: view)
                 lastLSN += 1

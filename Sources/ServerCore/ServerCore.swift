@@ -104,10 +104,12 @@ public struct ServerCore {
 
     /// Whether a snapshot of the store now would be a state the log passed through: not
     /// while a transfer is replacing it.
-    public var mayCompact: Bool {
-        if case .backup(let stream?) = duty { return stream.complete }
-        return true
-    }
+    public var mayCompact: Bool { storeMatchesLog }
+
+    /// False from the first chunk of a transfer until its snapshot is handed to the log:
+    /// the store is then part old, part new, and what the log holds is the old state.
+    /// A view change in between leaves it false until the next transfer completes.
+    var storeMatchesLog = true
 
     /// The claim this server's pings carry: what it recovered from disk, until it serves or
     /// a transfer replaces its store.
@@ -249,11 +251,18 @@ public struct ServerCore {
     /// what it serves once the monitor names it primary. Not while it serves, nor while it
     /// receives a transfer (its store is half replaced).
     private mutating func adoptData(_ effects: inout [ServerEffect]) {
-        if isServing {
-            return effects.append(.notice(.adoptRefused(reason: "it serves view \(view.viewnum) already")))
-        }
-        if case .backup(.some) = duty {
+        switch duty {
+        case .idle, .backup(nil), .primary(.refusing):
+            break
+        case .backup(.some):
             return effects.append(.notice(.adoptRefused(reason: "it is receiving the state of view \(view.viewnum)")))
+        case .primary:
+            // Serving, fenced with the current state, or the first primary waiting for its
+            // acknowledgement: it holds the view's state already, or must stay empty.
+            return effects.append(.notice(.adoptRefused(reason: "it is the primary of view \(view.viewnum)")))
+        }
+        guard storeMatchesLog else {
+            return effects.append(.notice(.adoptRefused(reason: "a transfer replaced part of its store")))
         }
         data = .adopted
         effects.append(.notice(.adoptedData(keys: store.count)))

@@ -44,6 +44,19 @@ final class ClaimValidityTests: XCTestCase {
         XCTAssertNil(try start(fileSystem, incarnation: 1, boot: bootA, policy: .always, writingClaim: true))
         XCTAssertEqual(try start(fileSystem, incarnation: 2, boot: bootB, policy: .always), claim)
         XCTAssertEqual(try start(fileSystem, incarnation: 3, boot: bootB, policy: .everysec), claim)
-        XCTAssertEqual(try start(fileSystem, incarnation: 4, boot: bootA, policy: .always), claim)
+        // Process 3 ran under everysec after the claim, and the machine rebooted: what it
+        // may have acknowledged and not synced may be gone, and the claim with it.
+        XCTAssertNil(try start(fileSystem, incarnation: 4, boot: bootA, policy: .always))
+        XCTAssertNil(try start(fileSystem, incarnation: 5, boot: bootA, policy: .always), "void for good")
+    }
+
+    /// An `always` claim, then a run under `no` on the same boot (an operator changed
+    /// --fsync), then a power cut: the later run's unsynced tail may have held updates it
+    /// acknowledged (and a newer claim); the old claim no longer proves anything.
+    func testALaterRunUnderNoThenARebootVoidsAnAlwaysClaim() throws {
+        let fileSystem = MemoryFileSystem()
+        XCTAssertNil(try start(fileSystem, incarnation: 1, boot: bootA, policy: .always, writingClaim: true))
+        XCTAssertEqual(try start(fileSystem, incarnation: 2, boot: bootA, policy: .no), claim, "same boot")
+        XCTAssertNil(try start(fileSystem, incarnation: 3, boot: bootB, policy: .always), "after a reboot")
     }
 }

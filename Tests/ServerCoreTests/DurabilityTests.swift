@@ -194,4 +194,29 @@ final class DurabilityTests: XCTestCase {
         h.view(5, "p", "", to: ["p"])
         XCTAssertFalse(h["p"].isServing)
     }
+
+    func testAdoptingDataIsRefusedWhereItWouldBreakTheCore() {
+        let h = Harness(["p", "b"]) { config in
+            config.durable = true
+            config.transferChunkBytes = 1  // one entry per chunk
+        }
+        h.bootFirstPrimary("p")
+        for key in ["k1", "k2", "k3"] { h.request("p", .put, key, "v") }
+        h.persist("p")
+        h.step("p", .adoptData)
+        XCTAssertTrue(h["p"].isServing, "a serving primary adopted its own data")
+        // The first primary of a new cluster, waiting for its acknowledgement: it must stay
+        // empty (adopting would break the core's invariant and stop the daemon).
+        let fresh = Harness(["q"], configure: durable)
+        fresh.view(1, "q", to: ["q"])
+        fresh.step("q", .adoptData)
+        XCTAssertEqual(fresh.notices("q", where: { if case .adoptRefused = $0 { true } else { false } }).count, 1)
+        // A backup half way through a transfer: its store is part old, part new.
+        h.view(2, "p", "b", to: ["p", "b"])
+        h.deliverToBackup()
+        h.view(3, "p", "", acked: false, to: ["b"])
+        XCTAssertFalse(h["b"].mayCompact, "a half-replaced store would be compacted")
+        h.step("b", .adoptData)
+        XCTAssertEqual(h.notices("b", where: { if case .adoptRefused = $0 { true } else { false } }).count, 1)
+    }
 }
