@@ -21,6 +21,9 @@ enum DirectServerRequest {
         } catch let error as TransportError where error.isAuthenticationFailure {
             Output.error("authentication failed: \(error)")
             throw ExitCode.failure
+        } catch TransportError.peerError(_, let message) {
+            Output.error("server \(server) refused: \(message)")
+            throw ExitCode.failure
         } catch {
             Output.error("server \(server) does not answer: \(error)")
             throw ExitCode(ExitStatus.timedOut)

@@ -179,8 +179,15 @@ public final class ServerNode: @unchecked Sendable {
         case .serverInfo:
             responder.respond(.serverInfoReply(stats()))
         case .adoptData:
-            driver.adoptData()
-            responder.respond(.serverInfoReply(stats()))
+            // A refusal is an error, so that kvctl revive stops instead of asking the monitor
+            // for a view the server would refuse.
+            if let refusal = driver.core.adoptionRefusal {
+                driver.adoptData()  // logs the refusal
+                responder.respond(.error(code: .unexpectedMessage, message: "cannot adopt its data: \(refusal)"))
+            } else {
+                driver.adoptData()
+                responder.respond(.serverInfoReply(stats()))
+            }
         default:
             Notices.refuseUnexpected(frame, from: responder, by: "server", logger: logger)
         }

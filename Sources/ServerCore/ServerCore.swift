@@ -247,23 +247,26 @@ public struct ServerCore {
 
     // MARK: - The operator's way out
 
-    /// `kvctl revive --accept-data-loss`, on the server's side: whatever it holds becomes
-    /// what it serves once the monitor names it primary. Not while it serves, nor while it
-    /// receives a transfer (its store is half replaced).
-    private mutating func adoptData(_ effects: inout [ServerEffect]) {
+    /// Why `adoptData` would be refused now, or nil if it would be taken.
+    public var adoptionRefusal: String? {
         switch duty {
         case .idle, .backup(nil), .primary(.refusing):
             break
         case .backup(.some):
-            return effects.append(.notice(.adoptRefused(reason: "it is receiving the state of view \(view.viewnum)")))
+            return "it is receiving the state of view \(view.viewnum)"
         case .primary:
             // Serving, fenced with the current state, or the first primary waiting for its
             // acknowledgement: it holds the view's state already, or must stay empty.
-            return effects.append(.notice(.adoptRefused(reason: "it is the primary of view \(view.viewnum)")))
+            return "it is the primary of view \(view.viewnum)"
         }
-        guard storeMatchesLog else {
-            return effects.append(.notice(.adoptRefused(reason: "a transfer replaced part of its store")))
-        }
+        return storeMatchesLog ? nil : "a transfer replaced part of its store"
+    }
+
+    /// `kvctl revive --accept-data-loss`, on the server's side: whatever it holds becomes
+    /// what it serves once the monitor names it primary. Not while it serves, nor while it
+    /// receives a transfer (its store is half replaced).
+    private mutating func adoptData(_ effects: inout [ServerEffect]) {
+        if let reason = adoptionRefusal { return effects.append(.notice(.adoptRefused(reason: reason))) }
         data = .adopted
         effects.append(.notice(.adoptedData(keys: store.count)))
     }

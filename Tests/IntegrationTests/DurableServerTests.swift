@@ -2,6 +2,7 @@ import Foundation
 import KVClient
 import KVProtocol
 import KVTestSupport
+import KVTransport
 import XCTest
 
 /// Servers with data directories (docs/DESIGN.md §3.12, docs/STORAGE.md) on real TCP:
@@ -138,6 +139,13 @@ final class DurableServerTests: XCTestCase {
         let answer = try await client.revive(idleAddress, from: meanwhile.viewnum)
         XCTAssertEqual(answer.status, .done, answer.reason)
         try await cluster.waitForView(primary: idle, backup: nil)
+        // Serving now, it refuses to adopt again: kvctl revive stops on that error.
+        do {
+            _ = try await client.ask(server: idleAddress, .adoptData, timeout: .seconds(2))
+            XCTFail("a serving primary adopted its data")
+        } catch TransportError.peerError(_, let message) {
+            XCTAssertTrue(message.contains("it is the primary of view"), message)
+        }
         let read = try await client.get("key-0")
         XCTAssertNil(read, "the revived idle server held nothing, and serves nothing")
         try await client.put("after", "loss")
