@@ -21,16 +21,12 @@ import ServerCore
 /// have dropped the pages it could not write, so retrying could report success over a
 /// hole. Recovery from disk at the next start decides what survived.
 public final class DiskLog: ServerStorage, @unchecked Sendable {
-    /// Measurements of the I/O thread's work, for metrics and `kvctl server-info`.
+    /// Where the I/O thread stands, for `kvctl server-info` (the metrics record the syncs).
     public struct Figures: Sendable {
         public var lastWritten: UInt64 = 0
         public var lastSynced: UInt64 = 0
         public var logBytes = 0
         public var snapshotBytes = 0
-        public var syncs: UInt64 = 0
-        public var syncNanos: UInt64 = 0
-        public var recordsSynced: UInt64 = 0
-        public var snapshotsWritten: UInt64 = 0
     }
 
     private enum Work {
@@ -152,8 +148,6 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     private func carryOut(_ taken: [Work]) throws -> Bool {
         var batch: [LogEntry] = []
         var closers: [() -> Void] = []
-        let before = engine.lastSynced
-        var nanos: UInt64 = 0
         func sync() throws {
             guard engine.lastSynced < engine.lastWritten else { return }
             let start = NIODeadline.now()
@@ -161,7 +155,6 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             try engine.sync()
             lastSyncAt = NIODeadline.now()
             let took = UInt64((lastSyncAt - start).nanoseconds)
-            nanos += took
             metrics?.logSynced(records: engine.lastSynced - from, nanoseconds: took)
         }
         // Under `always` every write is synced before the next one starts: recovery tells
@@ -193,12 +186,10 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             case .install(let generation, let lsn, let bytes):
                 try writeBatch()
                 try engine.installSnapshot(generation: generation, lsn: lsn, bytes: bytes)
-                figures.withLockedValue { $0.snapshotsWritten += 1 }
                 loop.execute { self.compacting = false }
             case .replace(let state):
                 try writeBatch()
                 try engine.replace(with: state)
-                figures.withLockedValue { $0.snapshotsWritten += 1 }
             case .close(let done):
                 closers.append(done)
             }
@@ -212,11 +203,6 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             $0.lastSynced = engine.lastSynced
             $0.logBytes = engine.logBytesSinceSnapshot
             $0.snapshotBytes = engine.snapshotBytes
-            if engine.lastSynced > before {
-                $0.syncs += 1
-                $0.syncNanos += nanos
-                $0.recordsSynced += engine.lastSynced - before
-            }
         }
         metrics?.updateStorage(
             logBytes: engine.logBytesSinceSnapshot, snapshotBytes: engine.snapshotBytes, syncedLSN: engine.lastSynced,

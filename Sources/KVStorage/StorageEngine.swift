@@ -35,9 +35,6 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// Bytes of the logs after the snapshot in force: what a restart replays.
     public var logBytesSinceSnapshot: Int { logSizes.values.reduce(0, +) }
 
-    /// The current log's file name, for reports.
-    public var currentLogName: String { manifest.logs.last?.fileName ?? "-" }
-
     // MARK: - Opening
 
     /// What `open` found and did.
