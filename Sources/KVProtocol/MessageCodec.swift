@@ -112,6 +112,9 @@ public enum MessageCodec {
             }
         case .viewReply(let view):
             encode(view, into: &w)
+            // Trailing, and only when named: a peer that predates cluster ids is told the
+            // view without it (`View.withoutCluster`), and its decoder sees what it knows.
+            if view.cluster != 0 { w.u64(view.cluster) }
         case .serversReply(let view, let servers):
             encode(view, into: &w)
             w.u32(UInt32(servers.count))
@@ -172,6 +175,7 @@ public enum MessageCodec {
         w.u64(claim.viewnum)
         w.string(claim.primary)
         w.string(claim.backup)
+        w.u64(claim.cluster)
     }
 
     private static func encode(_ view: View, into w: inout WireWriter) {
@@ -326,7 +330,13 @@ public enum MessageCodec {
                     pendingReplies: pending, deferredRequests: deferred, counters: ServerCounters(all: values),
                     storage: storage))
         case .viewReply:
-            message = .viewReply(try decodeView(&r))
+            var view = try decodeView(&r)
+            // Anything shorter than a cluster id is left for the trailing-bytes check.
+            if r.remaining >= 8 {
+                view.cluster = try r.u64("cluster")
+                guard view.cluster != 0 else { throw ProtocolError(.malformedFrame, "cluster 0 sent") }
+            }
+            message = .viewReply(view)
         case .serversReply:
             let view = try decodeView(&r)
             let count = try r.count("server count", minItemSize: minServerInfoSize)
@@ -422,7 +432,7 @@ public enum MessageCodec {
         }
         return StateClaim(
             role: role, viewnum: try r.u64("claim viewnum"), primary: try r.string("claim primary"),
-            backup: try r.string("claim backup"))
+            backup: try r.string("claim backup"), cluster: try r.u64("claim cluster"))
     }
 
     private static func decodeView(_ r: inout WireReader) throws(ProtocolError) -> View {

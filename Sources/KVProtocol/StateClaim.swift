@@ -13,16 +13,20 @@ public struct StateClaim: Equatable, Hashable, Sendable, CustomStringConvertible
     public var viewnum: UInt64
     public var primary: String
     public var backup: String
+    /// The view's cluster (`View.cluster`): a claim speaks for its own cluster only.
+    public var cluster: UInt64
 
-    public init(role: Role, viewnum: UInt64, primary: String, backup: String) {
+    public init(role: Role, viewnum: UInt64, primary: String, backup: String, cluster: UInt64 = 0) {
         self.role = role
         self.viewnum = viewnum
         self.primary = primary
         self.backup = backup
+        self.cluster = cluster
     }
 
     public init(role: Role, view: View) {
-        self.init(role: role, viewnum: view.viewnum, primary: view.primary, backup: view.backup)
+        self.init(
+            role: role, viewnum: view.viewnum, primary: view.primary, backup: view.backup, cluster: view.cluster)
     }
 
     /// The address the claim is made for: the view's primary or its backup.
@@ -31,5 +35,6 @@ public struct StateClaim: Equatable, Hashable, Sendable, CustomStringConvertible
     public var description: String {
         "\(role == .primary ? "primary" : "backup") of view \(viewnum) (primary=\(primary.isEmpty ? "-" : primary) "
             + "backup=\(backup.isEmpty ? "-" : backup))"
+            + (cluster == 0 ? "" : " of cluster \(ClusterID.text(cluster))")
     }
 }

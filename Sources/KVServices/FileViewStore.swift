@@ -62,15 +62,24 @@ public final class FileViewStore: Sendable {
         else {
             throw StoreError(description: "\(path) is not a valid view file; refusing to start from an empty view")
         }
+        // Absent in a view saved before clusters were named: the monitor names it at its
+        // next view change.
+        var cluster: UInt64 = 0
+        if let text = fields["cluster"] {
+            guard let parsed = ClusterID.parse(text) else {
+                throw StoreError(description: "\(path) names no valid cluster (\(text)); refusing to start from it")
+            }
+            cluster = parsed
+        }
         let view = View(
             viewnum: viewnum, primary: primary == "-" ? "" : primary, backup: backup == "-" ? "" : backup,
-            acked: acked == "1")
+            acked: acked == "1", cluster: cluster)
         // A view the monitor could never have made (view 0 naming a server, a later view
         // without a primary, one server in both roles) means the file is not what was
         // saved: starting from it would be as wrong as starting from nothing.
         let possible =
             view.viewnum == 0
-            ? view.primary.isEmpty && view.backup.isEmpty && !view.acked
+            ? view.primary.isEmpty && view.backup.isEmpty && !view.acked && view.cluster == 0
             : !view.primary.isEmpty && view.primary != view.backup
         guard possible else {
             throw StoreError(description: "\(path) holds an impossible view (\(view)); refusing to start from it")
@@ -86,7 +95,7 @@ public final class FileViewStore: Sendable {
         backup \(view.backup.isEmpty ? "-" : view.backup)
         acked \(view.acked ? 1 : 0)
 
-        """
+        """ + (view.cluster == 0 ? "" : "cluster \(ClusterID.text(view.cluster))\n")
     }
 
     public func save(_ view: View) throws {
@@ -97,9 +106,12 @@ public final class FileViewStore: Sendable {
         var written = 0
         while written < bytes.count {
             let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let error = failure("write \(temporary)")
+            if count <= 0 {
+                if count < 0 && errno == EINTR { continue }
+                // A write of 0 bytes makes no progress: retrying it would spin.
+                let error =
+                    count < 0
+                    ? failure("write \(temporary)") : StoreError(description: "write \(temporary) wrote nothing")
                 close(fd)
                 unlink(temporary)
                 throw error

@@ -145,7 +145,8 @@ public final class MonitorNode: @unchecked Sendable {
             loop: loop, store: store, threadPool: NIOThreadPool.singleton, logger: logger)
         environment.importedFrom = election?.importedFrom
         self.driver = MonitorDriver(
-            config: MonitorConfig(deadPings: configuration.deadPings),
+            // Used only if this monitor founds the cluster (or names a view saved unnamed).
+            config: MonitorConfig(deadPings: configuration.deadPings, newClusterID: .random(in: 1...UInt64.max)),
             tickInterval: UInt64(configuration.pingInterval.nanoseconds), restoredView: restored,
             environment: environment, measurements: configuration.metrics,
             election: election.map { ($0.config, $0.store) })

@@ -26,6 +26,7 @@ enum Notices {
             "kv_viewnum": "\(view.viewnum)",
             "kv_primary": "\(view.primary.isEmpty ? "-" : view.primary)",
             "kv_backup": "\(view.backup.isEmpty ? "-" : view.backup)",
+            "kv_cluster": "\(view.cluster == 0 ? "-" : ClusterID.text(view.cluster))",
         ]
     }
 
@@ -65,7 +66,8 @@ enum Notices {
             metadata["kv_event"] = "view-change"
             metadata["kv_previous_viewnum"] = "\(from.viewnum)"
             metadata["kv_reason"] = "\(reason.rawValue)"
-            logger.notice("new view \(to.viewnum): \(reason.rawValue)", metadata: metadata)
+            let founded = from.cluster == 0 && to.cluster != 0 ? " (cluster \(ClusterID.text(to.cluster)))" : ""
+            logger.notice("new view \(to.viewnum): \(reason.rawValue)\(founded)", metadata: metadata)
         case .viewAcknowledged(let view):
             var metadata = viewMetadata(view)
             metadata["kv_event"] = "view-acknowledged"
@@ -93,6 +95,14 @@ enum Notices {
             logger.warning(
                 "kvctl revive of \(address) refused: \(reason)",
                 metadata: ["kv_event": "revive-refused", "kv_peer": "\(address)"])
+        case .foreignData(let address, let claim, let cluster):
+            let this = cluster == 0 ? "this monitor has no view yet" : "this cluster is \(ClusterID.text(cluster))"
+            let advice =
+                "it gets no role until kvctl revive \(address) --accept-data-loss adopts its data, "
+                + "or its data directory is cleared"
+            logger.error(
+                "server \(address) holds data of another cluster (\(claim)); \(this): \(advice)",
+                metadata: ["kv_event": "foreign-data", "kv_peer": "\(address)"])
         case .waitingForRevival(let view, let reason):
             var metadata = viewMetadata(view)
             metadata["kv_event"] = "waiting-for-revival"

@@ -39,6 +39,8 @@ extension Simulation {
         let event: ClientEvent
         switch (purpose, outcome) {
         case (.clientView(let attempt), .answered(.viewReply(let view))):
+            // Clients that predate cluster ids refuse a view reply carrying one.
+            if view.cluster != 0 { fail("a client was told \(view) with its cluster id") }
             event = .viewReceived(attempt: attempt, view)
         case (.clientView(let attempt), .answered(.notLeader(let leader))):
             event = .notLeader(attempt: attempt, leader: leader)

@@ -71,8 +71,10 @@ extension Simulation {
     /// Of several monitors, a leader's must be the one etcd holds (a deposed leader that
     /// still answered would hand out a view etcd has moved past), a follower's one that
     /// was written; and no two views handed out by anyone, ever, share a number.
+    /// A view's cluster id, where one is told, is the one stored with it; the views
+    /// themselves are compared without it (clients and older servers are told none).
     func checkHandedOut(_ message: Message, by monitor: SimulatedMonitor) {
-        let view: View
+        var view: View
         switch message {
         case .viewReply(let answered): view = answered
         case .switchoverReply(let reply): view = reply.view
@@ -80,8 +82,15 @@ extension Simulation {
         default: return
         }
         guard view.viewnum > 0 else { return }
+        let stored = etcd.map { $0.view?.view } ?? monitor.savedView
+        if view.cluster != 0 && view.cluster != stored?.cluster {
+            fail(
+                "\(monitor.address) hands out \(view) of cluster \(view.cluster), but the stored view's is "
+                    + "\(stored.map { "\($0.cluster)" } ?? "none")")
+        }
+        view = view.withoutCluster
         guard let etcd else {
-            if view != monitor.savedView {
+            if view != monitor.savedView.withoutCluster {
                 fail("the monitor hands out \(view), but its store holds \(monitor.savedView)")
             }
             return
@@ -99,13 +108,13 @@ extension Simulation {
             // view before it is still the one in force.
             let answerPending =
                 etcd.writers.last == leadership.token && etcd.history.count >= 2
-                && view == etcd.history[etcd.history.count - 2]
-            if view != etcd.view?.view && !answerPending {
+                && view == etcd.history[etcd.history.count - 2].withoutCluster
+            if view != etcd.view?.view.withoutCluster && !answerPending {
                 fail(
                     "leader \(monitor.address) hands out \(view), but etcd holds "
                         + "\(etcd.view.map { "\($0.view)" } ?? "no view")")
             }
-        } else if !etcd.history.contains(view) {
+        } else if !etcd.history.contains(where: { $0.withoutCluster == view }) {
             fail("\(monitor.address) hands out \(view), which was never written to etcd")
         }
     }

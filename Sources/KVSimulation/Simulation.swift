@@ -111,6 +111,11 @@ public final class Simulation {
             seed: seed, failure: simulation.failure, statistics: simulation.statistics, digest: simulation.digest)
     }
 
+    static func clusterID(seed: UInt64, node: Int) -> UInt64 {
+        var generator = SplitMix64(seed: seed ^ 0x636c_7573_7465_7221 &+ UInt64(node))
+        return max(generator.next(), 1)
+    }
+
     private init(seed: UInt64, options: SimulationOptions) {
         self.seed = seed
         self.options = options
@@ -166,7 +171,9 @@ public final class Simulation {
         let electionTTL: UInt64 = 3_000_000_000
         monitors = zip(monitorNodes, monitorNames).map { node, name in
             SimulatedMonitor(
-                node: node, address: name, config: MonitorConfig(deadPings: 5),
+                // From the seed, but not from `random`: the schedule each seed names stays.
+                node: node, address: name,
+                config: MonitorConfig(deadPings: 5, newClusterID: Self.clusterID(seed: seed, node: node)),
                 election: options.etcdMonitors == 0 ? nil : ElectionConfig(address: name, leaseTTL: electionTTL))
         }
         // Saves of up to 0.15 s outlast a tick: pings are then answered at the tick, and

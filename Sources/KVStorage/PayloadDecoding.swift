@@ -37,7 +37,8 @@ extension WireReader {
         let viewnum = try u64("claim viewnum")
         let primary = try string("claim primary", max: Self.maxStringSize)
         let backup = try string("claim backup", max: Self.maxStringSize)
-        return StateClaim(role: role, viewnum: viewnum, primary: primary, backup: backup)
+        let cluster = try u64("claim cluster")
+        return StateClaim(role: role, viewnum: viewnum, primary: primary, backup: backup, cluster: cluster)
     }
 
     mutating func serverStart() throws(ProtocolError) -> ServerStart {

@@ -43,6 +43,7 @@ extension WireWriter {
         u64(claim.viewnum)
         string(claim.primary)
         string(claim.backup)
+        u64(claim.cluster)
     }
 
     mutating func append(_ start: ServerStart) {
@@ -71,7 +72,7 @@ extension LogRecord {
         switch self {
         case .start: 1 + 8 + ServerStart.bootIDSize + 1
         case .record(.update(let update)): 1 + update.encodedSize
-        case .record(.claim(let claim)): 1 + 1 + 8 + 2 + claim.primary.utf8.count + 2 + claim.backup.utf8.count
+        case .record(.claim(let claim)): 1 + 1 + 8 + 2 + claim.primary.utf8.count + 2 + claim.backup.utf8.count + 8
         }
     }
 }

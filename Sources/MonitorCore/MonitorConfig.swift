@@ -9,9 +9,15 @@ public struct MonitorConfig: Sendable {
     /// at 100 ms), so the list of servers cannot grow without bound.
     public var forgetAfterTicks: UInt64
 
-    public init(deadPings: UInt64 = 5, forgetAfterTicks: UInt64 = 3000) {
+    /// The cluster id this monitor gives the view it makes when none is named yet (view 1
+    /// of a new cluster, or the next view after one saved without an id): the driver draws
+    /// it at random at each start. 0 leaves views unnamed.
+    public var newClusterID: UInt64
+
+    public init(deadPings: UInt64 = 5, forgetAfterTicks: UInt64 = 3000, newClusterID: UInt64 = 0) {
         precondition(deadPings >= 1, "deadPings must be at least 1")
         self.deadPings = deadPings
         self.forgetAfterTicks = max(forgetAfterTicks, deadPings + 1)
+        self.newClusterID = newClusterID
     }
 }

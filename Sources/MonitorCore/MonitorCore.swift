@@ -65,7 +65,8 @@ public struct MonitorCore {
                 from: address, viewnum: viewnum, leaving: leaving, incarnation: incarnation, claim: claim, token,
                 at: now, &effects)
         case .viewRequest(let token):
-            effects.append(.reply(token, .viewReply(view)))
+            // Clients need no cluster id, and those that predate it refuse the field.
+            effects.append(.reply(token, .viewReply(view.withoutCluster)))
         case .serversRequest(let token):
             effects.append(.reply(token, .serversReply(view: view, servers: servers(at: now))))
         case .switchover(let expectedViewnum, let token):
@@ -102,7 +103,7 @@ public struct MonitorCore {
     ) {
         // "" means "no server" in a view: a ping from it must never name a primary.
         guard !address.isEmpty else {
-            effects.append(.reply(token, .viewReply(view)))
+            effects.append(.reply(token, .viewReply(view.withoutCluster)))
             return
         }
         if records[address] == nil { effects.append(.notice(.serverJoined(address: address))) }
@@ -121,6 +122,9 @@ public struct MonitorCore {
         record.reportedDead = false
         record.pingedSinceStart = true
         record.incarnation = incarnation
+        if let claim, claim != record.claim, holdsForeignData(claim) {
+            effects.append(.notice(.foreignData(address: address, claim: claim, cluster: view.cluster)))
+        }
         record.claim = claim
         if leaving && !record.leaving {
             effects.append(.notice(.serverLeaving(address: address, role: role(of: address))))
@@ -131,7 +135,9 @@ public struct MonitorCore {
             records[address] = record
             // A server on its way out must not found the cluster: it would exit at once,
             // leaving a view 1 whose primary nobody else may replace.
-            if !leaving && canSave {
+            // Nor one that holds data: it was part of a cluster this monitor does not know
+            // (or that lost its view), and would refuse the role (docs/DESIGN.md §3.12).
+            if !leaving && claim == nil && canSave {
                 commit(View(viewnum: 1, primary: address, backup: "", acked: false), reason: .firstPrimary, &effects)
             }
             answerPing(token, from: address, &effects)
@@ -187,7 +193,8 @@ public struct MonitorCore {
     /// an empty backup would be refused for ever (or the empty backup promoted).
     private func view(toAnswer address: String) -> View {
         if records[address]?.restarted == true && role(of: address) != .idle { return .initial }
-        return view
+        // A server that sends no incarnation predates cluster ids, and refuses the field.
+        return records[address]?.incarnation == 0 ? view.withoutCluster : view
     }
 
     /// One ping interval has passed.
@@ -225,6 +232,10 @@ public struct MonitorCore {
         _ next: View, reason: ViewChangeReason, clearsRestartOf: [String] = [],
         switchover: (from: UInt64, token: ReplyToken)? = nil, _ effects: inout [MonitorEffect]
     ) {
+        var next = next
+        // Named once, when the cluster is founded (or at the first change of a view saved
+        // unnamed), and carried by every view after.
+        next.cluster = view.cluster != 0 ? view.cluster : config.newClusterID
         startSaving(
             PendingSave(
                 view: next,
@@ -238,6 +249,7 @@ public struct MonitorCore {
                 "\(saved) reported saved, but the save in flight is \(String(describing: saving?.view))")
         }
         saving = nil
+        precondition(view.cluster == 0 || saved.cluster == view.cluster, "\(saved) saved into another cluster")
         view = saved
         switch pending.purpose {
         case .acknowledgement:
@@ -429,7 +441,11 @@ public struct MonitorCore {
             return
         }
         let refusal: (reason: String, transient: Bool)? = {
-            guard view.viewnum > 0 else { return ("there is no view yet: the first server to ping founds one", false) }
+            // At view 0 only a server holding data waits for the operator: any other founds
+            // the cluster at its first ping.
+            guard view.viewnum > 0 || records[address]?.claim != nil else {
+                return ("there is no view yet: the first server to ping founds one", false)
+            }
             guard expectedViewnum == view.viewnum else { return ("the view changed (now \(view))", false) }
             guard canSave else { return ("another view change is being saved", true) }
             if view.acked && isHealthy(view.primary) {
@@ -511,7 +527,7 @@ public struct MonitorCore {
     private func revivalCandidate() -> String? {
         func eligible(_ address: String) -> StateClaim? {
             guard !address.isEmpty, let record = records[address], record.pingedSinceStart, isAlive(record),
-                !record.leaving, let claim = record.claim, claim.claimant == address
+                !record.leaving, let claim = record.claim, claim.claimant == address, claim.cluster == view.cluster
             else { return nil }
             return claim
         }
@@ -536,6 +552,9 @@ public struct MonitorCore {
             if !record.pingedSinceStart { return "has not pinged since the monitor started" }
             guard let claim = record.claim else {
                 return record.restarted ? "restarted without data it can vouch for" : "is up"
+            }
+            if claim.cluster != view.cluster {
+                return "restarted holding \(claim), not of this cluster (\(ClusterID.text(view.cluster)))"
             }
             return "restarted holding \(claim), which does not cover view \(view.viewnum)"
         }
@@ -605,8 +624,20 @@ public struct MonitorCore {
     /// address so the choice is deterministic.
     private func pickIdle(excluding: Set<String>) -> String {
         records.keys.sorted().first { address in
-            !excluding.contains(address) && isAlive(records[address]!) && !records[address]!.leaving
+            let record = records[address]!
+            return !excluding.contains(address) && isAlive(record) && !record.leaving
+                && !(record.claim.map(holdsForeignData) ?? false)
         } ?? ""
+    }
+
+    /// Whether `claim` proves data of a cluster other than this view's. Such a server is
+    /// never made backup, whose transfer would replace that data, nor founds a cluster:
+    /// it is the copy of a cluster whose monitor lost its view, or was pointed at the
+    /// wrong monitor, and the operator decides (docs/DESIGN.md §3.12). At view 0 no
+    /// cluster exists yet, so every claim is of another one; a view saved unnamed
+    /// (cluster 0) takes any.
+    private func holdsForeignData(_ claim: StateClaim) -> Bool {
+        view.viewnum == 0 || (view.cluster != 0 && claim.cluster != view.cluster)
     }
 
     /// Whether `address` may be picked as the next backup after losing its role: a backup
@@ -624,6 +655,7 @@ public struct MonitorCore {
     private func checkInvariants() {
         if view.viewnum == 0 {
             precondition(view.primary.isEmpty && view.backup.isEmpty && !view.acked, "view 0 names a server: \(view)")
+            precondition(view.cluster == 0, "view 0 names a cluster")
         } else {
             precondition(!view.primary.isEmpty, "\(view) has no primary")
             precondition(view.primary != view.backup, "\(view) names one server twice")

@@ -25,6 +25,9 @@ public enum MonitorNotice: Equatable, Sendable {
     case waitingForRevival(view: View, reason: String)
     /// An operator's `kvctl revive` was refused.
     case reviveRefused(address: String, reason: String)
+    /// A server pinged with a claim of another cluster than `cluster` (0: none founded
+    /// yet): it gets no role until the operator revives it or clears its data.
+    case foreignData(address: String, claim: StateClaim, cluster: UInt64)
 }
 
 public enum ViewChangeReason: String, Sendable {

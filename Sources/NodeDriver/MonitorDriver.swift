@@ -153,7 +153,8 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
     /// What a monitor that does not lead answers: the view it last read to a view
     /// request, the leader's address to everything else.
     private func followerAnswer(to message: Message) -> Message {
-        if case .getView = message, let known = election?.knownView { return .viewReply(known.view) }
+        // Without its cluster id, as the leader answers clients (MonitorCore).
+        if case .getView = message, let known = election?.knownView { return .viewReply(known.view.withoutCluster) }
         return .notLeader(leader: election?.leaderAddress ?? "")
     }
 

@@ -162,8 +162,9 @@ public struct ServerCore {
     mutating func observe(_ newView: View, _ effects: inout [ServerEffect]) {
         guard newView.viewnum >= view.viewnum else { return }
         if newView.viewnum == view.viewnum {
-            guard newView == View(viewnum: view.viewnum, primary: view.primary, backup: view.backup, acked: true),
-                !view.acked
+            var acknowledged = view
+            acknowledged.acked = true
+            guard newView == acknowledged, !view.acked
             else { return }
             view.acked = true
             if duty == .primary(.awaitingFirstAck) {
@@ -211,10 +212,10 @@ public struct ServerCore {
         // pinging 0).
         let confirmedFirst = oldDuty == .primary(.awaitingFirstAck) && old.viewnum == 1
         // Named primary after a restart: the monitor revives a server only in a view after
-        // the one it claims, when it was the primary of every view since and took none of
-        // them up (docs/DESIGN.md §3.12).
+        // the one it claims, of the same cluster, when it was the primary of every view
+        // since and took none of them up (docs/DESIGN.md §3.12).
         var revived: StateClaim?
-        if case .recovered(let claim) = data, newView.viewnum > claim.viewnum {
+        if case .recovered(let claim) = data, newView.viewnum > claim.viewnum, newView.cluster == claim.cluster {
             revived = claim
         }
         let adopted = data == .adopted
@@ -235,6 +236,8 @@ public struct ServerCore {
             let reason: String
             switch data {
             case .empty: reason = "restarted without data: the view's data is on its backup, if anyone"
+            case .recovered(let claim) where claim.cluster != newView.cluster:
+                reason = "its data directory holds \(claim), not of this cluster"
             case .recovered(let claim): reason = "its data directory holds \(claim), not of a view before this one"
             case .current, .stale, .adopted: reason = "not the primary or synchronised backup of view \(old.viewnum)"
             }

@@ -18,6 +18,9 @@ final class ViewFileTests: XCTestCase {
         let next = View(viewnum: 8, primary: "127.0.0.1:7101", backup: "127.0.0.1:7102")
         try store.save(next)
         XCTAssertEqual(try store.load(), next)
+        let named = View(viewnum: 9, primary: "127.0.0.1:7101", backup: "", acked: true, cluster: 0xfeed)
+        try store.save(named)
+        XCTAssertEqual(try store.load(), named, "the cluster id is not kept")
     }
 
     func testTheMonitorRefusesToStartFromAFileThatIsNotAView() async throws {
@@ -28,6 +31,9 @@ final class ViewFileTests: XCTestCase {
             "kvservice-view 1\nviewnum 3\nprimary -\nbackup 127.0.0.1:7102\nacked 1\n",  // no primary
             "kvservice-view 1\nviewnum 3\nprimary 127.0.0.1:7101\nbackup 127.0.0.1:7101\nacked 0\n",  // twice
             "kvservice-view 1\nviewnum 0\nprimary 127.0.0.1:7101\nbackup -\nacked 0\n",  // view 0 names one
+            "kvservice-view 1\nviewnum 3\nprimary 127.0.0.1:7101\nbackup -\nacked 1\ncluster 00zz\n",
+            "kvservice-view 1\nviewnum 3\nprimary 127.0.0.1:7101\nbackup -\nacked 1\ncluster 0000000000000000\n",
+            "kvservice-view 1\nviewnum 0\nprimary -\nbackup -\nacked 0\ncluster 000000000000000a\n",
         ]
         for text in impossible {
             let directory = try makeScratch().directory

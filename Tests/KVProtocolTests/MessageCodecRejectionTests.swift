@@ -54,6 +54,11 @@ final class MessageCodecRejectionTests: XCTestCase {
                         continue
                     }
                 }
+                if case .viewReply(let view) = frame.message, view.cluster != 0, length == encoded.count - 8 {
+                    let shorter = try? MessageCodec.decode(Array(encoded.prefix(length)))
+                    XCTAssertEqual(shorter?.message, .viewReply(view.withoutCluster))
+                    continue
+                }
                 if case .helloAck(let version, let challenge) = frame.message, !challenge.isEmpty,
                     length == encoded.count - challenge.count
                 {
@@ -229,9 +234,15 @@ final class MessageCodecRejectionTests: XCTestCase {
                 }
             ),
             (
+                "claim without its cluster",
+                { w in
+                    w.u8(0x04); w.u8(1); w.u64(1); w.string("a:1"); w.string("")
+                }
+            ),
+            (
                 "trailing byte after the claim",
                 { w in
-                    w.u8(0x04); w.u8(1); w.u64(1); w.string("a:1"); w.string(""); w.u8(0)
+                    w.u8(0x04); w.u8(1); w.u64(1); w.string("a:1"); w.string(""); w.u64(5); w.u8(0)
                 }
             ),
         ]
@@ -240,6 +251,16 @@ final class MessageCodecRejectionTests: XCTestCase {
                 body(.ping) { w in
                     w.string("a:1"); w.u64(0); tail(&w)
                 }, .malformedFrame, name)
+        }
+    }
+
+    func testAViewReplysClusterIsEightBytesAndNeverZero() {
+        let view = MessageCodec.encode(
+            Frame(requestID: 1, message: .viewReply(View(viewnum: 3, primary: "a:1", backup: ""))))
+        let error = expectDecodeError(view + [0, 0, 0, 0, 0, 0, 0, 0], .malformedFrame, "cluster 0")
+        XCTAssertTrue(error?.detail.contains("cluster 0") ?? false, "\(String(describing: error))")
+        for count in 1..<8 {
+            expectDecodeError(view + [UInt8](repeating: 1, count: count), .malformedFrame, "\(count) bytes of cluster")
         }
     }
 

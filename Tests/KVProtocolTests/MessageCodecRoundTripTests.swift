@@ -131,7 +131,7 @@ final class MessageCodecRoundTripTests: XCTestCase {
                 message = .viewReply(
                     View(
                         viewnum: rng.next(), primary: "p:\(rng.next())", backup: rng.below(2) == 0 ? "" : "b:1",
-                        acked: rng.below(2) == 0))
+                        acked: rng.below(2) == 0, cluster: rng.below(2) == 0 ? 0 : max(rng.next(), 1)))
             default:
                 message = .ping(address: "ä:\(rng.next())", viewnum: rng.next())
             }

@@ -96,7 +96,7 @@ enum SampleFrames {
         result.append(
             .ping(
                 address: "b:2", viewnum: 0, incarnation: 1,
-                claim: StateClaim(role: .backup, viewnum: .max, primary: "p:1", backup: "b:2")))
+                claim: StateClaim(role: .backup, viewnum: .max, primary: "p:1", backup: "b:2", cluster: .max)))
         result.append(
             .switchover(viewnum: 0))
         result.append(
@@ -138,6 +138,8 @@ enum SampleFrames {
             .viewReply(View(viewnum: 42, primary: unicodeAddress, backup: "", acked: true)))
         result.append(
             .viewReply(View(viewnum: .max, primary: "p:1", backup: "b:2", acked: false)))
+        result.append(
+            .viewReply(View(viewnum: 9, primary: "p:1", backup: "b:2", acked: true, cluster: 0x0123_4567_89ab_cdef)))
         result.append(
             .serversReply(view: .initial, servers: []))
         result.append(
@@ -207,7 +209,8 @@ enum SampleFrames {
         var durable = sampleStats
         durable.storage = StorageStats(
             directory: "/var/lib/kvservice/server-7101", fsync: "always", logBytes: 1 << 20, snapshotBytes: 12_345,
-            lastWritten: 99, lastSynced: 98, claim: StateClaim(role: .primary, viewnum: 4, primary: "p:1", backup: ""),
+            lastWritten: 99, lastSynced: 98,
+            claim: StateClaim(role: .primary, viewnum: 4, primary: "p:1", backup: "", cluster: 5),
             opening: "recovered 3 keys up to LSN 97")
         result.append(.serverInfoReply(durable))
         durable.storage?.claim = nil

@@ -250,8 +250,9 @@ package actor TestCluster {
     // MARK: - The monitor
 
     /// The monitor's current view (asked in-process, not over the network).
+    /// The monitor's view as clients are told it: without its cluster id.
     package func view() async -> View {
-        await monitor?.view() ?? .initial
+        await monitor?.view().withoutCluster ?? .initial
     }
 
     package func primaryIndex() async -> Int? {

@@ -9,8 +9,10 @@ import XCTest
 /// The clock is a plain number of milliseconds owned by the script; nothing sleeps.
 ///
 ///     # a comment (anywhere on a line); blank lines are ignored
-///     monitor deadPings=3        create the monitor; optional, must come first
-///                                (otherwise one with the default config is created)
+///     monitor deadPings=3 cluster=9
+///                                create the monitor (cluster: the id it gives a cluster
+///                                it founds); optional, must come first (otherwise one
+///                                with the default config is created)
 ///     ping s1 0                  s1 pings with view number 0 at the current clock
 ///     ping s1 0 -> view 1 s1 - unacked
 ///                                ... and the reply must be exactly that view
@@ -27,23 +29,30 @@ import XCTest
 ///     store hold                 from now on a save stays in flight until `store release`
 ///     store release              complete the save in flight, if any (then saves complete
 ///                                at once again, as they do by default)
-///     restart monitor            a new MonitorCore restored from the store's last view (a
-///                                save in flight is lost, as a crash before its rename)
+///     restart monitor [cluster=9]
+///                                a new MonitorCore restored from the store's last view (a
+///                                save in flight is lost, as a crash before its rename);
+///                                cluster: the new process's id for a cluster it names
 ///     drain                      discard the events so far
 ///     leave s1 | stay s1         from now on s1's pings (ping and tick) say it is
 ///                                leaving (shutting down), or no longer do
 ///     incarnation s1 7           from now on s1's pings carry incarnation 7 (a restart
 ///                                of the server process shows as a new one)
-///     claim s1 primary 4 s1 s2 | claim s1 none
+///     claim s1 primary 4 s1 s2 [cluster 9] | claim s1 none
 ///                                from now on s1's pings carry this claim (role, view
-///                                number, primary, backup: what its data directory holds)
+///                                number, primary, backup, cluster (default 0): what its
+///                                data directory holds)
 ///     switchover [from <n>] -> view 3 s2 s1 unacked | -> refused <kind>
 ///                                an admin's switchover request (`from`: the view it is
 ///                                for; default the current one) and its result; kind is
 ///                                noPrimary, viewChanged, notAcknowledged, noBackup,
 ///                                backupUnavailable, backupUnconfirmed or notSaved
 ///
-///     expect view 2 s1 s2 acked  the view in force ("-" is no server)
+///     expect view 2 s1 s2 acked  the view in force ("-" is no server); views are compared
+///                                without their cluster, which answers are checked to
+///                                carry to servers that ping with an incarnation only
+///     expect cluster 9 | expect cluster none
+///                                the cluster id of the view in force
 ///     expect stored view 2 s1 s2 acked | expect stored none
 ///                                the last view the store saved
 ///     expect saved 1/unacked 1/acked 2/unacked
@@ -61,6 +70,7 @@ import XCTest
 ///                                the new view; REASON is firstPrimary, primaryFailed,
 ///                                backupFailed, backupAdded, primaryLeft, backupLeft,
 ///                                switchover or revived) switchoverRefused:KIND waiting:N
+///                                reviveRefused:A foreign:A
 ///
 /// Saves complete as soon as the core asks for them unless the script holds them; a
 /// completion is fed back to the core as `viewSaved` or `viewNotSaved` at once.
@@ -160,10 +170,11 @@ final class MonitorScript {
             guard core == nil else { throw ScriptError("`monitor` must come before the monitor is used") }
             for option in words.dropFirst() {
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, parts[0] == "deadPings" else {
+                guard parts.count == 2, ["deadPings", "cluster"].contains(parts[0]) else {
                     throw ScriptError("unknown monitor option `\(option)`")
                 }
-                config = MonitorConfig(deadPings: try number(parts[1]))
+                if parts[0] == "deadPings" { config.deadPings = try number(parts[1]) }
+                if parts[0] == "cluster" { config.newClusterID = try number(parts[1]) }
             }
             core = MonitorCore(config: config, now: now)
         case "ping":
@@ -189,7 +200,13 @@ final class MonitorScript {
             default: throw ScriptError("usage: store fail|ok|hold|release")
             }
         case "restart":
-            guard words == ["restart", "monitor"] else { throw ScriptError("usage: restart monitor") }
+            guard words.count >= 2, words[1] == "monitor", words.count <= 3 else {
+                throw ScriptError("usage: restart monitor [cluster=<n>]")
+            }
+            if words.count == 3 {
+                guard words[2].hasPrefix("cluster=") else { throw ScriptError("usage: restart monitor [cluster=<n>]") }
+                config.newClusterID = try number(String(words[2].dropFirst("cluster=".count)))
+            }
             if core != nil { collect(fromTick: false) }
             store.inFlight = nil
             askers.removeAll()
@@ -219,11 +236,13 @@ final class MonitorScript {
             if words.count == 3 && words[2] == "none" {
                 claims[words[1]] = nil
             } else {
-                guard words.count == 6, let role = ["primary": StateClaim.Role.primary, "backup": .backup][words[2]]
-                else { throw ScriptError("usage: claim <server> primary|backup <viewnum> <primary> <backup> | none") }
+                let usage = "usage: claim <server> primary|backup <viewnum> <primary> <backup> [cluster <n>] | none"
+                guard words.count == 6 || (words.count == 8 && words[6] == "cluster"),
+                    let role = ["primary": StateClaim.Role.primary, "backup": .backup][words[2]]
+                else { throw ScriptError(usage) }
                 claims[words[1]] = StateClaim(
                     role: role, viewnum: try number(words[3]), primary: words[4] == "-" ? "" : words[4],
-                    backup: words[5] == "-" ? "" : words[5])
+                    backup: words[5] == "-" ? "" : words[5], cluster: words.count == 8 ? try number(words[7]) : 0)
             }
         default:
             throw ScriptError("unknown command `\(words[0])`")
@@ -260,8 +279,14 @@ final class MonitorScript {
                     // that restarted, until a saved view answers its restart.
                     let named = asker == core!.view.primary || asker == core!.view.backup
                     check(
-                        view == core!.view || (view == .initial && named),
+                        view.withoutCluster == core!.view.withoutCluster || (view == .initial && named),
                         "\(asker) is answered `\(render(view))`, not the view in force `\(render(core!.view))`")
+                    // Only servers that ping with an incarnation are of a version that
+                    // takes the cluster id; anyone else's decoder refuses it.
+                    let cluster = view.viewnum == 0 || (incarnations[asker] ?? 0) == 0 ? 0 : core!.view.cluster
+                    check(
+                        view.cluster == cluster,
+                        "\(asker) is told cluster \(view.cluster), want \(cluster)")
                     received[asker] = view.viewnum
                     lastAnswer[asker] = view
                 }
@@ -303,7 +328,9 @@ final class MonitorScript {
         if held {
             check(reply == nil, "ping answered `\(reply.map(render) ?? "")`, want held")
         } else if let expected {
-            check(reply == expected, "ping reply is `\(reply.map(render) ?? "held")`, want `\(render(expected))`")
+            check(
+                reply?.withoutCluster == expected,
+                "ping reply is `\(reply.map(render) ?? "held")`, want `\(render(expected))`")
         }
     }
 
@@ -361,7 +388,9 @@ final class MonitorScript {
         } else {
             let expected = try parseView(rest.dropFirst())
             if reply.status == .done {
-                check(reply.view == expected, "switchover made `\(render(reply.view))`, want `\(render(expected))`")
+                check(
+                    reply.view.withoutCluster == expected,
+                    "switchover made `\(render(reply.view))`, want `\(render(expected))`")
             } else {
                 check(false, "switchover refused (\(reply.reason)), want `\(render(expected))`")
             }
@@ -527,14 +556,14 @@ final class MonitorScript {
         case "view":
             let expected = try parseView(words[...])
             let actual = monitor().view
-            check(actual == expected, "view is `\(render(actual))`, want `\(render(expected))`")
+            check(actual.withoutCluster == expected, "view is `\(render(actual))`, want `\(render(expected))`")
         case "stored":
             if args == ["none"] {
                 check(store.last == nil, "store holds `\(store.last.map(render) ?? "")`, want none")
             } else {
                 let expected = try parseView(args[...])
                 check(
-                    store.last == expected,
+                    store.last?.withoutCluster == expected,
                     "store holds `\(store.last.map(render) ?? "none")`, want `\(render(expected))`")
             }
         case "saved":
@@ -550,9 +579,13 @@ final class MonitorScript {
             guard let server = args.first else { throw ScriptError("usage: expect answer <server> view ...") }
             let expected = try parseView(args.dropFirst())
             check(
-                lastAnswer[server] == expected,
+                lastAnswer[server]?.withoutCluster == expected,
                 "\(server) was last answered `\(lastAnswer[server].map(render) ?? "nothing")`, want `\(render(expected))`"
             )
+        case "cluster":
+            guard args.count == 1 else { throw ScriptError("usage: expect cluster <n>|none") }
+            let expected = args[0] == "none" ? 0 : try number(args[0])
+            check(monitor().view.cluster == expected, "view's cluster is \(monitor().view.cluster), want \(expected)")
         case "events":
             if core != nil { collect(fromTick: false) }
             let actual = events.map(render)
@@ -657,6 +690,8 @@ final class MonitorScript {
             "waiting:\(view.viewnum)"
         case let .reviveRefused(address, _):
             "reviveRefused:\(address)"
+        case let .foreignData(address, _, _):
+            "foreign:\(address)"
         }
     }
 

@@ -186,6 +186,22 @@ final class DurabilityTests: XCTestCase {
         }
     }
 
+    func testAClaimOfAnotherClusterRevivesNothing() {
+        let claim = StateClaim(role: .primary, viewnum: 4, primary: "p", backup: "b", cluster: 77)
+        let h = Harness([])
+        h.add("p", recovered: recovered(claim), configure: durable)
+        h.view(5, "p", "", cluster: 78, to: ["p"])
+        XCTAssertFalse(h["p"].isServing, "served another cluster's view with its data")
+        XCTAssertEqual(h.notices("p", where: \.isRefusedPrimary).count, 1)
+        XCTAssertEqual(h["p"].pingClaim, claim, "refusing dropped the claim")
+        h.view(6, "p", "", cluster: 77, to: ["p"])
+        XCTAssertTrue(h["p"].isServing, "not revived by a later view of its own cluster")
+        XCTAssertEqual(
+            h.logged["p"]?.first?.record,
+            .claim(StateClaim(role: .primary, viewnum: 6, primary: "p", backup: "", cluster: 77)),
+            "the new claim does not name the cluster")
+    }
+
     func testAClaimForAnotherServerIsNoClaim() {
         let h = Harness([])
         let claim = StateClaim(role: .primary, viewnum: 4, primary: "elsewhere", backup: "")

@@ -120,8 +120,11 @@ final class Harness {
 
     // MARK: Views and time
 
-    func view(_ viewnum: UInt64, _ primary: String, _ backup: String = "", acked: Bool = false, to: [String]? = nil) {
-        let view = View(viewnum: viewnum, primary: primary, backup: backup, acked: acked)
+    func view(
+        _ viewnum: UInt64, _ primary: String, _ backup: String = "", acked: Bool = false, cluster: UInt64 = 0,
+        to: [String]? = nil
+    ) {
+        let view = View(viewnum: viewnum, primary: primary, backup: backup, acked: acked, cluster: cluster)
         for address in to ?? cores.keys.sorted() { step(address, .viewFromMonitor(view)) }
     }
 
