@@ -362,7 +362,8 @@ public struct MonitorCore {
 
     /// Applies the rules of §2.3 to the current state, when a save may start.
     private mutating func evaluate(_ effects: inout [MonitorEffect]) {
-        guard view.viewnum > 0, canSave else { return }
+        guard canSave else { return }
+        guard view.viewnum > 0 else { return awaitFounding(&effects) }
         let primaryHealthy = isHealthy(view.primary)
         let hasBackup = !view.backup.isEmpty
         let backupHealthy = hasBackup && isHealthy(view.backup)
@@ -481,6 +482,26 @@ public struct MonitorCore {
                 token,
                 .switchoverReply(
                     SwitchoverReply(status: transient ? .retryLater : .refused, reason: reason, view: view))))
+    }
+
+    /// No view yet, and the servers that ping all hold data (any server without founds
+    /// the cluster at its first ping): a monitor whose view was lost, or a new one pointed
+    /// at a cluster's servers. Founding a cluster on their data is the operator's call.
+    private mutating func awaitFounding(_ effects: inout [MonitorEffect]) {
+        let holders = records.keys.sorted().filter { records[$0]!.claim != nil && isAlive(records[$0]!) }
+        guard !holders.isEmpty else {
+            waitingForRevival = nil
+            return
+        }
+        let reason =
+            "no view yet, and every server pinging holds data of a cluster this monitor has no view of ("
+            + holders.joined(separator: ", ")
+            + "): restore the monitor's view, or kvctl revive HOST:PORT --accept-data-loss founds the cluster on "
+            + "one's data"
+        if waitingForRevival != reason {
+            waitingForRevival = reason
+            effects.append(.notice(.waitingForRevival(view: view, reason: reason)))
+        }
     }
 
     /// The view's primary is dead or restarted and its backup cannot be promoted (there is

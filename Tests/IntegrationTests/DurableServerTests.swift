@@ -153,6 +153,41 @@ final class DurableServerTests: XCTestCase {
         XCTAssertEqual(after, "loss")
     }
 
+    /// The monitor's view file is lost with every process down: the servers' claims are of
+    /// a cluster the new monitor does not know. It founds nothing on them and never makes
+    /// one a backup (a transfer would erase its data); the operator's revive founds the
+    /// cluster on one server's data.
+    func testAMonitorThatLostItsViewFoundsNoClusterOverTheServersData() async throws {
+        let (cluster, written, scratch) = try await durablePair(keys: 50)
+        await cluster.kill(0)
+        await cluster.kill(1)
+        await cluster.stopMonitor()
+        try FileManager.default.removeItem(atPath: scratch + "/monitor/view")
+        try await cluster.restartMonitor()
+        try await cluster.restart(0)
+        try await cluster.restart(1)
+        try await waitUntil("the monitor says why it has no view") {
+            (await cluster.monitor?.status()?.waitingFor ?? "").contains("no view yet")
+        }
+        let before = await cluster.view()
+        XCTAssertEqual(before.viewnum, 0, "a cluster was founded over servers holding data")
+
+        let client = await cluster.makeClient()
+        let s0 = await cluster.address(0)
+        _ = try await client.ask(server: s0, .adoptData, timeout: .seconds(2))
+        let answer = try await client.revive(s0, from: 0)
+        XCTAssertEqual(answer.status, .done, answer.reason)
+        try await cluster.waitForView(primary: 0, backup: nil)
+        try await checkEveryKey(cluster, written)
+        // s1's claim is of the old cluster: never its backup while it holds it. (An absence
+        // is checked over a window: ten pings of s1's.)
+        for _ in 0..<10 {
+            let view = await cluster.view()
+            XCTAssertEqual(view.backup, "", "the other cluster's data holder was made backup: \(view)")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     func testACorruptedLogIsSetAsideAndTheOtherMemberServesEverything() async throws {
         let (cluster, written, scratch) = try await durablePair(keys: 100)
         await cluster.kill(0)

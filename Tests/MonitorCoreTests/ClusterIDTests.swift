@@ -101,6 +101,8 @@ final class ClusterIDTests: XCTestCase {
             claim s1 primary 7 s1 s2 cluster 77
             ping s1 0 -> view 0 - - unacked
             expect events joined:s1 foreign:s1
+            tick
+            expect events waiting:0           # says why there is no view
             incarnation s2 21
             ping s2 0 -> view 1 s2 - unacked
             ping s2 1 -> view 1 s2 - acked
