@@ -435,6 +435,15 @@ public struct MonitorCore {
             if view.acked && isHealthy(view.primary) {
                 return ("the service is up: \(view.primary) serves view \(view.viewnum)", false)
             }
+            if !view.acked && isHealthy(view.primary) {
+                // It may be transferring the state to its backup: the service is not down,
+                // and a revival would discard what it holds for nothing.
+                return (
+                    "primary \(view.primary) of view \(view.viewnum) is alive and has not acknowledged the view "
+                        + "yet (it may be transferring the state to its backup): the service is not down; "
+                        + "if \(view.primary) is stuck, stop or restart it first", false
+                )
+            }
             if view.acked && !view.backup.isEmpty && isHealthy(view.backup) {
                 return ("backup \(view.backup) can take over: the monitor promotes it", false)
             }

@@ -252,4 +252,30 @@ final class RevivalTests: XCTestCase {
             expect events restarted:s2:backup changed:3:s1:s2:backupFailed
             """)
     }
+
+    /// The primary of an unacknowledged view that is alive may be transferring the state
+    /// to its new backup: the service is not down, and an operator's revive would discard
+    /// its data for nothing. Once it is dead, the revive is the way out again.
+    func testAnOperatorsReviveIsRefusedWhileTheUnacknowledgedViewsPrimaryIsAlive() {
+        runMonitorScript(
+            """
+            incarnation s1 11
+            incarnation s2 21
+            incarnation s3 31
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked # a long transfer begins
+            ping s3 0 -> view 2 s1 s2 unacked
+            tick 3 pinging s1:1 s2:2 s3:0
+            drain
+            revive s3 -> refused primary s1 of view 2 is alive
+            revive s1 -> refused primary s1 of view 2 is alive
+            expect view 2 s1 s2 unacked
+            expect events reviveRefused:s3 reviveRefused:s1
+            tick 6 pinging s2:2 s3:0          # s1 dies: its backup cannot be promoted
+            expect events died:s1 waiting:2
+            revive s3 -> view 3 s3 s2 unacked
+            expect events changed:3:s3:s2:operatorRevival
+            """)
+    }
 }
