@@ -145,10 +145,11 @@ public struct MonitorCore {
                     acked.acked = true
                     startSaving(PendingSave(view: acked, purpose: .acknowledgement), &effects)
                 }
-            } else if viewnum == 0 && (view.acked || restartShown) && !record.restarted {
-                // An unacknowledged view's primary may ping 0 because it never received
-                // its view; only after it acknowledged is a 0 a restart, unless the ping
-                // shows one.
+            } else if viewnum == 0 && (restartShown || (view.acked && !knownIncarnation)) && !record.restarted {
+                // With its incarnation known, only a new one is a restart: a 0 from the same
+                // process was sent before it learned its view and arrived late. Without, an
+                // unacknowledged view's primary may ping 0 because it never received its
+                // view; only after it acknowledged is a 0 a restart, unless the ping shows one.
                 record.restarted = true
                 effects.append(.notice(.serverRestarted(address: address, role: .primary)))
             }

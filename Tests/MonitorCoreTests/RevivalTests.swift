@@ -278,4 +278,34 @@ final class RevivalTests: XCTestCase {
             expect events changed:3:s3:s2:operatorRevival
             """)
     }
+
+    /// A ping 0 from the primary's own process, sent before it learned its view and
+    /// delivered late, is not a restart: with the incarnation known, only a new one is.
+    func testALatePing0FromTheSameProcessIsNotARestartOfThePrimary() {
+        runMonitorScript(
+            pair + """
+                ping s1 0 -> view 2 s1 s2 acked   # the same incarnation: no view change
+                tick 2 pinging s1:2 s2:2
+                expect view 2 s1 s2 acked
+                expect events none
+                incarnation s1 12                 # a new process is a restart: s2 takes over
+                ping s1 0 -> view 3 s2 s1 unacked # replaced by its backup, and is its new backup
+                expect events restarted:s1:primary changed:3:s2:s1:primaryFailed
+                """)
+    }
+
+    /// Servers that send no incarnation (older versions) keep the rule without it: once
+    /// the view is acknowledged, a 0 from its primary is a restart.
+    func testWithoutIncarnationsAPing0FromTheAcknowledgedPrimaryIsARestart() {
+        runMonitorScript(
+            """
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            drain
+            ping s1 0 -> view 3 s2 s1 unacked
+            expect events restarted:s1:primary changed:3:s2:s1:primaryFailed
+            """)
+    }
 }
