@@ -15,8 +15,10 @@ struct ReviveCommand: AsyncParsableCommand {
             logs whom it waits for, and kvctl status shows it). kvctl tells HOST:PORT to adopt the data \
             it holds, then asks the monitor to make it primary of the next view; the other member of \
             the view, or an idle server, becomes its backup and receives that state. Updates the \
-            server lacks are lost for good. Refused while a primary serves or a backup can be \
-            promoted. Exit 0 done; 1 refused; 2 not done before --timeout (default 30).
+            server lacks are lost for good. Refused while a primary serves, a backup can be \
+            promoted, or the primary of a view not yet acknowledged is alive (it may be transferring \
+            the state: stop or restart it first if it is stuck). Exit 0 done; 1 refused (the \
+            monitor's reason is printed); 2 not done before --timeout (default 30).
             """)
 
     @OptionGroup var options: ClientOptions

@@ -62,7 +62,9 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
 
     var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
 
-    func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
+    func send(
+        _ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Result<Message, PeerFailure>) -> Void
+    ) {
         let link: PeerLink
         switch peer {
         case .monitor(let address):
@@ -101,7 +103,7 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
             }
             // Always as a task of its own: a future that failed at once would otherwise
             // complete inside `send`, while the driver is still carrying out effects.
-            loop.execute { completion.value(try? result.get()) }
+            loop.execute { completion.value(result.mapError(PeerFailure.init)) }
         }
     }
 

@@ -1,4 +1,5 @@
 import KVProtocol
+import NodeDriver
 import ServerCore
 
 /// One request waiting for its answer, as a runtime's connection tracks it by request
@@ -6,9 +7,8 @@ import ServerCore
 /// timeout fails it.
 struct Exchange {
     enum Purpose {
-        /// A request of a server's or the monitor's driver, which gets the answer (nil when
-        /// the transport gave up).
-        case driver((Message?) -> Void)
+        /// A request of a server's driver, which gets the answer or why there is none.
+        case driver((Result<Message, PeerFailure>) -> Void)
         case clientView(attempt: UInt64)
         case clientRequest(attempt: UInt64)
         case adminView

@@ -1,4 +1,5 @@
 import KVProtocol
+import NodeDriver
 
 /// Requests, responses and their exchanges on the simulated network.
 extension Simulation {
@@ -98,8 +99,16 @@ extension Simulation {
             guard server.isUp, server.incarnation == exchange.incarnation,
                 case .driver(let completion) = exchange.purpose
             else { return }
-            var answer: Message?
-            if case .answered(let message) = outcome { answer = message }
+            let answer: Result<Message, PeerFailure>
+            switch outcome {
+            case .answered(let message): answer = .success(message)
+            // Refused on arrival: the target process is down, nothing listens. A reset of a
+            // connection the target had taken the request on is a lost connection.
+            case .refused:
+                answer = .failure(
+                    exchange.delivered ? .noAnswer("connection reset") : .unreachable("connection refused"))
+            case .timedOut: answer = .failure(.noAnswer("timed out"))
+            }
             stepping(server, answersChunk: exchange.isChunk) { completion(answer) }
         } else if requester == adminNode {
             adminExchangeEnded(exchange.purpose, outcome)

@@ -93,6 +93,8 @@ extension Simulation {
             why = "nobody to take over \(view)"
         case .timedOut(let view):
             why = "leave timed out in \(view)"
+        case .monitorUnreachable(let view, let reason):
+            why = "no monitor reachable in \(view) (\(reason))"
         }
         statistics.count(.leaveExit)
         stop(server, why: "exits after leaving: \(why)", crash: .process)

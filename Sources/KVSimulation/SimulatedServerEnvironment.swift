@@ -29,7 +29,9 @@ final class SimulatedServerEnvironment: ServerEnvironment {
 
     var now: UInt64 { simulation.now * 1_000 }
 
-    func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
+    func send(
+        _ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Result<Message, PeerFailure>) -> Void
+    ) {
         let target: Int
         switch peer {
         case .monitor(let address):

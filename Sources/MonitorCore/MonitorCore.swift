@@ -151,10 +151,11 @@ public struct MonitorCore {
                     acked.acked = true
                     startSaving(PendingSave(view: acked, purpose: .acknowledgement), &effects)
                 }
-            } else if viewnum == 0 && (view.acked || restartShown) && !record.restarted {
-                // An unacknowledged view's primary may ping 0 because it never received
-                // its view; only after it acknowledged is a 0 a restart, unless the ping
-                // shows one.
+            } else if viewnum == 0 && (restartShown || (view.acked && !knownIncarnation)) && !record.restarted {
+                // With its incarnation known, only a new one is a restart: a 0 from the same
+                // process was sent before it learned its view and arrived late. Without, an
+                // unacknowledged view's primary may ping 0 because it never received its
+                // view; only after it acknowledged is a 0 a restart, unless the ping shows one.
                 record.restarted = true
                 effects.append(.notice(.serverRestarted(address: address, role: .primary)))
             }
@@ -451,6 +452,15 @@ public struct MonitorCore {
             guard canSave else { return ("another view change is being saved", true) }
             if view.acked && isHealthy(view.primary) {
                 return ("the service is up: \(view.primary) serves view \(view.viewnum)", false)
+            }
+            if !view.acked && isHealthy(view.primary) {
+                // It may be transferring the state to its backup: the service is not down,
+                // and a revival would discard what it holds for nothing.
+                return (
+                    "primary \(view.primary) of view \(view.viewnum) is alive and has not acknowledged the view "
+                        + "yet (it may be transferring the state to its backup): the service is not down; "
+                        + "if \(view.primary) is stuck, stop or restart it first", false
+                )
             }
             if view.acked && !view.backup.isEmpty && isHealthy(view.backup) {
                 return ("backup \(view.backup) can take over: the monitor promotes it", false)

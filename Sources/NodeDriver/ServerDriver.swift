@@ -95,6 +95,9 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         var waiters: [(LeaveOutcome) -> Void]
         var deadline: Environment.Timer
         var answersWithoutBackup = 0
+        /// Monitors that leaving pings found unreachable since any monitor last answered
+        /// or merely failed to answer in time.
+        var unreachableMonitors: Set<String> = []
     }
 
     private enum FirstPing {
@@ -235,7 +238,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             [weak self] answer in
             guard let self, self.lifecycle == .running else { return }
             var ack: BackupAck?
-            if case .backupAck(let received) = answer { ack = received }
+            if case .success(.backupAck(let received)) = answer { ack = received }
             if let measurements = self.measurements, let sentAt {
                 measurements.forwardBatches(ack?.verdict == .accepted ? .acked : .failed, count: 1)
                 measurements.forwardBatchFinished(nanoseconds: self.elapsed(since: sentAt))
@@ -258,14 +261,15 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             self.ping = .free
             self.settleFirstPing()
             guard self.lifecycle == .running else { return }
+            if case .success = answer { self.monitorAnswered() }
             switch answer {
-            case .viewReply(let view):
+            case .success(.viewReply(let view)):
                 self.monitors.answered()
                 self.run(self.core.step(.viewFromMonitor(view)))
                 // Only the answer to a ping that said "leaving" shows what the monitor made
                 // of the request; an older answer may predate it.
                 if leaving { self.checkLeave() }
-            case .notLeader(let leader):
+            case .success(.notLeader(let leader)):
                 let follows = self.monitors.follows(leader)
                 self.monitors.redirected(to: leader)
                 // The leader it names, at once rather than a tick later; once a tick, so
@@ -274,10 +278,14 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                     self.redirectedThisTick = true
                     self.sendPing(viewnum: self.core.pingViewnum, leaving: self.core.leaving)
                 }
-            default:
-                // No answer, or one no monitor gives to a ping (an error: not a monitor,
-                // or one that refused the ping): the next monitor at the next tick.
+            case .success:
+                // One no monitor gives to a ping (an error: not a monitor, or one that
+                // refused the ping): the next monitor at the next tick.
                 self.monitors.failed()
+            case .failure(let failure):
+                // No answer: the next monitor at the next tick.
+                self.monitors.failed()
+                if leaving { self.leavingPingFailed(to: monitor, failure) }
             }
         }
     }
@@ -349,9 +357,9 @@ public final class ServerDriver<Environment: ServerEnvironment> {
 
     /// Asks the monitor, in every ping from now on, to hand this server's role to another,
     /// and calls `completion` once a view without it arrives, once nobody can take over
-    /// its data, or after `timeout` nanoseconds. The server keeps serving meanwhile:
-    /// clients in flight are answered, or told to go to the new primary when the view
-    /// changes.
+    /// its data, once no monitor can be reached, or after `timeout` nanoseconds. The
+    /// server keeps serving meanwhile: clients in flight are answered, or told to go to
+    /// the new primary when the view changes.
     public func leave(timeout: UInt64, completion: @escaping (LeaveOutcome) -> Void) {
         switch leave {
         case .ended(let outcome):
@@ -384,6 +392,43 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             progress.answersWithoutBackup = 0
             leave = .leaving(progress)
         }
+    }
+
+    /// A monitor answered: they are not all gone, and one found unreachable before may be
+    /// back, so the count of unreachable monitors starts afresh.
+    private func monitorAnswered() {
+        guard case .leaving(var progress) = leave, !progress.unreachableMonitors.isEmpty else { return }
+        progress.unreachableMonitors.removeAll()
+        leave = .leaving(progress)
+    }
+
+    /// A leaving ping to `monitor` got no answer. Once every monitor has been found
+    /// unreachable in a row (nothing listens: all of them stopped, as when every unit is
+    /// stopped at once), nobody can relieve this server, and the leave ends at once rather
+    /// than at its timeout. A monitor that may be there but does not answer in time is
+    /// waited for, as is any monitor when leaving would lose data that only a monitor
+    /// coming back could save (`leavingLosesData`).
+    private func leavingPingFailed(to monitor: String, _ failure: PeerFailure) {
+        guard case .leaving(var progress) = leave else { return }
+        guard case .unreachable = failure else {
+            progress.unreachableMonitors.removeAll()
+            leave = .leaving(progress)
+            return
+        }
+        progress.unreachableMonitors.insert(monitor)
+        leave = .leaving(progress)
+        if progress.unreachableMonitors.isSuperset(of: configuration.monitors) && !leavingLosesData {
+            endLeave(.monitorUnreachable(core.view, reason: "\(monitor): \(failure)"))
+        }
+    }
+
+    /// Whether this server, without a data directory, serves the only complete copy of
+    /// the data: a view without a backup, or one whose backup cannot be promoted yet (not
+    /// synchronised, or the view not acknowledged). A server with a data directory keeps
+    /// its data on disk; any other server's data is held by the primary or its backup.
+    private var leavingLosesData: Bool {
+        guard core.isServing, !configuration.core.durable else { return false }
+        return core.view.backup.isEmpty || !core.view.acked || !core.backupSynchronized
     }
 
     private func endLeave(_ outcome: LeaveOutcome) {

@@ -18,10 +18,13 @@ public protocol ServerEnvironment: AnyObject {
     /// Monotonic time in nanoseconds.
     var now: UInt64 { get }
 
-    /// Sends `message` to `peer` and calls `completion` with its answer, or with nil once
-    /// the transport gives up (no connection, connection lost, no answer in `timeout`
+    /// Sends `message` to `peer` and calls `completion` with its answer, or with why the
+    /// transport gave up: `unreachable` when nothing accepts connections there (refused,
+    /// no route), `noAnswer` otherwise (connection lost, no answer in `timeout`
     /// nanoseconds).
-    func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void)
+    func send(
+        _ message: Message, to peer: Peer, timeout: UInt64,
+        completion: @escaping (Result<Message, PeerFailure>) -> Void)
 
     /// Answers a request received from `requester`.
     func respond(to requester: Requester, with message: Message)

@@ -43,5 +43,14 @@ enum DataState: Equatable {
     case recovered(StateClaim)
     /// An operator accepted what the server holds as the state to serve, whatever it
     /// lacks (`kvctl revive --accept-data-loss`): it takes the next view naming it primary.
-    case adopted
+    /// It keeps the claim it recovered, if any, so that the monitor may still revive it
+    /// from that claim, losing nothing, before the operator's view is made.
+    case adopted(StateClaim?)
+}
+
+extension DataState {
+    var isAdopted: Bool {
+        if case .adopted = self { return true }
+        return false
+    }
 }

@@ -112,10 +112,15 @@ public struct ServerCore {
     var storeMatchesLog = true
 
     /// The claim this server's pings carry: what it recovered from disk, until it serves or
-    /// a transfer replaces its store.
+    /// a transfer replaces its store. An operator's adoption keeps it: the claim may let
+    /// the monitor revive this server with everything acknowledged, which beats the
+    /// operator's view with its accepted loss.
     public var pingClaim: StateClaim? {
-        if case .recovered(let claim) = data { return claim }
-        return nil
+        switch data {
+        case .recovered(let claim): claim
+        case .adopted(let claim): claim
+        case .empty, .current, .stale: nil
+        }
     }
     public var deferredRequests: Int { pipeline.deferred.count }
 
@@ -218,7 +223,7 @@ public struct ServerCore {
         if case .recovered(let claim) = data, newView.viewnum > claim.viewnum, newView.cluster == claim.cluster {
             revived = claim
         }
-        let adopted = data == .adopted
+        let adopted = data.isAdopted
         if continuing || promoted || confirmedFirst || revived != nil || adopted {
             if let revived { effects.append(.notice(.revived(view: newView, claim: revived))) }
             if adopted { effects.append(.notice(.servingAdoptedData(view: newView, keys: store.count))) }
@@ -270,7 +275,7 @@ public struct ServerCore {
     /// receives a transfer (its store is half replaced).
     private mutating func adoptData(_ effects: inout [ServerEffect]) {
         if let reason = adoptionRefusal { return effects.append(.notice(.adoptRefused(reason: reason))) }
-        data = .adopted
+        data = .adopted(pingClaim)
         effects.append(.notice(.adoptedData(keys: store.count)))
     }
 

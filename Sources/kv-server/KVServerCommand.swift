@@ -256,6 +256,13 @@ struct KVServerCommand: AsyncParsableCommand {
             logger.warning(
                 "primary of view \(view.viewnum) without a backup: nobody can take over its data; exiting",
                 metadata: ["kv_event": "leaving", "kv_viewnum": "\(view.viewnum)"])
+        case .monitorUnreachable(let view, let reason):
+            logger.warning(
+                """
+                no monitor can be reached (\(reason)), so none can hand over this server's role \
+                (last view \(view.viewnum)); exiting without waiting for --leave-timeout
+                """,
+                metadata: ["kv_event": "leaving", "kv_viewnum": "\(view.viewnum)"])
         case .timedOut(let view):
             logger.warning(
                 "the monitor did not relieve this server in time (last view \(view.viewnum)); exiting anyway",

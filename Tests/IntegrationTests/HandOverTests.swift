@@ -90,6 +90,29 @@ final class HandOverTests: XCTestCase {
         XCTAssertEqual(view.primary, address)
     }
 
+    /// Every unit stopped at once: the monitor is gone first, and nothing listens at its
+    /// address. Neither server waits out its leave timeout for an answer that cannot come;
+    /// with data directories their data stays on disk.
+    func testStoppedServersDoNotWaitForAMonitorThatIsGone() async throws {
+        let scratch = try makeScratch().directory
+        let cluster = try await makeCluster()
+        let primary = try await cluster.addServer(dataDirectory: scratch + "/s0")
+        try await cluster.waitForView(primary: primary, backup: nil)
+        let backup = try await cluster.addServer(dataDirectory: scratch + "/s1")
+        try await cluster.waitForView(primary: primary, backup: backup)
+        await cluster.stopMonitor()
+        let started = ContinuousClock.now
+        for index in [backup, primary] {
+            let outcome = await cluster.stopGracefully(index, leaveTimeout: .seconds(30))
+            guard case .monitorUnreachable(_, let reason) = outcome else {
+                return XCTFail("server \(index): want monitorUnreachable, got \(String(describing: outcome))")
+            }
+            XCTAssertTrue(reason.contains("refused"), reason)
+        }
+        let elapsed = ContinuousClock.now - started
+        XCTAssertLessThan(elapsed, .seconds(10), "the leaves waited for the stopped monitor")
+    }
+
     func testRepeatedSwitchoversFailNoRequest() async throws {
         let cluster = try await makeCluster()
         for _ in 0..<2 { try await cluster.addServer() }

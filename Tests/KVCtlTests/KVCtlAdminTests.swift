@@ -35,6 +35,43 @@ final class KVCtlAdminTests: KVCtlTestCase {
         XCTAssertTrue(ready.stdout.contains("backup 127.0.0.1:"), ready.stdout)
     }
 
+    /// A primary transferring the state to a new backup has not acknowledged its view, but
+    /// the service is not down: `kvctl revive` is refused, says why, and exits 1.
+    func testReviveIsRefusedWhileTheUnacknowledgedViewsPrimaryIsAlive() async throws {
+        let cluster = self.cluster!
+        let primary = try await cluster.addServer()
+        try await cluster.waitForView(primary: primary, backup: nil)
+        let firstBackup = try await cluster.addServer()
+        try await cluster.waitForView(primary: primary, backup: firstBackup)
+        // Idle until the first backup dies; its proxy then keeps the transfer from arriving.
+        let next = try await cluster.addServer(viaProxy: true)
+        let nextAddress = await cluster.address(next)
+        try await waitUntil("the monitor knows the idle server") {
+            await cluster.monitor?.servers().contains { $0.address == nextAddress && $0.alive } ?? false
+        }
+        try await cluster.proxy(next).block()
+        await cluster.kill(firstBackup)
+        try await waitUntil(
+            "the idle server is the backup of a view not acknowledged", detail: { "\(await cluster.view())" }
+        ) {
+            let view = await cluster.view()
+            return view.backup == nextAddress && !view.acked
+        }
+        let stuck = await cluster.view()
+        let idle = try await cluster.addServer()
+        let idleAddress = await cluster.address(idle)
+        try await waitUntil("the monitor knows the server to revive") {
+            await cluster.monitor?.servers().contains { $0.address == idleAddress && $0.alive } ?? false
+        }
+        let revive = try await kvctl(["revive", idleAddress, "--accept-data-loss", "--timeout", "10"])
+        XCTAssertEqual(revive.status, 1, revive.stderr)
+        XCTAssertTrue(
+            revive.stderr.contains("revive refused: primary \(stuck.primary) of view \(stuck.viewnum) is alive"),
+            revive.stderr)
+        let after = await cluster.view()
+        XCTAssertEqual(after.viewnum, stuck.viewnum, "the refused revive changed the view")
+    }
+
     func testWatchPrintsEachViewChange() async throws {
         try await cluster.addServer()
         try await waitReady()

@@ -47,6 +47,9 @@ import XCTest
 ///                                for; default the current one) and its result; kind is
 ///                                noPrimary, viewChanged, notAcknowledged, noBackup,
 ///                                backupUnavailable, backupUnconfirmed or notSaved
+///     revive s3 [from <n>] -> view 3 s3 s2 unacked | -> refused|retry [text]
+///                                an operator's revive of s3 (`kvctl revive`) and its
+///                                result; a refusal's reason must contain the text
 ///
 ///     expect view 2 s1 s2 acked  the view in force ("-" is no server); views are compared
 ///                                without their cluster, which answers are checked to
@@ -229,6 +232,8 @@ final class MonitorScript {
             if words[0] == "leave" { leaving.insert(words[1]) } else { leaving.remove(words[1]) }
         case "switchover":
             try switchover(Array(words.dropFirst()))
+        case "revive":
+            try revive(Array(words.dropFirst()))
         case "incarnation":
             guard words.count == 3 else { throw ScriptError("usage: incarnation <server> <n>") }
             incarnations[words[1]] = try number(words[2])
@@ -394,6 +399,41 @@ final class MonitorScript {
             } else {
                 check(false, "switchover refused (\(reply.reason)), want `\(render(expected))`")
             }
+        }
+    }
+
+    private func revive(_ words: [String]) throws {
+        let usage = "usage: revive <server> [from <n>] -> view ... | -> refused|retry [words of the reason]"
+        guard let address = words.first else { throw ScriptError(usage) }
+        var rest = words.dropFirst()
+        var from: UInt64?
+        if rest.first == "from" {
+            guard rest.count >= 2 else { throw ScriptError(usage) }
+            from = try number(rest.dropFirst().first!)
+            rest = rest.dropFirst(2)
+        }
+        guard rest.first == "->", rest.count >= 2 else { throw ScriptError(usage) }
+        _ = monitor()
+        let token = ask("admin")
+        step(.revive(address: address, expectedViewnum: from ?? core!.view.viewnum, token))
+        collect(fromTick: false)
+        guard case .switchoverReply(let reply) = answers[token] else {
+            check(false, "the revive got no answer")
+            return
+        }
+        let outcome = rest.dropFirst().first!
+        if outcome == "refused" || outcome == "retry" {
+            let status: SwitchoverReply.Status = outcome == "refused" ? .refused : .retryLater
+            let reason = rest.dropFirst(2).joined(separator: " ")
+            check(
+                reply.status == status && reply.reason.contains(reason),
+                "revive answered \(reply.status) `\(reply.reason)`, want \(status) saying `\(reason)`")
+        } else {
+            let expected = try parseView(rest.dropFirst())
+            check(
+                reply.status == .done && reply.view == expected,
+                "revive answered \(reply.status) `\(reply.reason)` with `\(render(reply.view))`, "
+                    + "want `\(render(expected))`")
         }
     }
 

@@ -252,4 +252,60 @@ final class RevivalTests: XCTestCase {
             expect events restarted:s2:backup changed:3:s1:s2:backupFailed
             """)
     }
+
+    /// The primary of an unacknowledged view that is alive may be transferring the state
+    /// to its new backup: the service is not down, and an operator's revive would discard
+    /// its data for nothing. Once it is dead, the revive is the way out again.
+    func testAnOperatorsReviveIsRefusedWhileTheUnacknowledgedViewsPrimaryIsAlive() {
+        runMonitorScript(
+            """
+            incarnation s1 11
+            incarnation s2 21
+            incarnation s3 31
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked # a long transfer begins
+            ping s3 0 -> view 2 s1 s2 unacked
+            tick 3 pinging s1:1 s2:2 s3:0
+            drain
+            revive s3 -> refused primary s1 of view 2 is alive
+            revive s1 -> refused primary s1 of view 2 is alive
+            expect view 2 s1 s2 unacked
+            expect events reviveRefused:s3 reviveRefused:s1
+            tick 6 pinging s2:2 s3:0          # s1 dies: its backup cannot be promoted
+            expect events died:s1 waiting:2
+            revive s3 -> view 3 s3 s2 unacked
+            expect events changed:3:s3:s2:operatorRevival
+            """)
+    }
+
+    /// A ping 0 from the primary's own process, sent before it learned its view and
+    /// delivered late, is not a restart: with the incarnation known, only a new one is.
+    func testALatePing0FromTheSameProcessIsNotARestartOfThePrimary() {
+        runMonitorScript(
+            pair + """
+                ping s1 0 -> view 2 s1 s2 acked   # the same incarnation: no view change
+                tick 2 pinging s1:2 s2:2
+                expect view 2 s1 s2 acked
+                expect events none
+                incarnation s1 12                 # a new process is a restart: s2 takes over
+                ping s1 0 -> view 3 s2 s1 unacked # replaced by its backup, and is its new backup
+                expect events restarted:s1:primary changed:3:s2:s1:primaryFailed
+                """)
+    }
+
+    /// Servers that send no incarnation (older versions) keep the rule without it: once
+    /// the view is acknowledged, a 0 from its primary is a restart.
+    func testWithoutIncarnationsAPing0FromTheAcknowledgedPrimaryIsARestart() {
+        runMonitorScript(
+            """
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            drain
+            ping s1 0 -> view 3 s2 s1 unacked
+            expect events restarted:s1:primary changed:3:s2:s1:primaryFailed
+            """)
+    }
 }

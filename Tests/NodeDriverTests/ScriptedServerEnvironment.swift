@@ -21,7 +21,7 @@ final class ScriptedServerEnvironment: ServerEnvironment {
     struct Sent {
         let message: Message
         let peer: Peer
-        let completion: (Message?) -> Void
+        let completion: (Result<Message, PeerFailure>) -> Void
     }
 
     var now: UInt64 = 0
@@ -29,7 +29,9 @@ final class ScriptedServerEnvironment: ServerEnvironment {
     private(set) var sent: [Sent] = []
     private var ticker: Timer?
 
-    func send(_ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Message?) -> Void) {
+    func send(
+        _ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Result<Message, PeerFailure>) -> Void
+    ) {
         sent.append(Sent(message: message, peer: peer, completion: completion))
     }
 
@@ -67,10 +69,21 @@ final class ScriptedServerEnvironment: ServerEnvironment {
         }
     }
 
-    /// Answers the oldest unanswered ping (nil: the transport gave up) and returns the
+    /// Answers the oldest unanswered ping (nil: no answer in time) and returns the
     /// monitor it went to.
     @discardableResult
     func answerPing(_ answer: Message?) -> String? {
+        completePing(answer.map { .success($0) } ?? .failure(.noAnswer("timed out")))
+    }
+
+    /// Fails the oldest unanswered ping as the transport does, and returns the monitor it
+    /// went to.
+    @discardableResult
+    func failPing(_ failure: PeerFailure) -> String? {
+        completePing(.failure(failure))
+    }
+
+    private func completePing(_ answer: Result<Message, PeerFailure>) -> String? {
         guard
             let position = sent.firstIndex(where: { request in
                 if case .ping = request.message { return true }

@@ -211,6 +211,31 @@ final class DurabilityTests: XCTestCase {
         XCTAssertFalse(h["p"].isServing)
     }
 
+    /// `kvctl revive --accept-data-loss` tells the server to adopt its data before the
+    /// monitor makes the view. Its claim still goes out meanwhile: the monitor may revive
+    /// it from that claim, with nothing lost, rather than from the operator's choice.
+    func testAnAdoptedServerKeepsSendingItsRecoveredClaim() {
+        let h = Harness([])
+        let claim = StateClaim(role: .primary, viewnum: 4, primary: "p", backup: "b")
+        h.add("p", recovered: recovered(claim), configure: durable)
+        h.step("p", .adoptData)
+        XCTAssertEqual(h.notices("p", where: { if case .adoptedData = $0 { true } else { false } }).count, 1)
+        XCTAssertEqual(h["p"].pingClaim, claim, "adopting its data dropped the claim the monitor may revive it from")
+        h.step("p", .adoptData)
+        XCTAssertEqual(h["p"].pingClaim, claim, "adopting twice dropped the claim")
+        h.view(6, "b", "p", to: ["p"])
+        XCTAssertEqual(h["p"].pingClaim, claim, "named backup, it still holds the claimed state until a transfer")
+        h.view(7, "p", "", to: ["p"])
+        XCTAssertTrue(h["p"].isServing, "the adopted server did not take the view naming it primary")
+        XCTAssertNil(h["p"].pingClaim, "a serving primary still sends the claim it recovered")
+
+        // Without a claim to keep, an adopted server sends none.
+        let stale = Harness([])
+        stale.add("q", recovered: recovered(nil), configure: durable)
+        stale.step("q", .adoptData)
+        XCTAssertNil(stale["q"].pingClaim)
+    }
+
     func testAdoptingDataIsRefusedWhereItWouldBreakTheCore() {
         let h = Harness(["p", "b"]) { config in
             config.durable = true
