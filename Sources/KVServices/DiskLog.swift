@@ -19,7 +19,10 @@ import ServerCore
 ///
 /// A failed write or sync ends the process (`fail`): after a failed fsync the kernel may
 /// have dropped the pages it could not write, so retrying could report success over a
-/// hole. Recovery from disk at the next start decides what survived.
+/// hole. Recovery from disk at the next start decides what survived; the failure is
+/// recorded first (`StorageEngine.recordFailure`), so that the next start on this boot
+/// judges this run as if a reboot had followed it. A failed snapshot write needs no
+/// record: the pages it may lose are the snapshot's, which nothing names yet.
 public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// Where the I/O thread stands, for `kvctl server-info` (the metrics record the syncs).
     public struct Figures: Sendable {
@@ -137,8 +140,15 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             do {
                 if try carryOut(taken) { return }
             } catch {
+                // Before the process ends: a restart on this boot must not trust a claim
+                // whose log the kernel may have lost pages of (StorageEngine.recordFailure).
+                var recorded = "recorded in \(DataFileName.failureMarker)"
+                do { try engine.recordFailure() } catch let markerError {
+                    recorded = "could not be recorded in \(DataFileName.failureMarker) (\(markerError))"
+                }
                 fail(
-                    "the data directory \(engine.fileSystem.path) failed: \(error); the server stops and recovers from disk at its next start"
+                    "the data directory \(engine.fileSystem.path) failed: \(error) (\(recorded)); the server stops and "
+                        + "recovers from disk at its next start"
                 )
             }
         }

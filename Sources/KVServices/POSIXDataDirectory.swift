@@ -20,9 +20,21 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     private let directory: Int32
 
     /// Opens `path`, creating it (mode 0700) if it does not exist.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, syncingParent: Self.syncDirectory(at:))
+    }
+
+    /// `syncParent` is the fsync of a directory by path (tests pass one that records it).
+    init(path: String, syncingParent syncParent: (String) throws -> Void) throws {
         self.path = path
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+        if mkdir(path, 0o700) == 0 {
+            // The new directory's name is durable before any file in it is written.
+            try syncParent(Self.parent(of: path))
+        } else if errno == EEXIST {
+            // A process that created it may have died before that sync; best effort here,
+            // as the parent may not be readable (the directory was made for the server).
+            try? syncParent(Self.parent(of: path))
+        } else {
             throw IOError(description: "cannot create the data directory \(path): \(Self.lastError())")
         }
         directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -34,6 +46,24 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     deinit { _ = Glibc.close(directory) }
 
     private static func lastError() -> String { String(cString: strerror(errno)) }
+
+    /// The directory that holds `path`'s last component.
+    static func parent(of path: String) -> String {
+        var path = Substring(path)
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// fsync of the directory at `path`.
+    static func syncDirectory(at path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw IOError(description: "cannot open the directory \(path): \(lastError())") }
+        defer { _ = Glibc.close(fd) }
+        guard fsync(fd) == 0 else {
+            throw IOError(description: "fsync of the directory \(path) failed: \(lastError())")
+        }
+    }
 
     private func full(_ name: String) -> String { path + "/" + name }
 
@@ -92,12 +122,24 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     public func write(_ handle: Int32, _ bytes: [UInt8]) throws {
+        try Self.writeAll(bytes, in: path) { Glibc.write(handle, $0, $1) }
+    }
+
+    /// Writes all of `bytes` with `write` (write(2) on a descriptor), as many calls as it
+    /// takes. A call that writes nothing is an error: with a count above zero, write(2)
+    /// returns 0 only when it cannot go on, and retrying it would spin for ever.
+    static func writeAll(
+        _ bytes: [UInt8], in path: String, _ write: (UnsafeRawPointer, Int) -> Int
+    ) throws {
         var written = 0
         while written < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(handle, $0.baseAddress! + written, $0.count - written) }
+            let count = bytes.withUnsafeBytes { write($0.baseAddress! + written, $0.count - written) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw IOError(description: "cannot write to \(path): \(Self.lastError())")
+            }
+            if count == 0 {
+                throw IOError(description: "cannot write to \(path): write(2) wrote nothing")
             }
             written += count
         }
@@ -133,6 +175,10 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
 
     public func makeSubdirectory(_ name: String) throws {
         guard mkdir(full(name), 0o700) == 0 || errno == EEXIST else { throw failure("cannot create", name) }
+    }
+
+    public func syncSubdirectory(_ name: String) throws {
+        try Self.syncDirectory(at: full(name))
     }
 
     /// The size of a file, for reports; nil if it does not exist.

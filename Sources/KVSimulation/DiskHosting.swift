@@ -130,13 +130,13 @@ extension Simulation {
     }
 
     /// The next fdatasync of `victim` fails (an I/O error): the engine throws and the
-    /// process ends, to recover from disk at its next start. Under `always` the kernel may
-    /// drop the pages it could not write; under `everysec` and `no` it keeps them (see
-    /// docs/SIMULATION.md, "Disks", for why).
+    /// process ends, to recover from disk at its next start. Half of the time the kernel
+    /// drops the pages it could not write: under `everysec` and `no` they may hold
+    /// acknowledged updates, and the failure the process records voids its claim.
     func failSync(_ victim: SimulatedServer) {
-        guard let disk = victim.disk, let settings = diskSettings else { return }
+        guard let disk = victim.disk, diskSettings != nil else { return }
         statistics.count(.fsyncError)
-        let dropsPages = settings.policy == .always && random.chance(permille: 500)
+        let dropsPages = random.chance(permille: 500)
         disk.nextSyncFails = dropsPages
         trace.record(
             now,

@@ -23,11 +23,15 @@ struct DiskLedger {
         /// The start of the process that wrote the claim.
         var claimStart: ServerStart?
         var rebootedSinceClaim = false
+        /// The runs (incarnations) the disk's failure marker names: each ended on a failed
+        /// disk operation, and counts as followed by a reboot. Of the disk, not of an LSN.
+        var failedRuns: Set<UInt64> = []
 
         /// The claim a process starting on boot `bootID` may send.
         func provenClaim(bootID: [UInt8]) -> StateClaim? {
             guard claimStart != nil, let lastStart, !rebootedSinceClaim else { return nil }
-            return lastStart.policy == .always || lastStart.bootID == bootID ? claim : nil
+            return lastStart.policy == .always
+                || (lastStart.bootID == bootID && !failedRuns.contains(lastStart.incarnation)) ? claim : nil
         }
 
         mutating func apply(_ entry: LogEntry) {
@@ -44,7 +48,9 @@ struct DiskLedger {
                 rebootedSinceClaim = false
             case .start(let start):
                 // A process that wrote since the claim under everysec or no, then a reboot.
-                if claimStart != nil, let lastStart, lastStart.policy != .always, lastStart.bootID != start.bootID {
+                if claimStart != nil, let lastStart, lastStart.policy != .always,
+                    lastStart.bootID != start.bootID || failedRuns.contains(lastStart.incarnation)
+                {
                     rebootedSinceClaim = true
                 }
                 lastStart = start
@@ -82,6 +88,11 @@ struct DiskLedger {
         unsynced.removeFirst(applied)
     }
 
+    /// The process ends on a failed disk operation, and marks `runs` on the disk.
+    mutating func markFailed(_ runs: [UInt64]) {
+        synced.failedRuns.formUnion(runs)
+    }
+
     /// A completed transfer is about to replace everything (`replaced` once it has).
     mutating func replacing(with state: SnapshotState) {
         replacement = state
@@ -104,6 +115,7 @@ struct DiskLedger {
             replaced.duplicates.record(clientID: entry.clientID, seq: entry.seq, reply: entry.reply)
         }
         replaced.lastStart = start
+        replaced.failedRuns = synced.failedRuns
         // The snapshot carries the claim with the start of the process that wrote it.
         replaced.claimStart = state.claim == nil ? nil : start
         return replaced

@@ -80,6 +80,9 @@ final class SimulatedDisk: StorageFileSystem {
     /// Armed by the fault planner: the machine crashes during the operation that changes
     /// the disk this many such operations from now (0: the next), before it takes effect.
     var crashesAfter: Int?
+    /// Set once a crash point struck, until `powerLoss`: the machine is down, and every
+    /// operation that would change the disk throws.
+    private var crashed = false
 
     // MARK: - DataDirectoryReader
 
@@ -159,6 +162,13 @@ final class SimulatedDisk: StorageFileSystem {
 
     func makeSubdirectory(_ name: String) throws {}
 
+    /// Files set aside are entries of this one directory here (named `sub/file`), made
+    /// durable by `syncDirectory` with the rest; a sync of the subdirectory alone makes
+    /// none durable (it would not make the removals from the directory durable either).
+    func syncSubdirectory(_ name: String) throws {
+        try reachCrashPoint()
+    }
+
     func size(of name: String) -> Int? {
         entries[name].map { inodes[$0]!.bytes.count }
     }
@@ -226,6 +236,7 @@ final class SimulatedDisk: StorageFileSystem {
             }
         }
         pending.removeAll()
+        crashed = false
         entries = durableEntries
         // Files no name reaches are gone for good.
         let reachable = Set(entries.values)
@@ -281,12 +292,14 @@ final class SimulatedDisk: StorageFileSystem {
     }
 
     private func reachCrashPoint() throws {
+        if crashed { throw MachineCrash() }
         guard let remaining = crashesAfter else { return }
         guard remaining == 0 else {
             crashesAfter = remaining - 1
             return
         }
         crashesAfter = nil
+        crashed = true
         throw MachineCrash()
     }
 

@@ -199,6 +199,15 @@ final class SimulatedStorage: ServerStorage {
             simulation.stop(server, why: "its machine crashes in the middle of a disk operation", crash: .machine)
             return
         }
+        // As DiskLog does before the process ends: the runs whose unsynced writes the
+        // kernel may have dropped are marked. A crash of the machine meanwhile reboots it,
+        // which voids their claims all the same, so the ledger notes them either way.
+        server.ledger.markFailed(engine.runsAtRisk)
+        do {
+            try engine.recordFailure()
+        } catch is SimulatedDisk.MachineCrash {
+            return failed(SimulatedDisk.MachineCrash())
+        } catch {}
         simulation.statistics.count(.storageFailure)
         simulation.stop(server, why: "its data directory failed (\(error))", crash: .process)
     }

@@ -13,6 +13,33 @@ public enum DataFileName: Hashable, Sendable, CustomStringConvertible {
     /// never reads it: until the rename, the old manifest is the current one.
     public static let manifestTemporary = "MANIFEST.tmp"
 
+    /// Left by a process that ended on a failed write or sync of the data directory: the
+    /// incarnations of the runs whose unsynced writes the kernel may have dropped without
+    /// a reboot, one a line. Recovery judges those runs as if a reboot had followed them
+    /// (docs/STORAGE.md, "Claims").
+    public static let failureMarker = "SYNC-FAILED"
+
+    /// Where a snapshot is written before it is renamed to its own name. Recovery never
+    /// reads it: until the rename, no manifest can name the snapshot.
+    public static func snapshotTemporary(generation: UInt64) -> String {
+        DataFileName.snapshot(generation: generation).fileName + temporarySuffix
+    }
+
+    /// Whether `fileName` is a temporary of the format (`MANIFEST.tmp`, a snapshot's
+    /// `.tmp`): a file being written when a process or its machine stopped, which nothing
+    /// reads and recovery removes.
+    public static func isTemporary(_ fileName: String) -> Bool {
+        if fileName == manifestTemporary { return true }
+        guard fileName.hasSuffix(temporarySuffix),
+            case .snapshot? = DataFileName(String(fileName.dropLast(temporarySuffix.count)))
+        else {
+            return false
+        }
+        return true
+    }
+
+    private static let temporarySuffix = ".tmp"
+
     private static let manifestName = "MANIFEST"
     private static let snapshotPrefix = "snapshot-"
     private static let snapshotSuffix = ".kvs"

@@ -37,6 +37,15 @@ public struct RecoveredState: Sendable {
     /// Snapshot and log files in the directory that the manifest does not name: leftovers
     /// of an interrupted snapshot or log switch, safe to delete.
     public var unreferencedFiles: [String]
+    /// Temporaries of the format (`DataFileName.isTemporary`): a snapshot or manifest being
+    /// written when a process or its machine stopped. Never read; safe to delete.
+    public var temporaryFiles: [String]
+    /// The runs (by the incarnation of their start) that ended on a failed write or sync,
+    /// as `DataFileName.failureMarker` lists them: judged as if a reboot had followed them.
+    public var failedRuns: Set<UInt64>
+    /// The failure marker holds a line that is not an incarnation (it was damaged): every
+    /// run is judged as if a reboot had followed it.
+    public var failureMarkerUnreadable: Bool
 
     /// For the report of a start: the keys the snapshot held, the log records replayed
     /// (those after the snapshot's lsn), and the bytes of every file read.
@@ -51,8 +60,18 @@ public struct RecoveredState: Sendable {
     /// that started after a reboot found the claim void, and its own start record must not
     /// make the claim look sound to the next process; and a run under `no` after an
     /// `always` claim may have acknowledged updates a reboot then took.
+    ///
+    /// A run that ended on a failed write or sync counts as followed by a reboot: after a
+    /// failed write-back the kernel may drop the dirty pages it could not write, which is
+    /// what a reboot takes.
     public func claimHolds(bootID: [UInt8]) -> Bool {
         guard claim != nil, claimStart != nil, let lastStart, !rebootedSinceClaim else { return false }
-        return lastStart.policy == .always || lastStart.ranInBoot(bootID)
+        return lastStart.policy == .always || (lastStart.ranInBoot(bootID) && !endedOnFailure(lastStart))
+    }
+
+    /// Whether the run that began with `start` ended on a failed write or sync (the
+    /// failure marker names it, or cannot be read).
+    public func endedOnFailure(_ start: ServerStart) -> Bool {
+        failureMarkerUnreadable || failedRuns.contains(start.incarnation)
     }
 }

@@ -8,10 +8,13 @@ public enum Recovery {
     /// Errors the reader throws (the disk could not be read) are thrown; everything found
     /// wrong in what was read is `.damaged`, except one case: damage in the last log when
     /// the process that wrote it ran under `everysec` or `no` and the machine may have
-    /// rebooted since (`bootID` differs, or either is unknown: `ServerStart.ranInBoot`):
+    /// rebooted since (`bootID` differs, or either is unknown: `ServerStart.ranInBoot`; or
+    /// the process ended on a failed write or sync, which may drop what a reboot does):
     /// writes there follow each other without a sync, so a reboot can leave any of them
     /// half on disk, and their loss is what the policy allows (docs/STORAGE.md, "Torn
-    /// tail or damage"). That tail is cut like a torn one.
+    /// tail or damage"). That tail is cut like a torn one, provided the damage looks like
+    /// unwritten bytes and no later process's start record follows it
+    /// (`TornTailRule.mayBeLostUnsyncedWrites`).
     public static func recover(
         from reader: some DataDirectoryReader, duplicateCapacity: Int, bootID: [UInt8]? = nil
     ) throws -> RecoveryOutcome {
@@ -29,6 +32,10 @@ public enum Recovery {
         var replay = Replay(manifest: manifest, duplicateCapacity: duplicateCapacity, bootID: bootID)
         replay.state.bytesRead = manifestBytes.count
         replay.state.unreferencedFiles = unreferencedFiles(names, manifest)
+        replay.state.temporaryFiles = names.filter(DataFileName.isTemporary).sorted()
+        if let marker = try reader.contents(of: DataFileName.failureMarker) {
+            (replay.state.failedRuns, replay.state.failureMarkerUnreadable) = failedRuns(marker)
+        }
         do {
             try replay.loadSnapshot(reader)
             try replay.replayLogs(reader)
@@ -70,6 +77,20 @@ public enum Recovery {
 
     private static let logHeaderSize = LogEncoder.encodeLogHeader(generation: 1, firstLSN: 1).count
 
+    /// The incarnations the failure marker lists, one a line (empty lines skipped), and
+    /// whether a line is not one. A last line without its newline is an append cut short
+    /// by a crash of the machine, whose reboot makes the mark moot; it is skipped.
+    static func failedRuns(_ marker: [UInt8]) -> (Set<UInt64>, unreadable: Bool) {
+        var lines = String(decoding: marker, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        lines.removeLast()
+        var runs = Set<UInt64>()
+        var unreadable = false
+        for line in lines where !line.isEmpty {
+            if let incarnation = UInt64(line) { runs.insert(incarnation) } else { unreadable = true }
+        }
+        return (runs, unreadable)
+    }
+
     private static func unreferencedFiles(_ names: [String], _ manifest: Manifest) -> [String] {
         var named = Set(manifest.logs.map(\.fileName))
         if let snapshot = manifest.snapshot { named.insert(snapshot.fileName) }
@@ -93,7 +114,7 @@ private struct Replay {
             store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
             lastStart: nil, claimStart: nil, rebootedSinceClaim: false, manifest: manifest, tornTail: nil,
             lostUnsyncedTail: nil, lastLogEnd: nil,
-            unreferencedFiles: [], snapshotKeys: 0,
+            unreferencedFiles: [], temporaryFiles: [], failedRuns: [], failureMarkerUnreadable: false, snapshotKeys: 0,
             logRecordsReplayed: 0, bytesRead: 0)
     }
 
@@ -167,7 +188,8 @@ private struct Replay {
                             + "records between are missing")
                 }
             }
-            let scan = LogScan.scan(try read(name, reader), generation: log.generation, expectedFirstLSN: log.firstLSN)
+            let bytes = try read(name, reader)
+            let scan = LogScan.scan(bytes, generation: log.generation, expectedFirstLSN: log.firstLSN)
             let isLast = index == manifest.logs.count - 1
             for entry in scan.entries where entry.lsn > snapshotLSN { apply(entry) }
             switch scan.ending {
@@ -185,7 +207,10 @@ private struct Replay {
                 // The start record of the process that wrote this tail is in the prefix
                 // (every process writes one, synced, before anything else).
                 if isLast, let bootID, let start = state.lastStart, start.policy != .always,
-                    !start.ranInBoot(bootID)
+                    !start.ranInBoot(bootID) || state.endedOnFailure(start),
+                    bytes.withUnsafeBytes({
+                        TornTailRule.mayBeLostUnsyncedWrites($0, at: offset, after: scan.lastLSN)
+                    })
                 {
                     state.tornTail = LogFilePosition(file: name, offset: offset)
                     state.lostUnsyncedTail = reason
@@ -227,9 +252,10 @@ private struct Replay {
             state.rebootedSinceClaim = false
         case .start(let start):
             // The process before this one wrote since the claim; if it ran under everysec
-            // or no and this one runs on another boot, its unsynced tail may be gone.
+            // or no and this one runs on another boot (or it ended on a failed write or
+            // sync), its unsynced tail may be gone.
             if state.claimStart != nil, let previous = state.lastStart, previous.policy != .always,
-                !start.ranInBoot(previous.bootID)
+                !start.ranInBoot(previous.bootID) || state.endedOnFailure(previous)
             {
                 state.rebootedSinceClaim = true
             }

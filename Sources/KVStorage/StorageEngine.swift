@@ -15,6 +15,11 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     private var nextGeneration: UInt64 = 1
     /// This process start, written at `open` and into every snapshot after it.
     private var start: ServerStart?
+    /// While `open` runs: the start of the run before, whose unsynced writes a failed sync
+    /// now could still drop (once this process's start record is synced, they are on disk).
+    private var previousStart: ServerStart?
+    /// Set once `open` has synced this process's start record.
+    private var opened = false
     /// The LSN of the last record written to the log (or covered by a snapshot).
     public private(set) var lastWritten: UInt64 = 0
     /// The LSN up to which the log is synced.
@@ -56,7 +61,19 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// - Parameters:
     ///   - start: this process start (its incarnation, the machine's boot id, the policy).
     ///   - setAsideName: the subdirectory damaged files are moved to, if any are.
+    ///
+    /// If it fails after recovery, having begun to sync what the run before left unsynced,
+    /// it records the failure (`recordFailure`, best effort) before it throws.
     public func open(start: ServerStart, duplicateCapacity: Int, setAsideName: String) throws -> Opening {
+        do {
+            return try openDirectory(start: start, duplicateCapacity: duplicateCapacity, setAsideName: setAsideName)
+        } catch {
+            if !runsAtRisk.isEmpty { try? recordFailure() }
+            throw error
+        }
+    }
+
+    private func openDirectory(start: ServerStart, duplicateCapacity: Int, setAsideName: String) throws -> Opening {
         self.start = start
         var damage: StorageDamage?
         var tornTail: String?
@@ -80,6 +97,16 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             // file it dropped is removed, nor anything appended, on a manifest a power cut
             // could still take back.
             try fileSystem.syncDirectory()
+            lastWritten = state.lastLSN
+            lastSynced = state.lastLSN
+            previousStart = state.lastStart
+            if !state.failedRuns.isEmpty || state.failureMarkerUnreadable {
+                // Its writer may have died before syncing it: the mark must outlive a reboot
+                // that follows this process, which may claim nothing because of it.
+                let marker = try fileSystem.openForAppend(DataFileName.failureMarker)
+                defer { fileSystem.close(marker) }
+                try fileSystem.sync(marker)
+            }
             manifest = state.manifest
             let generations = state.manifest.logs.map(\.generation) + [state.manifest.snapshot?.generation ?? 0]
             nextGeneration = generations.max()! + 1
@@ -93,12 +120,15 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                     "\(torn.file) at byte \(torn.offset) (the whole file is kept as \(copy))"
                     + (state.lostUnsyncedTail.map {
                         "; written under fsync \(state.lastStart!.policy) "
-                            + "\(Self.beforeAReboot(state.lastStart!, start)), its unsynced tail was lost (\($0))"
+                            + "\(Self.lossCause(state.lastStart!, start, state)), its unsynced tail was lost (\($0))"
                     } ?? "")
             }
-            // Leftovers of an interrupted snapshot or log switch: the manifest never named them.
-            for name in state.unreferencedFiles { try fileSystem.remove(name) }
-            if !state.unreferencedFiles.isEmpty { try fileSystem.syncDirectory() }
+            // Leftovers of an interrupted snapshot or log switch: the manifest never named
+            // them. And temporaries of a snapshot or manifest being written then. Removed
+            // only now that the manifest read is durable (synced above).
+            let leftovers = state.unreferencedFiles + state.temporaryFiles
+            for name in leftovers { try fileSystem.remove(name) }
+            if !leftovers.isEmpty { try fileSystem.syncDirectory() }
             for reference in state.manifest.logs {
                 logSizes[reference.generation] = fileSystem.size(of: reference.fileName) ?? 0
             }
@@ -116,8 +146,6 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                 try startLog(firstLSN: state.lastLSN + 1)
                 try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs)
             }
-            lastWritten = state.lastLSN
-            lastSynced = state.lastLSN
             let valid = state.claimHolds(bootID: start.bootID)
             recovered = RecoveredData(
                 store: state.store, storeBytes: state.storeBytes, duplicates: state.duplicates,
@@ -128,8 +156,12 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                     valid
                     ? "claiming \(claim)"
                     : "not claiming \(claim): written under fsync \(state.claimStart.map { "\($0.policy)" } ?? "?") "
-                        + "\(state.claimStart.map { Self.beforeAReboot($0, start) } ?? "before a reboot"), its unsynced "
+                        + "\(state.claimStart.map { Self.lossCause($0, start, state) } ?? "before a reboot"), its unsynced "
                         + "tail may be gone"
+                        + (state.failedRuns.isEmpty && !state.failureMarkerUnreadable
+                            ? ""
+                            : " (\(DataFileName.failureMarker) names runs that ended on a failed write or sync: judged "
+                                + "as followed by a reboot)")
             }
             report =
                 "recovered \(state.store.count) keys up to LSN \(state.lastLSN) (\(state.snapshotKeys) from the "
@@ -139,20 +171,32 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         // The start record, synced: from here on everything earlier is on disk too.
         try append([LogEntry(lsn: recovered.lastLSN + 1, record: .start(start))])
         try sync()
+        previousStart = nil
+        opened = true
         recovered.lastLSN += 1
         return Opening(recovered: recovered, report: report, damage: damage, tornTail: tornTail)
     }
 
     /// Why the unsynced writes of the run that began with `earlier` may be gone, seen from
-    /// `now`: the machine rebooted, or a boot id is unknown and a reboot cannot be ruled out.
-    private static func beforeAReboot(_ earlier: ServerStart, _ now: ServerStart) -> String {
-        earlier.bootID == ServerStart.unknownBootID || now.bootID == ServerStart.unknownBootID
+    /// `now`: the run ended on a failed write or sync, the machine rebooted, or a boot id is
+    /// unknown and a reboot cannot be ruled out.
+    private static func lossCause(_ earlier: ServerStart, _ now: ServerStart, _ state: RecoveredState) -> String {
+        if state.endedOnFailure(earlier), earlier.ranInBoot(now.bootID) {
+            return "in a run that ended on a failed write or sync"
+        }
+        return earlier.bootID == ServerStart.unknownBootID || now.bootID == ServerStart.unknownBootID
             ? "with the machine's boot id unknown (/proc/sys/kernel/random/boot_id unreadable), so a reboot since "
                 + "cannot be ruled out"
             : "before a reboot"
     }
 
     private func startFresh() throws {
+        // Nothing here holds data: a temporary never named, a failure mark of runs whose
+        // data is gone or set aside.
+        for name in try fileSystem.fileNames()
+        where DataFileName.isTemporary(name) || name == DataFileName.failureMarker {
+            try fileSystem.remove(name)
+        }
         manifest = Manifest(generation: 0, snapshot: nil, logs: [])
         logSizes = [:]
         snapshotBytes = 0
@@ -164,11 +208,46 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// an acknowledged write is overwritten or deleted.
     private func setAside(into subdirectory: String) throws {
         try fileSystem.makeSubdirectory(subdirectory)
-        for name in try fileSystem.fileNames() where DataFileName(name) != nil || name == DataFileName.manifestTemporary
-        {
+        // The subdirectory's entry is durable before files move into it: else a crash could
+        // keep the moves and lose the directory that holds them.
+        try fileSystem.syncDirectory()
+        for name in try fileSystem.fileNames()
+        where DataFileName(name) != nil || DataFileName.isTemporary(name) || name == DataFileName.failureMarker {
             try fileSystem.rename(name, to: "\(subdirectory)/\(name)")
         }
+        // Both ends of every move: the names in the subdirectory, and their removal here.
+        try fileSystem.syncSubdirectory(subdirectory)
         try fileSystem.syncDirectory()
+    }
+
+    // MARK: - Failure
+
+    /// The runs (their incarnations) whose unsynced writes a failed write or sync now may
+    /// have dropped: while `open` runs, the one before (its writes are on disk only once
+    /// this process's start record is synced), then this one.
+    public var runsAtRisk: [UInt64] {
+        if let previousStart { return [previousStart.incarnation] }
+        return opened ? [start!.incarnation] : []
+    }
+
+    /// Records that this process ends on a failed write or sync (or any failed operation of
+    /// the directory), before it exits: appends `runsAtRisk` to the failure marker and syncs
+    /// it. After a failed write-back the kernel may drop the dirty pages it could not
+    /// write, so a restart on the same boot may read a log missing updates acknowledged
+    /// under `everysec` or `no`; recovery then judges those runs as if a reboot had
+    /// followed them, and their claims are void (docs/STORAGE.md, "Claims"). Best effort:
+    /// the caller ends the process whatever this does. The mark matters only for a restart
+    /// on the same boot, which reads it from the page cache even if its sync fails.
+    public func recordFailure() throws {
+        guard !runsAtRisk.isEmpty else { return }
+        let name = DataFileName.failureMarker
+        let exists = try fileSystem.contents(of: name) != nil
+        let marker = exists ? try fileSystem.openForAppend(name) : try fileSystem.create(name)
+        defer { fileSystem.close(marker) }
+        // A line of its own even after an append a crash cut short.
+        try fileSystem.write(marker, Array(runsAtRisk.map { "\n\($0)\n" }.joined().utf8))
+        try fileSystem.sync(marker)
+        if !exists { try fileSystem.syncDirectory() }
     }
 
     // MARK: - Appending
@@ -212,7 +291,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         _ state: SnapshotState, start: ServerStart?, generation: UInt64, to fileSystem: FileSystem
     ) throws -> Int {
         let name = DataFileName.snapshot(generation: generation).fileName
-        let temporary = name + ".tmp"
+        let temporary = DataFileName.snapshotTemporary(generation: generation)
         if try fileSystem.contents(of: temporary) != nil { try fileSystem.remove(temporary) }
         let handle = try fileSystem.create(temporary)
         defer { fileSystem.close(handle) }

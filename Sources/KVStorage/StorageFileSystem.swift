@@ -23,8 +23,11 @@ public protocol StorageFileSystem: DataDirectoryReader {
     func remove(_ name: String) throws
     /// Cuts `name` to `length` bytes and syncs it.
     func truncate(_ name: String, to length: Int) throws
-    /// Creates the subdirectory `name` (for files set aside).
+    /// Creates the subdirectory `name` (for files set aside); its entry in the directory is
+    /// durable only after `syncDirectory`.
     func makeSubdirectory(_ name: String) throws
+    /// fsync of the subdirectory `name`: the files renamed into it are on disk there.
+    func syncSubdirectory(_ name: String) throws
     /// A file's size in bytes, for reports; nil if it does not exist.
     func size(of name: String) -> Int?
 }

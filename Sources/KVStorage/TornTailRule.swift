@@ -1,3 +1,5 @@
+import KVProtocol
+
 /// Decides whether a log's valid prefix ends because its last write was cut short (a
 /// torn tail, to be cut off) or because synced bytes were damaged (docs/STORAGE.md,
 /// "Torn tail or damage").
@@ -93,6 +95,43 @@ enum TornTailRule {
             guard header.batchLast >= n + 1, continuesLastWrite || startsAtNext else { return record }
             // Part of the write that was cut: go on after it.
             offset = record.end
+        }
+        return nil
+    }
+
+    /// Whether damage at `x`, after the record with lsn `n`, in a log written under
+    /// `everysec` or `no` by a run that a reboot (or a failed sync) followed, may be that
+    /// run's unsynced writes lost: the bytes at `x` look unwritten (part (a): lost pages
+    /// read as zeros or lie past the end of the file; written bytes that fail their
+    /// checksum are corruption), and no later process's start record follows. A process
+    /// syncs the log before its start record and that record before anything else, so a
+    /// valid start record after `x` proves the bytes at `x` were synced, and every write
+    /// after it may be a synced, acknowledged one.
+    static func mayBeLostUnsyncedWrites(_ bytes: UnsafeRawBufferPointer, at x: Int, after n: UInt64) -> Bool {
+        looksUnwritten(bytes, at: x) && laterStart(bytes, after: x, above: n) == nil
+    }
+
+    /// The first valid start record after `x` with an lsn above `n`, if any.
+    static func laterStart(_ bytes: UnsafeRawBufferPointer, after x: Int, above n: UInt64) -> FramedRecord? {
+        var offset = x + RecordLayout.alignment
+        while let header = RecordHeader(bytes, at: offset) {
+            defer { offset += RecordLayout.alignment }
+            guard header.hasUsableLength, header.lsn > n,
+                offset + RecordLayout.headerSize + header.payloadLength <= bytes.count,
+                FramedRecord.checksum(bytes, at: offset, header) == header.crc
+            else { continue }
+            let record = FramedRecord(
+                offset: offset, header: header,
+                end: offset + RecordLayout.recordSize(payloadLength: header.payloadLength))
+            var reader = record.payloadReader(bytes)
+            do throws(ProtocolError) {
+                guard try reader.payloadType() == .serverStart else { continue }
+                _ = try reader.serverStart()
+                try reader.expectEnd()
+                return record
+            } catch {
+                continue
+            }
         }
         return nil
     }

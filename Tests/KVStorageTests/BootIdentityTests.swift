@@ -25,15 +25,16 @@ final class BootIdentityTests: XCTestCase {
     /// Damage in the tail of an everysec log, both boot ids unknown: cut as after a
     /// reboot (its loss is what the policy allows), not taken as damage within one boot.
     func testDamagedEverysecTailWithUnknownBootIDsIsCutAsAfterAReboot() throws {
-        var records = sampleHistory
+        var records = sampleHistory + [setRecord("e", "5", client: 6)]
         records[10] = .start(ServerStart(incarnation: 2, bootID: unknown, policy: .everysec))
         var fixture = DataDirectoryFixture(records: records)
-        let log = fixture.addLog(1...12, writeSize: 1)
-        let lastRecord = log.writes[11].recordStarts[0]
-        fixture.directory.files[log.fileName]![lastRecord + 36] ^= 1
+        let log = fixture.addLog(1...13, writeSize: 1)
+        // Lsn 12's page never reached the disk; lsn 13's did.
+        let lost = log.writes[11].recordStarts[0]
+        for index in lost..<lost + 8 { fixture.directory.files[log.fileName]![index] = 0 }
         let state = try fixture.recover(bootID: unknown).recovered
         XCTAssertEqual(state?.lastLSN, 11)
-        XCTAssertEqual(state?.tornTail, LogFilePosition(file: log.fileName, offset: lastRecord))
+        XCTAssertEqual(state?.tornTail, LogFilePosition(file: log.fileName, offset: lost))
         XCTAssertNotNil(state?.lostUnsyncedTail)
     }
 
@@ -117,6 +118,8 @@ final class BootTestDataDirectory: StorageFileSystem {
     }
 
     func makeSubdirectory(_ name: String) throws { subdirectories.insert(name) }
+
+    func syncSubdirectory(_ name: String) throws {}
 
     func size(of name: String) -> Int? { files[name]?.count }
 }

@@ -18,11 +18,15 @@ final class MemoryFileSystem: StorageFileSystem {
     var synced: [String: Int] = [:]
     /// Logs written to while they held unsynced bytes, with the lengths synced and written.
     var writesAfterUnsyncedWrites: [String] = []
+    /// The directory operations and syncs, in order ("create NAME", "rename A B",
+    /// "remove NAME", "syncDirectory", "mkdir NAME", "syncSubdirectory NAME").
+    var operations: [String] = []
 
     func fileNames() throws -> [String] { files.keys.filter { !$0.contains("/") }.sorted() }
     func contents(of name: String) throws -> [UInt8]? { files[name] }
 
     func create(_ name: String) throws -> Handle {
+        operations.append("create \(name)")
         files[name] = []
         return Handle(name: name)
     }
@@ -40,17 +44,27 @@ final class MemoryFileSystem: StorageFileSystem {
         files[handle.name]! += bytes
     }
 
-    func sync(_ handle: Handle) throws { synced[handle.name] = files[handle.name]!.count }
+    /// Set: every fdatasync fails (an I/O error), as on a failing disk.
+    var syncsFail = false
+
+    struct SyncFailure: Error {}
+
+    func sync(_ handle: Handle) throws {
+        if syncsFail { throw SyncFailure() }
+        synced[handle.name] = files[handle.name]!.count
+    }
     func close(_ handle: Handle) {}
 
     func rename(_ from: String, to: String) throws {
         guard let bytes = files.removeValue(forKey: from) else { throw Missing(name: from) }
+        operations.append("rename \(from) \(to)")
         files[to] = bytes
         synced[to] = synced.removeValue(forKey: from)
     }
 
-    func syncDirectory() throws {}
+    func syncDirectory() throws { operations.append("syncDirectory") }
     func remove(_ name: String) throws {
+        operations.append("remove \(name)")
         files[name] = nil
         synced[name] = nil
     }
@@ -61,6 +75,7 @@ final class MemoryFileSystem: StorageFileSystem {
         synced[name] = min(length, bytes.count)
     }
 
-    func makeSubdirectory(_ name: String) throws {}
+    func makeSubdirectory(_ name: String) throws { operations.append("mkdir \(name)") }
+    func syncSubdirectory(_ name: String) throws { operations.append("syncSubdirectory \(name)") }
     func size(of name: String) -> Int? { files[name]?.count }
 }

@@ -250,17 +250,17 @@ final class RecoveryTests: XCTestCase {
     /// cut, not damage. Not without a reboot (a process crash keeps every write), and not
     /// in what a process under `always` wrote.
     func testDamageInTheUnsyncedTailOfAnEverysecLogIsCutAfterAReboot() throws {
-        var fixture = DataDirectoryFixture(records: sampleHistory)
-        let log = fixture.addLog(1...12, writeSize: 1)
-        let lastRecord = log.writes[11].recordStarts[0]
-        fixture.directory.files[log.fileName]![lastRecord + 36] ^= 1
+        // Lsn 12's page never reached the disk (it reads as zeros); lsn 13's did.
+        var fixture = DataDirectoryFixture(records: sampleHistory + [setRecord("e", "5", client: 6)])
+        let log = fixture.addLog(1...13, writeSize: 1)
+        let lost = log.writes[11].recordStarts[0]
+        for index in lost..<lost + 8 { fixture.directory.files[log.fileName]![index] = 0 }
         let writer = start(2, policy: .everysec).bootID
         let rebooted = [UInt8](repeating: 0xEE, count: 16)
 
-        assertDamaged(
-            try fixture.recover(bootID: writer), file: log.fileName, offset: lastRecord, saying: "checksum mismatch")
+        assertDamaged(try fixture.recover(bootID: writer), file: log.fileName, offset: lost, saying: "later write")
         let state = assertRecovered(try fixture.recover(bootID: rebooted), fixture, through: 11)
-        XCTAssertEqual(state?.tornTail, LogFilePosition(file: log.fileName, offset: lastRecord))
+        XCTAssertEqual(state?.tornTail, LogFilePosition(file: log.fileName, offset: lost))
         XCTAssertNotNil(state?.lostUnsyncedTail)
 
         // Damage in what the first process (under `always`) wrote stays damage.
@@ -270,6 +270,35 @@ final class RecoveryTests: XCTestCase {
         assertDamaged(
             try early.recover(bootID: rebooted), file: earlyLog.fileName, offset: earlyLog.writes[4].recordStarts[0],
             saying: "checksum mismatch")
+    }
+
+    /// A flipped bit in the everysec run's tail is written bytes that fail their checksum:
+    /// the write reached the disk, and a sync may have covered it and what follows, so it
+    /// is damage even after a reboot, not a lost tail to cut.
+    func testAFlippedBitInAnEverysecTailIsDamageAfterARebootToo() throws {
+        var fixture = DataDirectoryFixture(records: sampleHistory)
+        let log = fixture.addLog(1...12, writeSize: 1)
+        let lastRecord = log.writes[11].recordStarts[0]
+        fixture.directory.files[log.fileName]![lastRecord + 36] ^= 1
+        let rebooted = [UInt8](repeating: 0xEE, count: 16)
+        assertDamaged(
+            try fixture.recover(bootID: rebooted), file: log.fileName, offset: lastRecord, saying: "checksum mismatch")
+    }
+
+    /// An everysec run's unsynced region, then a later run on the same boot (under
+    /// `always`), then a reboot, and a page of the earlier region reads as zeros. The later
+    /// run synced the log before its start record and that record before anything else, so
+    /// the earlier region had been synced: its damage is corruption, and the later run's
+    /// synced, acknowledged writes after it must not be cut off as a lost tail.
+    func testDamageBeforeALaterRunsStartIsNotCutAsALostTail() throws {
+        let later = ServerStart(incarnation: 3, bootID: start(2, policy: .everysec).bootID, policy: .always)
+        var fixture = DataDirectoryFixture(
+            records: sampleHistory + [.start(later), setRecord("e", "5", client: 6)])
+        let log = fixture.addLog(1...14, writeSize: 1)
+        let damaged = log.writes[11].recordStarts[0]
+        for index in damaged..<damaged + 8 { fixture.directory.files[log.fileName]![index] = 0 }
+        let rebooted = [UInt8](repeating: 0xEE, count: 16)
+        assertDamaged(try fixture.recover(bootID: rebooted), file: log.fileName, offset: damaged, saying: "later write")
     }
 
     /// A later log began only after the earlier one's writes were synced: a cut-short
