@@ -7,15 +7,24 @@ import NIOPosix
 import NodeDriver
 import ServerCore
 
-/// A kv-server's `ServerStorage` on disk: the `StorageEngine` on an I/O thread of its own,
-/// so that the event loop never waits for a write or an fdatasync (docs/STORAGE.md,
-/// "Writing").
+/// A kv-server's `ServerStorage` on disk (docs/STORAGE.md, "Writing").
 ///
-/// Group commit: the loop queues each step's records; the I/O thread takes everything
-/// queued, appends it as one write, and (under `always`) one fdatasync, then reports the
-/// last LSN on the loop. While it syncs, the next records gather, so under load one sync
-/// covers many updates. Under `everysec` it reports after the write and syncs once a
-/// second; under `no` the kernel syncs when it likes.
+/// The records of every step of an event-loop turn are gathered, and a task queued behind
+/// that turn's work hands them on at once.
+///
+/// Under `always`, to the I/O thread, which takes everything queued, appends it as one
+/// write and one fdatasync (group commit: while it syncs, the next turns' records
+/// gather), and reports the last LSN on the loop: the loop never waits for the disk.
+/// Under `everysec` and `no`, a reply waits only for the write, which the task makes on
+/// the loop itself (a write to the page cache costs less than the two thread hops), and
+/// reports at once; the I/O thread syncs once a second under `everysec`, and the kernel
+/// when it likes under `no`.
+///
+/// Work that takes long goes to the I/O thread too: a transfer's replacing snapshot, and a
+/// compaction's switch of logs and installation (its snapshot is written on a second
+/// thread). While any work is queued or running, the turn's records queue behind it, so
+/// the log stays in LSN order; `engineLock` keeps the loop and the thread from using the
+/// engine at once.
 ///
 /// A failed write or sync ends the process (`fail`): after a failed fsync the kernel may
 /// have dropped the pages it could not write, so retrying could report success over a
@@ -33,7 +42,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     }
 
     private enum Work {
-        case records([(lsn: UInt64, record: DurableRecord)])
+        /// A turn's records, queued behind work before them.
+        case entries([LogEntry])
         case compact(SnapshotState)
         case replace(SnapshotState)
         case install(generation: UInt64, lsn: UInt64, bytes: Int)
@@ -43,6 +53,7 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// Compactions start once the log since the last snapshot is this large and twice the
     /// snapshot's size: a log replayed at start stays within a few times the data.
     public static let compactionMinimumBytes = 64 << 20
+    private let compactionMinimumBytes: Int
 
     private let engine: StorageEngine<POSIXDataDirectory>
     private let metrics: ServerMetrics?
@@ -50,12 +61,20 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     private let fail: @Sendable (String) -> Never
     private let pool: NIOThreadPool
     /// 1 while work is queued: the I/O thread waits on it, with a timeout under `everysec`.
+    /// It also guards `queue` and `threadBusy`.
     private let signal = ConditionLock(value: 0)
     private var queue: [Work] = []
+    /// The I/O thread is carrying out work it took from `queue`.
+    private var threadBusy = false
+    /// Held by whoever calls the engine: the loop's turn flush, or the I/O thread.
+    private let engineLock = NIOLock()
     private let figures: NIOLockedValueBox<Figures>
     /// Touched on the loop only.
     private var persisted: ((UInt64) -> Void)?
     private var compacting = false
+    /// Records of this turn, and whether the task that writes them is queued.
+    private var turnRecords: [LogEntry] = []
+    private var flushQueued = false
     /// I/O thread only: when the log was last synced, for `everysec`.
     private var lastSyncAt = NIODeadline.now()
 
@@ -63,9 +82,10 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// what it found.
     public init(
         engine: StorageEngine<POSIXDataDirectory>, loop: any EventLoop, metrics: ServerMetrics?,
-        fail: @escaping @Sendable (String) -> Never
+        compactionMinimumBytes: Int = DiskLog.compactionMinimumBytes, fail: @escaping @Sendable (String) -> Never
     ) {
         self.engine = engine
+        self.compactionMinimumBytes = compactionMinimumBytes
         self.metrics = metrics
         self.loop = loop
         self.fail = fail
@@ -90,7 +110,10 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     }
 
     public func append(_ records: [(lsn: UInt64, record: DurableRecord)]) {
-        enqueue(.records(records))
+        for item in records { turnRecords.append(LogEntry(lsn: item.lsn, record: .record(item.record))) }
+        guard !flushQueued else { return }
+        flushQueued = true
+        loop.execute { self.flushTurn(reportingAt: .now) }
     }
 
     public func snapshot(_ state: SnapshotState, replacing: Bool) {
@@ -98,17 +121,21 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             guard !compacting else { return }
             compacting = true
         }
+        // The records before it go first, in LSN order. The driver is mid-step: the report
+        // comes as a task of its own.
+        flushTurn(reportingAt: .nextTask)
         enqueue(replacing ? .replace(state) : .compact(state))
     }
 
     public var wantsSnapshot: Bool {
         guard !compacting else { return false }
         let now = current
-        return now.logBytes >= max(Self.compactionMinimumBytes, 2 * now.snapshotBytes)
+        return now.logBytes >= max(compactionMinimumBytes, 2 * now.snapshotBytes)
     }
 
     /// Writes and syncs everything queued, then stops the I/O thread.
     public func close() async {
+        try? await loop.submit { self.flushTurn(reportingAt: .nextTask) }.get()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             enqueue(.close({ continuation.resume() }))
         }
@@ -119,6 +146,99 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         signal.lock()
         queue.append(work)
         signal.unlock(withValue: 1)
+    }
+
+    private enum ReportTime {
+        /// The flush is a task of its own: the core may take the report at once.
+        case now
+        /// The flush runs inside a step of the driver's, which must not be re-entered.
+        case nextTask
+    }
+
+    /// Hands the turn's records to the I/O thread under `always`; otherwise writes them on
+    /// the loop, or queues them behind the I/O thread's work if it has any.
+    private func flushTurn(reportingAt reportTime: ReportTime) {
+        flushQueued = false
+        guard !turnRecords.isEmpty else { return }
+        let entries = turnRecords
+        turnRecords.removeAll(keepingCapacity: true)
+        engineLock.lock()
+        signal.lock()
+        let threadIdle = queue.isEmpty && !threadBusy
+        if !threadIdle || engine.policy == .always {
+            queue.append(.entries(entries))
+            signal.unlock(withValue: 1)
+            engineLock.unlock()
+            return
+        }
+        signal.unlock()
+        let reached: UInt64
+        do {
+            try engine.append(entries)
+            reached = engine.lastWritten
+            publishFigures()
+        } catch {
+            stop(after: error)
+        }
+        engineLock.unlock()
+        switch reportTime {
+        case .now: persisted?(reached)
+        case .nextTask: loop.execute { self.persisted?(reached) }
+        }
+    }
+
+    /// Ends the process after a failed write or sync, with `engineLock` held. First, a
+    /// restart on this boot must learn not to trust a claim whose log the kernel may have
+    /// lost pages of (StorageEngine.recordFailure).
+    private func stop(after error: any Error) -> Never {
+        var recorded = "recorded in \(DataFileName.failureMarker)"
+        do { try engine.recordFailure() } catch let markerError {
+            recorded = "could not be recorded in \(DataFileName.failureMarker) (\(markerError))"
+        }
+        fail(
+            "the data directory \(engine.fileSystem.path) failed: \(error) (\(recorded)); the server stops and "
+                + "recovers from disk at its next start")
+    }
+
+    /// With `engineLock` held.
+    private func sync() throws {
+        guard engine.lastSynced < engine.lastWritten else { return }
+        let start = NIODeadline.now()
+        let from = engine.lastSynced
+        try engine.sync()
+        lastSyncAt = NIODeadline.now()
+        let took = UInt64((lastSyncAt - start).nanoseconds)
+        metrics?.logSynced(records: engine.lastSynced - from, nanoseconds: took)
+    }
+
+    /// The once-a-second sync of `everysec`, on the I/O thread, with `engineLock` held on
+    /// entry and exit but not during the fdatasync: the loop's writes to the same log go on
+    /// meanwhile (the thread alone switches logs, so the handle stays the log written).
+    private func syncLettingTheLoopWrite() throws {
+        guard let target = engine.syncTarget() else { return }
+        let start = NIODeadline.now()
+        let from = engine.lastSynced
+        engineLock.unlock()
+        defer { engineLock.lock() }
+        try engine.fileSystem.sync(target.log)
+        engineLock.lock()
+        engine.synced(upTo: target.upTo)
+        engineLock.unlock()
+        lastSyncAt = NIODeadline.now()
+        metrics?.logSynced(records: target.upTo - from, nanoseconds: UInt64((lastSyncAt - start).nanoseconds))
+    }
+
+    /// With `engineLock` held.
+    private func publishFigures() {
+        figures.withLockedValue {
+            $0.lastWritten = engine.lastWritten
+            $0.lastSynced = engine.lastSynced
+            $0.logBytes = engine.logBytesSinceSnapshot
+            $0.snapshotBytes = engine.snapshotBytes
+        }
+        metrics?.updateStorage(
+            logBytes: engine.logBytesSinceSnapshot, snapshotBytes: engine.snapshotBytes, syncedLSN: engine.lastSynced,
+            appendedBytes: engine.bytesAppended)
     }
 
     // MARK: - The I/O thread
@@ -135,38 +255,30 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             var taken: [Work] = []
             if woken {
                 swap(&taken, &queue)
+                threadBusy = true
                 signal.unlock(withValue: 0)
             }
+            engineLock.lock()
+            let closed: Bool
             do {
-                if try carryOut(taken) { return }
+                closed = try carryOut(taken)
             } catch {
-                // Before the process ends: a restart on this boot must not trust a claim
-                // whose log the kernel may have lost pages of (StorageEngine.recordFailure).
-                var recorded = "recorded in \(DataFileName.failureMarker)"
-                do { try engine.recordFailure() } catch let markerError {
-                    recorded = "could not be recorded in \(DataFileName.failureMarker) (\(markerError))"
-                }
-                fail(
-                    "the data directory \(engine.fileSystem.path) failed: \(error) (\(recorded)); the server stops and "
-                        + "recovers from disk at its next start"
-                )
+                stop(after: error)
             }
+            engineLock.unlock()
+            if woken {
+                signal.lock()
+                threadBusy = false
+                signal.unlock()
+            }
+            if closed { return }
         }
     }
 
-    /// Returns true once closed.
+    /// With `engineLock` held. Returns true once closed.
     private func carryOut(_ taken: [Work]) throws -> Bool {
         var batch: [LogEntry] = []
         var closers: [() -> Void] = []
-        func sync() throws {
-            guard engine.lastSynced < engine.lastWritten else { return }
-            let start = NIODeadline.now()
-            let from = engine.lastSynced
-            try engine.sync()
-            lastSyncAt = NIODeadline.now()
-            let took = UInt64((lastSyncAt - start).nanoseconds)
-            metrics?.logSynced(records: engine.lastSynced - from, nanoseconds: took)
-        }
         // Under `always` every write is synced before the next one starts: recovery tells
         // a torn write from damage by that (docs/STORAGE.md, "Torn tail or damage").
         func writeBatch() throws {
@@ -177,8 +289,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         }
         for work in taken {
             switch work {
-            case .records(let records):
-                for item in records { batch.append(LogEntry(lsn: item.lsn, record: .record(item.record))) }
+            case .entries(let entries):
+                batch.append(contentsOf: entries)
             case .compact(let state):
                 try writeBatch()
                 let generation = try engine.beginSnapshot(lsn: state.lsn)
@@ -206,17 +318,13 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         }
         try writeBatch()
         let secondPassed = NIODeadline.now() - lastSyncAt >= .seconds(1)
-        if !closers.isEmpty || (engine.policy == .everysec && secondPassed) { try sync() }
-        let reached = engine.policy == .always ? engine.lastSynced : engine.lastWritten
-        figures.withLockedValue {
-            $0.lastWritten = engine.lastWritten
-            $0.lastSynced = engine.lastSynced
-            $0.logBytes = engine.logBytesSinceSnapshot
-            $0.snapshotBytes = engine.snapshotBytes
+        if !closers.isEmpty {
+            try sync()
+        } else if engine.policy == .everysec && secondPassed {
+            try syncLettingTheLoopWrite()
         }
-        metrics?.updateStorage(
-            logBytes: engine.logBytesSinceSnapshot, snapshotBytes: engine.snapshotBytes, syncedLSN: engine.lastSynced,
-            appendedBytes: engine.bytesAppended)
+        let reached = engine.policy == .always ? engine.lastSynced : engine.lastWritten
+        publishFigures()
         loop.execute { self.persisted?(reached) }
         for done in closers { done() }
         return !closers.isEmpty

@@ -38,6 +38,8 @@ public final class ServerNode: @unchecked Sendable {
         public var dataDirectory: String?
         /// How far the log must be on disk before a reply reveals it.
         public var fsync = FsyncPolicy.always
+        /// The log size from which compactions start (tests make it small).
+        public var compactionMinimumBytes = DiskLog.compactionMinimumBytes
         /// New at every start of the process (see `ServerDriver.Configuration.incarnation`).
         public var incarnation = UInt64.random(in: 1...UInt64.max)
 
@@ -124,7 +126,10 @@ public final class ServerNode: @unchecked Sendable {
                         policy: configuration.fsync),
                     duplicateCapacity: configuration.core.duplicateTableCapacity,
                     setAsideName: "damaged-\(UInt64(NIODeadline.now().uptimeNanoseconds))")
-                return (DiskLog(engine: engine, loop: loop, metrics: configuration.metrics, fail: fail), opening)
+                let log = DiskLog(
+                    engine: engine, loop: loop, metrics: configuration.metrics,
+                    compactionMinimumBytes: configuration.compactionMinimumBytes, fail: fail)
+                return (log, opening)
             }
             Notices.storageOpened(storage!.opening, directory: path, logger: logger)
         }

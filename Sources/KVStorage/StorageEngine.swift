@@ -271,6 +271,19 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         lastSynced = lastWritten
     }
 
+    /// A sync split in two, so that appends may go on while it runs (`everysec`): the log
+    /// to sync and the LSN it will cover, or nil if everything written is synced. Sync the
+    /// handle through `fileSystem`, then call `synced(upTo:)`; no log switch (a snapshot)
+    /// may come in between, as the handle would then name a log no longer written.
+    public func syncTarget() -> (log: FileSystem.Handle, upTo: UInt64)? {
+        guard let log, lastSynced < lastWritten else { return nil }
+        return (log, lastWritten)
+    }
+
+    public func synced(upTo lsn: UInt64) {
+        lastSynced = max(lastSynced, lsn)
+    }
+
     // MARK: - Snapshots
 
     /// A compaction's first step (in order with the appends): the log up to `lsn` is

@@ -39,6 +39,7 @@ package actor TestCluster {
         /// Its data directory, kept across restarts; nil: memory only.
         var dataDirectory: String?
         var fsync: FsyncPolicy
+        var compactionMinimumBytes: Int
         var node: ServerNode?
     }
 
@@ -112,7 +113,8 @@ package actor TestCluster {
     package func addServer(
         viaProxy: Bool = false, unreliable: Bool = false, monitorProxy: Bool = false, monitors: [String]? = nil,
         maxConnections: Int = FrameListener.defaultMaxConnections, metrics: ServerMetrics? = nil,
-        dataDirectory: String? = nil, fsync: FsyncPolicy = .always
+        dataDirectory: String? = nil, fsync: FsyncPolicy = .always,
+        compactionMinimumBytes: Int = DiskLog.compactionMinimumBytes
     ) async throws -> Int {
         // A seed of its own for each server, different in each cluster (the monitor's port).
         let seed = UInt64(servers.count + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(monitorPort)
@@ -127,7 +129,7 @@ package actor TestCluster {
             var server = Server(
                 listenPort: port, advertise: "127.0.0.1:\(port)", proxy: nil, monitorProxy: toMonitor,
                 monitors: monitors, maxConnections: maxConnections, metrics: metrics, dataDirectory: dataDirectory,
-                fsync: fsync)
+                fsync: fsync, compactionMinimumBytes: compactionMinimumBytes)
             if viaProxy || unreliable {
                 let proxy = try await TCPProxy.start(
                     target: PeerAddress(host: "127.0.0.1", port: port), group: group, seed: seed)
@@ -159,6 +161,7 @@ package actor TestCluster {
         configuration.secret = secret
         configuration.dataDirectory = server.dataDirectory
         configuration.fsync = server.fsync
+        configuration.compactionMinimumBytes = server.compactionMinimumBytes
         return try await ServerNode.start(configuration: configuration, group: group, logger: logger)
     }
 
