@@ -9,7 +9,7 @@ import NodeDriver
 ///   client requests answered, from receipt to reply.
 /// - `kvservice_forward_batches_total{outcome}` (`sent`, `acked`, `failed`, `resent`) and
 ///   `kvservice_forward_batch_duration_seconds`: batches sent to the backup and their round trips.
-/// - `kvservice_transfers_total{outcome}` (`started`, `completed`, `restarted`) and
+/// - `kvservice_transfers_total{outcome}` (`started`, `completed`, `restarted`, `resumed`) and
 ///   `kvservice_transfer_duration_seconds`: state transfers to a new backup.
 /// - Gauges `kvservice_view_number`, `kvservice_role{role}` (1 for the current role),
 ///   `kvservice_keys`, `kvservice_bytes`, `kvservice_duplicate_clients`.

@@ -150,6 +150,10 @@ enum Notices {
             logger.warning(
                 "state transfer to \(backup) restarted: \(reason)",
                 metadata: ["kv_event": "transfer-restart", "kv_peer": "\(backup)", "kv_viewnum": "\(viewnum)"])
+        case .transferResumed(let backup, let fromChunk, let reason):
+            logger.info(
+                "state transfer to \(backup) resumed from chunk \(fromChunk): \(reason)",
+                metadata: ["kv_event": "transfer-resume", "kv_peer": "\(backup)", "kv_chunk": "\(fromChunk)"])
         case .transferReceived(let from, let viewnum, let keys):
             logger.notice(
                 "received the whole state from \(from)",

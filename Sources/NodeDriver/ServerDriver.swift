@@ -303,6 +303,8 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             if let duration { measurements?.transferFinished(nanoseconds: Int64(clamping: duration)) }
         case .transferRestarted:
             measurements?.transfer(.restarted)
+        case .transferResumed:
+            measurements?.transfer(.resumed)
         case .forwardResent(_, let batches, _):
             measurements?.forwardBatches(.resent, count: batches)
         default:

@@ -24,5 +24,6 @@ public enum ForwardOutcome: String, Sendable, CaseIterable {
 
 /// What became of state transfers.
 public enum TransferOutcome: String, Sendable, CaseIterable {
-    case started, completed, restarted
+    /// `resumed`: the unacknowledged chunks were sent again under the same transfer.
+    case started, completed, restarted, resumed
 }

@@ -47,7 +47,7 @@ struct OutgoingStream {
     mutating func nextChunk(
         of store: [Bytes: Bytes], from address: String, config: ServerConfig
     ) -> (BackupMessageID, TransferChunk)? {
-        guard case .transferring(var progress) = phase, progress.chunksInFlight < config.transferWindow,
+        guard case .transferring(var progress) = phase, progress.unacknowledged.count < config.transferWindow,
             !progress.sentLast
         else { return nil }
         var entries: [(key: Bytes, value: Bytes)] = []
@@ -72,19 +72,20 @@ struct OutgoingStream {
         progress.keysSent += entries.count
         progress.bytesSent += bytes
         progress.sentLast = isLast
-        progress.chunksInFlight += 1
+        progress.unacknowledged.append(chunk)
         progress.nextIndex += 1
         phase = .transferring(progress)
-        return (.chunk(viewnum: viewnum, transferID: transferID, index: chunk.index), chunk)
+        return (.chunk(viewnum: viewnum, transferID: transferID, index: chunk.index, round: 0), chunk)
     }
 
     /// What an answer to a chunk means.
     enum ChunkAnswer {
         /// Not for this transfer (an older one, or it is over): nothing to do.
         case stale
-        /// The backup did not take it, or no answer came: the transfer starts again at
-        /// the next tick.
-        case willRestart
+        /// The backup did not take it, or no answer came: at the next tick the chunks not
+        /// yet acknowledged go again, or (if the backup has lost the transfer) it starts
+        /// again from the first chunk.
+        case willResend
         /// The backup belongs to a newer view.
         case rejected
         /// Taken; more chunks may go.
@@ -94,21 +95,34 @@ struct OutgoingStream {
     }
 
     mutating func chunkAnswered(
-        viewnum: UInt64, transferID: UInt64, index: UInt32, _ ack: BackupAck?
+        viewnum: UInt64, transferID: UInt64, index: UInt32, round: UInt32, _ ack: BackupAck?
     ) -> ChunkAnswer {
         guard viewnum == self.viewnum, transferID == self.transferID, case .transferring(var progress) = phase else {
             return .stale
         }
         guard let ack, ack.verdict != .unknownView, ack.verdict != .outOfOrder else {
-            progress.restartPending = true
+            // A gap (a chunk lost or overtaken on the way) or a lost answer is mended by
+            // sending the unacknowledged chunks again, in order, under the same transfer
+            // id: the backup takes them from the first it lacks. Only when it refuses the
+            // resend of the chunk that was first unacknowledged when the resend went out
+            // (every chunk before it acknowledged, so taken, before then) has it lost the
+            // transfer (it restarted, or follows another): then start again from chunk 0.
+            // A refusal of a first sending says nothing of the kind: the chunk before it
+            // may simply have arrived later. Chunk 0 refused is an older transfer's.
+            let lostStream =
+                ack != nil
+                && (ack!.verdict == .unknownView || index == 0
+                    || (round > 0 && round == progress.round && index == progress.roundFirst))
+            if lostStream { progress.restartPending = true } else { progress.resendPending = true }
             phase = .transferring(progress)
-            return .willRestart
+            return .willResend
         }
         if ack.verdict == .rejected { return .rejected }
-        progress.chunksInFlight -= 1
-        ticksSinceProgress = 0
-        // The backup takes chunks in order only, so the last one taken means every one was.
-        guard progress.sentLast && index == progress.nextIndex - 1 else {
+        // The backup takes chunks in order only, so a chunk taken means every one before it was.
+        let before = progress.unacknowledged.count
+        progress.unacknowledged.removeAll { $0.index <= index }
+        if progress.unacknowledged.count < before { ticksSinceProgress = 0 }
+        guard progress.sentLast && progress.unacknowledged.isEmpty else {
             phase = .transferring(progress)
             return .taken
         }
@@ -186,15 +200,24 @@ struct OutgoingStream {
     enum TickAction {
         case none
         case restartTransfer(reason: String)
+        case resendChunks([TransferChunk], round: UInt32, reason: String)
         case resend([ForwardBatch], reason: String)
     }
 
     mutating func tick(resendAfterTicks: Int) -> TickAction {
         ticksSinceProgress += 1
         switch phase {
-        case .transferring(let progress):
-            guard progress.restartPending || ticksSinceProgress >= resendAfterTicks else { return .none }
-            return .restartTransfer(reason: progress.restartPending ? "backup did not take a chunk" : "no answer")
+        case .transferring(var progress):
+            if progress.restartPending { return .restartTransfer(reason: "backup has lost the transfer") }
+            let stalled = !progress.unacknowledged.isEmpty && ticksSinceProgress >= resendAfterTicks
+            guard progress.resendPending || stalled else { return .none }
+            let reason = progress.resendPending ? "backup did not take a chunk" : "no answer"
+            progress.resendPending = false
+            progress.round += 1
+            progress.roundFirst = progress.unacknowledged.first?.index
+            ticksSinceProgress = 0
+            phase = .transferring(progress)
+            return .resendChunks(progress.unacknowledged, round: progress.round, reason: reason)
         case .streaming:
             let stalled = !inFlight.isEmpty && ticksSinceProgress >= resendAfterTicks
             guard needsResend || stalled else { return .none }
@@ -212,9 +235,17 @@ struct TransferProgress {
     var duplicates: [DuplicateEntry]
     var duplicateCursor = 0
     var nextIndex: UInt32 = 0
-    var chunksInFlight = 0
+    /// Chunks sent and not yet acknowledged, in index order (at most the transfer
+    /// window): what a resend sends again.
+    var unacknowledged: [TransferChunk] = []
     var sentLast = false
+    /// The backup refused the first unacknowledged chunk: start again from chunk 0.
     var restartPending = false
+    /// A chunk was refused after a gap, or got no answer: resend the unacknowledged ones.
+    var resendPending = false
+    /// How many resends went out, and the first chunk of the last one.
+    var round: UInt32 = 0
+    var roundFirst: UInt32?
     var keysSent = 0
     var bytesSent = 0
 }

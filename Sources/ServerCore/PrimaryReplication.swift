@@ -246,9 +246,11 @@ extension ServerCore {
                 flush(&effects)
                 drainDeferred(&effects)
             }
-        case .chunk(let viewnum, let transferID, let index):
-            switch pipeline.stream!.chunkAnswered(viewnum: viewnum, transferID: transferID, index: index, ack) {
-            case .stale, .willRestart:
+        case .chunk(let viewnum, let transferID, let index, let round):
+            switch pipeline.stream!.chunkAnswered(
+                viewnum: viewnum, transferID: transferID, index: index, round: round, ack)
+            {
+            case .stale, .willResend:
                 break
             case .rejected:
                 fence(verdict: .rejected, &effects)
@@ -296,6 +298,18 @@ extension ServerCore {
             break
         case .restartTransfer(let reason):
             restartTransfer(reason: reason, &effects)
+            return
+        case .resendChunks(let chunks, let round, let reason):
+            let stream = pipeline.stream!
+            // Refused, then taken at its resend: nothing is missing.
+            guard let first = chunks.first else { return sendChunks(&effects) }
+            for chunk in chunks {
+                let id = BackupMessageID.chunk(
+                    viewnum: chunk.viewnum, transferID: chunk.transferID, index: chunk.index, round: round)
+                effects.append(.sendToBackup(address: stream.backup, id: id, .transfer(chunk)))
+            }
+            effects.append(
+                .notice(.transferResumed(backup: stream.backup, fromChunk: first.index, reason: reason)))
             return
         case .resend(let batches, let reason):
             let stream = pipeline.stream!

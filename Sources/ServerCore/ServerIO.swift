@@ -3,7 +3,9 @@ import KVProtocol
 /// Identifies a message the primary sent to its backup, so the reply can be matched.
 public enum BackupMessageID: Hashable, Sendable {
     case batch(viewnum: UInt64, transferID: UInt64, batchSeq: UInt64)
-    case chunk(viewnum: UInt64, transferID: UInt64, index: UInt32)
+    /// `round`: 0 for a chunk's first sending, then one more for each resend of the
+    /// transfer's unacknowledged chunks (the primary's own count; not on the wire).
+    case chunk(viewnum: UInt64, transferID: UInt64, index: UInt32, round: UInt32)
 }
 
 /// Everything that can happen to a server.
@@ -62,6 +64,9 @@ public enum ServerNotice: Equatable, Sendable {
     case transferStarted(backup: String, viewnum: UInt64, keys: Int, duplicates: Int)
     case transferCompleted(backup: String, viewnum: UInt64, keys: Int, bytes: Int, chunks: Int)
     case transferRestarted(backup: String, viewnum: UInt64, reason: String)
+    /// The chunks not yet acknowledged were sent again, from `fromChunk` on, under the
+    /// same transfer: the backup keeps what it took.
+    case transferResumed(backup: String, fromChunk: UInt32, reason: String)
     case transferReceived(from: String, viewnum: UInt64, keys: Int)
     /// The backup refused a forward or chunk; this server stops answering as primary
     /// until it learns a newer view.

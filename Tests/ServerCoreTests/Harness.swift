@@ -260,6 +260,11 @@ extension ServerNotice {
         if case .refusedPrimary = self { return true }
         return false
     }
+    var isTransferResumed: Bool {
+        if case .transferResumed = self { return true }
+        return false
+    }
+
     var isTransferRestarted: Bool {
         if case .transferRestarted = self { return true }
         return false

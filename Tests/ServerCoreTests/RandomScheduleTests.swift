@@ -169,7 +169,7 @@ final class RandomScheduleTests: XCTestCase {
             XCTAssertEqual(h.reply(retry), ClientReply(status: .ok, value: client.previousBySeq[client.seq]!))
             XCTAssertEqual(h["b"].store[b(client.key)], client.stored)
         }
-        let restarts = h.notices("p", where: \.isTransferRestarted).count
+        let restarts = h.notices("p") { $0.isTransferRestarted || $0.isTransferResumed }.count
         let resends = h.notices("p") { if case .forwardResent = $0 { return true } else { return false } }.count
         return (restarts, resends)
     }
