@@ -37,10 +37,12 @@ enum DataState: Equatable {
     /// Was primary with the current state, then lost the role: what it holds may be behind.
     /// Also data read back from disk that proves no claim.
     case stale
-    /// Read back from the data directory at start, proving `claim`; no role taken since.
-    /// The monitor may name the server primary of the view after the claimed one (or the
-    /// one after that, docs/DESIGN.md §3.12).
-    case recovered(StateClaim)
+    /// The complete state of the claim's view, and no role taken up since: read back from
+    /// the data directory at start, or kept by a primary of that view that became backup
+    /// of the next one (until a transfer replaces its store). Its pings carry the claim,
+    /// and the monitor may name it primary of a later view (docs/DESIGN.md §3.12); a
+    /// switchover to a backup that crashed at once is undone that way.
+    case claimed(StateClaim)
     /// An operator accepted what the server holds as the state to serve, whatever it
     /// lacks (`kvctl revive --accept-data-loss`): it takes the next view naming it primary.
     /// It keeps the claim it recovered, if any, so that the monitor may still revive it

@@ -59,7 +59,7 @@ public struct ServerCore {
         persistedLSN = recovered.lastLSN
         claim = recovered.claim
         if let claim = recovered.claim, claim.claimant == config.address {
-            data = .recovered(claim)
+            data = .claimed(claim)
         } else if !store.isEmpty || duplicates.count > 0 {
             data = .stale
         }
@@ -111,13 +111,14 @@ public struct ServerCore {
     /// A view change in between leaves it false until the next transfer completes.
     var storeMatchesLog = true
 
-    /// The claim this server's pings carry: what it recovered from disk, until it serves or
-    /// a transfer replaces its store. An operator's adoption keeps it: the claim may let
+    /// The claim this server's pings carry: what it recovered from disk, or the primary
+    /// role of the view it left for the backup role of the next, until it serves or a
+    /// transfer replaces its store. An operator's adoption keeps it: the claim may let
     /// the monitor revive this server with everything acknowledged, which beats the
     /// operator's view with its accepted loss.
     public var pingClaim: StateClaim? {
         switch data {
-        case .recovered(let claim): claim
+        case .claimed(let claim): claim
         case .adopted(let claim): claim
         case .empty, .current, .stale: nil
         }
@@ -196,7 +197,13 @@ public struct ServerCore {
             // What it recovered (or the operator accepted) it still holds until a transfer
             // replaces it (`BackupReception.receiveChunk`): a backup that has not received
             // its view's transfer may yet be revived from its claim (docs/DESIGN.md §3.12).
-            if data == .current { data = .stale }
+            // So does a primary made backup with the state it served: if the new primary
+            // fails before its transfer completes, nothing was answered in the new view,
+            // and this server holds everything answered before it.
+            if data == .current {
+                data =
+                    oldRole == .primary && newRole == .backup ? .claimed(StateClaim(role: .primary, view: old)) : .stale
+            }
             duty = newRole == .backup ? .backup(nil) : .idle
             return
         }
@@ -220,7 +227,7 @@ public struct ServerCore {
         // the one it claims, of the same cluster, when it was the primary of every view
         // since and took none of them up (docs/DESIGN.md §3.12).
         var revived: StateClaim?
-        if case .recovered(let claim) = data, newView.viewnum > claim.viewnum, newView.cluster == claim.cluster {
+        if case .claimed(let claim) = data, newView.viewnum > claim.viewnum, newView.cluster == claim.cluster {
             revived = claim
         }
         let adopted = data.isAdopted
@@ -241,9 +248,9 @@ public struct ServerCore {
             let reason: String
             switch data {
             case .empty: reason = "restarted without data: the view's data is on its backup, if anyone"
-            case .recovered(let claim) where claim.cluster != newView.cluster:
-                reason = "its data directory holds \(claim), not of this cluster"
-            case .recovered(let claim): reason = "its data directory holds \(claim), not of a view before this one"
+            case .claimed(let claim) where claim.cluster != newView.cluster:
+                reason = "it holds \(claim), not of this cluster"
+            case .claimed(let claim): reason = "it holds \(claim), not of a view before this one"
             case .current, .stale, .adopted: reason = "not the primary or synchronised backup of view \(old.viewnum)"
             }
             duty = .primary(.refusing)

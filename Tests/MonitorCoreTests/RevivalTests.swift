@@ -308,4 +308,40 @@ final class RevivalTests: XCTestCase {
             expect events restarted:s1:primary changed:3:s2:s1:primaryFailed
             """)
     }
+
+    /// Issue 17: a switchover to a backup that crashed a moment before left a view never
+    /// acknowledged and the service down for good, although the old primary held every
+    /// write. The old primary, made backup of the new view, keeps claiming the primary
+    /// role of the view before until a transfer reaches it, and is revived from it (case 3).
+    func testASwitchoverToABackupThatCrashedIsUndoneByTheOldPrimarysClaim() {
+        for backupStaysDown in [false, true] {
+            runMonitorScript(
+                """
+                incarnation s1 11
+                incarnation s2 21
+                incarnation s3 31
+                ping s1 0 -> view 1 s1 - unacked
+                ping s1 1 -> view 1 s1 - acked
+                ping s2 0 -> view 2 s1 s2 unacked
+                ping s1 2 -> view 2 s1 s2 acked
+                ping s2 2 -> view 2 s1 s2 acked
+                ping s3 0 -> view 2 s1 s2 acked
+                switchover from 2 -> view 3 s2 s1 unacked   # s2 crashed a moment ago
+                claim s1 primary 2 s1 s2                    # s1, backup of view 3, holds view 2's state
+                drain
+
+                """
+                    + (backupStaysDown
+                        ? """
+                        tick 6 pinging s1:3 s3:0
+                        expect view 4 s1 s3 unacked                # revived; an idle server its backup
+                        """
+                        : """
+                        incarnation s2 22
+                        ping s2 0 -> view 0 - - unacked            # restarted empty
+                        tick pinging s1:3 s2:0 s3:0
+                        expect view 4 s1 s2 unacked                # revived; s2 its fresh backup
+                        """))
+        }
+    }
 }

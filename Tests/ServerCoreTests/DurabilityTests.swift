@@ -186,6 +186,44 @@ final class DurabilityTests: XCTestCase {
         }
     }
 
+    /// Issue 17 (the switchover to a backup that crashed): a primary made backup of the
+    /// next view keeps the state it served, and says so in its pings, until a transfer
+    /// replaces it; named primary of a later view, it serves it with that state.
+    func testAPrimaryMadeBackupClaimsItsViewUntilATransferReachesIt() {
+        for durable in [false, true] {
+            let h = Harness(["p", "b"]) { config in config.durable = durable }
+            h.bootPair()
+            if durable { h.persist("p"); h.persist("b") }
+            let put = h.request("p", .put, "k", "v")
+            h.settle()
+            if durable { h.persist("p"); h.persist("b") }
+            h.settle()
+            XCTAssertEqual(h.reply(put)?.status, .ok)
+            XCTAssertNil(h["p"].pingClaim, "a serving primary claims nothing")
+            // The switchover: b primary of view 3, p its backup; b crashes before sending anything.
+            h.view(3, "b", "p", to: ["p"])
+            XCTAssertEqual(h["p"].pingClaim, StateClaim(role: .primary, viewnum: 2, primary: "p", backup: "b"))
+            // The monitor revives p into view 4; it serves with what it held.
+            h.view(4, "p", "", to: ["p"])
+            XCTAssertTrue(h["p"].isServing, "durable \(durable): the old primary refused the revival")
+            let get = h.request("p", .get, "k")
+            if durable { h.persist("p") }
+            XCTAssertEqual(h.reply(get)?.value, b("v"))
+            XCTAssertNil(h["p"].pingClaim)
+        }
+        // A chunk of the new primary's transfer ends the claim: the store is being replaced.
+        let h = Harness(["p", "b"])
+        h.bootPair()
+        h.view(3, "b", "p", to: ["p"])
+        XCTAssertNotNil(h["p"].pingClaim)
+        let chunk = TransferChunk(
+            viewnum: 3, from: "b", transferID: 9, index: 0, isLast: false, entries: [(b("x"), b("y"))], duplicates: [])
+        _ = h.sendDirect("p", .transfer(chunk))
+        XCTAssertNil(h["p"].pingClaim, "a backup whose store a transfer is replacing still claims its old view")
+        h.view(4, "p", "", to: ["p"])
+        XCTAssertFalse(h["p"].isServing, "served a half-replaced store")
+    }
+
     func testAClaimOfAnotherClusterRevivesNothing() {
         let claim = StateClaim(role: .primary, viewnum: 4, primary: "p", backup: "b", cluster: 77)
         let h = Harness([])
