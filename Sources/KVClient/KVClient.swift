@@ -31,6 +31,10 @@ public final class KVClient: Sendable {
         /// Connections shared with other sessions (one per server address); nil: this
         /// session opens its own.
         public var connectionPool: KVConnectionPool?
+        /// Told what went wrong each time an attempt fails and the client tries again
+        /// ("monitor 127.0.0.1:7100: connection refused"): a front end that would
+        /// otherwise wait in silence shows it (kvctl on a terminal). Called on any thread.
+        public var onRetry: (@Sendable (String) -> Void)?
 
         public init(monitors: [String]) {
             self.monitors = monitors
@@ -219,7 +223,9 @@ public final class KVClient: Sendable {
         } catch let error as KVClientError {
             throw error
         } catch {
-            return .attemptFailed(attempt: attempt, problem: ErrorDescription.of(error))
+            let problem = ErrorDescription.of(error)
+            configuration.onRetry?("monitor \(monitor): \(problem)")
+            return .attemptFailed(attempt: attempt, problem: problem)
         }
     }
 
@@ -233,7 +239,9 @@ public final class KVClient: Sendable {
         } catch let error as KVClientError {
             throw error
         } catch {
-            return .attemptFailed(attempt: attempt, problem: ErrorDescription.of(error))
+            let problem = ErrorDescription.of(error)
+            configuration.onRetry?("server \(address): \(problem)")
+            return .attemptFailed(attempt: attempt, problem: problem)
         }
     }
 
@@ -276,6 +284,7 @@ public final class KVClient: Sendable {
                 lastProblem = "monitor \(monitor): \(ErrorDescription.of(error))"
                 endsPass = state.withLockedValue { $0.adminMonitors.missed(monitor, redirectedTo: nil) }
             }
+            configuration.onRetry?(lastProblem)
             if endsPass { try await pause(deadline: deadline) }
         }
     }

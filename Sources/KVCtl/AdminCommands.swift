@@ -73,7 +73,7 @@ struct StatusCommand: AsyncParsableCommand {
     /// What the deciding monitor says it waits for (docs/DESIGN.md §3.12), if it says.
     private func waitingFor(_ client: KVClient) async -> String? {
         for address in options.monitorAddresses {
-            let timeout = TimeAmount.nanoseconds(Int64(min(options.timeout ?? 2, 2) * 1e9))
+            let timeout = TimeAmount.nanoseconds(Int64(min(options.givenTimeout ?? 2, 2) * 1e9))
             if case .monitorInfoReply(let status)? = try? await client.ask(
                 monitor: address, .monitorInfo, timeout: timeout),
                 status.decides
@@ -107,7 +107,7 @@ struct StatusCommand: AsyncParsableCommand {
         let addresses = options.monitorAddresses
         if addresses.count > 1 {
             let survey = await MonitorSurvey.take(
-                addresses, client: client, timeout: .nanoseconds(Int64(min(options.timeout ?? 2, 2) * 1e9)))
+                addresses, client: client, timeout: .nanoseconds(Int64(min(options.givenTimeout ?? 2, 2) * 1e9)))
             if survey.reachable.isEmpty {
                 Output.line("down: no monitor answers (\(addresses.joined(separator: ", ")))")
                 throw ExitCode(2)
@@ -183,7 +183,7 @@ struct MonitorsCommand: AsyncParsableCommand {
         defer { client.close() }
         let addresses = options.monitorAddresses
         let survey = await MonitorSurvey.take(
-            addresses, client: client, timeout: .nanoseconds(Int64((options.timeout ?? 2) * 1e9)))
+            addresses, client: client, timeout: .nanoseconds(Int64((options.givenTimeout ?? 2) * 1e9)))
         let alone = addresses.count == 1
         // Why each unreachable monitor is, on stderr whatever the format.
         for report in survey.reports {

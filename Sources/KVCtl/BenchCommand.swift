@@ -69,7 +69,7 @@ struct BenchCommand: AsyncParsableCommand {
             workload: try BenchWorkload(mix: mix, keyCount: keys, valueSize: valueSize),
             warmup: Self.seconds(warmup),
             limit: ops.map { .operations($0) } ?? .duration(Self.seconds(duration ?? 10)),
-            operationTimeout: Self.seconds(options.timeout ?? Self.defaultOperationTimeout),
+            operationTimeout: Self.seconds(options.givenTimeout ?? Self.defaultOperationTimeout),
             secret: try options.loadSecret())
         let outcome: BenchOutcome
         do {

@@ -19,8 +19,10 @@ struct ClientOptions: ParsableArguments {
             discussion: "Requests go to one at a time: to the leader, when a follower names it."))
     var monitor: String?
 
-    @Option(help: "Give up after this many seconds with exit status 2 (default: retry for ever).")
+    @Option(help: "Give up after this many seconds with exit status 2; 0 retries for ever (default: 30).")
     var timeout: Double?
+
+    static let defaultTimeout = 30.0
 
     @Option(
         help:
@@ -29,8 +31,8 @@ struct ClientOptions: ParsableArguments {
     var secretFile: String?
 
     func validate() throws {
-        if let timeout, !(timeout > 0 && timeout < 1e9) {
-            throw ValidationError("--timeout must be a positive number of seconds")
+        if let timeout, !(timeout >= 0 && timeout < 1e9) {
+            throw ValidationError("--timeout must be a number of seconds, 0 for no limit")
         }
         do {
             _ = try PeerAddress.list(monitorText)
@@ -56,8 +58,20 @@ struct ClientOptions: ParsableArguments {
         return addresses.count == 1 ? "monitor \(addresses[0])" : "monitors \(addresses.joined(separator: ","))"
     }
 
+    /// When to give up: `--timeout` (30 s by default) from now, or never with 0.
     var deadline: NIODeadline? {
-        timeout.map { NIODeadline.now() + .nanoseconds(Int64($0 * 1e9)) }
+        let seconds = timeout ?? Self.defaultTimeout
+        return seconds == 0 ? nil : NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// The `--timeout` given, if not 0: commands whose own bound differs from the data
+    /// commands' take theirs otherwise.
+    var givenTimeout: Double? { timeout == 0 ? nil : timeout }
+
+    /// Only a `--timeout` given (not 0): for commands that run until interrupted.
+    var explicitDeadline: NIODeadline? {
+        guard let timeout, timeout > 0 else { return nil }
+        return NIODeadline.now() + .nanoseconds(Int64(timeout * 1e9))
     }
 
     /// The file to read the secret from: the flag, `$KV_SECRET_FILE`, or the package's
@@ -85,6 +99,12 @@ struct ClientOptions: ParsableArguments {
     func makeClient() throws -> KVClient {
         var configuration = KVClient.Configuration(monitors: monitorAddresses)
         configuration.secret = try loadSecret()
+        // On a terminal, say what it waits for instead of hanging in silence; scripts
+        // read the outcome from the exit status and stderr's last line.
+        if isatty(STDERR_FILENO) == 1 {
+            let reporter = RetryReporter { Output.error($0) }
+            configuration.onRetry = { reporter.report($0) }
+        }
         return KVClient(configuration: configuration)
     }
 }

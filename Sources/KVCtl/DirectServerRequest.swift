@@ -10,7 +10,7 @@ import NIOPosix
 /// server that does not answer.
 enum DirectServerRequest {
     static func ask(_ server: String, _ message: Message, options: ClientOptions) async throws -> Message {
-        let timeout = TimeAmount.nanoseconds(Int64((options.timeout ?? 5) * 1e9))
+        let timeout = TimeAmount.nanoseconds(Int64((options.givenTimeout ?? 5) * 1e9))
         let secret = try options.loadSecret()
         do {
             let connection = try await KVConnection.connect(

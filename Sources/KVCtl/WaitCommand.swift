@@ -9,7 +9,7 @@ struct WaitCommand: AsyncParsableCommand {
         abstract: "Wait until the service is ready: an acknowledged view with a live primary.",
         discussion: """
             For scripts and ExecStartPost=-style orchestration. With --backup, also wait for a live \
-            backup. Exit 0 when ready; with --timeout, exit 2 if it is not ready in time.
+            backup. Exit 0 when ready; exit 2 if it is not ready within --timeout (30 s; 0 waits for ever).
             """)
 
     @OptionGroup var options: ClientOptions

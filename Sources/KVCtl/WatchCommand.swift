@@ -10,7 +10,8 @@ struct WatchCommand: AsyncParsableCommand {
         discussion: """
             Polls the monitor every 100 ms. A change is a new view number or the acknowledgement \
             of the current view; changes closer together than a poll show as one. When the \
-            monitor does not answer, a line on stderr says so once, and watching goes on.
+            monitor does not answer, a line on stderr says so once, and watching goes on. \
+            --timeout applies only when given.
             """)
 
     @OptionGroup var options: ClientOptions
@@ -28,8 +29,10 @@ struct WatchCommand: AsyncParsableCommand {
         var last: View?
         var changes = 0
         var monitorLost = false
+        // Until interrupted, unless a --timeout says otherwise.
+        let deadline = options.explicitDeadline
         while true {
-            if let deadline = options.deadline, NIODeadline.now() >= deadline { return }
+            if let deadline, NIODeadline.now() >= deadline { return }
             do {
                 let view = try await client.view(deadline: NIODeadline.now() + .seconds(1))
                 monitorLost = false

@@ -1,7 +1,10 @@
 import ArgumentParser
-import KVCtl
 import KVTestSupport
+import NIOConcurrencyHelpers
+import NIOCore
 import XCTest
+
+@testable import KVCtl
 
 /// Bad command lines get a clear message and exit status 64, before any network I/O.
 final class KVCtlArgumentTests: XCTestCase {
@@ -44,7 +47,7 @@ final class KVCtlArgumentTests: XCTestCase {
     func testBadTimeoutIsAUsageError() async throws {
         try await assertUsageError(["get", "k", "--timeout", "-1"], mentions: "--timeout")
         try await assertUsageError(["get", "k", "--timeout", "soon"], mentions: "timeout")
-        try await assertUsageError(["view", "--timeout", "0"], mentions: "--timeout")
+        try await assertUsageError(["view", "--timeout", "1e10"], mentions: "--timeout")
     }
 
     func testBadMonitorAddressIsAUsageError() async throws {
@@ -80,5 +83,56 @@ final class KVCtlArgumentTests: XCTestCase {
         XCTAssertNoThrow(
             try KVCtlCommand.parseAsRoot(["monitors", "--monitor", "[::1]:7100,127.0.0.1:7200", "--json"]))
         XCTAssertThrowsError(try KVCtlCommand.parseAsRoot(["monitors", "--monitor", "127.0.0.1:7100,"]))
+    }
+
+    /// Issue 17: a finite default, so that a command against a service that is down ends.
+    func testTheTimeoutIsThirtySecondsByDefaultAndZeroMeansForEver() throws {
+        let byDefault = try ClientOptions.parse([])
+        let deadline = try XCTUnwrap(byDefault.deadline)
+        let left = deadline - NIODeadline.now()
+        XCTAssertTrue(left > .seconds(29) && left <= .seconds(30), "\(left)")
+        XCTAssertNil(byDefault.explicitDeadline, "watch runs until interrupted unless told")
+        XCTAssertNil(byDefault.givenTimeout)
+        let forEver = try ClientOptions.parse(["--timeout", "0"])
+        XCTAssertNil(forEver.deadline)
+        XCTAssertNil(forEver.explicitDeadline)
+        XCTAssertNil(forEver.givenTimeout, "commands with a bound of their own keep it")
+        let given = try ClientOptions.parse(["--timeout", "2.5"])
+        XCTAssertEqual(given.givenTimeout, 2.5)
+        XCTAssertNotNil(given.explicitDeadline)
+    }
+
+    func testTheRetryReportSaysANewReasonAtOnceAndRepeatsOnlyAfterAWhile() {
+        let clock = NIOLockedValueBox(NIODeadline.uptimeNanoseconds(1_000_000_000))
+        let printed = NIOLockedValueBox<[String]>([])
+        let reporter = RetryReporter(now: { clock.withLockedValue { $0 } }) { line in
+            printed.withLockedValue { $0.append(line) }
+        }
+        reporter.report("monitor 127.0.0.1:7100: connection refused")
+        reporter.report("monitor 127.0.0.1:7100: connection refused")
+        clock.withLockedValue { $0 = $0 + .seconds(4) }
+        reporter.report("monitor 127.0.0.1:7100: connection refused")
+        reporter.report("monitor 127.0.0.1:7200: timed out")
+        clock.withLockedValue { $0 = $0 + .seconds(5) }
+        reporter.report("monitor 127.0.0.1:7200: timed out")
+        XCTAssertEqual(
+            printed.withLockedValue { $0 },
+            [
+                "monitor 127.0.0.1:7100: connection refused, retrying", "monitor 127.0.0.1:7200: timed out, retrying",
+                "monitor 127.0.0.1:7200: timed out, retrying",
+            ])
+    }
+
+    /// On a terminal (here `script`'s pseudo-terminal), kvctl says what it waits for, and
+    /// gives up at --timeout with exit status 2.
+    func testOnATerminalKvctlSaysWhatItIsWaitingFor() async throws {
+        let port = try Loopback.freePort()
+        let command = "\(Binaries.kvctl) get k --monitor 127.0.0.1:\(port) --timeout 1"
+        let run = try await scratch.run("script", "/usr/bin/script", ["-qec", command, "/dev/null"])
+        XCTAssertEqual(run.status, 2, "\(run.stdout)\(run.stderr)")
+        let shown = run.stdout + run.stderr
+        XCTAssertTrue(
+            shown.contains("kvctl: monitor 127.0.0.1:\(port): ") && shown.contains("refused, retrying"), shown)
+        XCTAssertEqual(shown.components(separatedBy: "retrying").count - 1, 1, "the same reason repeated: \(shown)")
     }
 }
