@@ -126,7 +126,9 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let answer: (view: View, servers: [ServerInfo])
         do {
-            answer = try await client.servers(deadline: options.deadline ?? NIODeadline.now() + .seconds(3))
+            // Its own bound (3 s) unless one is given: "down" is an answer, not a failure.
+            let seconds = options.givenTimeout ?? 3
+            answer = try await client.servers(deadline: NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9)))
         } catch {
             Output.line(
                 "down: \(options.monitorDescription) \(addresses.count == 1 ? "does" : "do") not answer (\(error))")
