@@ -12,7 +12,9 @@ import NodeDriver
 /// - `kvservice_transfers_total{outcome}` (`started`, `completed`, `restarted`, `resumed`) and
 ///   `kvservice_transfer_duration_seconds`: state transfers to a new backup.
 /// - Gauges `kvservice_view_number`, `kvservice_role{role}` (1 for the current role),
-///   `kvservice_keys`, `kvservice_bytes`, `kvservice_duplicate_clients`.
+///   `kvservice_keys`, `kvservice_bytes`, `kvservice_duplicate_clients`,
+///   `kvservice_peer_reachable{peer}` (`monitor`, `backup`: 0 once it has answered nothing
+///   for three ping intervals, 1 otherwise).
 /// - With a data directory: `kvservice_log_sync_duration_seconds` (each fdatasync of the
 ///   log) and `kvservice_log_sync_records` (records made durable by each: the group
 ///   commit's batch size), and gauges `kvservice_log_bytes`, `kvservice_snapshot_bytes`,
@@ -34,6 +36,8 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     private let keys: Gauge
     private let bytes: Gauge
     private let duplicateClients: Gauge
+    private let monitorReachable: Gauge
+    private let backupReachable: Gauge
     private let syncDuration: CoreMetrics.Timer
     private let syncRecords: Recorder
     private let logBytes: Gauge
@@ -71,6 +75,10 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
         keys = Gauge(label: "kvservice_keys", factory: factory)
         bytes = Gauge(label: "kvservice_bytes", factory: factory)
         duplicateClients = Gauge(label: "kvservice_duplicate_clients", factory: factory)
+        monitorReachable = Gauge(label: "kvservice_peer_reachable", dimensions: [("peer", "monitor")], factory: factory)
+        backupReachable = Gauge(label: "kvservice_peer_reachable", dimensions: [("peer", "backup")], factory: factory)
+        monitorReachable.record(1)
+        backupReachable.record(1)
         syncDuration = Timer(label: "kvservice_log_sync_duration_seconds", factory: factory)
         syncRecords = Recorder(label: Self.syncBatchLabel, aggregate: true, factory: factory)
         logBytes = Gauge(label: "kvservice_log_bytes", factory: factory)
@@ -144,6 +152,11 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     }
 
     /// The gauges, taken from the core at every tick.
+    public func peersReachable(monitor: Bool, backup: Bool) {
+        monitorReachable.record(monitor ? 1 : 0)
+        backupReachable.record(backup ? 1 : 0)
+    }
+
     public func update(viewnum: UInt64, role: ServerInfo.Role, keys: Int, bytes: Int, duplicateClients: Int) {
         viewNumber.record(viewnum)
         for (candidate, gauge) in roles { gauge.record(candidate == role ? 1 : 0) }

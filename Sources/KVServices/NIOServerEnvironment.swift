@@ -52,6 +52,8 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     private var backupLink: PeerLink?
     var onStatusChange: (@Sendable (ServerNode.Summary) -> Void)?
     var onTick: (@Sendable (ServerNode.Summary) -> Void)?
+    /// The driver's `peerTrouble`, for the summaries (set once the driver exists).
+    var peerTrouble: (() -> String?)?
 
     init(loop: any EventLoop, group: any EventLoopGroup, secret: SharedSecret?, logger: Logger) {
         self.loop = loop
@@ -128,11 +130,11 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     }
 
     func statusChanged(_ core: ServerCore) {
-        onStatusChange?(ServerNode.Summary(core))
+        onStatusChange?(ServerNode.Summary(core, trouble: peerTrouble?()))
     }
 
     func ticked(_ core: ServerCore) {
-        onTick?(ServerNode.Summary(core))
+        onTick?(ServerNode.Summary(core, trouble: peerTrouble?()))
     }
 
     /// Closes the links to the monitors and the backup.

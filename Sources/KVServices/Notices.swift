@@ -154,6 +154,21 @@ enum Notices {
             logger.info(
                 "state transfer to \(backup) resumed from chunk \(fromChunk): \(reason)",
                 metadata: ["kv_event": "transfer-resume", "kv_peer": "\(backup)", "kv_chunk": "\(fromChunk)"])
+        case .peerUnreachable(let peer, let address, let seconds, let reason, let reminder):
+            let silent = String(Int(seconds.rounded()))
+            let still = reminder ? ", still" : ""
+            let effect =
+                peer == "monitor"
+                ? "no view change reaches this server, and the monitor may take it for dead"
+                : "replies to clients wait for it"
+            logger.warning(
+                "\(peer) \(address) has answered nothing for \(silent) s (\(reason))\(still): \(effect)",
+                metadata: ["kv_event": "peer-unreachable", "kv_peer": "\(address)", "kv_peer_role": "\(peer)"])
+        case .peerReachable(let peer, let address, let seconds):
+            let after = seconds > 0 ? " after \(Int(seconds.rounded())) s" : ""
+            logger.notice(
+                "\(peer) \(address) answers again\(after)",
+                metadata: ["kv_event": "peer-reachable", "kv_peer": "\(address)", "kv_peer_role": "\(peer)"])
         case .transferReceived(let from, let viewnum, let keys):
             logger.notice(
                 "received the whole state from \(from)",

@@ -77,13 +77,16 @@ public final class ServerNode: @unchecked Sendable {
         public var serving: Bool
         public var backupSynchronized: Bool
         public var keys: Int
+        /// A peer that has not answered for a while (`ServerDriver.peerTrouble`).
+        public var trouble: String?
 
-        init(_ core: ServerCore) {
+        init(_ core: ServerCore, trouble: String?) {
             view = core.view
             role = core.role
             serving = core.isServing
             backupSynchronized = core.backupSynchronized
             keys = core.store.count
+            self.trouble = trouble
         }
     }
 
@@ -167,6 +170,7 @@ public final class ServerNode: @unchecked Sendable {
                 peerTimeout: UInt64(configuration.peerTimeout.nanoseconds), incarnation: configuration.incarnation),
             environment: environment, measurements: configuration.metrics, storage: storage?.log,
             recovered: storage?.opening.recovered)
+        environment.peerTrouble = { [weak driver] in driver?.peerTrouble }
     }
 
     public var localAddress: PeerAddress? { listener?.localAddress }
@@ -249,7 +253,7 @@ public final class ServerNode: @unchecked Sendable {
 
     /// The status-line summary, taken on the node's loop.
     public func currentSummary() async -> Summary? {
-        try? await loop.submit { Summary(self.driver.core) }.get()
+        try? await loop.submit { Summary(self.driver.core, trouble: self.driver.peerTrouble) }.get()
     }
 
     /// Runs `body` on the node's loop with read access to its core, for tests and

@@ -36,6 +36,8 @@ public enum MessageIDs {
         "data-adopted": "cf0d390a181f4525b0fe016b0954dedf",
         "revived": "3b10ea583ff945ce9f8c7fe88c2d503e",
         "waiting-for-revival": "a120a59e54314d17b8524788f5a17d8e",
+        "peer-unreachable": "485abdff019244a7a94a462b70cb86ad",
+        "peer-reachable": "d3508980064842f485fc3f32a00fc941",
         "foreign-data": "5d8a5bf0e38d4d3e8f2c890edb92c89c",
     ]
 }

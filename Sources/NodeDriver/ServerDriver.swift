@@ -65,6 +65,27 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     private var whenIdle: [() -> Void] = []
     /// When the state transfer under way began (restarts included).
     private var transferStartedAt: UInt64?
+    /// Whether the monitor, and as primary the backup, answer (for operators: the log,
+    /// the status line and the metrics).
+    private var monitorReach: PeerReachability
+    private var backupReach: PeerReachability
+    /// The backup `backupReach` judges.
+    private var judgedBackup = ""
+
+    /// Why the monitor or the backup has not answered for a while, for a status line; nil
+    /// while both answer.
+    public var peerTrouble: String? {
+        let parts = [
+            monitorReach.trouble.map { "monitor unreachable: \($0)" },
+            backupReach.trouble.map { "backup \(judgedBackup) unreachable: \($0)" },
+        ].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+
+    /// Trouble begins after this many ping intervals without an answer; reminders come at
+    /// most once a minute.
+    static var troubleAfterIntervals: UInt64 { 3 }
+    static var remindEvery: UInt64 { 60_000_000_000 }
 
     /// Requests are taken from creation on (a listener may hand them over before the
     /// first tick); ticks and pings run from `start()`; nothing runs after `stop()`.
@@ -127,6 +148,9 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         self.storage = storage
         self.core = ServerCore(config: configuration.core, recovered: recovered)
         self.monitors = MonitorRotation(configuration.monitors)
+        let threshold = Self.troubleAfterIntervals * configuration.pingInterval
+        monitorReach = PeerReachability(threshold: threshold, remindEvery: Self.remindEvery, now: environment.now)
+        backupReach = PeerReachability(threshold: threshold, remindEvery: Self.remindEvery, now: environment.now)
     }
 
     /// Starts ticking: the first tick (and ping) at once, then every ping interval.
@@ -239,6 +263,14 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             guard let self, self.lifecycle == .running else { return }
             var ack: BackupAck?
             if case .success(.backupAck(let received)) = answer { ack = received }
+            if address == self.judgedBackup {
+                switch answer {
+                case .success(.backupAck): self.reached(.backup, self.backupReach.answered(at: self.environment.now))
+                case .success(let other):
+                    self.backupReach.failed("answered \(other.typeCode)", at: self.environment.now)
+                case .failure(let failure): self.backupReach.failed("\(failure)", at: self.environment.now)
+                }
+            }
             if let measurements = self.measurements, let sentAt {
                 measurements.forwardBatches(ack?.verdict == .accepted ? .acked : .failed, count: 1)
                 measurements.forwardBatchFinished(nanoseconds: self.elapsed(since: sentAt))
@@ -262,6 +294,14 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             self.settleFirstPing()
             guard self.lifecycle == .running else { return }
             if case .success = answer { self.monitorAnswered() }
+            switch answer {
+            case .success(.viewReply), .success(.notLeader):
+                self.reached(.monitor, self.monitorReach.answered(at: self.environment.now))
+            case .success(let other):
+                self.monitorReach.failed("\(monitor) answered \(other.typeCode)", at: self.environment.now)
+            case .failure(let failure):
+                self.monitorReach.failed("\(monitor): \(failure)", at: self.environment.now)
+            }
             switch answer {
             case .success(.viewReply(let view)):
                 self.monitors.answered()
@@ -323,6 +363,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         guard lifecycle == .running else { return }
         redirectedThisTick = false
         run(core.step(.tick))
+        checkReachability()
         // Compaction: the log since the last snapshot has grown; not while a transfer is
         // replacing the store (the snapshot would hold half of it).
         if let storage, storage.wantsSnapshot, core.mayCompact {
@@ -332,6 +373,46 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             viewnum: core.view.viewnum, role: core.role, keys: core.store.count, bytes: max(0, core.storeBytes),
             duplicateClients: core.duplicates.count)
         environment.ticked(core)
+    }
+
+    // MARK: - Reachability
+
+    private enum JudgedPeer: String {
+        case monitor, backup
+    }
+
+    private func checkReachability() {
+        let now = environment.now
+        // Only a serving primary's backup is judged, and a new one afresh.
+        let backup = core.isServing ? core.view.backup : ""
+        if backup != judgedBackup {
+            if backupReach.isInTrouble, !judgedBackup.isEmpty {
+                log(.peerReachable(peer: "backup", address: judgedBackup, seconds: 0))
+            }
+            judgedBackup = backup
+            backupReach.reset(at: now)
+        }
+        reached(.monitor, monitorReach.check(at: now))
+        if !judgedBackup.isEmpty { reached(.backup, backupReach.check(at: now)) }
+        measurements?.peersReachable(monitor: !monitorReach.isInTrouble, backup: !backupReach.isInTrouble)
+    }
+
+    private func reached(_ peer: JudgedPeer, _ report: PeerReachability.Report?) {
+        guard let report else { return }
+        let address = peer == .monitor ? monitors.current : judgedBackup
+        switch report {
+        case .unreachable(let silent, let reason), .stillUnreachable(let silent, let reason):
+            var reminder = false
+            if case .stillUnreachable = report { reminder = true }
+            log(
+                .peerUnreachable(
+                    peer: peer.rawValue, address: address, seconds: Double(silent) / 1e9, reason: reason,
+                    reminder: reminder))
+        case .reachable(let after):
+            log(.peerReachable(peer: peer.rawValue, address: address, seconds: Double(after) / 1e9))
+        }
+        environment.statusChanged(core)
+        measurements?.peersReachable(monitor: !monitorReach.isInTrouble, backup: !backupReach.isInTrouble)
     }
 
     // MARK: - Readiness

@@ -8,6 +8,8 @@ public protocol ServerMeasurements: AnyObject {
     func transfer(_ outcome: TransferOutcome)
     func transferFinished(nanoseconds: Int64)
     func update(viewnum: UInt64, role: ServerInfo.Role, keys: Int, bytes: Int, duplicateClients: Int)
+    /// Whether the monitor, and the backup (true without one), answer (`ServerDriver.peerTrouble`).
+    func peersReachable(monitor: Bool, backup: Bool)
 }
 
 /// What became of forward batches.

@@ -68,6 +68,11 @@ public enum ServerNotice: Equatable, Sendable {
     /// same transfer: the backup keeps what it took.
     case transferResumed(backup: String, fromChunk: UInt32, reason: String)
     case transferReceived(from: String, viewnum: UInt64, keys: Int)
+    /// A peer the server must reach (`peer`: "monitor" or "backup", at `address`) has
+    /// answered nothing for `seconds`; `reminder` when said before. From the driver.
+    case peerUnreachable(peer: String, address: String, seconds: Double, reason: String, reminder: Bool)
+    /// It answers again, after `seconds` of silence.
+    case peerReachable(peer: String, address: String, seconds: Double)
     /// The backup refused a forward or chunk; this server stops answering as primary
     /// until it learns a newer view.
     case fenced(backup: String, viewnum: UInt64, verdict: BackupVerdict)
