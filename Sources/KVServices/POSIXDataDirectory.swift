@@ -67,8 +67,17 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
 
     private func full(_ name: String) -> String { path + "/" + name }
 
-    private func failure(_ what: String, _ name: String) -> IOError {
-        IOError(description: "\(what) \(full(name)): \(Self.lastError())")
+    /// The error of the failed call before: `DiskFull` for want of space, which the
+    /// engine may wait out. Not for syncs, which are never retried.
+    private func failure(_ what: String, _ name: String) -> any Error {
+        Self.error("\(what) \(full(name))")
+    }
+
+    /// `what`, with errno's text.
+    private static func error(_ what: String) -> any Error {
+        let code = errno
+        let description = "\(what): \(String(cString: strerror(code)))"
+        return code == ENOSPC || code == EDQUOT ? DiskFull(description) : IOError(description: description)
     }
 
     public func fileNames() throws -> [String] {
@@ -136,7 +145,7 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
             let count = bytes.withUnsafeBytes { write($0.baseAddress! + written, $0.count - written) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw IOError(description: "cannot write to \(path): \(Self.lastError())")
+                throw Self.error("cannot write to \(path)")
             }
             if count == 0 {
                 throw IOError(description: "cannot write to \(path): write(2) wrote nothing")
@@ -158,7 +167,9 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     public func syncDirectory() throws {
-        guard fsync(directory) == 0 else { throw failure("fsync of the directory failed:", "") }
+        guard fsync(directory) == 0 else {
+            throw IOError(description: "fsync of the directory \(path) failed: \(Self.lastError())")
+        }
     }
 
     public func remove(_ name: String) throws {
@@ -169,7 +180,9 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
         let fd = open(full(name), O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw failure("cannot open", name) }
         defer { _ = Glibc.close(fd) }
-        guard ftruncate(fd, off_t(length)) == 0 else { throw failure("cannot truncate", name) }
+        guard ftruncate(fd, off_t(length)) == 0 else {
+            throw IOError(description: "cannot truncate \(full(name)): \(Self.lastError())")
+        }
         try sync(fd)
     }
 
