@@ -1,4 +1,5 @@
 import KVStorage
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -18,6 +19,15 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
 
     public let path: String
     private let directory: Int32
+    /// For tests: bytes writes may still add before write(2) is answered ENOSPC, as on a
+    /// full disk; -1, the default, leaves write(2) alone. One relaxed load a write.
+    private let spaceForTests = Atomic<Int>(-1)
+
+    /// For tests: from now on writes fail with ENOSPC once `bytes` more have gone out
+    /// (a short write first, if one straddles the limit); nil lifts the limit.
+    public func limitSpaceForTests(to bytes: Int?) {
+        spaceForTests.store(bytes ?? -1, ordering: .relaxed)
+    }
 
     /// Opens `path`, creating it (mode 0700) if it does not exist.
     public convenience init(path: String) throws {
@@ -131,7 +141,19 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     public func write(_ handle: Int32, _ bytes: [UInt8]) throws {
-        try Self.writeAll(bytes, in: path) { Glibc.write(handle, $0, $1) }
+        guard spaceForTests.load(ordering: .relaxed) >= 0 else {
+            return try Self.writeAll(bytes, in: path) { Glibc.write(handle, $0, $1) }
+        }
+        try Self.writeAll(bytes, in: path) { pointer, count in
+            let space = spaceForTests.load(ordering: .relaxed)
+            guard space != 0 else {
+                errno = ENOSPC
+                return -1
+            }
+            let written = Glibc.write(handle, pointer, space < 0 ? count : min(count, space))
+            if space > 0, written > 0 { spaceForTests.store(space - written, ordering: .relaxed) }
+            return written
+        }
     }
 
     /// Writes all of `bytes` with `write` (write(2) on a descriptor), as many calls as it

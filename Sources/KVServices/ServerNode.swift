@@ -77,6 +77,8 @@ public final class ServerNode: @unchecked Sendable {
         public var serving: Bool
         public var backupSynchronized: Bool
         public var keys: Int
+        /// The data directory's disk is full: updates are refused.
+        public var diskFull = false
 
         init(_ core: ServerCore) {
             view = core.view
@@ -84,6 +86,7 @@ public final class ServerNode: @unchecked Sendable {
             serving = core.isServing
             backupSynchronized = core.backupSynchronized
             keys = core.store.count
+            diskFull = core.diskFull
         }
     }
 
@@ -128,7 +131,8 @@ public final class ServerNode: @unchecked Sendable {
                     setAsideName: "damaged-\(UInt64(NIODeadline.now().uptimeNanoseconds))")
                 let log = DiskLog(
                     engine: engine, loop: loop, metrics: configuration.metrics,
-                    compactionMinimumBytes: configuration.compactionMinimumBytes, fail: fail)
+                    compactionMinimumBytes: configuration.compactionMinimumBytes,
+                    warn: { logger.warning("\($0)", metadata: ["kv_event": "disk-full"]) }, fail: fail)
                 return (log, opening)
             }
             Notices.storageOpened(storage!.opening, directory: path, logger: logger)
@@ -243,7 +247,8 @@ public final class ServerNode: @unchecked Sendable {
                     directory: configuration.dataDirectory ?? "", fsync: "\(configuration.fsync)",
                     logBytes: UInt64(figures.logBytes), snapshotBytes: UInt64(figures.snapshotBytes),
                     lastWritten: figures.lastWritten, lastSynced: figures.lastSynced, claim: core.claim,
-                    opening: storageReport ?? "")
+                    opening: (core.diskFull ? "NOW: the disk is full, updates are refused until it takes writes; " : "")
+                        + (storageReport ?? ""))
             })
     }
 

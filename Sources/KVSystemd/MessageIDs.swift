@@ -37,5 +37,7 @@ public enum MessageIDs {
         "revived": "3b10ea583ff945ce9f8c7fe88c2d503e",
         "waiting-for-revival": "a120a59e54314d17b8524788f5a17d8e",
         "foreign-data": "5d8a5bf0e38d4d3e8f2c890edb92c89c",
+        "disk-full": "35ad9edb0f384fa49bee8e000f1a85c1",
+        "disk-space-returned": "17e9a8aee1f744c7a5af8d486b76ee29",
     ]
 }

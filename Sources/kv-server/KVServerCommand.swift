@@ -271,6 +271,11 @@ struct KVServerCommand: AsyncParsableCommand {
     }
 
     static func statusLine(_ summary: ServerNode.Summary) -> String {
+        let line = roleLine(summary)
+        return summary.diskFull ? "DISK FULL (updates refused): \(line)" : line
+    }
+
+    private static func roleLine(_ summary: ServerNode.Summary) -> String {
         let view = summary.view
         guard view.viewnum > 0 else { return "waiting for the monitor's first view" }
         let keys = "\(summary.keys) keys"

@@ -1,0 +1,87 @@
+import Foundation
+import KVClient
+import KVProtocol
+import KVTestSupport
+import KVTransport
+import ServerCore
+import XCTest
+
+/// A full disk under a real server (docs/STORAGE.md, "Errors"): the server stays up, the
+/// primary refuses updates with retryLater while its log waits for space, the reply that
+/// waited is sent once space returns, and every acknowledged write survives a restart.
+final class DiskFullTests: XCTestCase {
+    func testAFullDiskRefusesUpdatesAndLosesNothing() async throws {
+        for policy in [FsyncPolicy.always, .everysec] {
+            try await fillThePrimarysDisk(policy)
+        }
+    }
+
+    private func fillThePrimarysDisk(_ policy: FsyncPolicy) async throws {
+        let scratch = try makeScratch().directory
+        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
+        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let s0 = try await cluster.addServer(dataDirectory: scratch + "/s0", fsync: policy)
+        try await cluster.waitForView(primary: s0, backup: nil)
+        let s1 = try await cluster.addServer(dataDirectory: scratch + "/s1", fsync: policy)
+        try await cluster.waitForView(primary: s0, backup: s1)
+        let client = await cluster.makeClient()
+        var written: [String: String] = [:]
+        for index in 0..<20 {
+            try await client.put("k\(index)", "before-\(index)")
+            written["k\(index)"] = "before-\(index)"
+        }
+
+        // A short write, then ENOSPC: the log is cut back and the record waits.
+        let node = await cluster.node(s0)
+        let directory = try XCTUnwrap(node?.diskLog?.directory)
+        directory.limitSpaceForTests(to: 5)
+        let waiting = Task { try await client.put("held", "\(policy)") }
+        try await waitUntil("\(policy): the primary finds its disk full", timeout: 10) {
+            await cluster.inspect(s0) { $0.diskFull } == true
+        }
+        XCTAssertEqual(node?.diskLog?.waitingForSpace, true, "\(policy): the log no longer waits for space")
+
+        let raw = await cluster.makeClient()
+        let address = await cluster.address(s0)
+        let refused = try await raw.ask(
+            server: address, .request(ClientRequest(op: .put, clientID: 991, seq: 1, key: bytes("new"), value: [])),
+            timeout: .seconds(5))
+        guard case .reply(let reply) = refused else { return XCTFail("\(policy): no reply but \(refused)") }
+        XCTAssertEqual(reply.status, .retryLater, "\(policy): an update taken while the disk is full")
+        let info = try await raw.ask(server: address, .serverInfo, timeout: .seconds(5))
+        guard case .serverInfoReply(let stats) = info else { return XCTFail("\(policy): no server info") }
+        XCTAssertTrue(
+            try XCTUnwrap(stats.storage).opening.contains("disk is full"), "\(policy): server-info says nothing")
+        let held = await cluster.inspect(s0) { $0.pendingReplies }
+        XCTAssertEqual(held, 1, "\(policy): the reply waiting for the log was sent")
+
+        // Space returns: the record goes in, the reply that waited for it is sent.
+        directory.limitSpaceForTests(to: nil)
+        try await waitUntil("\(policy): the reply that waited for the log is sent", timeout: 10) {
+            await cluster.inspect(s0) { $0.pendingReplies } == 0
+        }
+        try await waiting.value
+        written["held"] = "\(policy)"
+        try await waitUntil("\(policy): the primary takes updates again", timeout: 10) {
+            await cluster.inspect(s0) { $0.diskFull } == false
+        }
+        try await client.put("after", "\(policy)")
+        written["after"] = "\(policy)"
+
+        await cluster.kill(s0)
+        await cluster.kill(s1)
+        await cluster.stopMonitor()
+        try await cluster.restartMonitor()
+        try await cluster.restart(s0)
+        try await cluster.restart(s1)
+        try await waitUntil("\(policy): the pair is synchronised again", timeout: 15) {
+            await cluster.hasSynchronizedPair()
+        }
+        let reader = await cluster.makeClient()
+        for (key, value) in written.sorted(by: { $0.key < $1.key }) {
+            let read = try await reader.get(key)
+            XCTAssertEqual(read, value, "\(policy): \(key) lost after the restart")
+        }
+        await cluster.stopAll()
+    }
+}
