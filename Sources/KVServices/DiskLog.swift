@@ -179,7 +179,11 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     public func close() async {
         try? await loop.submit { self.flushTurn(reportingAt: .nextTask) }.get()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            enqueue(.close({ continuation.resume() }))
+            signal.lock()
+            queue.append(.close({ continuation.resume() }))
+            // What waits for space gets one last try, now.
+            retryAt = nil
+            signal.unlock(withValue: 1)
             wake.lock()
             wake.unlock(withValue: 1)
         }
@@ -337,6 +341,12 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
                 woken = true
             }
             var taken: [Work] = []
+            if woken, let waitUntil = retryAt, waitUntil > NIODeadline.now() {
+                // Work came in while a write waits for space: it queues behind, and the
+                // next try is the second's.
+                signal.unlock()
+                continue
+            }
             if woken {
                 swap(&taken, &queue)
                 threadBusy = true
