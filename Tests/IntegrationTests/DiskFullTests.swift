@@ -84,4 +84,56 @@ final class DiskFullTests: XCTestCase {
         }
         await cluster.stopAll()
     }
+
+    /// A transfer's replacing snapshot on a new backup whose disk is full waits, and the
+    /// last chunk is not acknowledged: the view stays unsynchronised, the backup stays
+    /// up, and once there is space the transfer completes and the pair loses nothing.
+    func testATransferToABackupWithAFullDiskCompletesOnceThereIsSpace() async throws {
+        let scratch = try makeScratch().directory
+        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
+        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let s0 = try await cluster.addServer(dataDirectory: scratch + "/s0")
+        try await cluster.waitForView(primary: s0, backup: nil)
+        let s1 = try await cluster.addServer(dataDirectory: scratch + "/s1")
+        try await cluster.waitForView(primary: s0, backup: s1)
+        let client = await cluster.makeClient()
+        var written: [String: String] = [:]
+        for index in 0..<50 {
+            try await client.put("k\(index)", String(repeating: "v", count: 200))
+            written["k\(index)"] = String(repeating: "v", count: 200)
+        }
+        // A spare, whose disk fills up before the transfer reaches it.
+        let s2 = try await cluster.addServer(dataDirectory: scratch + "/s2")
+        let node = await cluster.node(s2)
+        let directory = try XCTUnwrap(node?.diskLog?.directory)
+        directory.limitSpaceForTests(to: 0)
+        await cluster.kill(s1)
+        let spare = await cluster.address(s2)
+        try await waitUntil("the spare is the view's backup and its snapshot waits for space", timeout: 15) {
+            await cluster.view().backup == spare && node?.diskLog?.waitingForSpace == true
+        }
+        let synchronised = await cluster.inspect(s0) { $0.backupSynchronized }
+        XCTAssertEqual(synchronised, false, "the last chunk was acknowledged before its snapshot was written")
+        let running = await cluster.inspect(s2) { _ in true }
+        XCTAssertEqual(running, true, "the spare stopped on a full disk")
+
+        directory.limitSpaceForTests(to: nil)
+        try await cluster.waitForView(primary: s0, backup: s2, timeout: 20)
+        try await client.put("after", "transfer")
+        written["after"] = "transfer"
+
+        await cluster.kill(s0)
+        await cluster.kill(s2)
+        await cluster.stopMonitor()
+        try await cluster.restartMonitor()
+        try await cluster.restart(s0)
+        try await cluster.restart(s2)
+        try await waitUntil("the pair is synchronised again", timeout: 15) { await cluster.hasSynchronizedPair() }
+        let reader = await cluster.makeClient()
+        for (key, value) in written.sorted(by: { $0.key < $1.key }) {
+            let read = try await reader.get(key)
+            XCTAssertEqual(read, value, "\(key) lost after the restart")
+        }
+        await cluster.stopAll()
+    }
 }
