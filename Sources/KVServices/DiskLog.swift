@@ -48,6 +48,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         public var lastSynced: UInt64 = 0
         public var logBytes = 0
         public var snapshotBytes = 0
+        /// Compactions abandoned because the disk was full.
+        public var compactionsAbandoned = 0
     }
 
     private enum Work {
@@ -267,6 +269,7 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
                 + "compaction may start in \(Self.compactionRetryDelay.nanoseconds / 1_000_000_000) s")
         compacting = false
         nextCompactionAt = NIODeadline.now() + Self.compactionRetryDelay
+        figures.withLockedValue { $0.compactionsAbandoned += 1 }
     }
 
     /// Ends the process after a failed write or sync, with `engineLock` held. First, a

@@ -136,4 +136,57 @@ final class DiskFullTests: XCTestCase {
         }
         await cluster.stopAll()
     }
+
+    /// A compaction whose snapshot does not fit is abandoned: its temporary removed, the
+    /// log kept whole, the server up and writing; nothing is lost across a restart.
+    func testACompactionThatFindsTheDiskFullIsAbandoned() async throws {
+        let scratch = try makeScratch().directory
+        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
+        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let s0 = try await cluster.addServer(dataDirectory: scratch + "/s0", compactionMinimumBytes: 32 << 10)
+        try await cluster.waitForView(primary: s0, backup: nil)
+        let node = await cluster.node(s0)
+        let log = try XCTUnwrap(node?.diskLog)
+        let client = await cluster.makeClient()
+        var written: [String: String] = [:]
+        var index = 0
+        func put() async throws {
+            let key = "k\(index)"
+            let value = "\(index)-" + String(repeating: "v", count: 200)
+            index += 1
+            try await client.put(key, value)
+            written[key] = value
+        }
+        // Compactions start at a tick once the log holds 32 KiB. Just short of it, the
+        // space left is cut to 6 KiB: room for the records that cross the mark and for
+        // the compaction's new log and manifest, not for its snapshot of every key.
+        while log.current.logBytes < 31 << 10 { try await put() }
+        log.directory.limitSpaceForTests(to: 6 << 10)
+        while log.current.logBytes < 33 << 10 { try await put() }
+        try await waitUntil(
+            "a compaction is abandoned", timeout: 10,
+            detail: { "\(log.current), waiting for space: \(log.waitingForSpace)" }
+        ) { log.current.compactionsAbandoned > 0 }
+        XCTAssertEqual(log.current.snapshotBytes, 0, "a snapshot was installed")
+        try await waitUntil("the abandoned snapshot's temporary is removed", timeout: 5) {
+            let names = try FileManager.default.contentsOfDirectory(atPath: scratch + "/s0")
+            return !names.contains { $0.hasSuffix(".tmp") }
+        }
+        let running = await cluster.inspect(s0) { _ in true }
+        XCTAssertEqual(running, true, "the server stopped on a full disk")
+
+        log.directory.limitSpaceForTests(to: nil)
+        try await put()
+        await cluster.kill(s0)
+        await cluster.stopMonitor()
+        try await cluster.restartMonitor()
+        try await cluster.restart(s0)
+        try await cluster.waitForView(primary: s0, backup: nil, timeout: 15)
+        let reader = await cluster.makeClient()
+        for (key, value) in written.sorted(by: { $0.key < $1.key }) {
+            let read = try await reader.get(key)
+            XCTAssertEqual(read, value, "\(key) lost after the restart")
+        }
+        await cluster.stopAll()
+    }
 }
