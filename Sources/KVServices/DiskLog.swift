@@ -26,12 +26,21 @@ import ServerCore
 /// the log stays in LSN order; `engineLock` keeps the loop and the thread from using the
 /// engine at once.
 ///
-/// A failed write or sync ends the process (`fail`): after a failed fsync the kernel may
-/// have dropped the pages it could not write, so retrying could report success over a
-/// hole. Recovery from disk at the next start decides what survived; the failure is
-/// recorded first (`StorageEngine.recordFailure`), so that the next start on this boot
-/// judges this run as if a reboot had followed it. A failed snapshot write needs no
-/// record: the pages it may lose are the snapshot's, which nothing names yet.
+/// A write refused for want of space (`DiskFull`: ENOSPC, EDQUOT) is waited out: the
+/// engine has undone it, the work stays at the head of the queue, everything after it
+/// behind it, and the I/O thread tries again once a second (whatever work comes
+/// meanwhile) until it goes in; the core is told the disk is full, and again when it is
+/// not. Nothing waiting is reported persisted meanwhile, so replies and acknowledgements
+/// wait (rule D1). A compaction that finds the disk full is abandoned instead (the log
+/// holds everything), and tried again a minute later at the soonest.
+///
+/// Any other failed write, and every failed sync, ends the process (`fail`): after a
+/// failed fsync the kernel may have dropped the pages it could not write, so retrying
+/// could report success over a hole. Recovery from disk at the next start decides what
+/// survived; the failure is recorded first (`StorageEngine.recordFailure`), so that the
+/// next start on this boot judges this run as if a reboot had followed it. A failed
+/// snapshot write needs no record: the pages it may lose are the snapshot's, which
+/// nothing names yet.
 public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// Where the I/O thread stands, for `kvctl server-info` (the metrics record the syncs).
     public struct Figures: Sendable {
@@ -39,6 +48,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         public var lastSynced: UInt64 = 0
         public var logBytes = 0
         public var snapshotBytes = 0
+        /// Compactions abandoned because the disk was full.
+        public var compactionsAbandoned = 0
     }
 
     private enum Work {
@@ -54,11 +65,16 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// snapshot's size: a log replayed at start stays within a few times the data.
     public static let compactionMinimumBytes = 64 << 20
     private let compactionMinimumBytes: Int
+    /// How long after a compaction abandoned for want of space the next may start.
+    static let compactionRetryDelay = TimeAmount.seconds(60)
+    /// How long the I/O thread waits before it tries again a write refused for want of space.
+    static let diskFullRetryDelay = TimeAmount.seconds(1)
 
     private let engine: StorageEngine<POSIXDataDirectory>
     private let metrics: ServerMetrics?
     private let loop: any EventLoop
     private let fail: @Sendable (String) -> Never
+    private let warn: @Sendable (String) -> Void
     private let pool: NIOThreadPool
     /// 1 while work is queued: the I/O thread waits on it, with a timeout under `everysec`.
     /// It also guards `queue` and `threadBusy`.
@@ -66,12 +82,22 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     private var queue: [Work] = []
     /// The I/O thread is carrying out work it took from `queue`.
     private var threadBusy = false
+    /// Set while a write refused for want of space waits at the head of `queue`: the I/O
+    /// thread tries again no sooner than this, whatever work comes meanwhile.
+    private var retryAt: NIODeadline?
+    /// Wakes the I/O thread from that wait when the log closes.
+    private let wake = ConditionLock(value: 0)
     /// Held by whoever calls the engine: the loop's turn flush, or the I/O thread.
     private let engineLock = NIOLock()
     private let figures: NIOLockedValueBox<Figures>
     /// Touched on the loop only.
     private var persisted: ((UInt64) -> Void)?
+    private var diskFullChanged: ((Bool) -> Void)?
     private var compacting = false
+    /// After a compaction abandoned for want of space, none starts before this.
+    private var nextCompactionAt = NIODeadline.uptimeNanoseconds(0)
+    /// Whether the core was last told the disk is full; on the loop only.
+    private var reportedFull = false
     /// Records of this turn, and whether the task that writes them is queued.
     private var turnRecords: [LogEntry] = []
     private var flushQueued = false
@@ -82,12 +108,14 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// what it found.
     public init(
         engine: StorageEngine<POSIXDataDirectory>, loop: any EventLoop, metrics: ServerMetrics?,
-        compactionMinimumBytes: Int = DiskLog.compactionMinimumBytes, fail: @escaping @Sendable (String) -> Never
+        compactionMinimumBytes: Int = DiskLog.compactionMinimumBytes,
+        warn: @escaping @Sendable (String) -> Void = { _ in }, fail: @escaping @Sendable (String) -> Never
     ) {
         self.engine = engine
         self.compactionMinimumBytes = compactionMinimumBytes
         self.metrics = metrics
         self.loop = loop
+        self.warn = warn
         self.fail = fail
         self.pool = NIOThreadPool(numberOfThreads: 2)
         self.figures = NIOLockedValueBox(
@@ -103,10 +131,25 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
 
     public var current: Figures { figures.withLockedValue { $0 } }
 
+    /// The data directory written (tests reach its `limitSpaceForTests` through it).
+    public var directory: POSIXDataDirectory { engine.fileSystem }
+
     // MARK: - ServerStorage (on the loop)
 
     public func start(persisted: @escaping (UInt64) -> Void) {
         self.persisted = persisted
+    }
+
+    public func start(persisted: @escaping (UInt64) -> Void, diskFull: @escaping (Bool) -> Void) {
+        self.persisted = persisted
+        self.diskFullChanged = diskFull
+    }
+
+    /// Whether a write waits for space now (for tests and reports).
+    public var waitingForSpace: Bool {
+        signal.lock()
+        defer { signal.unlock() }
+        return retryAt != nil
     }
 
     public func append(_ records: [(lsn: UInt64, record: DurableRecord)]) {
@@ -128,16 +171,23 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     }
 
     public var wantsSnapshot: Bool {
-        guard !compacting else { return false }
+        guard !compacting, NIODeadline.now() >= nextCompactionAt else { return false }
         let now = current
         return now.logBytes >= max(compactionMinimumBytes, 2 * now.snapshotBytes)
     }
 
-    /// Writes and syncs everything queued, then stops the I/O thread.
+    /// Writes and syncs everything queued, then stops the I/O thread. Records that wait
+    /// for space then are given up: nothing acknowledged them.
     public func close() async {
         try? await loop.submit { self.flushTurn(reportingAt: .nextTask) }.get()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            enqueue(.close({ continuation.resume() }))
+            signal.lock()
+            queue.append(.close({ continuation.resume() }))
+            // What waits for space gets one last try, now.
+            retryAt = nil
+            signal.unlock(withValue: 1)
+            wake.lock()
+            wake.unlock(withValue: 1)
         }
         try? await pool.shutdownGracefully()
     }
@@ -177,6 +227,11 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             try engine.append(entries)
             reached = engine.lastWritten
             publishFigures()
+        } catch is DiskFull {
+            // The I/O thread tries again, in a second; later turns queue behind.
+            waitForSpace(putBack: [.entries(entries)])
+            engineLock.unlock()
+            return
         } catch {
             stop(after: error)
         }
@@ -185,6 +240,36 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         case .now: persisted?(reached)
         case .nextTask: loop.execute { self.persisted?(reached) }
         }
+    }
+
+    /// After a write refused for want of space, with `engineLock` held: `work` goes back to
+    /// the head of the queue, the I/O thread tries again in a second, and the core learns
+    /// the disk is full (on the loop, as a task of its own).
+    private func waitForSpace(putBack work: [Work]) {
+        signal.lock()
+        queue.insert(contentsOf: work, at: 0)
+        let first = retryAt == nil
+        retryAt = NIODeadline.now() + Self.diskFullRetryDelay
+        signal.unlock(withValue: 1)
+        if first { loop.execute { self.report(full: true) } }
+    }
+
+    /// On the loop.
+    private func report(full: Bool) {
+        guard full != reportedFull else { return }
+        reportedFull = full
+        diskFullChanged?(full)
+    }
+
+    /// On the loop: a compaction found the disk full; the log holds everything, and the
+    /// next may start a minute later.
+    private func abandonCompaction(_ error: DiskFull) {
+        warn(
+            "a compaction of \(engine.fileSystem.path) was abandoned: \(error); the log holds everything, and the next "
+                + "compaction may start in \(Self.compactionRetryDelay.nanoseconds / 1_000_000_000) s")
+        compacting = false
+        nextCompactionAt = NIODeadline.now() + Self.compactionRetryDelay
+        figures.withLockedValue { $0.compactionsAbandoned += 1 }
     }
 
     /// Ends the process after a failed write or sync, with `engineLock` held. First, a
@@ -245,6 +330,12 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
 
     private func run() {
         while true {
+            signal.lock()
+            let waitUntil = retryAt
+            signal.unlock()
+            if let waitUntil, case let left = waitUntil - NIODeadline.now(), left > .zero {
+                if wake.lock(whenValue: 1, timeoutSeconds: Double(left.nanoseconds) / 1e9) { wake.unlock() }
+            }
             let woken: Bool
             if engine.policy == .everysec {
                 woken = signal.lock(whenValue: 1, timeoutSeconds: 1)
@@ -253,6 +344,12 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
                 woken = true
             }
             var taken: [Work] = []
+            if woken, let waitUntil = retryAt, waitUntil > NIODeadline.now() {
+                // Work came in while a write waits for space: it queues behind, and the
+                // next try is the second's.
+                signal.unlock()
+                continue
+            }
             if woken {
                 swap(&taken, &queue)
                 threadBusy = true
@@ -275,10 +372,49 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         }
     }
 
-    /// With `engineLock` held. Returns true once closed.
+    /// With `engineLock` held. Returns true once closed. Work refused for want of space
+    /// goes back to the head of the queue, with everything after it.
     private func carryOut(_ taken: [Work]) throws -> Bool {
         var batch: [LogEntry] = []
         var closers: [() -> Void] = []
+        var index = 0
+        do {
+            try carryOut(taken, &index, &batch, &closers)
+        } catch is DiskFull where !taken.contains(where: { if case .close = $0 { true } else { false } }) {
+            waitForSpace(putBack: (batch.isEmpty ? [] : [.entries(batch)]) + taken[index...])
+            reportReached()
+            return false
+        } catch is DiskFull {
+            // Closing: what waits for space is given up; nothing acknowledged it.
+            for case .close(let done) in taken[index...] { closers.append(done) }
+        }
+        signal.lock()
+        let wasWaiting = retryAt != nil
+        retryAt = nil
+        signal.unlock()
+        if wasWaiting { loop.execute { self.report(full: false) } }
+        let secondPassed = NIODeadline.now() - lastSyncAt >= .seconds(1)
+        if !closers.isEmpty {
+            try sync()
+        } else if engine.policy == .everysec && secondPassed {
+            try syncLettingTheLoopWrite()
+        }
+        reportReached()
+        for done in closers { done() }
+        return !closers.isEmpty
+    }
+
+    /// Reports on the loop what the log holds as the policy requires.
+    private func reportReached() {
+        let reached = engine.policy == .always ? engine.lastSynced : engine.lastWritten
+        publishFigures()
+        loop.execute { self.persisted?(reached) }
+    }
+
+    /// Carries out `taken` from `index` on, which it advances past each work done.
+    private func carryOut(
+        _ taken: [Work], _ index: inout Int, _ batch: inout [LogEntry], _ closers: inout [() -> Void]
+    ) throws {
         // Under `always` every write is synced before the next one starts: recovery tells
         // a torn write from damage by that (docs/STORAGE.md, "Torn tail or damage").
         func writeBatch() throws {
@@ -287,13 +423,19 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
             if engine.policy == .always { try sync() }
         }
-        for work in taken {
-            switch work {
+        while index < taken.count {
+            switch taken[index] {
             case .entries(let entries):
                 batch.append(contentsOf: entries)
             case .compact(let state):
                 try writeBatch()
-                let generation = try engine.beginSnapshot(lsn: state.lsn)
+                let generation: UInt64
+                do {
+                    generation = try engine.beginSnapshot(lsn: state.lsn)
+                } catch let full as DiskFull {
+                    loop.execute { self.abandonCompaction(full) }
+                    break
+                }
                 let fileSystem = engine.fileSystem
                 let start = engine.currentStart
                 pool.submit { [self] _ in
@@ -301,32 +443,31 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
                         let bytes = try StorageEngine.writeSnapshot(
                             state, start: start, generation: generation, to: fileSystem)
                         enqueue(.install(generation: generation, lsn: state.lsn, bytes: bytes))
+                    } catch let full as DiskFull {
+                        // The manifest names the log begun for it: the logs hold everything.
+                        loop.execute { self.abandonCompaction(full) }
                     } catch {
                         fail("writing a snapshot to \(fileSystem.path) failed: \(error)")
                     }
                 }
             case .install(let generation, let lsn, let bytes):
                 try writeBatch()
-                try engine.installSnapshot(generation: generation, lsn: lsn, bytes: bytes)
-                loop.execute { self.compacting = false }
+                do {
+                    try engine.installSnapshot(generation: generation, lsn: lsn, bytes: bytes)
+                    loop.execute { self.compacting = false }
+                } catch let full as DiskFull {
+                    loop.execute { self.abandonCompaction(full) }
+                }
             case .replace(let state):
+                // Refused for want of space, it waits like records: the transfer's last
+                // chunk is acknowledged only once it is written.
                 try writeBatch()
                 try engine.replace(with: state)
             case .close(let done):
                 closers.append(done)
             }
+            index += 1
         }
         try writeBatch()
-        let secondPassed = NIODeadline.now() - lastSyncAt >= .seconds(1)
-        if !closers.isEmpty {
-            try sync()
-        } else if engine.policy == .everysec && secondPassed {
-            try syncLettingTheLoopWrite()
-        }
-        let reached = engine.policy == .always ? engine.lastSynced : engine.lastWritten
-        publishFigures()
-        loop.execute { self.persisted?(reached) }
-        for done in closers { done() }
-        return !closers.isEmpty
     }
 }

@@ -206,6 +206,17 @@ enum Notices {
         case .adoptRefused(let reason):
             logger.warning(
                 "refused to adopt its data as the state to serve: \(reason)", metadata: ["kv_event": "data-adopted"])
+        case .diskFull:
+            logger.warning(
+                """
+                the data directory's disk is full: updates are refused (retry later) and replies wait until it \
+                takes the log's records again; the records are kept in memory and retried every second
+                """,
+                metadata: ["kv_event": "disk-full"])
+        case .diskNoLongerFull:
+            logger.notice(
+                "the data directory's disk takes writes again: updates are accepted",
+                metadata: ["kv_event": "disk-space-returned"])
         case .servingAdoptedData(let view, let keys):
             var metadata = viewMetadata(view)
             metadata["kv_event"] = "revived"

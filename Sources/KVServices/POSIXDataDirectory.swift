@@ -1,4 +1,5 @@
 import KVStorage
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -18,6 +19,15 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
 
     public let path: String
     private let directory: Int32
+    /// For tests: bytes writes may still add before write(2) is answered ENOSPC, as on a
+    /// full disk; -1, the default, leaves write(2) alone. One relaxed load a write.
+    private let spaceForTests = Atomic<Int>(-1)
+
+    /// For tests: from now on writes fail with ENOSPC once `bytes` more have gone out
+    /// (a short write first, if one straddles the limit); nil lifts the limit.
+    public func limitSpaceForTests(to bytes: Int?) {
+        spaceForTests.store(bytes ?? -1, ordering: .relaxed)
+    }
 
     /// Opens `path`, creating it (mode 0700) if it does not exist.
     public convenience init(path: String) throws {
@@ -67,8 +77,17 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
 
     private func full(_ name: String) -> String { path + "/" + name }
 
-    private func failure(_ what: String, _ name: String) -> IOError {
-        IOError(description: "\(what) \(full(name)): \(Self.lastError())")
+    /// The error of the failed call before: `DiskFull` for want of space, which the
+    /// engine may wait out. Not for syncs, which are never retried.
+    private func failure(_ what: String, _ name: String) -> any Error {
+        Self.error("\(what) \(full(name))")
+    }
+
+    /// `what`, with errno's text.
+    private static func error(_ what: String) -> any Error {
+        let code = errno
+        let description = "\(what): \(String(cString: strerror(code)))"
+        return code == ENOSPC || code == EDQUOT ? DiskFull(description) : IOError(description: description)
     }
 
     public func fileNames() throws -> [String] {
@@ -122,7 +141,19 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     public func write(_ handle: Int32, _ bytes: [UInt8]) throws {
-        try Self.writeAll(bytes, in: path) { Glibc.write(handle, $0, $1) }
+        guard spaceForTests.load(ordering: .relaxed) >= 0 else {
+            return try Self.writeAll(bytes, in: path) { Glibc.write(handle, $0, $1) }
+        }
+        try Self.writeAll(bytes, in: path) { pointer, count in
+            let space = spaceForTests.load(ordering: .relaxed)
+            guard space != 0 else {
+                errno = ENOSPC
+                return -1
+            }
+            let written = Glibc.write(handle, pointer, space < 0 ? count : min(count, space))
+            if space > 0, written > 0 { spaceForTests.store(space - written, ordering: .relaxed) }
+            return written
+        }
     }
 
     /// Writes all of `bytes` with `write` (write(2) on a descriptor), as many calls as it
@@ -136,7 +167,7 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
             let count = bytes.withUnsafeBytes { write($0.baseAddress! + written, $0.count - written) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw IOError(description: "cannot write to \(path): \(Self.lastError())")
+                throw Self.error("cannot write to \(path)")
             }
             if count == 0 {
                 throw IOError(description: "cannot write to \(path): write(2) wrote nothing")
@@ -158,7 +189,9 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     public func syncDirectory() throws {
-        guard fsync(directory) == 0 else { throw failure("fsync of the directory failed:", "") }
+        guard fsync(directory) == 0 else {
+            throw IOError(description: "fsync of the directory \(path) failed: \(Self.lastError())")
+        }
     }
 
     public func remove(_ name: String) throws {
@@ -169,7 +202,9 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
         let fd = open(full(name), O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw failure("cannot open", name) }
         defer { _ = Glibc.close(fd) }
-        guard ftruncate(fd, off_t(length)) == 0 else { throw failure("cannot truncate", name) }
+        guard ftruncate(fd, off_t(length)) == 0 else {
+            throw IOError(description: "cannot truncate \(full(name)): \(Self.lastError())")
+        }
         try sync(fd)
     }
 

@@ -79,6 +79,8 @@ public final class ServerNode: @unchecked Sendable {
         public var keys: Int
         /// A peer that has not answered for a while (`ServerDriver.peerTrouble`).
         public var trouble: String?
+        /// The data directory's disk is full: updates are refused.
+        public var diskFull = false
 
         init(_ core: ServerCore, trouble: String?) {
             view = core.view
@@ -87,6 +89,7 @@ public final class ServerNode: @unchecked Sendable {
             backupSynchronized = core.backupSynchronized
             keys = core.store.count
             self.trouble = trouble
+            diskFull = core.diskFull
         }
     }
 
@@ -131,7 +134,8 @@ public final class ServerNode: @unchecked Sendable {
                     setAsideName: "damaged-\(UInt64(NIODeadline.now().uptimeNanoseconds))")
                 let log = DiskLog(
                     engine: engine, loop: loop, metrics: configuration.metrics,
-                    compactionMinimumBytes: configuration.compactionMinimumBytes, fail: fail)
+                    compactionMinimumBytes: configuration.compactionMinimumBytes,
+                    warn: { logger.warning("\($0)", metadata: ["kv_event": "disk-full"]) }, fail: fail)
                 return (log, opening)
             }
             Notices.storageOpened(storage!.opening, directory: path, logger: logger)
@@ -247,7 +251,8 @@ public final class ServerNode: @unchecked Sendable {
                     directory: configuration.dataDirectory ?? "", fsync: "\(configuration.fsync)",
                     logBytes: UInt64(figures.logBytes), snapshotBytes: UInt64(figures.snapshotBytes),
                     lastWritten: figures.lastWritten, lastSynced: figures.lastSynced, claim: core.claim,
-                    opening: storageReport ?? "")
+                    opening: (core.diskFull ? "NOW: the disk is full, updates are refused until it takes writes; " : "")
+                        + (storageReport ?? ""))
             })
     }
 

@@ -28,6 +28,9 @@ extension Simulation {
         // Now and then the machine crashes again while recovery cuts a torn tail, sets
         // damaged files aside or starts the log: the next start must cope with what it left.
         if faultsActive, random.chance(permille: 50) { disk.crashesAfter = random.below(12) }
+        // kv-server cannot start on a full disk (its start record must be written): not
+        // simulated, the space returns before a process starts.
+        disk.full = false
         let flipped = disk.filesWithFlippedBits
         if !flipped.isEmpty { server.settingDamageAside = true }
         do {
@@ -144,6 +147,21 @@ extension Simulation {
         queue.schedule(
             .syncFailureExpires(server: victim.node - 1, incarnation: victim.incarnation),
             at: now + Self.diskFaultWindow)
+    }
+
+    /// `victim`'s disk is full for 0.1 to 2 s: its writes fail with ENOSPC, its server waits
+    /// (records kept, retried every second; a primary refuses updates meanwhile), and
+    /// must lose nothing. The space returns even if the process ends meanwhile.
+    func fillDisk(_ victim: SimulatedServer) {
+        guard let disk = victim.disk, diskSettings != nil else { return }
+        statistics.count(.diskFull)
+        disk.full = true
+        let lasting = random.between(100_000, 2_000_000)
+        trace.record(now, .note("\(victim.address)'s disk is full for \(lasting / 1000) ms"))
+        _ = scheduleTimer(at: now + lasting, owner: { true }) { [self] in
+            disk.full = false
+            trace.record(now, .note("\(victim.address)'s disk has space again"))
+        }
     }
 
     /// A backup took the whole state of a view: its view is acknowledged only once its

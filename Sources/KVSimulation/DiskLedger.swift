@@ -98,6 +98,12 @@ struct DiskLedger {
         replacement = state
     }
 
+    /// A transfer's replacement found the disk full and was undone: the state before it
+    /// stays, whole.
+    mutating func replacementUndone() {
+        replacement = nil
+    }
+
     /// A completed transfer replaced everything, durably.
     mutating func replaced(by state: SnapshotState) {
         synced = self.state(replacedBy: state)

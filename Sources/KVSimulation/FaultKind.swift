@@ -20,5 +20,8 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case powerCut = "power cut"
     case bitFlip = "bit flipped on disk"
     case fsyncError = "fdatasync failure armed"
+    case diskFull = "disk full for a while"
+    case waitedForSpace = "disk work refused for want of space (retried)"
+    case compactionAbandoned = "compaction abandoned on a full disk"
     case storageFailure = "server stopped by a failed disk operation"
 }

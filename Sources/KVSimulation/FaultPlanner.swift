@@ -22,12 +22,13 @@ extension Simulation {
         guard faultsActive else { return }
         var kinds: [FaultKind] = [
             .serverCrash, .monitorCrash, .leave, .switchover, .primaryCutFromMonitor, .serverIsolated, .linksBlocked,
-            .lossyPeriod, .storeFailing, .powerCut, .fsyncError,
+            .lossyPeriod, .storeFailing, .powerCut, .fsyncError, .diskFull,
         ]
         var weights = risky ? [16, 8, 8, 8, 12, 10, 10, 8, 6] : [20, 8, 8, 10, 14, 10, 10, 8, 6]
         // A power cut, rarely; in a safe schedule only with data directories (without, it
         // loses both copies, as risky schedules show).
         weights.append(risky || diskSettings != nil ? 1 : 0)
+        weights.append(diskSettings == nil ? 0 : 4)
         weights.append(diskSettings == nil ? 0 : 4)
         if etcd != nil {
             // Several monitors keep their view in etcd: no store of their own to fail,
@@ -99,6 +100,9 @@ extension Simulation {
         case .fsyncError:
             let candidates = servers.filter { $0.isUp && isStableEnough }
             if !candidates.isEmpty { failSync(random.pick(candidates)) }
+        case .diskFull:
+            let candidates = servers.filter { $0.isUp && $0.disk?.full == false }
+            if !candidates.isEmpty { fillDisk(random.pick(candidates)) }
         case .storeFailing where etcd == nil:
             // A full or failing disk under the monitor: every save fails for a while, and
             // view changes wait for it.

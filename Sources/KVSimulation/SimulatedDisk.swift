@@ -77,6 +77,10 @@ final class SimulatedDisk: StorageFileSystem {
     /// Armed by the fault planner: the next `sync` fails. The value says whether the
     /// kernel then drops the file's unsynced pages, as it may after a failed write-back.
     var nextSyncFails: Bool?
+    /// Set by the fault planner while the disk is full: a write goes half through, then
+    /// fails with `DiskFull` (a short write, then ENOSPC); a creation or a rename fails
+    /// before it takes effect. Syncs, truncations and removals go on.
+    var full = false
     /// Armed by the fault planner: the machine crashes during the operation that changes
     /// the disk this many such operations from now (0: the next), before it takes effect.
     var crashesAfter: Int?
@@ -99,6 +103,7 @@ final class SimulatedDisk: StorageFileSystem {
 
     func create(_ name: String) throws -> Handle {
         try reachCrashPoint()
+        if full { throw DiskFull("cannot create \(name): no space left on device") }
         guard entries[name] == nil else { throw DiskError(description: "cannot create \(name): it exists") }
         let inode = nextInode
         nextInode += 1
@@ -117,6 +122,10 @@ final class SimulatedDisk: StorageFileSystem {
         try reachCrashPoint()
         guard !bytes.isEmpty else { return }
         inodes[handle.inode]!.writeStarts.append(inodes[handle.inode]!.bytes.count)
+        if full {
+            inodes[handle.inode]!.bytes += bytes.prefix(bytes.count / 2)
+            throw DiskFull("cannot write: no space left on device")
+        }
         inodes[handle.inode]!.bytes += bytes
     }
 
@@ -134,6 +143,7 @@ final class SimulatedDisk: StorageFileSystem {
 
     func rename(_ from: String, to: String) throws {
         try reachCrashPoint()
+        if full { throw DiskFull("cannot rename \(from): no space left on device") }
         guard let inode = entries.removeValue(forKey: from) else {
             throw DiskError(description: "cannot rename \(from): no such file")
         }

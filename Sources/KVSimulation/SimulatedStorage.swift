@@ -14,8 +14,12 @@ import ServerCore
 /// finds the write unsynced. Under `everysec` the round reports once written, and a
 /// sync runs once a second; under `no` only the engine's own syncs (snapshots, manifest)
 /// run. A compaction's snapshot is written a while after the log rolls, as on the
-/// daemon's second thread, and installed by a later round. An engine call that throws
-/// ends the process, as `DiskLog` does.
+/// daemon's second thread, and installed by a later round. A write refused for want of
+/// space (`DiskFull`, the engine having undone it) puts its work back at the head of the
+/// queue and the next round comes a second later, the core told the disk is full until a
+/// round succeeds; a compaction that finds the disk full is abandoned, and the next waits
+/// a minute: as `DiskLog` does. Any other engine call that throws ends the process, as
+/// `DiskLog` does.
 ///
 /// One per process: a crash drops it with what it had queued, and its pending events
 /// find it gone.
@@ -39,6 +43,11 @@ final class SimulatedStorage: ServerStorage {
     private var busy = false
     private var compacting = false
     private var persisted: ((UInt64) -> Void)?
+    private var diskFullChanged: ((Bool) -> Void)?
+    /// The core was told the disk is full.
+    private var reportedFull = false
+    /// After a compaction abandoned for want of space, none starts before this.
+    private var nextCompactionAt: UInt64 = 0
     /// The LSN each update was logged under by this process, by client and sequence
     /// number, for the checks of what a reply reveals.
     private(set) var updateLSNs: [ClientSequence: UInt64] = [:]
@@ -60,6 +69,11 @@ final class SimulatedStorage: ServerStorage {
     var durableLSN: UInt64 { engine.policy == .always ? engine.lastSynced : engine.lastWritten }
 
     // MARK: - ServerStorage
+
+    func start(persisted: @escaping (UInt64) -> Void, diskFull: @escaping (Bool) -> Void) {
+        diskFullChanged = diskFull
+        start(persisted: persisted)
+    }
 
     func start(persisted: @escaping (UInt64) -> Void) {
         self.persisted = persisted
@@ -90,7 +104,8 @@ final class SimulatedStorage: ServerStorage {
     }
 
     var wantsSnapshot: Bool {
-        !compacting && engine.logBytesSinceSnapshot >= max(settings.compactionBytes, 2 * engine.snapshotBytes)
+        !compacting && simulation.now >= nextCompactionAt
+            && engine.logBytesSinceSnapshot >= max(settings.compactionBytes, 2 * engine.snapshotBytes)
     }
 
     // MARK: - Rounds
@@ -114,10 +129,12 @@ final class SimulatedStorage: ServerStorage {
         guard !busy, !queue.isEmpty else { return }
         busy = true
         var entries: [LogEntry] = []
+        var taken: [Work] = []
         while case .records(let records) = queue.first {
-            queue.removeFirst()
+            taken.append(queue.removeFirst())
             for (lsn, record) in records { entries.append(LogEntry(lsn: lsn, record: .record(record))) }
         }
+        if entries.isEmpty { taken.append(queue.first!) }
         do {
             if !entries.isEmpty {
                 try engine.append(entries)
@@ -133,27 +150,69 @@ final class SimulatedStorage: ServerStorage {
             case .records:
                 preconditionFailure("taken above")
             case .compact(let state):
-                let generation = try engine.beginSnapshot(lsn: state.lsn)
+                let generation: UInt64
+                do {
+                    generation = try engine.beginSnapshot(lsn: state.lsn)
+                } catch is DiskFull {
+                    server.ledger.markSynced(upTo: engine.lastSynced)
+                    abandonCompaction()
+                    return finish(after: settings.syncDelay(&simulation.random), syncing: false)
+                }
                 server.ledger.markSynced(upTo: engine.lastSynced)
                 writeSnapshot(state, generation: generation)
                 finish(after: settings.syncDelay(&simulation.random), syncing: false)
             case .install(let generation, let lsn, let bytes):
-                try engine.installSnapshot(generation: generation, lsn: lsn, bytes: bytes)
+                do {
+                    try engine.installSnapshot(generation: generation, lsn: lsn, bytes: bytes)
+                } catch is DiskFull {
+                    abandonCompaction()
+                    return finish(after: settings.syncDelay(&simulation.random), syncing: false)
+                }
                 compacting = false
                 simulation.statistics.snapshotsInstalled += 1
                 finish(after: settings.syncDelay(&simulation.random), syncing: false)
             case .replace(let state):
                 server.ledger.replacing(with: state)
-                try engine.replace(with: state)
+                do {
+                    try engine.replace(with: state)
+                } catch is DiskFull {
+                    server.ledger.replacementUndone()
+                    throw DiskFull("a transfer's snapshot found the disk full")
+                }
                 server.ledger.replaced(by: state)
                 simulation.statistics.transfersWritten += 1
                 finish(after: settings.syncDelay(&simulation.random), syncing: false)
             case .sync:
                 finish(after: settings.syncDelay(&simulation.random), syncing: true)
             }
+        } catch is DiskFull {
+            waitForSpace(putBack: taken)
         } catch {
             failed(error)
         }
+    }
+
+    /// The round's work found the disk full, undone by the engine: it goes back to the
+    /// head of the queue, and the next round comes a second later.
+    private func waitForSpace(putBack work: [Work]) {
+        simulation.statistics.count(.waitedForSpace)
+        queue.insert(contentsOf: work, at: 0)
+        if !reportedFull {
+            reportedFull = true
+            simulation.stepping(server) { diskFullChanged?(true) }
+        }
+        _ = simulation.scheduleTimer(at: simulation.now + 1_000_000, owner: { [self] in isCurrent }) { [self] in
+            busy = false
+            round()
+        }
+    }
+
+    /// A compaction found the disk full: the logs hold everything; the next may start a
+    /// minute later.
+    private func abandonCompaction() {
+        simulation.statistics.count(.compactionAbandoned)
+        compacting = false
+        nextCompactionAt = simulation.now + 60_000_000
     }
 
     /// Ends the round `delay` later: syncs the log if asked (the sync takes that long,
@@ -171,6 +230,10 @@ final class SimulatedStorage: ServerStorage {
             busy = false
             let reached = durableLSN
             simulation.stepping(server) { persisted?(reached) }
+            if reportedFull {
+                reportedFull = false
+                simulation.stepping(server) { diskFullChanged?(false) }
+            }
             scheduleRound()
         }
     }
@@ -185,6 +248,8 @@ final class SimulatedStorage: ServerStorage {
                 let bytes = try StorageEngine<SimulatedDisk>.writeSnapshot(
                     state, start: start, generation: generation, to: engine.fileSystem)
                 enqueue(.install(generation: generation, lsn: state.lsn, bytes: bytes))
+            } catch is DiskFull {
+                abandonCompaction()
             } catch {
                 failed(error)
             }

@@ -253,12 +253,23 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     // MARK: - Appending
 
     /// Appends the records of one group commit as one write (not synced).
+    ///
+    /// Throws `DiskFull` with the log cut back to its size before the write, and
+    /// `lastWritten` unchanged: the same records may be appended again once there is
+    /// space. If the cut fails, that error is thrown instead (the caller ends the process).
     public func append(_ entries: [LogEntry]) throws {
         guard let first = entries.first, let log, let current = manifest.logs.last else { return }
         precondition(first.lsn == lastWritten + 1, "LSN \(first.lsn) appended after \(lastWritten)")
         encoded.removeAll(keepingCapacity: true)
         LogEncoder.encodeBatch(entries, into: &encoded)
-        try fileSystem.write(log, encoded)
+        do {
+            try fileSystem.write(log, encoded)
+        } catch let full as DiskFull {
+            // Part of the write may have gone through before the space ran out: no partial
+            // record may stay, as the next write would follow it. Cutting needs no space.
+            try fileSystem.truncate(current.fileName, to: logSizes[current.generation, default: 0])
+            throw full
+        }
         lastWritten = entries.last!.lsn
         logSizes[current.generation, default: 0] += encoded.count
         bytesAppended += encoded.count
@@ -289,18 +300,41 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// A compaction's first step (in order with the appends): the log up to `lsn` is
     /// synced, and a new log begins after it, named by the manifest before any record goes
     /// to it. Returns the generation the snapshot is to be written under.
+    ///
+    /// Throws `DiskFull` with nothing changed: the new log is removed, and the current one
+    /// stays the log written.
     public func beginSnapshot(lsn: UInt64) throws -> UInt64 {
         precondition(lsn == lastWritten, "a snapshot at \(lsn) begun with records up to \(lastWritten) written")
         try sync()
-        let generation = try startLog(firstLSN: lsn + 1)
-        try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs)
-        return generation
+        let next = try createLog(firstLSN: lsn + 1)
+        do {
+            try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs + [next.reference])
+        } catch let full as DiskFull {
+            try drop(next)
+            throw full
+        }
+        use(next)
+        return next.reference.generation
     }
 
     /// A compaction's second step (may run on another thread, while records go on being
     /// appended): writes and syncs the snapshot file. The manifest does not name it yet,
     /// so a crash meanwhile leaves an orphan, deleted at the next start. Returns its size.
+    ///
+    /// Throws `DiskFull` with its temporary file removed.
     public static func writeSnapshot(
+        _ state: SnapshotState, start: ServerStart?, generation: UInt64, to fileSystem: FileSystem
+    ) throws -> Int {
+        let temporary = DataFileName.snapshotTemporary(generation: generation)
+        do {
+            return try writeSnapshotFile(state, start: start, generation: generation, to: fileSystem)
+        } catch let full as DiskFull {
+            try fileSystem.remove(temporary)
+            throw full
+        }
+    }
+
+    private static func writeSnapshotFile(
         _ state: SnapshotState, start: ServerStart?, generation: UInt64, to fileSystem: FileSystem
     ) throws -> Int {
         let name = DataFileName.snapshot(generation: generation).fileName
@@ -337,15 +371,24 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// Unless a completed transfer replaced everything while the snapshot was being
     /// written (the log the compaction began is gone): the snapshot is then of a state
     /// older than the manifest's, and is dropped.
+    ///
+    /// Throws `DiskFull` with the snapshot removed and the manifest as it was: the log
+    /// still holds everything, and a later compaction may try again.
     public func installSnapshot(generation: UInt64, lsn: UInt64, bytes: Int) throws {
+        let snapshotName = DataFileName.snapshot(generation: generation).fileName
         guard manifest.logs.contains(where: { $0.generation == generation }) else {
-            try fileSystem.remove(DataFileName.snapshot(generation: generation).fileName)
+            try fileSystem.remove(snapshotName)
             return
         }
         let kept = manifest.logs.filter { $0.generation >= generation }
         let dropped = manifest.logs.filter { $0.generation < generation }.map(\.fileName)
         let oldSnapshot = manifest.snapshot.map { [$0.fileName] } ?? []
-        try writeManifest(snapshot: Manifest.SnapshotReference(generation: generation, lsn: lsn), logs: kept)
+        do {
+            try writeManifest(snapshot: Manifest.SnapshotReference(generation: generation, lsn: lsn), logs: kept)
+        } catch let full as DiskFull {
+            try fileSystem.remove(snapshotName)
+            throw full
+        }
         for name in dropped + oldSnapshot { try fileSystem.remove(name) }
         try fileSystem.syncDirectory()
         for generation in logSizes.keys where !kept.contains(where: { $0.generation == generation }) {
@@ -355,15 +398,32 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     }
 
     /// A completed transfer: `state` replaces everything, durably, before this returns.
+    ///
+    /// Throws `DiskFull` with nothing changed: the files it began are removed, and the
+    /// manifest still names the state before, whole.
     public func replace(with state: SnapshotState) throws {
         precondition(state.lsn > lastWritten, "a replacing snapshot at \(state.lsn) after records up to \(lastWritten)")
         try sync()
         let generation = nextGeneration
         let bytes = try Self.writeSnapshot(state, start: start, generation: generation, to: fileSystem)
+        let snapshotName = DataFileName.snapshot(generation: generation).fileName
         let oldFiles = manifest.logs.map(\.fileName) + (manifest.snapshot.map { [$0.fileName] } ?? [])
-        try startLog(firstLSN: state.lsn + 1)
-        try writeManifest(
-            snapshot: Manifest.SnapshotReference(generation: generation, lsn: state.lsn), logs: [manifest.logs.last!])
+        let next: NewLog
+        do {
+            next = try createLog(firstLSN: state.lsn + 1)
+        } catch let full as DiskFull {
+            try fileSystem.remove(snapshotName)
+            throw full
+        }
+        do {
+            try writeManifest(
+                snapshot: Manifest.SnapshotReference(generation: generation, lsn: state.lsn), logs: [next.reference])
+        } catch let full as DiskFull {
+            try drop(next)
+            try fileSystem.remove(snapshotName)
+            throw full
+        }
+        use(next)
         for name in oldFiles { try fileSystem.remove(name) }
         try fileSystem.syncDirectory()
         logSizes = logSizes.filter { $0.key >= generation }
@@ -378,24 +438,59 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// makes it current (the manifest still has to name it). Returns its generation.
     @discardableResult
     private func startLog(firstLSN: UInt64) throws -> UInt64 {
+        let next = try createLog(firstLSN: firstLSN)
+        use(next)
+        manifest.logs.append(next.reference)
+        return next.reference.generation
+    }
+
+    /// A log created, its header written and synced, that the manifest does not name yet.
+    private struct NewLog {
+        var reference: Manifest.LogReference
+        var handle: FileSystem.Handle
+        var headerBytes: Int
+    }
+
+    /// Creates the log of the next generation. Throws `DiskFull` with the file removed.
+    private func createLog(firstLSN: UInt64) throws -> NewLog {
         let generation = nextGeneration
         nextGeneration += 1
         let reference = Manifest.LogReference(generation: generation, firstLSN: firstLSN)
         if try fileSystem.contents(of: reference.fileName) != nil { try fileSystem.remove(reference.fileName) }
         let handle = try fileSystem.create(reference.fileName)
         let header = LogEncoder.encodeLogHeader(generation: generation, firstLSN: firstLSN)
-        try fileSystem.write(handle, header)
+        do {
+            try fileSystem.write(handle, header)
+        } catch let full as DiskFull {
+            try drop(NewLog(reference: reference, handle: handle, headerBytes: 0))
+            throw full
+        }
         try fileSystem.sync(handle)
-        if let log { fileSystem.close(log) }
-        log = handle
-        logSizes[generation] = header.count
-        manifest.logs.append(reference)
-        return generation
+        return NewLog(reference: reference, handle: handle, headerBytes: header.count)
     }
 
+    /// Closes and removes a log the manifest never named.
+    private func drop(_ new: NewLog) throws {
+        fileSystem.close(new.handle)
+        try fileSystem.remove(new.reference.fileName)
+    }
+
+    /// Makes `new` the log written.
+    private func use(_ new: NewLog) {
+        if let log { fileSystem.close(log) }
+        log = new.handle
+        logSizes[new.reference.generation] = new.headerBytes
+    }
+
+    /// Throws `DiskFull` with the temporary it began removed, and the manifest unchanged.
     private func writeManifest(snapshot: Manifest.SnapshotReference?, logs: [Manifest.LogReference]) throws {
         let next = Manifest(generation: manifest.generation + 1, snapshot: snapshot, logs: logs)
-        try fileSystem.replaceAtomically(DataFileName.manifest.fileName, with: next.encode())
+        do {
+            try fileSystem.replaceAtomically(DataFileName.manifest.fileName, with: next.encode())
+        } catch let full as DiskFull {
+            try fileSystem.remove(DataFileName.manifestTemporary)
+            throw full
+        }
         manifest = next
     }
 }

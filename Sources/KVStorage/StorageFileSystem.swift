@@ -2,9 +2,11 @@
 /// daemon (`KVServices.POSIXDataDirectory`), a simulated disk that can lose what was not
 /// synced in the simulator. Names are plain file names inside the directory.
 ///
-/// Every call may throw; the engine treats a failed write or sync as the end of the
-/// process (an fsync error is never retried: the kernel may have dropped the dirty pages
-/// it failed to write, and a second fsync would report success over the hole).
+/// Every call may throw. A write (or a creation, a rename) refused for want of space
+/// throws `DiskFull`, which the engine undoes and passes on, to be waited out; any other
+/// failure ends the process, and so does every failed sync, whatever its errno (an fsync
+/// error is never retried: the kernel may have dropped the dirty pages it failed to
+/// write, and a second fsync would report success over the hole).
 public protocol StorageFileSystem: DataDirectoryReader {
     associatedtype Handle
 

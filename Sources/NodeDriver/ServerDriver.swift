@@ -157,10 +157,15 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public func start() {
         precondition(lifecycle == .created, "a driver starts once")
         lifecycle = .running
-        storage?.start { [weak self] lsn in
-            guard let self, self.lifecycle == .running else { return }
-            self.run(self.core.step(.persisted(upTo: lsn)))
-        }
+        storage?.start(
+            persisted: { [weak self] lsn in
+                guard let self, self.lifecycle == .running else { return }
+                self.run(self.core.step(.persisted(upTo: lsn)))
+            },
+            diskFull: { [weak self] full in
+                guard let self, self.lifecycle == .running else { return }
+                self.run(self.core.step(.diskFull(full)))
+            })
         ticker = environment.scheduleRepeated(initialDelay: 0, every: configuration.pingInterval) { [weak self] in
             self?.tick()
         }

@@ -26,4 +26,16 @@ public protocol ServerStorage: AnyObject {
     /// Registers where reports go: `persisted(upTo: lsn)` once every record up to `lsn`
     /// is on disk as the fsync policy requires.
     func start(persisted: @escaping (UInt64) -> Void)
+
+    /// As `start(persisted:)`, and `diskFull(true)` when a write is refused for want of
+    /// space (the records wait, in order, and are retried), `diskFull(false)` once the
+    /// disk takes them again.
+    func start(persisted: @escaping (UInt64) -> Void, diskFull: @escaping (Bool) -> Void)
+}
+
+extension ServerStorage {
+    /// For a storage whose disk is never full.
+    public func start(persisted: @escaping (UInt64) -> Void, diskFull: @escaping (Bool) -> Void) {
+        start(persisted: persisted)
+    }
 }

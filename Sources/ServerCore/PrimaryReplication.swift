@@ -16,6 +16,10 @@ extension ServerCore {
             effects.append(.reply(token, ClientReply(status: .invalid, value: Bytes(utf8: problem))))
             return
         }
+        if refusedForFullDisk(request) {
+            effects.append(.reply(token, .retryLater))
+            return
+        }
         if duty == .primary(.awaitingFirstAck) || mustDefer || heldIsFull {
             guard pipeline.deferred.count < config.maxDeferredRequests else {
                 effects.append(.reply(token, .retryLater))
@@ -26,6 +30,13 @@ extension ServerCore {
         }
         apply(request, token, &effects)
         flush(&effects)
+    }
+
+    /// While the log's disk is full, an update is refused before it is applied: its record
+    /// could not be written, and the records waiting for space would grow without bound.
+    /// A read is served, its reply held until the log holds what it saw (rule D1).
+    private func refusedForFullDisk(_ request: ClientRequest) -> Bool {
+        diskFull && request.op != .get
     }
 
     static func validate(_ request: ClientRequest) -> String? {
@@ -167,6 +178,10 @@ extension ServerCore {
         while index < pipeline.deferred.count, isServing, !mustDefer, !heldIsFull {
             let item = pipeline.deferred[index]
             index += 1
+            if refusedForFullDisk(item.request) {
+                effects.append(.reply(item.token, .retryLater))
+                continue
+            }
             apply(item.request, item.token, &effects)
             // Close the open batch once it is full, or everything held during a transfer
             // would leave as one batch larger than a frame may be.

@@ -47,6 +47,10 @@ public struct ServerCore {
     /// The last claim written to the log: what the data directory proves about this
     /// server's state (written again only when it changes).
     public internal(set) var claim: StateClaim?
+    /// The log's disk refused a write for want of space, and has not taken it yet: as
+    /// primary, new updates are answered `retryLater`, so that the records waiting in
+    /// memory stay few.
+    public internal(set) var diskFull = false
 
     public init(config: ServerConfig, recovered: RecoveredData? = nil) {
         self.config = config
@@ -152,6 +156,10 @@ public struct ServerCore {
             persisted(upTo: lsn, &effects)
         case .adoptData:
             adoptData(&effects)
+        case .diskFull(let full):
+            guard full != diskFull else { break }
+            diskFull = full
+            effects.append(.notice(full ? .diskFull : .diskNoLongerFull))
         case .leave:
             guard !leaving else { break }
             leaving = true

@@ -31,6 +31,10 @@ public enum ServerEvent: Sendable {
     case persisted(upTo: UInt64)
     /// An operator accepts this server's data as the state to serve (see `DataState.adopted`).
     case adoptData
+    /// The log's disk refused a write for want of space (true), or took the records that
+    /// waited for it (false). Records wait meanwhile, and with them what waits for
+    /// `.persisted`; a primary refuses new updates (docs/DESIGN.md §3.12).
+    case diskFull(Bool)
 }
 
 /// What the runtime must do.
@@ -90,4 +94,8 @@ public enum ServerNotice: Equatable, Sendable {
     case adoptRefused(reason: String)
     /// Named primary after the operator accepted its data: serves it, whatever it lacks.
     case servingAdoptedData(view: View, keys: Int)
+    /// The log's disk is full: updates are refused until it takes writes again.
+    case diskFull
+    /// The log's disk takes writes again.
+    case diskNoLongerFull
 }

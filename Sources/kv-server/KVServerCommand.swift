@@ -272,8 +272,9 @@ struct KVServerCommand: AsyncParsableCommand {
 
     static func statusLine(_ summary: ServerNode.Summary) -> String {
         let line = roleLine(summary)
-        guard let trouble = summary.trouble else { return line }
-        return "\(line); \(trouble)"
+        let full = summary.diskFull ? "DISK FULL (updates refused): \(line)" : line
+        guard let trouble = summary.trouble else { return full }
+        return "\(full); \(trouble)"
     }
 
     private static func roleLine(_ summary: ServerNode.Summary) -> String {

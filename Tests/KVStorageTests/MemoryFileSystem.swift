@@ -36,7 +36,19 @@ final class MemoryFileSystem: StorageFileSystem {
         return Handle(name: name)
     }
 
+    /// Bytes that still fit; nil: no limit. A write that does not fit writes what fits,
+    /// then fails with `DiskFull`, as write(2) does (a short write, then ENOSPC).
+    var spaceLeft: Int?
+
     func write(_ handle: Handle, _ bytes: [UInt8]) throws {
+        if let space = spaceLeft {
+            if bytes.count > space {
+                files[handle.name]! += bytes.prefix(space)
+                spaceLeft = 0
+                throw DiskFull("no space left on device")
+            }
+            spaceLeft = space - bytes.count
+        }
         let length = files[handle.name]!.count
         if case .log = DataFileName(handle.name), length > synced[handle.name] ?? 0 {
             writesAfterUnsyncedWrites.append("\(handle.name): synced \(synced[handle.name] ?? 0), written \(length)")

@@ -46,6 +46,36 @@ final class DurabilityTests: XCTestCase {
         XCTAssertEqual(h.reply(put)?.status, .ok)
     }
 
+    /// While the log's disk is full, updates are refused before they are applied (their
+    /// records could not be written, and the waiting records would grow); reads and the
+    /// replies already held wait for the log, and updates are taken again once it says so.
+    func testAFullDiskRefusesUpdatesUntilTheLogTakesWritesAgain() {
+        let h = Harness(["p"], configure: durable)
+        h.bootFirstPrimary("p")
+        h.persist("p")
+        let held = h.request("p", .put, "k", "v")
+        h.step("p", .diskFull(true))
+        XCTAssertEqual(h.notices["p"]?.last, .diskFull)
+        let lastLSN = h["p"].lastLSN
+        let refused = h.request("p", .put, "k", "w")
+        let deleted = h.request("p", .delete, "k")
+        XCTAssertEqual(h.reply(refused)?.status, .retryLater)
+        XCTAssertEqual(h.reply(deleted)?.status, .retryLater)
+        XCTAssertEqual(h["p"].lastLSN, lastLSN, "a refused update was logged")
+        let get = h.request("p", .get, "k")
+        XCTAssertNil(h.reply(get), "a read revealed what the log does not hold")
+        XCTAssertNil(h.reply(held))
+
+        h.persist("p")
+        h.step("p", .diskFull(false))
+        XCTAssertEqual(h.notices["p"]?.last, .diskNoLongerFull)
+        XCTAssertEqual(h.reply(held)?.status, .ok)
+        XCTAssertEqual(h.reply(get)?.value, b("v"))
+        let taken = h.request("p", .put, "k", "x")
+        h.persist("p")
+        XCTAssertEqual(h.reply(taken)?.status, .ok)
+    }
+
     func testAGetWaitsForTheLogToHoldWhatItReads() {
         let h = Harness(["p"], configure: durable)
         h.bootFirstPrimary("p")
