@@ -25,26 +25,87 @@ struct KeySearch {
     /// How many linearized operations a dead end shows.
     static let shownPrefix = 8
 
-    private struct MemoKey: Hashable {
-        var linearized: Bitset
-        var state: State
+    /// What a search cost, for tests and `kv-history-check --statistics`.
+    struct Statistics {
+        var steps = 0
+        var memoEntries = 0
+        var memoBytes = 0
+    }
+
+    /// One linearized call, with what to restore when the search takes it back.
+    private struct Frame {
+        var call: Int
+        var stateBefore: State
+        var frontierBefore: Int
+        var highestBefore: Int
+        var unknownSetBefore: Int
     }
 
     /// Searches for an order of `steps` (operation i invoked at `invokedAt[i]`, returned at
     /// `returnedAt[i]` or unknown) that the model accepts, in at most `budget` steps.
+    ///
+    /// The memo key of a prefix (the set of operations it linearized, and the value after
+    /// them) is stored in a form whose size does not grow with the history:
+    /// - Operations with a return are numbered in the order of their calls. Every one
+    ///   before the frontier (the first not linearized) is linearized, and every one
+    ///   linearized after it was called before the frontier's return (a call is only taken
+    ///   while no return is ahead of it, and the frontier's return is still in the list).
+    ///   So the key holds the frontier and the bit words from the frontier's to the highest
+    ///   linearized operation's: one or two words when few operations overlap one another,
+    ///   where a bitset of every operation held one bit per operation of the key.
+    /// - Operations with an unknown outcome stay concurrent with everything after their
+    ///   call, so no window bounds them. Their linearized subset is numbered once in
+    ///   `unknownSets` and the key holds that number; the search meets few such subsets.
+    /// Both forms name exactly one set, so the memo answers exactly as a full bitset would.
     static func run(
         steps: [SequentialKeyModel.Step], invokedAt: [UInt64], returnedAt: [UInt64?],
-        model: inout SequentialKeyModel, budget: Int
+        model: inout SequentialKeyModel, budget: Int, statistics: inout Statistics
     ) -> Verdict {
         var events = EventList(invokedAt: invokedAt, returnedAt: returnedAt)
-        var linearized = Bitset(capacity: steps.count)
-        var seen: Set<MemoKey> = []
-        // The calls linearized so far, with the state before each, to backtrack.
-        var stack: [(call: Int, stateBefore: State)] = []
+        // Each operation's number among those with a return, or among those without, in
+        // call order.
+        var rank = [Int](repeating: 0, count: steps.count)
+        var knownCount = 0
+        var unknownCount = 0
+        var walk = events.next[events.head]
+        while walk != EventList.none {
+            if EventList.isCall(walk) {
+                let operation = EventList.operation(of: walk)
+                if returnedAt[operation] == nil {
+                    rank[operation] = unknownCount
+                    unknownCount += 1
+                } else {
+                    rank[operation] = knownCount
+                    knownCount += 1
+                }
+            }
+            walk = events.next[walk]
+        }
+        var known = Bitset(capacity: knownCount)
+        var frontier = 0
+        var highest = -1
+        var unknown = Bitset(capacity: unknownCount)
+        var unknownSets = SearchMemo()
+        var unknownSet = unknownSets.insert(0, 0, unknown.words[...]).offset
+        var memo = SearchMemo()
+        var stack: [Frame] = []
         var state = SequentialKeyModel.initial
         var deepest: DeadEnd?
         var node = events.next[events.head]
         var spent = 0
+        defer {
+            statistics.steps = spent
+            statistics.memoEntries = memo.count
+            statistics.memoBytes = memo.byteCount + unknownSets.byteCount
+        }
+
+        /// Whether the prefix (`known` up to `highest` from `frontier`, `unknownSet`) that
+        /// leaves `state` is new, remembering it.
+        func isNew(_ state: State, _ frontier: Int, _ highest: Int, _ unknownSet: Int) -> Bool {
+            let body = highest >= frontier ? known.words[frontier >> 6...highest >> 6] : []
+            let first = UInt64(UInt32(bitPattern: state)) << 32 | UInt64(UInt32(truncatingIfNeeded: frontier))
+            return memo.insert(first, UInt64(unknownSet), body).inserted
+        }
 
         while !events.isEmpty {
             spent += 1
@@ -52,17 +113,37 @@ struct KeySearch {
             if EventList.isCall(node) {
                 let operation = EventList.operation(of: node)
                 if let after = model.apply(steps[operation], to: state) {
-                    linearized.insert(operation)
-                    if seen.insert(MemoKey(linearized: linearized, state: after)).inserted {
+                    let frame = Frame(
+                        call: node, stateBefore: state, frontierBefore: frontier, highestBefore: highest,
+                        unknownSetBefore: unknownSet)
+                    var taken: Bool
+                    if returnedAt[operation] != nil {
+                        let member = rank[operation]
+                        known.insert(member)
+                        let newFrontier = member == frontier ? known.firstAbsent(from: member + 1) : frontier
+                        let newHighest = max(highest, member)
+                        taken = isNew(after, newFrontier, newHighest, unknownSet)
+                        if taken {
+                            frontier = newFrontier
+                            highest = newHighest
+                        } else {
+                            known.remove(member)
+                        }
+                    } else {
+                        unknown.insert(rank[operation])
+                        let newSet = unknownSets.insert(0, 0, unknown.words[...]).offset
+                        taken = isNew(after, frontier, highest, newSet)
+                        if taken { unknownSet = newSet } else { unknown.remove(rank[operation]) }
+                    }
+                    if taken {
                         // Take effect here, then start again from the earliest event left.
-                        stack.append((node, state))
+                        stack.append(frame)
                         state = after
                         events.lift(call: node)
                         node = events.next[events.head]
                         continue
                     }
                     // This prefix set has led to this state before, and failed from there.
-                    linearized.remove(operation)
                 }
                 node = events.next[node]
             } else {
@@ -70,20 +151,28 @@ struct KeySearch {
                 if stack.count > deepest?.linearizedCount ?? -1 {
                     deepest = deadEnd(at: node, events: events, stack: stack, state: state)
                 }
-                guard let (call, stateBefore) = stack.popLast() else {
+                guard let frame = stack.popLast() else {
                     return .notLinearizable(deepest!)
                 }
-                linearized.remove(EventList.operation(of: call))
-                state = stateBefore
-                events.unlift(call: call)
-                node = events.next[call]
+                let operation = EventList.operation(of: frame.call)
+                if returnedAt[operation] != nil {
+                    known.remove(rank[operation])
+                } else {
+                    unknown.remove(rank[operation])
+                }
+                state = frame.stateBefore
+                frontier = frame.frontierBefore
+                highest = frame.highestBefore
+                unknownSet = frame.unknownSetBefore
+                events.unlift(call: frame.call)
+                node = events.next[frame.call]
             }
         }
         return .linearizable
     }
 
     private static func deadEnd(
-        at returnNode: Int, events: EventList, stack: [(call: Int, stateBefore: State)], state: State
+        at returnNode: Int, events: EventList, stack: [Frame], state: State
     ) -> DeadEnd {
         var concurrent: [Int] = []
         var node = events.next[events.head]
