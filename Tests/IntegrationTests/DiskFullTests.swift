@@ -68,15 +68,7 @@ final class DiskFullTests: XCTestCase {
         try await client.put("after", "\(policy)")
         written["after"] = "\(policy)"
 
-        await cluster.kill(s0)
-        await cluster.kill(s1)
-        await cluster.stopMonitor()
-        try await cluster.restartMonitor()
-        try await cluster.restart(s0)
-        try await cluster.restart(s1)
-        try await waitUntil("\(policy): the pair is synchronised again", timeout: 15) {
-            await cluster.hasSynchronizedPair()
-        }
+        try await cluster.restartEverythingAtOnce()
         let reader = await cluster.makeClient()
         for (key, value) in written.sorted(by: { $0.key < $1.key }) {
             let read = try await reader.get(key)

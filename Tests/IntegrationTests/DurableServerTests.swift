@@ -47,16 +47,7 @@ final class DurableServerTests: XCTestCase {
 
     func testKillingEveryServerAndTheMonitorLosesNoAcknowledgedWrite() async throws {
         let (cluster, written, _) = try await durablePair(keys: 200)
-        // Everything at once, as a power cut of the host would.
-        await cluster.kill(0)
-        await cluster.kill(1)
-        await cluster.stopMonitor()
-        try await cluster.restartMonitor()
-        try await cluster.restart(0)
-        try await cluster.restart(1)
-        try await waitUntil("a restarted member is revived and the pair is synchronised again", timeout: 15) {
-            await cluster.hasSynchronizedPair()
-        }
+        try await cluster.restartEverythingAtOnce()
         try await checkEveryKey(cluster, written)
     }
 

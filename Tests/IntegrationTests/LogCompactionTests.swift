@@ -64,15 +64,7 @@ final class LogCompactionTests: XCTestCase {
         }
 
         // Everything at once; each member must recover the lot.
-        await cluster.kill(0)
-        await cluster.kill(1)
-        await cluster.stopMonitor()
-        try await cluster.restartMonitor()
-        try await cluster.restart(0)
-        try await cluster.restart(1)
-        try await waitUntil("\(policy): a member is revived and the pair is synchronised again", timeout: 15) {
-            await cluster.hasSynchronizedPair()
-        }
+        try await cluster.restartEverythingAtOnce()
         let reader = await cluster.makeClient()
         for (key, value) in written.sorted(by: { $0.key < $1.key }) {
             let read = try await reader.get(key)

@@ -183,6 +183,21 @@ package actor TestCluster {
         }
     }
 
+    /// Every server and the monitor killed at once and started again, as a power cut of
+    /// the host would (servers with data directories recover them); returns once a member
+    /// is revived and the pair is synchronised again.
+    package func restartEverythingAtOnce(
+        timeout: Double = 15, file: StaticString = #filePath, line: UInt = #line
+    ) async throws {
+        for index in servers.indices { await kill(index) }
+        await stopMonitor()
+        try await restartMonitor()
+        for index in servers.indices { try await restart(index) }
+        try await waitUntil(
+            "a restarted member is revived and the pair is synchronised again", timeout: timeout, file: file, line: line
+        ) { await hasSynchronizedPair() }
+    }
+
     /// Stops server `index` as SIGTERM stops kv-server: it asks the monitor to hand its
     /// role over and waits (up to `leaveTimeout`) for a view without it, then finishes
     /// requests in flight and closes. Returns how the leave ended.
