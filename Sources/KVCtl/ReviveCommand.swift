@@ -47,7 +47,8 @@ struct ReviveCommand: AsyncParsableCommand {
         }
         let client = try options.makeClient()
         defer { client.close() }
-        let deadline = options.deadline ?? NIODeadline.now() + .seconds(30)
+        // --timeout (30 s by default); 0: for ever.
+        let deadline = options.deadline ?? .distantFuture
         let (from, to) = try await withClientErrors {
             try await ViewChangeRequest.carryOut("revive", client, deadline: deadline) { current in
                 try await client.revive(server, from: current.viewnum, deadline: deadline)

@@ -26,7 +26,8 @@ struct SwitchoverCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try options.makeClient()
         defer { client.close() }
-        let deadline = options.deadline ?? NIODeadline.now() + .seconds(30)
+        // --timeout (30 s by default); 0: for ever.
+        let deadline = options.deadline ?? .distantFuture
         let (from, to) = try await withClientErrors {
             try await ViewChangeRequest.carryOut(
                 "switchover", client, deadline: deadline,

@@ -212,16 +212,16 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         guard !turnRecords.isEmpty else { return }
         let entries = turnRecords
         turnRecords.removeAll(keepingCapacity: true)
+        // Queued without touching `engineLock`, which the I/O thread holds through a sync
+        // or a snapshot: the loop must not wait for the disk.
+        if queueIfThreadBusy(entries) { return }
         engineLock.lock()
-        signal.lock()
-        let threadIdle = queue.isEmpty && !threadBusy
-        if !threadIdle || engine.policy == .always {
-            queue.append(.entries(entries))
-            signal.unlock(withValue: 1)
+        // Checked again: work may have come in (a compaction's installation, from the
+        // snapshot thread) since the look above.
+        if queueIfThreadBusy(entries) {
             engineLock.unlock()
             return
         }
-        signal.unlock()
         let reached: UInt64
         do {
             try engine.append(entries)
@@ -240,6 +240,19 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         case .now: persisted?(reached)
         case .nextTask: loop.execute { self.persisted?(reached) }
         }
+    }
+
+    /// Queues `entries` for the I/O thread if it has work queued or running (or always,
+    /// under `always`), and says whether it did.
+    private func queueIfThreadBusy(_ entries: [LogEntry]) -> Bool {
+        signal.lock()
+        guard engine.policy == .always || !queue.isEmpty || threadBusy else {
+            signal.unlock()
+            return false
+        }
+        queue.append(.entries(entries))
+        signal.unlock(withValue: 1)
+        return true
     }
 
     /// After a write refused for want of space, with `engineLock` held: `work` goes back to
@@ -388,11 +401,15 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
             // Closing: what waits for space is given up; nothing acknowledged it.
             for case .close(let done) in taken[index...] { closers.append(done) }
         }
-        signal.lock()
-        let wasWaiting = retryAt != nil
-        retryAt = nil
-        signal.unlock()
-        if wasWaiting { loop.execute { self.report(full: false) } }
+        // Only work that went in shows there is space again: an empty pass (everysec's
+        // timer) may come just after the loop found the disk full.
+        if !taken.isEmpty {
+            signal.lock()
+            let wasWaiting = retryAt != nil
+            retryAt = nil
+            signal.unlock()
+            if wasWaiting { loop.execute { self.report(full: false) } }
+        }
         let secondPassed = NIODeadline.now() - lastSyncAt >= .seconds(1)
         if !closers.isEmpty {
             try sync()

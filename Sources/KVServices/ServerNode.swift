@@ -135,7 +135,7 @@ public final class ServerNode: @unchecked Sendable {
                 let log = DiskLog(
                     engine: engine, loop: loop, metrics: configuration.metrics,
                     compactionMinimumBytes: configuration.compactionMinimumBytes,
-                    warn: { logger.warning("\($0)", metadata: ["kv_event": "disk-full"]) }, fail: fail)
+                    warn: { logger.warning("\($0)", metadata: ["kv_event": "compaction-abandoned"]) }, fail: fail)
                 return (log, opening)
             }
             Notices.storageOpened(storage!.opening, directory: path, logger: logger)

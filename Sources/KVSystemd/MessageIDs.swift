@@ -39,6 +39,7 @@ public enum MessageIDs {
         "peer-unreachable": "485abdff019244a7a94a462b70cb86ad",
         "peer-reachable": "d3508980064842f485fc3f32a00fc941",
         "foreign-data": "5d8a5bf0e38d4d3e8f2c890edb92c89c",
+        "compaction-abandoned": "8a0ddc3d30754429bcc803fb14a2d987",
         "disk-full": "35ad9edb0f384fa49bee8e000f1a85c1",
         "disk-space-returned": "17e9a8aee1f744c7a5af8d486b76ee29",
     ]

@@ -235,8 +235,11 @@ public struct MonitorCore {
     ) {
         var next = next
         // Named once, when the cluster is founded (or at the first change of a view saved
-        // unnamed), and carried by every view after.
-        next.cluster = view.cluster != 0 ? view.cluster : config.newClusterID
+        // unnamed), and carried by every view after. Not by a revival out of an unnamed
+        // view: its server's claim is of cluster 0, and it takes only a view of its own
+        // cluster (the next other change names it).
+        next.cluster =
+            view.cluster != 0 || (view.viewnum > 0 && reason == .revived) ? view.cluster : config.newClusterID
         startSaving(
             PendingSave(
                 view: next,
@@ -453,7 +456,9 @@ public struct MonitorCore {
             if view.acked && isHealthy(view.primary) {
                 return ("the service is up: \(view.primary) serves view \(view.viewnum)", false)
             }
-            if !view.acked && isHealthy(view.primary) {
+            // Unless it pings 0 from the process the monitor knows: it has no view, or
+            // refuses this one, and transfers nothing.
+            if !view.acked && isHealthy(view.primary) && records[view.primary]?.viewnum != 0 {
                 // It may be transferring the state to its backup: the service is not down,
                 // and a revival would discard what it holds for nothing.
                 return (

@@ -75,7 +75,7 @@ struct OutgoingStream {
         progress.unacknowledged.append(chunk)
         progress.nextIndex += 1
         phase = .transferring(progress)
-        return (.chunk(viewnum: viewnum, transferID: transferID, index: chunk.index, round: 0), chunk)
+        return (.chunk(viewnum: viewnum, transferID: transferID, index: chunk.index, round: progress.round), chunk)
     }
 
     /// What an answer to a chunk means.
@@ -101,6 +101,10 @@ struct OutgoingStream {
             return .stale
         }
         guard let ack, ack.verdict != .unknownView, ack.verdict != .outOfOrder else {
+            // A refusal or a silence from before the last resend says nothing the resend
+            // did not answer already: counting it would start a round at every tick when
+            // answers lag behind a round (large chunks on a slow link).
+            guard round == progress.round else { return .willResend }
             // A gap (a chunk lost or overtaken on the way) or a lost answer is mended by
             // sending the unacknowledged chunks again, in order, under the same transfer
             // id: the backup takes them from the first it lacks. Only when it refuses the
@@ -112,7 +116,7 @@ struct OutgoingStream {
             let lostStream =
                 ack != nil
                 && (ack!.verdict == .unknownView || index == 0
-                    || (round > 0 && round == progress.round && index == progress.roundFirst))
+                    || (round > 0 && index == progress.roundFirst))
             if lostStream { progress.restartPending = true } else { progress.resendPending = true }
             phase = .transferring(progress)
             return .willResend

@@ -128,4 +128,27 @@ final class ClusterIDTests: XCTestCase {
             expect cluster 42
             """)
     }
+
+    /// A revival out of a view saved unnamed keeps it unnamed: the revived server's claim
+    /// is of cluster 0, and it takes a view of its own cluster only.
+    func testARevivalOutOfAnUnnamedViewKeepsItUnnamed() {
+        runMonitorScript(
+            """
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s1 2 -> view 2 s1 s2 acked
+            restart monitor cluster=42        # upgraded, the view still unnamed
+            incarnation s1 11
+            claim s1 primary 2 s1 s2          # both restarted; s1 holds view 2, of cluster 0
+            ping s1 0 -> view 0 - - unacked
+            tick 6 pinging s1:0
+            expect view 3 s1 - unacked
+            expect cluster none
+            ping s1 3 -> view 3 s1 - acked
+            incarnation s3 31
+            ping s3 0 -> view 4 s1 s3 unacked # the next change names it
+            expect cluster 42
+            """)
+    }
 }

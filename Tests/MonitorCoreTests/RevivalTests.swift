@@ -279,6 +279,25 @@ final class RevivalTests: XCTestCase {
             """)
     }
 
+    /// A primary of an unacknowledged view that pings 0 from the process the monitor knows
+    /// transfers nothing (it has no view, or refuses it): an operator's revive goes ahead.
+    func testAnOperatorsReviveIsTakenWhileTheUnacknowledgedViewsPrimaryPingsZero() {
+        runMonitorScript(
+            """
+            incarnation s1 11
+            incarnation s2 21
+            incarnation s3 31
+            ping s1 0 -> view 1 s1 - unacked
+            ping s1 1 -> view 1 s1 - acked
+            ping s2 0 -> view 2 s1 s2 unacked
+            ping s3 0 -> view 2 s1 s2 unacked
+            tick 3 pinging s1:0 s2:2 s3:0     # s1 refuses view 2 (say, a claim of another cluster)
+            drain
+            revive s3 -> view 3 s3 s1 unacked # the other member, alive, its backup
+            expect events changed:3:s3:s1:operatorRevival
+            """)
+    }
+
     /// A ping 0 from the primary's own process, sent before it learned its view and
     /// delivered late, is not a restart: with the incarnation known, only a new one is.
     func testALatePing0FromTheSameProcessIsNotARestartOfThePrimary() {
