@@ -17,9 +17,7 @@ final class DiskFullTests: XCTestCase {
     }
 
     private func fillThePrimarysDisk(_ policy: FsyncPolicy) async throws {
-        let scratch = try makeScratch().directory
-        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
-        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let (cluster, scratch) = try await makeDurableCluster()
         let s0 = try await cluster.addServer(dataDirectory: scratch + "/s0", fsync: policy)
         try await cluster.waitForView(primary: s0, backup: nil)
         let s1 = try await cluster.addServer(dataDirectory: scratch + "/s1", fsync: policy)
@@ -81,9 +79,7 @@ final class DiskFullTests: XCTestCase {
     /// last chunk is not acknowledged: the view stays unsynchronised, the backup stays
     /// up, and once there is space the transfer completes and the pair loses nothing.
     func testATransferToABackupWithAFullDiskCompletesOnceThereIsSpace() async throws {
-        let scratch = try makeScratch().directory
-        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
-        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let (cluster, scratch) = try await makeDurableCluster()
         let s0 = try await cluster.addServer(dataDirectory: scratch + "/s0")
         try await cluster.waitForView(primary: s0, backup: nil)
         let s1 = try await cluster.addServer(dataDirectory: scratch + "/s1")
@@ -132,9 +128,7 @@ final class DiskFullTests: XCTestCase {
     /// A compaction whose snapshot does not fit is abandoned: its temporary removed, the
     /// log kept whole, the server up and writing; nothing is lost across a restart.
     func testACompactionThatFindsTheDiskFullIsAbandoned() async throws {
-        let scratch = try makeScratch().directory
-        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
-        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let (cluster, scratch) = try await makeDurableCluster()
         let s0 = try await cluster.addServer(dataDirectory: scratch + "/s0", compactionMinimumBytes: 32 << 10)
         try await cluster.waitForView(primary: s0, backup: nil)
         let node = await cluster.node(s0)

@@ -13,9 +13,7 @@ final class DurableServerTests: XCTestCase {
     /// A monitor with a state directory and two servers with data directories, settled,
     /// holding `keys` keys written by several clients at once.
     private func durablePair(keys: Int) async throws -> (TestCluster, [String: String], scratch: String) {
-        let scratch = try makeScratch().directory
-        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
-        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let (cluster, scratch) = try await makeDurableCluster()
         let s0 = try await cluster.addServer(dataDirectory: scratch + "/s0")
         try await cluster.waitForView(primary: s0, backup: nil)
         let s1 = try await cluster.addServer(dataDirectory: scratch + "/s1")

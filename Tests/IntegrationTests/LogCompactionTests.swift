@@ -17,9 +17,7 @@ final class LogCompactionTests: XCTestCase {
     }
 
     private func compactUnderLoadThenKillEverything(_ policy: FsyncPolicy) async throws {
-        let scratch = try makeScratch().directory
-        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
-        let cluster = try await makeCluster(stateDirectory: scratch + "/monitor")
+        let (cluster, scratch) = try await makeDurableCluster()
         // About 200 bytes a put: a compaction every 150 puts or so at first.
         let small = 32 << 10
         let s0 = try await cluster.addServer(

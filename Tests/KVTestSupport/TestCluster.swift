@@ -409,6 +409,15 @@ extension XCTestCase {
         addTeardownBlock { await cluster.stopAll() }
         return cluster
     }
+
+    /// A cluster whose monitor keeps its view in `scratch/monitor`, in a scratch directory
+    /// that also holds the servers' data directories (`scratch/s0`, ...): what a restart of
+    /// everything needs to find again.
+    package func makeDurableCluster() async throws -> (cluster: TestCluster, scratch: String) {
+        let scratch = try makeScratch().directory
+        try FileManager.default.createDirectory(atPath: scratch + "/monitor", withIntermediateDirectories: true)
+        return (try await makeCluster(stateDirectory: scratch + "/monitor"), scratch)
+    }
 }
 
 /// Client helpers with a deadline, so no call can hang a test.

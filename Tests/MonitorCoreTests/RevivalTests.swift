@@ -18,6 +18,21 @@ final class RevivalTests: XCTestCase {
 
         """
 
+    /// Three servers with incarnations: view 2 acknowledged (s1 primary, s2 backup, both
+    /// pinging it), s3 idle.
+    private let trio = """
+        incarnation s1 11
+        incarnation s2 21
+        incarnation s3 31
+        ping s1 0 -> view 1 s1 - unacked
+        ping s1 1 -> view 1 s1 - acked
+        ping s2 0 -> view 2 s1 s2 unacked
+        ping s1 2 -> view 2 s1 s2 acked
+        ping s3 0 -> view 2 s1 s2 acked
+        ping s2 2 -> view 2 s1 s2 acked
+
+        """
+
     func testBothDownThenThePrimaryRestartsWithItsClaimAndIsRevived() {
         runMonitorScript(
             pair + """
@@ -44,32 +59,23 @@ final class RevivalTests: XCTestCase {
     /// view 2) two views behind, and nobody revivable, for ever.
     func testAfterARebootTheBackupPingingFirstDoesNotCostThePrimaryItsRevival() {
         runMonitorScript(
-            """
-            incarnation s1 11
-            incarnation s2 21
-            incarnation s3 31
-            ping s1 0 -> view 1 s1 - unacked
-            ping s1 1 -> view 1 s1 - acked
-            ping s2 0 -> view 2 s1 s2 unacked
-            ping s1 2 -> view 2 s1 s2 acked
-            ping s3 0 -> view 2 s1 s2 acked
-            ping s2 2 -> view 2 s1 s2 acked
-            leave s1
-            ping s1 2 -> view 3 s2 s3 unacked # the leaving primary's backup promoted
-            restart monitor                   # then every process stops and starts again
-            expect view 3 s2 s3 unacked
-            drain
-            incarnation s3 32
-            ping s3 0 -> view 0 - - unacked   # restarted, but s2 has not been heard: nothing changes
-            tick 1 pinging s3:0
-            expect view 3 s2 s3 unacked
-            incarnation s2 22
-            claim s2 backup 2 s1 s2
-            ping s2 0 -> view 4 s2 s3 unacked # revived: it held the whole state of view 2
-            expect events restarted:s3:backup restarted:s2:primary changed:4:s2:s3:revived
-            ping s2 4 -> view 4 s2 s3 acked
-            ping s3 4 -> view 4 s2 s3 acked
-            """)
+            trio + """
+                leave s1
+                ping s1 2 -> view 3 s2 s3 unacked # the leaving primary's backup promoted
+                restart monitor                   # then every process stops and starts again
+                expect view 3 s2 s3 unacked
+                drain
+                incarnation s3 32
+                ping s3 0 -> view 0 - - unacked   # restarted, but s2 has not been heard: nothing changes
+                tick 1 pinging s3:0
+                expect view 3 s2 s3 unacked
+                incarnation s2 22
+                claim s2 backup 2 s1 s2
+                ping s2 0 -> view 4 s2 s3 unacked # revived: it held the whole state of view 2
+                expect events restarted:s3:backup restarted:s2:primary changed:4:s2:s3:revived
+                ping s2 4 -> view 4 s2 s3 acked
+                ping s3 4 -> view 4 s2 s3 acked
+                """)
     }
 
     /// Everything restarts; the primary comes back first, its backup never does (its host
@@ -335,21 +341,12 @@ final class RevivalTests: XCTestCase {
     func testASwitchoverToABackupThatCrashedIsUndoneByTheOldPrimarysClaim() {
         for backupStaysDown in [false, true] {
             runMonitorScript(
-                """
-                incarnation s1 11
-                incarnation s2 21
-                incarnation s3 31
-                ping s1 0 -> view 1 s1 - unacked
-                ping s1 1 -> view 1 s1 - acked
-                ping s2 0 -> view 2 s1 s2 unacked
-                ping s1 2 -> view 2 s1 s2 acked
-                ping s2 2 -> view 2 s1 s2 acked
-                ping s3 0 -> view 2 s1 s2 acked
-                switchover from 2 -> view 3 s2 s1 unacked   # s2 crashed a moment ago
-                claim s1 primary 2 s1 s2                    # s1, backup of view 3, holds view 2's state
-                drain
+                trio + """
+                    switchover from 2 -> view 3 s2 s1 unacked   # s2 crashed a moment ago
+                    claim s1 primary 2 s1 s2                    # s1, backup of view 3, holds view 2's state
+                    drain
 
-                """
+                    """
                     + (backupStaysDown
                         ? """
                         tick 6 pinging s1:3 s3:0
