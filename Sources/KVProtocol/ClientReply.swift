@@ -31,10 +31,18 @@ public enum ReplyStatus: UInt8, Sendable, CaseIterable, CustomStringConvertible 
 public struct ClientReply: Equatable, Sendable {
     public var status: ReplyStatus
     public var value: Bytes
+    /// A transaction's outcome (status `.ok`).
+    public var outcome: TxnOutcome?
 
     public init(status: ReplyStatus, value: Bytes = []) {
         self.status = status
         self.value = value
+    }
+
+    public init(outcome: TxnOutcome) {
+        self.status = .ok
+        self.value = []
+        self.outcome = outcome
     }
 
     public static let wrongServer = ClientReply(status: .wrongServer)

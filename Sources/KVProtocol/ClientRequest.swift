@@ -4,6 +4,8 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case put = 2
     case putHash = 3
     case delete = 4
+    /// A transaction (`ClientRequest.txn`); every data operation beyond the four above.
+    case txn = 5
 
     public var description: String {
         switch self {
@@ -11,6 +13,7 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .put: "put"
         case .putHash: "puthash"
         case .delete: "delete"
+        case .txn: "txn"
         }
     }
 }
@@ -23,6 +26,8 @@ public struct ClientRequest: Equatable, Sendable {
     public var seq: UInt64
     public var key: Bytes
     public var value: Bytes
+    /// For `.txn`; nil for the others.
+    public var txn: Txn?
 
     public init(op: Operation, clientID: UInt64, seq: UInt64, key: Bytes, value: Bytes = []) {
         self.op = op
@@ -30,5 +35,20 @@ public struct ClientRequest: Equatable, Sendable {
         self.seq = seq
         self.key = key
         self.value = value
+        if op == .txn { txn = Txn(success: []) }
+    }
+
+    public init(txn: Txn, clientID: UInt64, seq: UInt64) {
+        self.init(op: .txn, clientID: clientID, seq: seq, key: [])
+        self.txn = txn
+    }
+
+    /// Whether it may change the store (and so needs an at-most-once entry).
+    public var mayWrite: Bool {
+        switch op {
+        case .get: false
+        case .put, .putHash, .delete: true
+        case .txn: txn.map { t in (t.success + t.failure).contains { $0.mayWrite } } ?? false
+        }
     }
 }

@@ -1,32 +1,28 @@
 /// The effect of one update, as the primary applied it, with the reply it produced.
 ///
 /// The primary forwards effects rather than operations (a PutHash travels as the value
-/// it computed), so the backup can never compute something different.
+/// it computed, an EX as its deadline), so the backup can never compute something
+/// different.
 public struct ForwardedUpdate: Equatable, Sendable {
-    public enum Effect: UInt8, Sendable {
-        case set = 1
-        case delete = 2
-    }
-
-    public var effect: Effect
-    public var key: Bytes
-    /// The new value (for `.set`).
-    public var value: Bytes
+    public var change: StoreChange
+    /// The store revision after this update (unchanged by a `.none` change).
+    public var revision: UInt64
+    /// 0 for an update no client asked for (a key's expiry): it has no at-most-once entry.
     public var clientID: UInt64
     public var seq: UInt64
     /// What the client was (or will be) told; kept in the duplicate table.
     public var reply: ClientReply
 
-    public init(
-        effect: Effect, key: Bytes, value: Bytes, clientID: UInt64, seq: UInt64, reply: ClientReply
-    ) {
-        self.effect = effect
-        self.key = key
-        self.value = value
+    public init(change: StoreChange, revision: UInt64, clientID: UInt64, seq: UInt64, reply: ClientReply) {
+        self.change = change
+        self.revision = revision
         self.clientID = clientID
         self.seq = seq
         self.reply = reply
     }
+
+    /// The client id of updates no client asked for.
+    public static let noClient: UInt64 = 0
 }
 
 /// Updates the primary sends its backup in one message.

@@ -109,8 +109,12 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case revive = 0x1A
     case request = 0x20
     case reply = 0x21
-    case forward = 0x30
-    case transfer = 0x32
+    /// 0.1's forward and transfer, without revisions or deadlines: read (a server of
+    /// 0.1 may be primary while an upgraded one is its backup), never written.
+    case forwardV1 = 0x30
+    case transferV1 = 0x32
+    case forward = 0x34
+    case transfer = 0x35
     case backupAck = 0x33
     case serverInfo = 0x40
     case serverInfoReply = 0x41

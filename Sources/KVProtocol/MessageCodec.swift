@@ -4,8 +4,10 @@
 /// body. Decoding never traps: every malformed input becomes a `ProtocolError`.
 public enum MessageCodec {
     /// Minimum encoded sizes, used to reject impossible element counts early.
-    private static let minUpdateSize = 1 + 4 + 4 + 8 + 8 + 1 + 4
-    private static let minEntrySize = 4 + 4
+    private static let minUpdateSize = 1 + 8 + 8 + 8 + 1 + 4
+    private static let minLegacyUpdateSize = 1 + 4 + 4 + 8 + 8 + 1 + 4
+    private static let minEntrySize = 4 + 4 + 8 + 8
+    private static let minLegacyEntrySize = 4 + 4
     private static let minDuplicateSize = 8 + 8 + 1 + 4
     private static let minServerInfoSize = 2 + 1 + 8 + 8 + 1
 
@@ -22,7 +24,7 @@ public enum MessageCodec {
         case .forward(let batch):
             return 64 + batch.updates.reduce(0) { $0 + $1.encodedSize }
         case .transfer(let chunk):
-            return 64 + chunk.entries.reduce(0) { $0 + TransferChunk.encodedSize(key: $1.key, value: $1.value) }
+            return 64 + chunk.entries.reduce(0) { $0 + TransferChunk.encodedSize(key: $1.key, value: $1.value.value) }
                 + chunk.duplicates.reduce(0) { $0 + $1.encodedSize }
         default:
             return 64
@@ -131,38 +133,33 @@ public enum MessageCodec {
             w.u64(request.seq)
             w.blob(request.key)
             w.blob(request.value)
+            if request.op == .txn { w.append(request.txn ?? Txn(success: [])) }
         case .reply(let reply):
-            encode(reply, into: &w)
+            w.append(reply)
         case .forward(let batch):
             w.u64(batch.viewnum)
             w.string(batch.from)
             w.u64(batch.transferID)
             w.u64(batch.batchSeq)
             w.u32(UInt32(batch.updates.count))
-            for update in batch.updates {
-                w.u8(update.effect.rawValue)
-                w.blob(update.key)
-                w.blob(update.value)
-                w.u64(update.clientID)
-                w.u64(update.seq)
-                encode(update.reply, into: &w)
-            }
+            for update in batch.updates { w.append(update) }
         case .transfer(let chunk):
             w.u64(chunk.viewnum)
             w.string(chunk.from)
             w.u64(chunk.transferID)
             w.u32(chunk.index)
             w.bool(chunk.isLast)
+            w.u64(chunk.revision)
             w.u32(UInt32(chunk.entries.count))
             for entry in chunk.entries {
                 w.blob(entry.key)
-                w.blob(entry.value)
+                w.append(entry.value)
             }
             w.u32(UInt32(chunk.duplicates.count))
             for dup in chunk.duplicates {
                 w.u64(dup.clientID)
                 w.u64(dup.seq)
-                encode(dup.reply, into: &w)
+                w.append(dup.reply)
             }
         case .backupAck(let ack):
             w.u8(ack.verdict.rawValue)
@@ -183,11 +180,6 @@ public enum MessageCodec {
         w.string(view.primary)
         w.string(view.backup)
         w.bool(view.acked)
-    }
-
-    private static func encode(_ reply: ClientReply, into w: inout WireWriter) {
-        w.u8(reply.status.rawValue)
-        w.blob(reply.value)
     }
 
     public static func decode(_ body: [UInt8]) throws(ProtocolError) -> Frame {
@@ -302,7 +294,7 @@ public enum MessageCodec {
             var values: [UInt64] = []
             for _ in 0..<count { values.append(try r.u64("counter")) }
             // Newer servers may report more counters; older ones fewer (missing are 0).
-            values = Array((values + [UInt64](repeating: 0, count: 7)).prefix(7))
+            values = Array((values + [UInt64](repeating: 0, count: 8)).prefix(8))
             var storage: StorageStats?
             if r.remaining > 0 {
                 let trailing = r.remaining
@@ -362,45 +354,43 @@ public enum MessageCodec {
             let seq = try r.u64("sequence number")
             let key = try r.blob("key", max: Limits.maxKeySize)
             let value = try r.blob("value", max: Limits.maxValueSize)
-            message = .request(ClientRequest(op: op, clientID: clientID, seq: seq, key: key, value: value))
+            var request = ClientRequest(op: op, clientID: clientID, seq: seq, key: key, value: value)
+            if op == .txn { request.txn = try r.txn() }
+            message = .request(request)
         case .reply:
-            message = .reply(try decodeReply(&r))
-        case .forward:
+            message = .reply(try r.clientReply())
+        case .forward, .forwardV1:
+            let legacy = type == .forwardV1
             let viewnum = try r.u64("viewnum")
             let from = try r.string("sender")
             let transferID = try r.u64("transfer id")
             let batchSeq = try r.u64("batch seq")
-            let count = try r.count("update count", minItemSize: minUpdateSize)
+            let count = try r.count("update count", minItemSize: legacy ? minLegacyUpdateSize : minUpdateSize)
             var updates: [ForwardedUpdate] = []
             updates.reserveCapacity(count)
             for _ in 0..<count {
-                guard let effect = ForwardedUpdate.Effect(rawValue: try r.u8("effect")) else {
-                    throw ProtocolError(.malformedFrame, "unknown update effect")
-                }
-                let key = try r.blob("key", max: Limits.maxKeySize)
-                let value = try r.blob("value", max: Limits.maxValueSize)
-                let clientID = try r.u64("client id")
-                let seq = try r.u64("sequence number")
-                let reply = try decodeReply(&r)
-                updates.append(
-                    ForwardedUpdate(
-                        effect: effect, key: key, value: value, clientID: clientID, seq: seq, reply: reply))
+                updates.append(legacy ? try LegacyFormat.forwardedUpdate(&r) : try r.forwardedUpdate())
             }
             message = .forward(
                 ForwardBatch(viewnum: viewnum, from: from, transferID: transferID, batchSeq: batchSeq, updates: updates)
             )
-        case .transfer:
+        case .transfer, .transferV1:
+            let legacy = type == .transferV1
             let viewnum = try r.u64("viewnum")
             let from = try r.string("sender")
             let transferID = try r.u64("transfer id")
             let index = try r.u32("chunk index")
             let isLast = try r.bool("last flag")
-            let entryCount = try r.count("entry count", minItemSize: minEntrySize)
-            var entries: [(key: Bytes, value: Bytes)] = []
+            let revision = legacy ? 0 : try r.u64("revision")
+            let entryCount = try r.count("entry count", minItemSize: legacy ? minLegacyEntrySize : minEntrySize)
+            var entries: [(key: Bytes, value: StoredValue)] = []
             entries.reserveCapacity(entryCount)
             for _ in 0..<entryCount {
                 let key = try r.blob("key", max: Limits.maxKeySize)
-                let value = try r.blob("value", max: Limits.maxValueSize)
+                let value =
+                    legacy
+                    ? StoredValue(value: try r.blob("value", max: Limits.maxValueSize), revision: 0)
+                    : try r.storedValue()
                 entries.append((key, value))
             }
             let dupCount = try r.count("duplicate count", minItemSize: minDuplicateSize)
@@ -409,12 +399,12 @@ public enum MessageCodec {
             for _ in 0..<dupCount {
                 let clientID = try r.u64("client id")
                 let seq = try r.u64("sequence number")
-                duplicates.append(DuplicateEntry(clientID: clientID, seq: seq, reply: try decodeReply(&r)))
+                duplicates.append(DuplicateEntry(clientID: clientID, seq: seq, reply: try r.clientReply()))
             }
             message = .transfer(
                 TransferChunk(
                     viewnum: viewnum, from: from, transferID: transferID, index: index, isLast: isLast,
-                    entries: entries, duplicates: duplicates))
+                    revision: revision, entries: entries, duplicates: duplicates))
         case .backupAck:
             guard let verdict = BackupVerdict(rawValue: try r.u8("verdict")) else {
                 throw ProtocolError(.malformedFrame, "unknown verdict")
@@ -442,12 +432,6 @@ public enum MessageCodec {
         return View(viewnum: viewnum, primary: primary, backup: backup, acked: try r.bool("acked"))
     }
 
-    private static func decodeReply(_ r: inout WireReader) throws(ProtocolError) -> ClientReply {
-        guard let status = ReplyStatus(rawValue: try r.u8("reply status")) else {
-            throw ProtocolError(.malformedFrame, "unknown reply status")
-        }
-        return ClientReply(status: status, value: try r.blob("reply value", max: Limits.maxValueSize))
-    }
 }
 
 /// The optional flags byte of a ping.

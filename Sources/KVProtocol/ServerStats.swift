@@ -58,17 +58,23 @@ public struct ServerCounters: Equatable, Sendable {
     public var transfersCompleted: UInt64 = 0
     /// Complete state transfers received as backup.
     public var transfersReceived: UInt64 = 0
+    /// Keys deleted as primary because their deadline passed.
+    public var keysExpired: UInt64 = 0
 
     public init() {}
 
     /// The counters in wire order.
     public var all: [UInt64] {
-        [requests, batchesSent, batchesResent, batchesApplied, transfersStarted, transfersCompleted, transfersReceived]
+        [
+            requests, batchesSent, batchesResent, batchesApplied, transfersStarted, transfersCompleted,
+            transfersReceived, keysExpired,
+        ]
     }
 
     public init(all values: [UInt64]) {
-        precondition(values.count == 7)
+        precondition(values.count == 8)
         (requests, batchesSent, batchesResent, batchesApplied) = (values[0], values[1], values[2], values[3])
         (transfersStarted, transfersCompleted, transfersReceived) = (values[4], values[5], values[6])
+        keysExpired = values[7]
     }
 }

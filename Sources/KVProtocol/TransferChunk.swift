@@ -23,25 +23,30 @@ public struct TransferChunk: Equatable, Sendable {
     public var transferID: UInt64
     public var index: UInt32
     public var isLast: Bool
-    public var entries: [(key: Bytes, value: Bytes)]
+    /// The primary's store revision (which deletes advance too, so it is not the highest
+    /// of the entries'); 0 from a 0.1 primary.
+    public var revision: UInt64
+    public var entries: [(key: Bytes, value: StoredValue)]
     public var duplicates: [DuplicateEntry]
 
     public init(
-        viewnum: UInt64, from: String, transferID: UInt64, index: UInt32, isLast: Bool,
-        entries: [(key: Bytes, value: Bytes)], duplicates: [DuplicateEntry]
+        viewnum: UInt64, from: String, transferID: UInt64, index: UInt32, isLast: Bool, revision: UInt64,
+        entries: [(key: Bytes, value: StoredValue)], duplicates: [DuplicateEntry]
     ) {
         self.viewnum = viewnum
         self.from = from
         self.transferID = transferID
         self.index = index
         self.isLast = isLast
+        self.revision = revision
         self.entries = entries
         self.duplicates = duplicates
     }
 
     public static func == (lhs: TransferChunk, rhs: TransferChunk) -> Bool {
         lhs.viewnum == rhs.viewnum && lhs.from == rhs.from && lhs.transferID == rhs.transferID
-            && lhs.index == rhs.index && lhs.isLast == rhs.isLast && lhs.duplicates == rhs.duplicates
+            && lhs.index == rhs.index && lhs.isLast == rhs.isLast && lhs.revision == rhs.revision
+            && lhs.duplicates == rhs.duplicates
             && lhs.entries.count == rhs.entries.count
             && zip(lhs.entries, rhs.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }

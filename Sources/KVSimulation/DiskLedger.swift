@@ -16,7 +16,7 @@ struct DiskLedger {
     /// included) ran under `everysec` or `no` and a reboot followed.
     struct State {
         var lsn: UInt64 = 0
-        var store: [Bytes: Bytes] = [:]
+        var store = KeyValueStore()
         var duplicates: DuplicateTable
         var claim: StateClaim?
         var lastStart: ServerStart?
@@ -37,11 +37,10 @@ struct DiskLedger {
         mutating func apply(_ entry: LogEntry) {
             switch entry.record {
             case .record(.update(let update)):
-                switch update.effect {
-                case .set: store[update.key] = update.value
-                case .delete: store[update.key] = nil
+                store.apply(update.change, revision: update.revision)
+                if update.clientID != ForwardedUpdate.noClient {
+                    duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
                 }
-                duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
             case .record(.claim(let next)):
                 claim = next
                 claimStart = lastStart

@@ -155,11 +155,7 @@ extension Simulation {
         let recovered = opening.recovered
         let expectedClaim = expected.provenClaim(bootID: start.bootID)
         if recovered.store != expected.store {
-            let keys = Set(recovered.store.keys).union(expected.store.keys).sorted { $0.lexicographicallyPrecedes($1) }
-            let differing = keys.filter { recovered.store[$0] != expected.store[$0] }.map { key in
-                "\(key.utf8String): recovered \(recovered.store[key]?.utf8String ?? "absent"), "
-                    + "written \(expected.store[key]?.utf8String ?? "absent")"
-            }
+            let differing = recovered.store.differences(from: expected.store, this: "recovered", other: "written")
             return fail(
                 "\(server.address) recovered a store at LSN \(lsn) that is not the one its records make: "
                     + differing.joined(separator: "; "))

@@ -73,12 +73,8 @@ extension Simulation {
     /// How two servers' data or duplicate tables differ, or nil when they agree.
     static func difference(_ primary: ServerCore, _ backup: ServerCore) -> String? {
         if primary.store != backup.store {
-            let keys = Set(primary.store.keys).union(backup.store.keys).sorted { $0.lexicographicallyPrecedes($1) }
-            let differing = keys.filter { primary.store[$0] != backup.store[$0] }.map { key in
-                "\(key.utf8String): primary \(primary.store[key]?.utf8String ?? "absent"), "
-                    + "backup \(backup.store[key]?.utf8String ?? "absent")"
-            }
-            return differing.joined(separator: "; ")
+            return primary.store.differences(from: backup.store, this: "primary", other: "backup")
+                .joined(separator: "; ")
         }
         let primaryDuplicates = primary.duplicates.entriesInOrder()
         let backupDuplicates = backup.duplicates.entriesInOrder()

@@ -11,6 +11,9 @@ import ServerCore
 /// when the machine crashes.
 final class SimulatedServer {
     let address: String
+    /// How far this host's wall clock is from the simulation's, in milliseconds (key
+    /// deadlines are set and checked against it).
+    var clockOffsetMillis: Int64 = 0
     let node: Int
     let config: ServerConfig
     private(set) var driver: ServerDriver<SimulatedServerEnvironment>?

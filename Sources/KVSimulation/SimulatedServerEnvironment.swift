@@ -29,6 +29,11 @@ final class SimulatedServerEnvironment: ServerEnvironment {
 
     var now: UInt64 { simulation.now * 1_000 }
 
+    /// Simulated time from a fixed epoch, plus this server's clock offset.
+    var wallClockMillis: UInt64 {
+        UInt64(Int64(Simulation.wallClockEpochMillis + simulation.now / 1_000) + server.clockOffsetMillis)
+    }
+
     func send(
         _ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Result<Message, PeerFailure>) -> Void
     ) {

@@ -34,6 +34,8 @@ public final class Simulation {
     static let finalReadDeadline: UInt64 = 8_000_000
     /// A schedule still running then is stuck.
     static let timeLimit: UInt64 = 90_000_000
+    /// The simulated wall clock at time 0 (Unix milliseconds; 2026-01-01).
+    static let wallClockEpochMillis: UInt64 = 1_767_225_600_000
     let seed: UInt64
     let options: SimulationOptions
     var random: SimulationRandom

@@ -8,27 +8,6 @@ extension WireReader {
     static let maxBlobSize = RecordLayout.maxPayloadLength
     static let maxStringSize = Int(UInt16.max)
 
-    mutating func forwardedUpdate() throws(ProtocolError) -> ForwardedUpdate {
-        let rawEffect = try u8("effect")
-        guard let effect = ForwardedUpdate.Effect(rawValue: rawEffect) else {
-            throw ProtocolError(.malformedFrame, "unknown update effect \(rawEffect)")
-        }
-        let key = try blob("key", max: Self.maxBlobSize)
-        let value = try blob("value", max: Self.maxBlobSize)
-        let clientID = try u64("client id")
-        let seq = try u64("sequence number")
-        return ForwardedUpdate(
-            effect: effect, key: key, value: value, clientID: clientID, seq: seq, reply: try clientReply())
-    }
-
-    mutating func clientReply() throws(ProtocolError) -> ClientReply {
-        let rawStatus = try u8("reply status")
-        guard let status = ReplyStatus(rawValue: rawStatus) else {
-            throw ProtocolError(.malformedFrame, "unknown reply status \(rawStatus)")
-        }
-        return ClientReply(status: status, value: try blob("reply value", max: Self.maxBlobSize))
-    }
-
     mutating func stateClaim() throws(ProtocolError) -> StateClaim {
         let rawRole = try u8("claim role")
         guard let role = StateClaim.Role(rawValue: rawRole) else {

@@ -19,20 +19,6 @@ extension WireWriter {
         }
     }
 
-    mutating func append(_ update: ForwardedUpdate) {
-        u8(update.effect.rawValue)
-        blob(update.key)
-        blob(update.value)
-        u64(update.clientID)
-        u64(update.seq)
-        append(update.reply)
-    }
-
-    mutating func append(_ reply: ClientReply) {
-        u8(reply.status.rawValue)
-        blob(reply.value)
-    }
-
     mutating func append(_ claim: StateClaim) {
         // WireWriter would cut a longer string short, and the record would not read back
         // as what was claimed.

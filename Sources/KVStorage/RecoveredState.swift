@@ -4,9 +4,7 @@ import ServerCore
 /// A data directory's state after recovery: what the server starts from, and where its
 /// writer goes on.
 public struct RecoveredState: Sendable {
-    public var store: [Bytes: Bytes]
-    /// The sum of the byte counts of every key and value in `store`.
-    public var storeBytes: Int
+    public var store: KeyValueStore
     /// The snapshot's duplicate-table entries, then every replayed update's, in order.
     public var duplicates: DuplicateTable
     /// The lsn of the last record recovered (the snapshot's, if no log record follows it).

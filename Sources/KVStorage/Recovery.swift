@@ -111,7 +111,7 @@ private struct Replay {
         self.manifest = manifest
         self.bootID = bootID
         state = RecoveredState(
-            store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
+            store: KeyValueStore(), duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
             lastStart: nil, claimStart: nil, rebootedSinceClaim: false, manifest: manifest, tornTail: nil,
             lostUnsyncedTail: nil, lastLogEnd: nil,
             unreferencedFiles: [], temporaryFiles: [], failedRuns: [], failureMarkerUnreadable: false, snapshotKeys: 0,
@@ -145,8 +145,7 @@ private struct Replay {
         }
         // Moved, not copied: the contents let go of the store before it is changed.
         state.store = contents.store
-        contents.store = [:]
-        state.storeBytes = contents.storeBytes
+        contents.store = KeyValueStore()
         for entry in contents.duplicates {
             state.duplicates.record(clientID: entry.clientID, seq: entry.seq, reply: entry.reply)
         }
@@ -236,16 +235,10 @@ private struct Replay {
     private mutating func apply(_ entry: LogEntry) {
         switch entry.record {
         case .record(.update(let update)):
-            let previous: Bytes?
-            switch update.effect {
-            case .set:
-                previous = state.store.updateValue(update.value, forKey: update.key)
-                state.storeBytes += update.key.count + update.value.count
-            case .delete:
-                previous = state.store.removeValue(forKey: update.key)
+            state.store.apply(update.change, revision: update.revision)
+            if update.clientID != ForwardedUpdate.noClient {
+                state.duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
             }
-            if let previous { state.storeBytes -= update.key.count + previous.count }
-            state.duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
         case .record(.claim(let claim)):
             state.claim = claim
             state.claimStart = state.lastStart

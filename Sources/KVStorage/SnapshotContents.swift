@@ -1,4 +1,5 @@
 import KVProtocol
+import ServerCore
 
 /// Everything a snapshot file holds: the state after every record up to `lsn`.
 public struct SnapshotContents: Sendable {
@@ -9,9 +10,7 @@ public struct SnapshotContents: Sendable {
     /// The last server start before `lsn`, kept so that a claim can still be judged once
     /// the log that held the start is deleted.
     public var start: ServerStart?
-    public var store: [Bytes: Bytes]
-    /// The sum of the byte counts of every key and value in `store`.
-    public var storeBytes: Int
+    public var store: KeyValueStore
     /// The duplicate table's entries, least recently updated first.
     public var duplicates: [DuplicateEntry]
 }

@@ -1,4 +1,5 @@
 import KVProtocol
+import ServerCore
 
 /// Reads a snapshot file whole. Any damage is an error: a snapshot is written, synced
 /// and named by a manifest only once complete, so unlike a log's tail it is never
@@ -14,11 +15,10 @@ public enum SnapshotDecoder {
         var reading = SnapshotReading(buffer)
         let header = try reading.header()
         var contents = SnapshotContents(
-            generation: header.generation, lsn: header.lsn, claim: header.claim, start: header.start, store: [:],
-            storeBytes: 0, duplicates: [])
+            generation: header.generation, lsn: header.lsn, claim: header.claim, start: header.start,
+            store: KeyValueStore(),
+            duplicates: [])
         // No more than the file could hold, whatever the header says.
-        let minEntrySize = 8
-        contents.store.reserveCapacity(Int(min(header.keyCount, UInt64(buffer.count / minEntrySize))))
         contents.duplicates.reserveCapacity(Int(min(header.duplicateCount, UInt64(buffer.count / 24))))
         var inDuplicates = false
         while true {
@@ -31,17 +31,19 @@ public enum SnapshotDecoder {
                 switch try reader.payloadType() {
                 case .snapshotEntries:
                     guard !inDuplicates else { throw damage("entries after the duplicate-table entries") }
-                    let count = try reader.count("entry count", minItemSize: 8)
+                    let count = try reader.count("entry count", minItemSize: 24)
                     guard UInt64(contents.store.count + count) <= header.keyCount else {
                         throw damage("more entries than the header's \(header.keyCount)")
                     }
                     for _ in 0..<count {
                         let key = try reader.blob("key", max: WireReader.maxBlobSize)
-                        let value = try reader.blob("value", max: WireReader.maxBlobSize)
-                        guard contents.store.updateValue(value, forKey: key) == nil else {
+                        let value = StoredValue(
+                            value: try reader.blob("value", max: WireReader.maxBlobSize),
+                            revision: try reader.u64("revision"), expiresAt: try reader.u64("deadline"))
+                        guard contents.store[key] == nil else {
                             throw damage("key repeated (\(key.count) bytes)")
                         }
-                        contents.storeBytes += key.count + value.count
+                        contents.store.put(key, value)
                     }
                 case .snapshotDuplicates:
                     inDuplicates = true
@@ -53,6 +55,7 @@ public enum SnapshotDecoder {
                 case .snapshotEnd:
                     let keyCount = try reader.u64("key count")
                     let duplicateCount = try reader.u64("duplicate count")
+                    contents.store.advanceRevision(to: try reader.u64("revision"))
                     try reader.expectEnd()
                     guard keyCount == header.keyCount, duplicateCount == header.duplicateCount else {
                         throw damage(

@@ -1,4 +1,5 @@
 import KVProtocol
+import ServerCore
 
 /// Writes a snapshot file as a stream of byte chunks (docs/STORAGE.md, "Snapshot files"):
 /// a header record, records of entries, records of duplicate-table entries, an end record.
@@ -9,8 +10,9 @@ import KVProtocol
 /// of a million keys never exists as anything but its output.
 ///
 ///     var encoder = SnapshotEncoder(generation: 7, lsn: 1234, claim: claim, start: start,
-///                                   keyCount: store.count, duplicateCount: duplicates.count)
-///     for (key, value) in store {
+///                                   keyCount: store.count, duplicateCount: duplicates.count,
+///                                   revision: store.revision)
+///     for (key, value) in store.entries {
 ///         encoder.addEntry(key: key, value: value)
 ///         if encoder.bufferedByteCount >= 1 << 20 { try file.write(encoder.takeBytes()) }
 ///     }
@@ -24,7 +26,8 @@ public struct SnapshotEncoder {
     private let header: SnapshotHeader
     private var records: FramedRecordWriter
     private var nextRecordIndex: UInt64 = 0
-    private var pendingEntries: [(key: Bytes, value: Bytes)] = []
+    private var pendingEntries: [(key: Bytes, value: StoredValue)] = []
+    private let revision: UInt64
     private var pendingDuplicates: [DuplicateEntry] = []
     private var pendingPayloadSize = 0
     private var entriesAdded: UInt64 = 0
@@ -43,8 +46,10 @@ public struct SnapshotEncoder {
     /// `keyCount` and `duplicateCount` are recorded in the header (a reader reserves room
     /// from them) and must be exactly what is added.
     public init(
-        generation: UInt64, lsn: UInt64, claim: StateClaim?, start: ServerStart?, keyCount: Int, duplicateCount: Int
+        generation: UInt64, lsn: UInt64, claim: StateClaim?, start: ServerStart?, keyCount: Int, duplicateCount: Int,
+        revision: UInt64
     ) {
+        self.revision = revision
         header = SnapshotHeader(
             generation: generation, lsn: lsn, claim: claim, start: start, keyCount: UInt64(keyCount),
             duplicateCount: UInt64(duplicateCount))
@@ -62,12 +67,12 @@ public struct SnapshotEncoder {
         records.takeBytes(nextCapacity: phase == .finished ? 0 : Self.initialCapacity)
     }
 
-    public mutating func addEntry(key: Bytes, value: Bytes) {
+    public mutating func addEntry(key: Bytes, value: StoredValue) {
         precondition(phase == .entries, "every entry comes before the duplicate-table entries")
         entriesAdded += 1
         precondition(entriesAdded <= header.keyCount, "more entries than the header's key count")
         pendingEntries.append((key, value))
-        pendingPayloadSize += 8 + key.count + value.count
+        pendingPayloadSize += 24 + key.count + value.value.count
         if pendingPayloadSize >= Self.recordPayloadTarget { flushEntries() }
     }
 
@@ -100,18 +105,19 @@ public struct SnapshotEncoder {
         records.payload.u8(PayloadType.snapshotEnd.rawValue)
         records.payload.u64(header.keyCount)
         records.payload.u64(header.duplicateCount)
+        records.payload.u64(revision)
         records.endRecord()
     }
 
     /// A whole snapshot in one buffer: for small states, and for tests.
     public static func encode(
-        store: [Bytes: Bytes], duplicates: [DuplicateEntry], generation: UInt64, lsn: UInt64, claim: StateClaim?,
+        store: KeyValueStore, duplicates: [DuplicateEntry], generation: UInt64, lsn: UInt64, claim: StateClaim?,
         start: ServerStart?
     ) -> [UInt8] {
         var encoder = SnapshotEncoder(
             generation: generation, lsn: lsn, claim: claim, start: start, keyCount: store.count,
-            duplicateCount: duplicates.count)
-        for (key, value) in store { encoder.addEntry(key: key, value: value) }
+            duplicateCount: duplicates.count, revision: store.revision)
+        for (key, value) in store.entries { encoder.addEntry(key: key, value: value) }
         for entry in duplicates { encoder.addDuplicate(entry) }
         encoder.finish()
         return encoder.takeBytes()
@@ -129,7 +135,7 @@ public struct SnapshotEncoder {
         records.payload.u32(UInt32(pendingEntries.count))
         for entry in pendingEntries {
             records.payload.blob(entry.key)
-            records.payload.blob(entry.value)
+            records.payload.append(entry.value)
         }
         records.endRecord()
         pendingEntries.removeAll(keepingCapacity: true)

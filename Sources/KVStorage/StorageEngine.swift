@@ -79,7 +79,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         var tornTail: String?
         var report: String
         var recovered = RecoveredData(
-            store: [:], storeBytes: 0, duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil)
+            store: KeyValueStore(), duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil)
         switch try Recovery.recover(from: fileSystem, duplicateCapacity: duplicateCapacity, bootID: start.bootID) {
         case .fresh:
             report = "new data directory"
@@ -148,7 +148,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             }
             let valid = state.claimHolds(bootID: start.bootID)
             recovered = RecoveredData(
-                store: state.store, storeBytes: state.storeBytes, duplicates: state.duplicates,
+                store: state.store, duplicates: state.duplicates,
                 lastLSN: state.lastLSN, claim: valid ? state.claim : nil)
             var claimText = "no claim"
             if let claim = state.claim {
@@ -344,14 +344,14 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         defer { fileSystem.close(handle) }
         var encoder = SnapshotEncoder(
             generation: generation, lsn: state.lsn, claim: state.claim, start: start, keyCount: state.store.count,
-            duplicateCount: state.duplicates.count)
+            duplicateCount: state.duplicates.count, revision: state.store.revision)
         var size = 0
         func flush() throws {
             let bytes = encoder.takeBytes()
             size += bytes.count
             try fileSystem.write(handle, bytes)
         }
-        for (key, value) in state.store {
+        for (key, value) in state.store.entries {
             encoder.addEntry(key: key, value: value)
             if encoder.bufferedByteCount >= 1 << 20 { try flush() }
         }

@@ -160,11 +160,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         storage?.start(
             persisted: { [weak self] lsn in
                 guard let self, self.lifecycle == .running else { return }
-                self.run(self.core.step(.persisted(upTo: lsn)))
+                self.run(self.core.step(.persisted(upTo: lsn), now: self.environment.wallClockMillis))
             },
             diskFull: { [weak self] full in
                 guard let self, self.lifecycle == .running else { return }
-                self.run(self.core.step(.diskFull(full)))
+                self.run(self.core.step(.diskFull(full), now: self.environment.wallClockMillis))
             })
         ticker = environment.scheduleRepeated(initialDelay: 0, every: configuration.pingInterval) { [weak self] in
             self?.tick()
@@ -180,25 +180,25 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
         let token = register(
             requester, request: measurements == nil ? nil : (request.op, environment.now))
-        run(core.step(.clientRequest(request, token)))
+        run(core.step(.clientRequest(request, token), now: environment.wallClockMillis))
     }
 
     /// A forward batch from a primary (this server as backup).
     public func receive(_ batch: ForwardBatch, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
-        run(core.step(.forward(batch, register(requester, request: nil))))
+        run(core.step(.forward(batch, register(requester, request: nil)), now: environment.wallClockMillis))
     }
 
     /// A state-transfer chunk from a primary (this server as backup).
     public func receive(_ chunk: TransferChunk, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
-        run(core.step(.transfer(chunk, register(requester, request: nil))))
+        run(core.step(.transfer(chunk, register(requester, request: nil)), now: environment.wallClockMillis))
     }
 
     /// The operator accepts this server's data as the state to serve (`kvctl revive`).
     public func adoptData() {
         guard lifecycle == .running else { return }
-        run(core.step(.adoptData))
+        run(core.step(.adoptData, now: environment.wallClockMillis))
     }
 
     private func register(
@@ -280,7 +280,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 measurements.forwardBatches(ack?.verdict == .accepted ? .acked : .failed, count: 1)
                 measurements.forwardBatchFinished(nanoseconds: self.elapsed(since: sentAt))
             }
-            self.run(self.core.step(.backupReplied(id, ack)))
+            self.run(self.core.step(.backupReplied(id, ack), now: self.environment.wallClockMillis))
         }
     }
 
@@ -310,7 +310,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             switch answer {
             case .success(.viewReply(let view)):
                 self.monitors.answered()
-                self.run(self.core.step(.viewFromMonitor(view)))
+                self.run(self.core.step(.viewFromMonitor(view), now: self.environment.wallClockMillis))
                 // Only the answer to a ping that said "leaving" shows what the monitor made
                 // of the request; an older answer may predate it.
                 if leaving { self.checkLeave() }
@@ -367,7 +367,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     private func tick() {
         guard lifecycle == .running else { return }
         redirectedThisTick = false
-        run(core.step(.tick))
+        run(core.step(.tick, now: environment.wallClockMillis))
         checkReachability()
         // Compaction: the log since the last snapshot has grown; not while a transfer is
         // replacing the store (the snapshot would hold half of it).
@@ -462,7 +462,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 self.endLeave(.timedOut(self.core.view))
             }
             leave = .leaving(LeaveProgress(waiters: [completion], deadline: deadline))
-            run(core.step(.leave))
+            run(core.step(.leave, now: environment.wallClockMillis))
         }
     }
 

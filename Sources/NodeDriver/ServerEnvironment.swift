@@ -18,6 +18,10 @@ public protocol ServerEnvironment: AnyObject {
     /// Monotonic time in nanoseconds.
     var now: UInt64 { get }
 
+    /// The wall clock, Unix time in milliseconds: what keys' deadlines are set and
+    /// checked against (docs/DESIGN.md §3.13).
+    var wallClockMillis: UInt64 { get }
+
     /// Sends `message` to `peer` and calls `completion` with its answer, or with why the
     /// transport gave up: `unreachable` when nothing accepts connections there (refused,
     /// no route), `noAnswer` otherwise (connection lost, no answer in `timeout`

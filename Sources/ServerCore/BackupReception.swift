@@ -33,8 +33,7 @@ extension ServerCore {
             // A new transfer replaces whatever this server held, and with it any claim.
             if data != .empty { data = .stale }
             storeMatchesLog = false
-            store.removeAll()
-            storeBytes = 0
+            store.reset()
             duplicates.removeAll()
             stream = IncomingStream(startedBy: chunk)
         case .continuesTransfer:
@@ -43,7 +42,13 @@ extension ServerCore {
             stream = next
         }
         duty = .backup(stream)
-        for entry in chunk.entries { setValue(entry.value, for: entry.key) }
+        for entry in chunk.entries {
+            var stored = entry.value
+            // A 0.1 primary's entries carry no revision: they count as revision 1.
+            if stored.revision == 0 { stored.revision = 1 }
+            store.put(entry.key, stored)
+        }
+        store.advanceRevision(to: max(chunk.revision, chunk.entries.isEmpty ? 0 : 1))
         for dup in chunk.duplicates { duplicates.record(clientID: dup.clientID, seq: dup.seq, reply: dup.reply) }
         if stream.complete {
             counters.transfersReceived += 1

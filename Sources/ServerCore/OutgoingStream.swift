@@ -45,18 +45,18 @@ struct OutgoingStream {
 
     /// The next chunk of the transfer, if the window has room and the last is not sent.
     mutating func nextChunk(
-        of store: [Bytes: Bytes], from address: String, config: ServerConfig
+        of store: KeyValueStore, from address: String, config: ServerConfig
     ) -> (BackupMessageID, TransferChunk)? {
         guard case .transferring(var progress) = phase, progress.unacknowledged.count < config.transferWindow,
             !progress.sentLast
         else { return nil }
-        var entries: [(key: Bytes, value: Bytes)] = []
+        var entries: [(key: Bytes, value: StoredValue)] = []
         var bytes = 0
         while progress.cursor != store.endIndex && bytes < config.transferChunkBytes {
-            let (key, value) = store[progress.cursor]
+            let (key, value) = store.entries[progress.cursor]
             entries.append((key, value))
-            bytes += TransferChunk.encodedSize(key: key, value: value)
-            progress.cursor = store.index(after: progress.cursor)
+            bytes += TransferChunk.encodedSize(key: key, value: value.value)
+            progress.cursor = store.entries.index(after: progress.cursor)
         }
         var dups: [DuplicateEntry] = []
         while progress.duplicateCursor < progress.duplicates.count && bytes < config.transferChunkBytes {
@@ -68,7 +68,7 @@ struct OutgoingStream {
         let isLast = progress.cursor == store.endIndex && progress.duplicateCursor == progress.duplicates.count
         let chunk = TransferChunk(
             viewnum: viewnum, from: address, transferID: transferID, index: progress.nextIndex, isLast: isLast,
-            entries: entries, duplicates: dups)
+            revision: store.revision, entries: entries, duplicates: dups)
         progress.keysSent += entries.count
         progress.bytesSent += bytes
         progress.sentLast = isLast
@@ -235,7 +235,7 @@ struct OutgoingStream {
 /// A state transfer in progress. The store is not changed while it runs (client requests
 /// are deferred), so a dictionary index is a stable cursor.
 struct TransferProgress {
-    var cursor: Dictionary<Bytes, Bytes>.Index
+    var cursor: Dictionary<Bytes, StoredValue>.Index
     var duplicates: [DuplicateEntry]
     var duplicateCursor = 0
     var nextIndex: UInt32 = 0

@@ -71,44 +71,97 @@ extension ServerCore {
 
     /// Applies `request` to the store and holds its reply behind the open batch.
     private mutating func apply(_ request: ClientRequest, _ token: ReplyToken, _ effects: inout [ServerEffect]) {
+        expireTouchedKeys(of: request, &effects)
         let reply: ClientReply
         var update: ForwardedUpdate?
-        if request.op == .get {
-            if let value = store[request.key] {
-                reply = ClientReply(status: .ok, value: value)
-            } else {
-                reply = ClientReply(status: .noKey)
-            }
+        if !request.mayWrite {
+            reply = read(request)
         } else if let seen = duplicates.lookup(request.clientID), request.seq <= seen.seq {
             // A retry: answer as the first time, never apply twice. The answer still waits
             // for the backup, since the first attempt may not be acknowledged yet.
             reply = request.seq == seen.seq ? seen.reply : ClientReply(status: .staleRequest)
         } else {
-            let previous = store[request.key]
-            switch request.op {
-            case .put:
-                reply = ClientReply(status: .ok)
-                update = ForwardedUpdate(
-                    effect: .set, key: request.key, value: request.value, clientID: request.clientID,
-                    seq: request.seq, reply: reply)
-            case .putHash:
-                let newValue = PutHash.newValue(previous: previous ?? [], argument: request.value)
-                reply = ClientReply(status: .ok, value: previous ?? [])
-                update = ForwardedUpdate(
-                    effect: .set, key: request.key, value: newValue, clientID: request.clientID,
-                    seq: request.seq, reply: reply)
-            case .delete:
-                reply = ClientReply(status: previous == nil ? .noKey : .ok)
-                update = ForwardedUpdate(
-                    effect: .delete, key: request.key, value: [], clientID: request.clientID,
-                    seq: request.seq, reply: reply)
-            case .get:
-                preconditionFailure("handled above")
-            }
+            let (change, result) = decide(request)
+            reply = result
+            update = ForwardedUpdate(
+                change: change, revision: store.revision + 1, clientID: request.clientID, seq: request.seq,
+                reply: reply)
+            if case .none = change { update!.revision = store.revision }
             applyUpdate(update!)
             persist(.update(update!), &effects)
         }
+        hold(reply, for: token, update: update, &effects)
+    }
 
+    /// A request that changes nothing: a Get, or a transaction of reads.
+    private func read(_ request: ClientRequest) -> ClientReply {
+        if let txn = request.txn {
+            var execution = TxnExecution(store: store, now: now)
+            return ClientReply(outcome: execution.run(txn))
+        }
+        guard let stored = store.live(request.key, at: now) else { return ClientReply(status: .noKey) }
+        return ClientReply(status: .ok, value: stored.value)
+    }
+
+    /// What an update changes and what its client is told, decided against the store.
+    private func decide(_ request: ClientRequest) -> (StoreChange, ClientReply) {
+        let revision = store.revision + 1
+        switch request.op {
+        case .put:
+            return (.put(request.key, StoredValue(value: request.value, revision: revision)), ClientReply(status: .ok))
+        case .putHash:
+            let previous = store.live(request.key, at: now)?.value
+            let newValue = PutHash.newValue(previous: previous ?? [], argument: request.value)
+            return (
+                .put(request.key, StoredValue(value: newValue, revision: revision)),
+                ClientReply(status: .ok, value: previous ?? [])
+            )
+        case .delete:
+            guard store[request.key] != nil else { return (.none, ClientReply(status: .noKey)) }
+            let found = store.live(request.key, at: now) != nil
+            return (.delete(request.key), ClientReply(status: found ? .ok : .noKey))
+        case .txn:
+            var execution = TxnExecution(store: store, now: now)
+            let outcome = execution.run(request.txn ?? Txn(success: []))
+            return (execution.change, ClientReply(outcome: outcome))
+        case .get:
+            preconditionFailure("reads are not updates")
+        }
+    }
+
+    /// Deletes, as updates of their own, the keys a request touches whose deadline has
+    /// passed: a read of one then waits for its deletion to reach the backup, so no later
+    /// primary, whatever its clock, can show the key again (docs/DESIGN.md §3.13).
+    private mutating func expireTouchedKeys(of request: ClientRequest, _ effects: inout [ServerEffect]) {
+        guard store.expiring > 0 else { return }
+        if let txn = request.txn {
+            let expired = txn.keys.filter { store[$0]?.isExpired(at: now) == true }
+            if !expired.isEmpty { expire(expired, &effects) }
+        } else if store[request.key]?.isExpired(at: now) == true {
+            expire([request.key], &effects)
+        }
+    }
+
+    /// Deletes expired keys as one update that no client asked for.
+    mutating func expire(_ keys: [Bytes], _ effects: inout [ServerEffect]) {
+        let change: StoreChange = keys.count == 1 ? .delete(keys[0]) : .several(keys.map { .delete($0) })
+        let update = ForwardedUpdate(
+            change: change, revision: store.revision + 1, clientID: ForwardedUpdate.noClient, seq: 0,
+            reply: ClientReply(status: .ok))
+        applyUpdate(update)
+        persist(.update(update), &effects)
+        counters.keysExpired += UInt64(keys.count)
+        if pipeline.stream != nil {
+            pipeline.openUpdates.append(update)
+            pipeline.openBytes += update.encodedSize
+        }
+    }
+
+    /// Holds `reply` until the backup has the open batch (with `update`, if any) and the
+    /// log has everything so far.
+    private mutating func hold(
+        _ reply: ClientReply, for token: ReplyToken, update: ForwardedUpdate?, _ effects: inout [ServerEffect]
+    ) {
         // Whatever the reply says, it may reveal every record logged so far (a Get reads
         // the store, a retry repeats an answer whose update may not be on disk yet).
         let durableAt = lastLSN
@@ -144,22 +197,25 @@ extension ServerCore {
     }
 
     mutating func applyUpdate(_ update: ForwardedUpdate) {
-        switch update.effect {
-        case .set: setValue(update.value, for: update.key)
-        case .delete: setValue(nil, for: update.key)
-        }
+        store.apply(update.change, revision: update.revision)
+        guard update.clientID != ForwardedUpdate.noClient else { return }
         duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
     }
 
-    /// The one place the store changes, so `storeBytes` stays exact.
-    mutating func setValue(_ value: Bytes?, for key: Bytes) {
-        let previous = value.map { store.updateValue($0, forKey: key) } ?? store.removeValue(forKey: key)
-        if let previous { storeBytes -= key.count + previous.count }
-        if let value { storeBytes += key.count + value.count }
+    /// As primary, at each tick: deletes a bounded number of keys whose deadline has
+    /// passed, as Redis's active expiry does, so keys nobody reads again do not stay.
+    /// Not during a transfer, whose cursor needs the store unchanged.
+    mutating func expireDueKeys(_ effects: inout [ServerEffect]) {
+        guard isServing, store.expiring > 0, pipeline.stream?.isStreaming != false else { return }
+        let due = store.expired(at: now, limit: config.expiriesPerTick)
+        guard !due.isEmpty else { return }
+        expire(due, &effects)
+        if pipeline.stream != nil { pipeline.stream!.openNeeded = true }
+        flush(&effects)
     }
 
     /// Sends the open batch if the stream may take it now.
-    private mutating func flush(_ effects: inout [ServerEffect]) {
+    mutating func flush(_ effects: inout [ServerEffect]) {
         guard
             pipeline.stream?.mayFlush(
                 openUpdates: pipeline.openUpdates.count, openBytes: pipeline.openBytes, config: config) == true

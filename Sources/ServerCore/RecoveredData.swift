@@ -3,8 +3,7 @@ import KVProtocol
 /// What a server read back from its data directory at start: the state its log and
 /// snapshot rebuild, and the claim they prove, if any (docs/STORAGE.md).
 public struct RecoveredData: Sendable {
-    public var store: [Bytes: Bytes]
-    public var storeBytes: Int
+    public var store: KeyValueStore
     public var duplicates: DuplicateTable
     /// The LSN of the last record read back; the next record gets the one after.
     public var lastLSN: UInt64
@@ -13,10 +12,9 @@ public struct RecoveredData: Sendable {
     public var claim: StateClaim?
 
     public init(
-        store: [Bytes: Bytes], storeBytes: Int, duplicates: DuplicateTable, lastLSN: UInt64, claim: StateClaim?
+        store: KeyValueStore, duplicates: DuplicateTable, lastLSN: UInt64, claim: StateClaim?
     ) {
         self.store = store
-        self.storeBytes = storeBytes
         self.duplicates = duplicates
         self.lastLSN = lastLSN
         self.claim = claim

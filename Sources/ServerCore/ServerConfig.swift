@@ -34,6 +34,9 @@ public struct ServerConfig: Sendable {
     /// every acknowledgement to the primary then waits until the log holds what it
     /// reveals (`ServerEvent.persisted`).
     public var durable = false
+    /// Keys whose deadline has passed that a primary deletes at one tick, at most (the
+    /// rest at the next ticks; a read of one deletes it at once).
+    public var expiriesPerTick: Int = 1000
 
     public init(address: String) {
         self.address = address

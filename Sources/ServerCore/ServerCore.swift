@@ -22,10 +22,13 @@ import KVProtocol
 public struct ServerCore {
     public let config: ServerConfig
     public internal(set) var view: View = .initial
-    public internal(set) var store: [Bytes: Bytes] = [:]
+    public internal(set) var store = KeyValueStore()
     public internal(set) var duplicates: DuplicateTable
     /// Bytes of keys and values in `store`.
-    public internal(set) var storeBytes = 0
+    public var storeBytes: Int { store.bytes }
+    /// The wall clock (Unix milliseconds) as the driver last passed it in, never moving
+    /// back: a key's deadline is checked against it, and a key once expired stays so.
+    public internal(set) var now: UInt64 = 0
     public internal(set) var counters = ServerCounters()
 
     var data: DataState = .empty
@@ -57,7 +60,6 @@ public struct ServerCore {
         self.duplicates = DuplicateTable(capacity: config.duplicateTableCapacity)
         guard let recovered else { return }
         store = recovered.store
-        storeBytes = recovered.storeBytes
         duplicates = recovered.duplicates
         lastLSN = recovered.lastLSN
         persistedLSN = recovered.lastLSN
@@ -135,6 +137,13 @@ public struct ServerCore {
         return nil
     }
 
+    /// Takes one event at wall-clock time `now` (Unix milliseconds).
+    public mutating func step(_ event: ServerEvent, now: UInt64) -> [ServerEffect] {
+        self.now = max(self.now, now)
+        return step(event)
+    }
+
+    /// Takes one event at the time of the last (tests that do not concern expiry).
     public mutating func step(_ event: ServerEvent) -> [ServerEffect] {
         var effects: [ServerEffect] = []
         switch event {
@@ -152,6 +161,7 @@ public struct ServerCore {
             pingRequestedThisTick = false
             effects.append(.ping(viewnum: pingViewnum, leaving: leaving))
             tickReplication(&effects)
+            expireDueKeys(&effects)
         case .persisted(let lsn):
             persisted(upTo: lsn, &effects)
         case .adoptData:

@@ -39,7 +39,7 @@ final class AtMostOnceTests: XCTestCase {
         try await cluster.setUnreliable(s1, false)
         try await cluster.setUnreliable(s2, false)
         try await waitUntil("the backup holds the final value") {
-            await cluster.snapshot(s2)?.store[bytes(key)] == bytes(value)
+            await cluster.snapshot(s2)?.store.value(bytes(key)) == bytes(value)
         }
         await cluster.kill(s1)
         try await cluster.waitForView(primary: s2, backup: nil)

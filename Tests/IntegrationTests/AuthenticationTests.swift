@@ -89,7 +89,8 @@ final class AuthenticationTests: XCTestCase {
                         batchSeq: 1,
                         updates: [
                             ForwardedUpdate(
-                                effect: .set, key: Array("k".utf8), value: Array("forged".utf8), clientID: 9, seq: 1,
+                                change: .put(Array("k".utf8), StoredValue(value: Array("forged".utf8), revision: 0)),
+                                revision: 0, clientID: 9, seq: 1,
                                 reply: ClientReply(status: .ok))
                         ]))
             ),
@@ -98,7 +99,7 @@ final class AuthenticationTests: XCTestCase {
                 .transfer(
                     TransferChunk(
                         viewnum: await cluster.view().viewnum, from: await cluster.address(primary), transferID: 7,
-                        index: 0, isLast: true, entries: [], duplicates: []))
+                        index: 0, isLast: true, revision: 0, entries: [], duplicates: []))
             ),
         ]
         for (target, address, message) in messages {

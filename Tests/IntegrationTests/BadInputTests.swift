@@ -29,7 +29,10 @@ final class BadInputTests: XCTestCase {
     }
 
     private func stores(_ setup: Setup) async -> [[Bytes: Bytes]?] {
-        [await setup.cluster.snapshot(setup.primary)?.store, await setup.cluster.snapshot(setup.backup)?.store]
+        [
+            await setup.cluster.snapshot(setup.primary)?.store.values,
+            await setup.cluster.snapshot(setup.backup)?.store.values,
+        ]
     }
 
     /// Sends `input` on a fresh connection to `address` and returns the connection once
@@ -163,7 +166,7 @@ final class BadInputTests: XCTestCase {
         // A well-behaved client after all that: still served, and still replicated.
         try await setup.client.put("z", "3")
         try await waitUntil("the backup has the new key") {
-            await setup.cluster.snapshot(setup.backup)?.store[bytes("z")] == bytes("3")
+            await setup.cluster.snapshot(setup.backup)?.store.value(bytes("z")) == bytes("3")
         }
     }
 

@@ -68,8 +68,8 @@ final class ConcurrentSameTests: XCTestCase {
             }
             return primary.backupSynchronized && primary.store == backup.store
         }
-        let primaryStore = await cluster.snapshot(s1)?.store
-        let backupStore = await cluster.snapshot(s2)?.store
+        let primaryStore = await cluster.snapshot(s1)?.store.values
+        let backupStore = await cluster.snapshot(s2)?.store.values
         XCTAssertEqual(primaryStore, expected, "the primary's store differs from what clients read")
         XCTAssertEqual(backupStore, expected, "the backup's store differs from what clients read")
 

@@ -106,7 +106,7 @@ final class PartitionTests: XCTestCase {
         // its resend interval of 10 ticks) and check that it has still not answered.
         let s1Status = await cluster.snapshot(s1)
         XCTAssertEqual(s1Status?.role, .primary)
-        XCTAssertEqual(s1Status?.store[bytes("a")], bytes("1"), "s1 holds the stale value: the case under test")
+        XCTAssertEqual(s1Status?.store.value(bytes("a")), bytes("1"), "s1 holds the stale value: the case under test")
         try await waitUntil("the old primary resends its batch with the Get to its dead backup") {
             await cluster.inspect(s1) { $0.counters.batchesResent } ?? 0 > resentOnArrival
         }

@@ -63,7 +63,7 @@ final class RESPTests: XCTestCase {
 
         // Acknowledged, so the backup holds it, and a native client reads it.
         let backupStore = await setup.cluster.snapshot(setup.backup)?.store
-        XCTAssertEqual(backupStore?[bytes("greeting")], bytes("hello"))
+        XCTAssertEqual(backupStore?.value(bytes("greeting")), bytes("hello"))
         let client = await setup.cluster.makeClient()
         try await check(client, "greeting", "hello")
         try await client.put("native", "written natively")
@@ -202,6 +202,6 @@ final class RESPTests: XCTestCase {
         let get = try await redis.call("GET", "k")
         XCTAssertEqual(get, .bulk("v"))
         let status = await cluster.snapshot(primary)
-        XCTAssertEqual(status?.store[bytes("k")], bytes("v"))
+        XCTAssertEqual(status?.store.value(bytes("k")), bytes("v"))
     }
 }

@@ -32,6 +32,8 @@ enum FuzzCorpus {
             perTypeCount[type] = count + 1
             seeds.append(("valid-\(type)-\(count + 1)", bytes))
         }
+        seeds.append(("valid-forwardV1-1", LegacyFrames.forward))
+        seeds.append(("valid-transferV1-1", LegacyFrames.transfer))
         return seeds
     }
 

@@ -134,7 +134,8 @@ final class MessageCodecRejectionTests: XCTestCase {
 
             // transfer: isLast follows viewnum, from, transferID and index.
             let chunk = TransferChunk(
-                viewnum: 1, from: "p:1", transferID: 1, index: 0, isLast: true, entries: [], duplicates: [])
+                viewnum: 1, from: "p:1", transferID: 1, index: 0, isLast: true, revision: 0, entries: [], duplicates: []
+            )
             var transfer = MessageCodec.encode(Frame(requestID: 1, message: .transfer(chunk)))
             let isLastOffset = 9 + 8 + (2 + 3) + 8 + 4
             XCTAssertEqual(transfer[isLastOffset], 1)

@@ -17,7 +17,8 @@ final class MessageCodecRoundTripTests: XCTestCase {
 
     func testEveryMessageTypeIsCoveredBySamples() {
         let covered = Set(SampleFrames.messages.map { $0.typeCode })
-        XCTAssertEqual(covered, Set(MessageType.allCases))
+        // 0.1's forward and transfer are read, never written (LegacyFormatTests).
+        XCTAssertEqual(covered, Set(MessageType.allCases).subtracting([.forwardV1, .transferV1]))
     }
 
     func testRoundTripEverySample() {
@@ -78,17 +79,20 @@ final class MessageCodecRoundTripTests: XCTestCase {
                 requestID: 4,
                 message: .transfer(
                     TransferChunk(
-                        viewnum: 12, from: "p:1", transferID: 4, index: 7, isLast: false,
+                        viewnum: 12, from: "p:1", transferID: 4, index: 7, isLast: false, revision: 0,
                         entries: SampleFrames.manyEntries(4_000), duplicates: SampleFrames.manyDuplicates(3_000)))))
     }
 
     func testTransferChunkEqualityComparesEntries() {
         let a = TransferChunk(
-            viewnum: 1, from: "p", transferID: 1, index: 0, isLast: true, entries: [([1], [2])], duplicates: [])
+            viewnum: 1, from: "p", transferID: 1, index: 0, isLast: true, revision: 0,
+            entries: [([1], StoredValue(value: [2], revision: 1))], duplicates: [])
         var b = a
-        b.entries = [([1], [3])]
+        b.entries = [([1], StoredValue(value: [3], revision: 1))]
         XCTAssertNotEqual(a, b)
-        b.entries = [([1], [2]), ([4], [5])]
+        b.entries = [([1], StoredValue(value: [2], revision: 2))]
+        XCTAssertNotEqual(a, b)
+        b.entries = [([1], StoredValue(value: [2], revision: 1)), ([4], StoredValue(value: [5], revision: 1))]
         XCTAssertNotEqual(a, b)
     }
 
@@ -108,8 +112,13 @@ final class MessageCodecRoundTripTests: XCTestCase {
             case 2:
                 let updates = (0..<rng.below(20)).map { _ in
                     ForwardedUpdate(
-                        effect: rng.below(2) == 0 ? .set : .delete, key: rng.bytes(rng.below(30)),
-                        value: rng.bytes(rng.below(30)), clientID: rng.next(), seq: rng.next(),
+                        change: rng.below(2) == 0
+                            ? .put(
+                                rng.bytes(rng.below(30)),
+                                StoredValue(
+                                    value: rng.bytes(rng.below(30)), revision: rng.next(), expiresAt: rng.next()))
+                            : .delete(rng.bytes(rng.below(30))), revision: rng.next(), clientID: rng.next(),
+                        seq: rng.next(),
                         reply: ClientReply(status: ReplyStatus.allCases[rng.below(6)], value: rng.bytes(rng.below(10))))
                 }
                 message = .forward(
@@ -121,7 +130,13 @@ final class MessageCodecRoundTripTests: XCTestCase {
                     TransferChunk(
                         viewnum: rng.next(), from: "s:\(rng.below(65536))", transferID: rng.next(),
                         index: UInt32(truncatingIfNeeded: rng.next()), isLast: rng.below(2) == 0,
-                        entries: (0..<rng.below(20)).map { _ in (rng.bytes(rng.below(20)), rng.bytes(rng.below(40))) },
+                        revision: rng.next(),
+                        entries: (0..<rng.below(20)).map { _ in
+                            (
+                                rng.bytes(rng.below(20)),
+                                StoredValue(value: rng.bytes(rng.below(40)), revision: rng.next())
+                            )
+                        },
                         duplicates: (0..<rng.below(20)).map { _ in
                             DuplicateEntry(
                                 clientID: rng.next(), seq: rng.next(),
@@ -146,5 +161,37 @@ final class MessageCodecRoundTripTests: XCTestCase {
         MessageCodec.encode(frame, into: &w)
         XCTAssertEqual(w.bytes.first, 0xAA)
         XCTAssertEqual(try MessageCodec.decode(Array(w.bytes.dropFirst())), frame)
+    }
+}
+
+final class LegacyFormatTests: XCTestCase {
+    /// An upgraded backup reads a 0.1 primary's forwards: revision 0 asks it to number
+    /// each update itself.
+    func testA01PrimarysForwardIsRead() throws {
+        let frame = try MessageCodec.decode(LegacyFrames.forward)
+        XCTAssertEqual(frame.requestID, 5)
+        guard case .forward(let batch) = frame.message else { return XCTFail("not a forward: \(frame.message)") }
+        XCTAssertEqual(batch.viewnum, 3)
+        XCTAssertEqual(batch.from, "p:1")
+        XCTAssertEqual(
+            batch.updates,
+            [
+                ForwardedUpdate(
+                    change: .put(Bytes(utf8: "k"), StoredValue(value: Bytes(utf8: "v"), revision: 0)), revision: 0,
+                    clientID: 7, seq: 1, reply: ClientReply(status: .ok)),
+                ForwardedUpdate(
+                    change: .delete(Bytes(utf8: "gone")), revision: 0, clientID: 7, seq: 2,
+                    reply: ClientReply(status: .noKey)),
+            ])
+    }
+
+    func testA01PrimarysTransferChunkIsRead() throws {
+        let frame = try MessageCodec.decode(LegacyFrames.transfer)
+        guard case .transfer(let chunk) = frame.message else { return XCTFail("not a transfer: \(frame.message)") }
+        XCTAssertEqual(chunk.revision, 0)
+        XCTAssertTrue(chunk.isLast)
+        XCTAssertEqual(chunk.entries.map(\.key), [Bytes(utf8: "k")])
+        XCTAssertEqual(chunk.entries.map(\.value), [StoredValue(value: Bytes(utf8: "v"), revision: 0)])
+        XCTAssertEqual(chunk.duplicates, [DuplicateEntry(clientID: 7, seq: 2, reply: ClientReply(status: .noKey))])
     }
 }

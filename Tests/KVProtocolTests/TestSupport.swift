@@ -19,21 +19,63 @@ enum SampleFrames {
         var rng = SplitMix64(seed: 42)
         return (0..<count).map { i in
             let status = ReplyStatus.allCases[i % ReplyStatus.allCases.count]
+            let key = i % 7 == 0 ? [] : rng.bytes(1 + i % 17)
+            let change: StoreChange
+            switch i % 6 {
+            case 0: change = .delete(key)
+            case 1: change = .none
+            case 2: change = .setDeadline(key, expiresAt: rng.next(), revision: rng.next())
+            case 3: change = .several([.put(key, sampleValue(&rng, i)), .delete(key), .deleteAll])
+            case 4: change = .deleteAll
+            default: change = .put(key, sampleValue(&rng, i))
+            }
+            var reply = ClientReply(status: status, value: i % 5 == 0 ? allByteValues : rng.bytes(i % 9))
+            if i % 11 == 0 { reply = ClientReply(outcome: sampleOutcome) }
             return ForwardedUpdate(
-                effect: i % 3 == 0 ? .delete : .set,
-                key: i % 7 == 0 ? [] : rng.bytes(1 + i % 17),
-                value: i % 3 == 0 ? [] : rng.bytes(i % 41),
-                clientID: rng.next(), seq: UInt64(i) * 1_000_003,
-                reply: ClientReply(status: status, value: i % 5 == 0 ? allByteValues : rng.bytes(i % 9)))
+                change: change, revision: rng.next(), clientID: rng.next(), seq: UInt64(i) * 1_000_003, reply: reply)
         }
     }
 
-    static func manyEntries(_ count: Int) -> [(key: Bytes, value: Bytes)] {
+    static func manyEntries(_ count: Int) -> [(key: Bytes, value: StoredValue)] {
         var rng = SplitMix64(seed: 7)
         return (0..<count).map { i in
-            (key: i == 0 ? [] : rng.bytes(1 + i % 13), value: i % 4 == 0 ? [] : rng.bytes(i % 29))
+            (key: i == 0 ? [] : rng.bytes(1 + i % 13), value: sampleValue(&rng, i))
         }
     }
+
+    static func sampleValue(_ rng: inout SplitMix64, _ i: Int) -> StoredValue {
+        StoredValue(
+            value: i % 4 == 0 ? [] : rng.bytes(i % 29), revision: rng.next(), expiresAt: i % 3 == 0 ? 0 : rng.next())
+    }
+
+    /// A transaction using every compare, operation and expiry.
+    static let sampleTxn = Txn(
+        compares: [
+            Compare(key: [1], .value(allByteValues), .notEqual), Compare(key: [], .revision(.max), .less),
+            .exists([2]), .absent([3]), Compare(key: [4], .value([]), .greater),
+        ],
+        success: [
+            .get([1]), .put([2], value: allByteValues, expiry: .after(10_000), returnPrevious: true),
+            .put([2], value: [], expiry: .at(.max), returnPrevious: false),
+            .put([5], value: [0], expiry: .keep, returnPrevious: false),
+            .put([5], value: [0], expiry: .never, returnPrevious: false), .delete([3]), .add([6], .min),
+            .addFloat([7], -0.25), .append([8], [9]), .expire([1], .after(5), .ifLater),
+            .expire([1], .never, .always), .rename([1], to: [2], onlyIfAbsent: true),
+            .range(KeyRange(start: [1], prefix: [], pattern: Bytes(utf8: "a*[b-c]?"), limit: 100, keysOnly: true)),
+            .range(KeyRange(limit: KeyRange.maxLimit)), .deleteAll,
+        ],
+        failure: [.txn(Txn(compares: [.exists([9])], success: [.get([9])], failure: [.txn(Txn(success: []))]))])
+
+    /// An outcome using every kind of result.
+    static let sampleOutcome = TxnOutcome(
+        succeeded: true,
+        results: [
+            .done, .value(nil), .value(StoredValue(value: allByteValues, revision: 7, expiresAt: 99)),
+            .integer(.min), .bytes([1, 2]), .range([RangeItem(key: [1], value: nil)], next: nil),
+            .range([RangeItem(key: [], value: StoredValue(value: [], revision: 1))], next: [0xFF]),
+            .error(.notInteger), .error(.tooLarge),
+            .txn(TxnOutcome(succeeded: false, results: [.done], revision: 0, now: 0)),
+        ], revision: .max, now: 1_767_225_600_000)
 
     static func manyDuplicates(_ count: Int) -> [DuplicateEntry] {
         var rng = SplitMix64(seed: 99)
@@ -162,17 +204,19 @@ enum SampleFrames {
         result.append(
             .transfer(
                 TransferChunk(
-                    viewnum: 2, from: "p:1", transferID: 1, index: 0, isLast: true, entries: [], duplicates: [])))
+                    viewnum: 2, from: "p:1", transferID: 1, index: 0, isLast: true, revision: 0, entries: [],
+                    duplicates: [])))
         result.append(
             .transfer(
                 TransferChunk(
-                    viewnum: 77, from: unicodeAddress, transferID: 5, index: .max, isLast: false,
+                    viewnum: 77, from: unicodeAddress, transferID: 5, index: .max, isLast: false, revision: 0,
                     entries: manyEntries(250), duplicates: manyDuplicates(120))))
         result.append(
             .transfer(
                 TransferChunk(
-                    viewnum: 3, from: "p:1", transferID: 9, index: 1, isLast: true,
-                    entries: [(key: allByteValues, value: allByteValues)], duplicates: [])))
+                    viewnum: 3, from: "p:1", transferID: 9, index: 1, isLast: true, revision: 0,
+                    entries: [(key: allByteValues, value: StoredValue(value: allByteValues, revision: 1))],
+                    duplicates: [])))
         for code in [
             ProtocolErrorCode.versionMismatch, .malformedFrame, .frameTooLarge, .unknownMessageType,
             .unexpectedMessage, .handshakeRequired, .overloaded,
@@ -192,6 +236,8 @@ enum SampleFrames {
         for status in ReplyStatus.allCases {
             result.append(.reply(ClientReply(status: status, value: [0, 0xFF, 0x80])))
         }
+        result.append(.request(ClientRequest(txn: sampleTxn, clientID: 3, seq: 4)))
+        result.append(.reply(ClientReply(outcome: sampleOutcome)))
         for verdict in [BackupVerdict.accepted, .unknownView, .rejected, .outOfOrder] {
             result.append(.backupAck(BackupAck(verdict: verdict, backupViewnum: 0)))
             result.append(.backupAck(BackupAck(verdict: verdict, backupViewnum: .max)))
@@ -252,7 +298,8 @@ enum SampleFrames {
                 requestID: 9,
                 message: .transfer(
                     TransferChunk(
-                        viewnum: 4, from: "p:1", transferID: 2, index: 1, isLast: true, entries: manyEntries(3),
+                        viewnum: 4, from: "p:1", transferID: 2, index: 1, isLast: true, revision: 0,
+                        entries: manyEntries(3),
                         duplicates: manyDuplicates(2)))),
             Frame(requestID: 10, message: .backupAck(BackupAck(verdict: .outOfOrder, backupViewnum: 4))),
             Frame(requestID: 11, message: .getView),
@@ -266,7 +313,7 @@ enum SampleFrames {
             view: View(viewnum: 9, primary: "127.0.0.1:7101", backup: "[::1]:7102", acked: true), serving: true,
             backupSynchronized: true, keys: 1_000_000, bytes: .max, duplicates: 7, uptimeMillis: 123_456,
             connections: 3, pendingReplies: 2, deferredRequests: .max,
-            counters: ServerCounters(all: [1, 2, 3, 4, 5, 6, .max]))
+            counters: ServerCounters(all: [1, 2, 3, 4, 5, 6, .max, 8]))
     }
 }
 

@@ -12,7 +12,8 @@ final class CompactionTests: XCTestCase {
         .record(
             .update(
                 ForwardedUpdate(
-                    effect: .set, key: b(key), value: b(value), clientID: 7, seq: seq, reply: ClientReply(status: .ok)))
+                    change: .put(b(key), StoredValue(value: b(value), revision: 0)), revision: 0, clientID: 7, seq: seq,
+                    reply: ClientReply(status: .ok)))
         )
     }
 

@@ -123,8 +123,8 @@ final class DiskFullTests: XCTestCase {
         try engine.append([LogEntry(lsn: 6, record: setRecord("b", "after", seq: 2))])
         try engine.sync()
         let state = try recovered(fileSystem)
-        XCTAssertEqual(state.store[b("a")], b("new"))
-        XCTAssertEqual(state.store[b("b")], b("after"))
+        XCTAssertEqual(state.store.value(b("a")), b("new"))
+        XCTAssertEqual(state.store.value(b("b")), b("after"))
         XCTAssertEqual(state.claim, claim)
         XCTAssertEqual(state.lastLSN, 6)
     }

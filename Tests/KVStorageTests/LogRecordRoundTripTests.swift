@@ -30,8 +30,10 @@ final class LogRecordRoundTripTests: XCTestCase {
 
     func testLargestKeyAndValue() {
         let update = ForwardedUpdate(
-            effect: .set, key: Bytes(repeating: 0x4B, count: Limits.maxKeySize),
-            value: Bytes(repeating: 0x56, count: Limits.maxValueSize), clientID: 1, seq: 1,
+            change: .put(
+                Bytes(repeating: 0x4B, count: Limits.maxKeySize),
+                StoredValue(value: Bytes(repeating: 0x56, count: Limits.maxValueSize), revision: 9, expiresAt: 1)),
+            revision: 9, clientID: 1, seq: 1,
             reply: ClientReply(status: .ok, value: Bytes(repeating: 0x52, count: Limits.maxValueSize)))
         roundTrip([.record(.update(update))])
     }

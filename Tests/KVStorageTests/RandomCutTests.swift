@@ -60,7 +60,7 @@ final class RandomCutTests: XCTestCase {
         XCTAssertLessThanOrEqual(state.lastLSN, UInt64(fixture.records.count), context)
         let expected = fixture.applied(through: state.lastLSN)
         XCTAssertEqual(state.store, expected.store, context)
-        XCTAssertEqual(state.storeBytes, expected.storeBytes, context)
+        XCTAssertEqual(state.store.bytes, expected.store.bytes, context)
         XCTAssertEqual(state.duplicates.entriesInOrder(), expected.duplicates.entriesInOrder(), context)
         XCTAssertEqual(state.claim, fixture.claim(through: state.lastLSN), context)
         XCTAssertEqual(state.lastStart, fixture.start(through: state.lastLSN), context)

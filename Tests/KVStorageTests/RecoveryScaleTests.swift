@@ -1,5 +1,6 @@
 import KVProtocol
 import KVStorage
+import ServerCore
 import XCTest
 
 /// Recovery is on the way of every start: a million keys from a snapshot plus a log of
@@ -22,7 +23,8 @@ final class RecoveryScaleTests: XCTestCase {
             DuplicateEntry(clientID: UInt64($0), seq: 1, reply: ClientReply(status: .ok))
         }
         let snapshot = SnapshotEncoder.encode(
-            store: store, duplicates: duplicates, generation: 1, lsn: 1000, claim: nil, start: nil)
+            store: KeyValueStore(values: store), duplicates: duplicates, generation: 1, lsn: 1000, claim: nil,
+            start: nil)
         var log = LogEncoder.encodeLogHeader(generation: 2, firstLSN: 1001)
         var lsn: UInt64 = 1001
         var batch: [LogEntry] = []
@@ -36,7 +38,8 @@ final class RecoveryScaleTests: XCTestCase {
                     record: .record(
                         .update(
                             ForwardedUpdate(
-                                effect: .set, key: key, value: value, clientID: UInt64(index % 5000),
+                                change: .put(key, StoredValue(value: value, revision: 0)), revision: 0,
+                                clientID: UInt64(index % 5000),
                                 seq: UInt64(index),
                                 reply: ClientReply(status: .ok))))))
             lsn += 1
@@ -62,7 +65,7 @@ final class RecoveryScaleTests: XCTestCase {
 
         let state = try XCTUnwrap(outcome?.recovered)
         XCTAssertEqual(state.store.count, keys)
-        XCTAssertTrue(state.store == store)
+        XCTAssertTrue(state.store.values == store)
         XCTAssertEqual(state.lastLSN, 1000 + UInt64(updates))
         XCTAssertEqual(state.logRecordsReplayed, updates)
         #if !DEBUG

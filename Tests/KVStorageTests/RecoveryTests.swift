@@ -15,7 +15,7 @@ final class RecoveryTests: XCTestCase {
         let expected = fixture.applied(through: lsn, duplicateCapacity: duplicateCapacity)
         XCTAssertEqual(state.lastLSN, lsn, file: file, line: line)
         XCTAssertEqual(state.store, expected.store, file: file, line: line)
-        XCTAssertEqual(state.storeBytes, expected.storeBytes, file: file, line: line)
+        XCTAssertEqual(state.store.bytes, expected.store.bytes, file: file, line: line)
         XCTAssertEqual(
             state.duplicates.entriesInOrder(), expected.duplicates.entriesInOrder(), file: file, line: line)
         XCTAssertEqual(state.duplicates.capacity, duplicateCapacity, file: file, line: line)

@@ -22,7 +22,8 @@ final class RestartAfterUnsyncedWriteTests: XCTestCase {
         let first = StorageEngine(fileSystem: fileSystem, policy: .always)
         _ = try first.open(start: start(1), duplicateCapacity: 10, setAsideName: "damaged")
         let update = ForwardedUpdate(
-            effect: .set, key: b("k"), value: b("v"), clientID: 7, seq: 1, reply: ClientReply(status: .ok))
+            change: .put(b("k"), StoredValue(value: b("v"), revision: 0)), revision: 0, clientID: 7, seq: 1,
+            reply: ClientReply(status: .ok))
         try first.append([LogEntry(lsn: 2, record: .record(.update(update)))])
         // The process dies here, before its sync.
         let second = StorageEngine(fileSystem: fileSystem, policy: .always)

@@ -1,5 +1,6 @@
 import KVProtocol
 import KVStorage
+import ServerCore
 import XCTest
 
 final class SnapshotTests: XCTestCase {
@@ -23,15 +24,16 @@ final class SnapshotTests: XCTestCase {
         file: StaticString = #filePath, line: UInt = #line
     ) throws -> [UInt8] {
         let bytes = SnapshotEncoder.encode(
-            store: store, duplicates: duplicates, generation: 3, lsn: 77, claim: claim, start: start)
+            store: KeyValueStore(values: store), duplicates: duplicates, generation: 3, lsn: 77, claim: claim,
+            start: start)
         let contents = try SnapshotDecoder.decode(bytes)
         XCTAssertEqual(contents.generation, 3, file: file, line: line)
         XCTAssertEqual(contents.lsn, 77, file: file, line: line)
         XCTAssertEqual(contents.claim, claim, file: file, line: line)
         XCTAssertEqual(contents.start, start, file: file, line: line)
-        XCTAssertEqual(contents.store, store, file: file, line: line)
+        XCTAssertEqual(contents.store, KeyValueStore(values: store), file: file, line: line)
         XCTAssertEqual(
-            contents.storeBytes, store.reduce(0) { $0 + $1.key.count + $1.value.count }, file: file, line: line)
+            contents.store.bytes, store.reduce(0) { $0 + $1.key.count + $1.value.count }, file: file, line: line)
         XCTAssertEqual(contents.duplicates, duplicates, file: file, line: line)
         return bytes
     }
@@ -66,13 +68,15 @@ final class SnapshotTests: XCTestCase {
         let store = store(keys: 3000)
         let duplicates = duplicates(3000)
         let whole = SnapshotEncoder.encode(
-            store: store, duplicates: duplicates, generation: 3, lsn: 77, claim: claim, start: nil)
+            store: KeyValueStore(values: store), duplicates: duplicates, generation: 3, lsn: 77, claim: claim,
+            start: nil)
         var encoder = SnapshotEncoder(
-            generation: 3, lsn: 77, claim: claim, start: nil, keyCount: store.count, duplicateCount: duplicates.count)
+            generation: 3, lsn: 77, claim: claim, start: nil, keyCount: store.count, duplicateCount: duplicates.count,
+            revision: 1)
         var streamed: [UInt8] = []
         var takes = 0
         for (key, value) in store {
-            encoder.addEntry(key: key, value: value)
+            encoder.addEntry(key: key, value: StoredValue(value: value, revision: 1))
             if encoder.bufferedByteCount >= 50_000 {
                 streamed += encoder.takeBytes()
                 takes += 1

@@ -8,14 +8,17 @@ func setRecord(
     _ key: String, _ value: String, client: UInt64 = 1, seq: UInt64 = 1, reply: ClientReply = ClientReply(status: .ok)
 ) -> LogRecord {
     .record(
-        .update(ForwardedUpdate(effect: .set, key: b(key), value: b(value), clientID: client, seq: seq, reply: reply)))
+        .update(
+            ForwardedUpdate(
+                change: .put(b(key), StoredValue(value: b(value), revision: 0)), revision: 0, clientID: client,
+                seq: seq, reply: reply)))
 }
 
 func deleteRecord(_ key: String, client: UInt64 = 1, seq: UInt64 = 1) -> LogRecord {
     .record(
         .update(
             ForwardedUpdate(
-                effect: .delete, key: b(key), value: [], clientID: client, seq: seq, reply: ClientReply(status: .ok))))
+                change: .delete(b(key)), revision: 0, clientID: client, seq: seq, reply: ClientReply(status: .ok))))
 }
 
 func claimRecord(_ role: StateClaim.Role, _ viewnum: UInt64) -> LogRecord {
@@ -98,8 +101,7 @@ struct MemoryDirectory: DataDirectoryReader {
 /// What the server holds after applying updates, as `ServerCore.applyUpdate` does:
 /// the reference recovery is compared with.
 struct AppliedState {
-    var store: [Bytes: Bytes] = [:]
-    var storeBytes = 0
+    var store = KeyValueStore()
     var duplicates: DuplicateTable
 
     init(duplicateCapacity: Int = 1000) {
@@ -108,12 +110,10 @@ struct AppliedState {
 
     mutating func apply(_ record: LogRecord) {
         guard case .record(.update(let update)) = record else { return }
-        let previous =
-            update.effect == .set
-            ? store.updateValue(update.value, forKey: update.key) : store.removeValue(forKey: update.key)
-        if let previous { storeBytes -= update.key.count + previous.count }
-        if update.effect == .set { storeBytes += update.key.count + update.value.count }
-        duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
+        store.apply(update.change, revision: update.revision)
+        if update.clientID != ForwardedUpdate.noClient {
+            duplicates.record(clientID: update.clientID, seq: update.seq, reply: update.reply)
+        }
     }
 }
 

@@ -384,7 +384,7 @@ package struct ServerSnapshot: Sendable {
     package var role: ServerInfo.Role
     package var serving: Bool
     package var backupSynchronized: Bool
-    package var store: [Bytes: Bytes]
+    package var store: KeyValueStore
     package var counters: ServerCounters
 
     package var keys: Int { store.count }

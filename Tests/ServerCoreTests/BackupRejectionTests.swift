@@ -26,7 +26,8 @@ final class BackupRejectionTests: XCTestCase {
                 viewnum: viewnum, from: from, transferID: transferID, batchSeq: seq,
                 updates: [
                     ForwardedUpdate(
-                        effect: .set, key: b(key), value: b(value), clientID: 999, seq: 1,
+                        change: .put(b(key), StoredValue(value: b(value), revision: 0)), revision: 0, clientID: 999,
+                        seq: 1,
                         reply: ClientReply(status: .ok))
                 ]))
     }
@@ -34,25 +35,25 @@ final class BackupRejectionTests: XCTestCase {
     func testSanityAcceptedFromItsPrimary() {
         let (h, transferID, seq) = pair()
         XCTAssertEqual(h.sendDirect("b", forward(transferID: transferID, seq: seq))?.verdict, .accepted)
-        XCTAssertEqual(h["b"].store[b("k")], b("forged"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("forged"))
     }
 
     func testBackupRejectsForwardFromServerThatIsNotItsPrimary() {
         let (h, transferID, seq) = pair()
         let ack = h.sendDirect("b", forward(from: "x", transferID: transferID, seq: seq))
         XCTAssertEqual(ack, BackupAck(verdict: .rejected, backupViewnum: 2))
-        XCTAssertEqual(h["b"].store[b("k")], b("v"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("v"))
         XCTAssertTrue(
             h.notices["b"]!.contains(.rejectedFromPrimary(from: "x", viewnum: 2, verdict: .rejected)))
         // The real primary's next batch still goes through: the forgery consumed nothing.
         XCTAssertEqual(h.sendDirect("b", forward(transferID: transferID, seq: seq, value: "real"))?.verdict, .accepted)
-        XCTAssertEqual(h["b"].store[b("k")], b("real"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("real"))
     }
 
     func testBackupRejectsForwardForOlderView() {
         let (h, transferID, seq) = pair()
         XCTAssertEqual(h.sendDirect("b", forward(viewnum: 1, transferID: transferID, seq: seq))?.verdict, .rejected)
-        XCTAssertEqual(h["b"].store[b("k")], b("v"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("v"))
     }
 
     func testServerThatIsNotTheBackupRejectsForwards() {
@@ -60,12 +61,12 @@ final class BackupRejectionTests: XCTestCase {
         // The primary itself, and an idle server that knows the view.
         XCTAssertEqual(h.sendDirect("p", forward(transferID: transferID, seq: seq))?.verdict, .rejected)
         XCTAssertEqual(h.sendDirect("x", forward(transferID: transferID, seq: seq))?.verdict, .rejected)
-        XCTAssertEqual(h["p"].store[b("k")], b("v"))
+        XCTAssertEqual(h["p"].store.value(b("k")), b("v"))
         XCTAssertTrue(h["x"].store.isEmpty)
         // A backup dropped from the view (view 3 has another backup).
         h.view(3, "p", "x", to: ["b"])
         XCTAssertEqual(h.sendDirect("b", forward(viewnum: 3, transferID: transferID, seq: seq))?.verdict, .rejected)
-        XCTAssertEqual(h["b"].store[b("k")], b("v"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("v"))
     }
 
     func testBackupAnswersUnknownViewForNewerViewAndAsksMonitor() {
@@ -78,9 +79,9 @@ final class BackupRejectionTests: XCTestCase {
         XCTAssertEqual(h.directAnswers[token]?.backupViewnum, 2)
         XCTAssertEqual(effects.pings, [2], "asks the monitor for the new view at once")
         let chunk = TransferChunk(
-            viewnum: 4, from: "p", transferID: 9, index: 0, isLast: true, entries: [], duplicates: [])
+            viewnum: 4, from: "p", transferID: 9, index: 0, isLast: true, revision: 0, entries: [], duplicates: [])
         XCTAssertEqual(h.sendDirect("b", .transfer(chunk))?.verdict, .unknownView)
-        XCTAssertEqual(h["b"].store[b("k")], b("v"), "an unknown view's chunk 0 must not wipe the store")
+        XCTAssertEqual(h["b"].store.value(b("k")), b("v"), "an unknown view's chunk 0 must not wipe the store")
     }
 
     func testForwardBeforeTransferCompletesIsOutOfOrder() {
@@ -95,13 +96,13 @@ final class BackupRejectionTests: XCTestCase {
         h.deliverToBackup()
         XCTAssertFalse(h["b"].incoming!.complete)
         XCTAssertEqual(h.sendDirect("b", forward(transferID: transferID, seq: 1))?.verdict, .outOfOrder)
-        XCTAssertNil(h["b"].store[b("k")])
+        XCTAssertNil(h["b"].store.value(b("k")))
         h.settle()
         XCTAssertTrue(h["b"].incoming!.complete)
         // A forward of another transfer, or with a gap, is out of order too.
         XCTAssertEqual(h.sendDirect("b", forward(transferID: transferID + 1, seq: 1))?.verdict, .outOfOrder)
         XCTAssertEqual(h.sendDirect("b", forward(transferID: transferID, seq: 2))?.verdict, .outOfOrder)
-        XCTAssertNil(h["b"].store[b("k")])
+        XCTAssertNil(h["b"].store.value(b("k")))
         XCTAssertEqual(h.sendDirect("b", forward(transferID: transferID, seq: 1))?.verdict, .accepted)
     }
 
@@ -110,14 +111,16 @@ final class BackupRejectionTests: XCTestCase {
         let before = h["b"].store
         for (viewnum, from) in [(UInt64(2), "x"), (1, "p"), (0, "p")] {
             let chunk = TransferChunk(
-                viewnum: viewnum, from: from, transferID: 77, index: 0, isLast: true, entries: [], duplicates: [])
+                viewnum: viewnum, from: from, transferID: 77, index: 0, isLast: true, revision: 0, entries: [],
+                duplicates: [])
             XCTAssertEqual(h.sendDirect("b", .transfer(chunk))?.verdict, .rejected, "\(viewnum) \(from)")
         }
         XCTAssertEqual(h["b"].store, before, "a rejected chunk 0 wipes nothing")
         XCTAssertTrue(h["b"].incoming!.complete)
         // A chunk with a gap in the current transfer is out of order.
         let gap = TransferChunk(
-            viewnum: 2, from: "p", transferID: h["b"].incoming!.transferID + 5, index: 3, isLast: true, entries: [],
+            viewnum: 2, from: "p", transferID: h["b"].incoming!.transferID + 5, index: 3, isLast: true, revision: 0,
+            entries: [],
             duplicates: [])
         XCTAssertEqual(h.sendDirect("b", .transfer(gap))?.verdict, .outOfOrder)
         XCTAssertEqual(h["b"].store, before)
@@ -142,7 +145,7 @@ final class BackupRejectionTests: XCTestCase {
         XCTAssertFalse(h["p"].isServing)
         XCTAssertEqual(h.reply(h.request("p", .get, "k", client: 4)), .wrongServer)
         XCTAssertEqual(h.reply(h.request("p", .put, "k", "x", client: 5)), .wrongServer)
-        XCTAssertEqual(h["b"].store[b("k")], b("v"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("v"))
         // The same view again changes nothing.
         h.view(2, "p", "b", acked: true, to: ["p"])
         XCTAssertEqual(h.reply(h.request("p", .get, "k", client: 6)), .wrongServer)

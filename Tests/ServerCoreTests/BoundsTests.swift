@@ -31,7 +31,7 @@ final class BoundsTests: XCTestCase {
         // Every forward the primary sent stayed within a batch's limits (one update may
         // take a batch past the byte budget, never past the update count).
         let sizes = h.sentBatches.map { batch in
-            (batch.updates.count, batch.updates.reduce(0) { $0 + $1.key.count + $1.value.count + 40 })
+            (batch.updates.count, batch.updates.reduce(0) { $0 + $1.encodedSize })
         }
         XCTAssertGreaterThan(sizes.count, 8, "the held requests were split into batches")
         for (count, bytes) in sizes {

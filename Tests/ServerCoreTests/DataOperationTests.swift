@@ -20,14 +20,15 @@ final class DataOperationTests: XCTestCase {
         h.request("p", .put, "k", "v", client: 1)
         h.request("p", .put, "keep", "v", client: 2)
         h.settle()
-        XCTAssertEqual(h["b"].store[b("k")], b("v"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("v"))
         let delete = h.request("p", .delete, "k", client: 3)
-        XCTAssertNil(h["p"].store[b("k")], "applied locally at once")
+        XCTAssertNil(h["p"].store.value(b("k")), "applied locally at once")
         XCTAssertNil(h.reply(delete), "but confirmed only by the backup")
         h.settle()
         XCTAssertEqual(h.reply(delete), ClientReply(status: .ok))
-        XCTAssertEqual(h["p"].store, [b("keep"): b("v")])
-        XCTAssertEqual(h["b"].store, [b("keep"): b("v")])
+        XCTAssertEqual(h["p"].store.values, [b("keep"): b("v")])
+        XCTAssertEqual(h["b"].store, h["p"].store)
+        XCTAssertEqual(h["p"].store.revision, 3, "each update is a revision, the delete included")
         let get = h.request("p", .get, "k", client: 4)
         h.settle()
         XCTAssertEqual(h.reply(get), ClientReply(status: .noKey))
@@ -43,7 +44,7 @@ final class DataOperationTests: XCTestCase {
         let first = h.request("p", .putHash, "k", "abc")
         h.settle()
         XCTAssertEqual(h.reply(first), ClientReply(status: .ok, value: []))
-        XCTAssertEqual(h["b"].store[b("k")], b(String(fnv1a32(b("abc")))))
+        XCTAssertEqual(h["b"].store.value(b("k")), b(String(fnv1a32(b("abc")))))
     }
 
     func testPutHashChainLikeTheCourseTest() {
@@ -57,7 +58,7 @@ final class DataOperationTests: XCTestCase {
             XCTAssertEqual(h.reply(token), ClientReply(status: .ok, value: b(previous)))
             previous = String(fnv1a32(b(previous + argument)))
         }
-        XCTAssertEqual(h["b"].store[b("a")], b(previous))
+        XCTAssertEqual(h["b"].store.value(b("a")), b(previous))
     }
 
     func testEmptyAndBinaryKeysAndValues() {

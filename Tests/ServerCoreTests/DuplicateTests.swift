@@ -16,8 +16,8 @@ final class DuplicateFilteringTests: XCTestCase {
         h.settle()
         XCTAssertEqual(h.reply(first), ClientReply(status: .ok))
         XCTAssertEqual(h.reply(retry), ClientReply(status: .ok))
-        XCTAssertEqual(h["p"].store[b("k")], b("b"), "the retry must not overwrite the later put")
-        XCTAssertEqual(h["b"].store[b("k")], b("b"))
+        XCTAssertEqual(h["p"].store.value(b("k")), b("b"), "the retry must not overwrite the later put")
+        XCTAssertEqual(h["b"].store.value(b("k")), b("b"))
     }
 
     func testRetriedPutHashReturnsTheSamePreviousValue() {
@@ -33,12 +33,12 @@ final class DuplicateFilteringTests: XCTestCase {
             h.settle()
             XCTAssertEqual(h.reply(retry), ClientReply(status: .ok, value: b("start")))
         }
-        XCTAssertEqual(h["p"].store[b("k")], once)
-        XCTAssertEqual(h["b"].store[b("k")], once)
+        XCTAssertEqual(h["p"].store.value(b("k")), once)
+        XCTAssertEqual(h["b"].store.value(b("k")), once)
         let next = h.request("p", .putHash, "k", "y", client: 1, seq: 2)
         h.settle()
         XCTAssertEqual(h.reply(next), ClientReply(status: .ok, value: once))
-        XCTAssertEqual(h["b"].store[b("k")], putHashValue(once, b("y")))
+        XCTAssertEqual(h["b"].store.value(b("k")), putHashValue(once, b("y")))
     }
 
     func testRetryOfUnacknowledgedRequestWaitsForTheBackup() {
@@ -51,7 +51,7 @@ final class DuplicateFilteringTests: XCTestCase {
         h.settle()
         XCTAssertEqual(h.reply(first), ClientReply(status: .ok, value: []))
         XCTAssertEqual(h.reply(retry), ClientReply(status: .ok, value: []))
-        XCTAssertEqual(h["b"].store[b("k")], putHashValue([], b("x")))
+        XCTAssertEqual(h["b"].store.value(b("k")), putHashValue([], b("x")))
     }
 
     func testOlderSequenceNumberGetsStaleRequest() {
@@ -61,7 +61,7 @@ final class DuplicateFilteringTests: XCTestCase {
         XCTAssertEqual(
             h.reply(h.request("p", .put, "k", "three", client: 1, seq: 3)), ClientReply(status: .staleRequest))
         XCTAssertEqual(h.reply(h.request("p", .delete, "k", client: 1, seq: 4)), ClientReply(status: .staleRequest))
-        XCTAssertEqual(h["p"].store[b("k")], b("five"))
+        XCTAssertEqual(h["p"].store.value(b("k")), b("five"))
         XCTAssertEqual(h["p"].duplicates.lookup(1)?.seq, 5)
         XCTAssertEqual(h.reply(h.request("p", .put, "k", "six", client: 1, seq: 6)), ClientReply(status: .ok))
         // Reads are not filtered: any sequence number reads.
@@ -91,7 +91,7 @@ final class DuplicateFilteringTests: XCTestCase {
         h.view(3, "b")
         let retry = h.request("b", .putHash, "k", "x", client: 1, seq: 7)
         XCTAssertEqual(h.reply(retry), ClientReply(status: .ok, value: []), "the stored reply")
-        XCTAssertEqual(h["b"].store[b("k")], b("later"), "not applied again")
+        XCTAssertEqual(h["b"].store.value(b("k")), b("later"), "not applied again")
         XCTAssertEqual(h.reply(h.request("b", .put, "k", "x", client: 2, seq: 0)), ClientReply(status: .staleRequest))
     }
 
@@ -117,7 +117,7 @@ final class DuplicateFilteringTests: XCTestCase {
             XCTAssertEqual(h.reply(retry), ClientReply(status: .ok, value: []))
         }
         for client in UInt64(1)...60 {
-            XCTAssertEqual(h["c"].store[b("key\(client)")], putHashValue([], b("arg")), "applied once")
+            XCTAssertEqual(h["c"].store.value(b("key\(client)")), putHashValue([], b("arg")), "applied once")
         }
     }
 }
@@ -217,6 +217,6 @@ final class DuplicateTableTests: XCTestCase {
         let again = h.request("p", .put, "k", "v1", client: 1, seq: 1)
         h.settle()
         XCTAssertEqual(h.reply(again), ClientReply(status: .ok))
-        XCTAssertEqual(h["p"].store[b("k")], b("v1"))
+        XCTAssertEqual(h["p"].store.value(b("k")), b("v1"))
     }
 }

@@ -163,7 +163,7 @@ final class DurabilityTests: XCTestCase {
         var store: [Bytes: Bytes] = [:]
         for (key, value) in keys { store[b(key)] = b(value) }
         return RecoveredData(
-            store: store, storeBytes: keys.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count },
+            store: KeyValueStore(values: store),
             duplicates: DuplicateTable(), lastLSN: 9, claim: claim)
     }
 
@@ -178,7 +178,8 @@ final class DurabilityTests: XCTestCase {
         h.view(6, "b", "p", to: ["p"])
         XCTAssertEqual(h["p"].pingClaim, claim, "named backup, it still holds the claimed state until a transfer")
         let chunk = TransferChunk(
-            viewnum: 6, from: "b", transferID: 1, index: 0, isLast: false, entries: [(b("x"), b("y"))], duplicates: [])
+            viewnum: 6, from: "b", transferID: 1, index: 0, isLast: false, revision: 0,
+            entries: [(b("x"), StoredValue(value: b("y"), revision: 1))], duplicates: [])
         h.sendDirect("p", .transfer(chunk))
         XCTAssertNil(h["p"].pingClaim, "a backup whose store a transfer is replacing still claims its old state")
     }
@@ -247,7 +248,8 @@ final class DurabilityTests: XCTestCase {
         h.view(3, "b", "p", to: ["p"])
         XCTAssertNotNil(h["p"].pingClaim)
         let chunk = TransferChunk(
-            viewnum: 3, from: "b", transferID: 9, index: 0, isLast: false, entries: [(b("x"), b("y"))], duplicates: [])
+            viewnum: 3, from: "b", transferID: 9, index: 0, isLast: false, revision: 0,
+            entries: [(b("x"), StoredValue(value: b("y"), revision: 1))], duplicates: [])
         _ = h.sendDirect("p", .transfer(chunk))
         XCTAssertNil(h["p"].pingClaim, "a backup whose store a transfer is replacing still claims its old view")
         h.view(4, "p", "", to: ["p"])

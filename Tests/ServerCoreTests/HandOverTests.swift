@@ -40,8 +40,8 @@ final class HandOverTests: XCTestCase {
         // applied once, and its update is there.
         let retry = h.request("b", .put, "k2", "v2", client: 2, seq: 1)
         XCTAssertEqual(h.reply(retry), ClientReply(status: .ok))
-        XCTAssertEqual(h["b"].store[b("k")], b("v"))
-        XCTAssertEqual(h["b"].store[b("k2")], b("v2"))
+        XCTAssertEqual(h["b"].store.value(b("k")), b("v"))
+        XCTAssertEqual(h["b"].store.value(b("k2")), b("v2"))
         XCTAssertTrue(h["b"].isServing)
     }
 
@@ -75,8 +75,8 @@ final class HandOverTests: XCTestCase {
         let retry = h.request("b", .put, "k0", "other", client: 7, seq: 20)
         h.settle()
         XCTAssertEqual(h.reply(retry), ClientReply(status: .ok))
-        XCTAssertEqual(h["b"].store[b("k0")], b("v0"))
-        XCTAssertEqual(h["b"].store[b("k19")], b("v19"))
+        XCTAssertEqual(h["b"].store.value(b("k0")), b("v0"))
+        XCTAssertEqual(h["b"].store.value(b("k19")), b("v19"))
     }
 
     func testOldPrimaryThatHasNotHeardOfTheSwitchoverIsFencedByItsFormerBackup() {
@@ -96,7 +96,7 @@ final class HandOverTests: XCTestCase {
             h.settle()
         }
         XCTAssertEqual(h.reply(newPut), ClientReply(status: .ok))
-        XCTAssertEqual(h["p"].store[b("k")], b("new"))
+        XCTAssertEqual(h["p"].store.value(b("k")), b("new"))
     }
 }
 

@@ -298,3 +298,23 @@ func fnv1a32(_ bytes: Bytes) -> UInt32 {
 }
 
 func putHashValue(_ previous: Bytes, _ argument: Bytes) -> Bytes { b(String(fnv1a32(previous + argument))) }
+
+/// The key and value a single put or delete carries, for assertions.
+extension ForwardedUpdate {
+    var key: Bytes? {
+        switch change {
+        case .put(let key, _), .delete(let key), .setDeadline(let key, _, _): key
+        default: nil
+        }
+    }
+
+    var value: Bytes? {
+        if case .put(_, let stored) = change { return stored.value }
+        return nil
+    }
+
+    var isPut: Bool {
+        if case .put = change { return true }
+        return false
+    }
+}

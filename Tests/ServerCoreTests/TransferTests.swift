@@ -68,7 +68,7 @@ final class TransferTests: XCTestCase {
         h.view(4, "p", "b")
         h.settle()
         assertSameState(h, "p", "b")
-        XCTAssertNil(h["b"].store[b("key-1")])
+        XCTAssertNil(h["b"].store.value(b("key-1")))
     }
 
     func testPingViewnumStaysAtPreviousViewUntilLastChunkIsAcknowledged() {
@@ -109,7 +109,7 @@ final class TransferTests: XCTestCase {
         let get = h.request("p", .get, "key-1", client: 701)
         let hash = h.request("p", .putHash, "hashed", "y", client: 702)
         XCTAssertEqual(h["p"].deferredRequests, 3)
-        XCTAssertNotEqual(h["p"].store[b("key-1")], b("during"), "not applied during the transfer")
+        XCTAssertNotEqual(h["p"].store.value(b("key-1")), b("during"), "not applied during the transfer")
         h.deliverToBackup()
         h.deliverToPrimary()
         XCTAssertNil(h.reply(put))
@@ -188,7 +188,7 @@ final class TransferTests: XCTestCase {
         let put = h.request("p", .put, "final", "v", client: 900)
         h.settle()
         XCTAssertEqual(h.reply(put), ClientReply(status: .ok))
-        XCTAssertEqual(h["b"].store[b("final")], b("v"), "the backup still takes this view's forwards")
+        XCTAssertEqual(h["b"].store.value(b("final")), b("v"), "the backup still takes this view's forwards")
         // And it can be promoted with everything.
         h.view(3, "b", to: ["b"])
         XCTAssertTrue(h["b"].isServing)
@@ -218,7 +218,7 @@ final class TransferTests: XCTestCase {
         h.inject(oldChunk0)
         h.settle()
         assertSameState(h, "p", "b")
-        XCTAssertEqual(h["b"].store[b("later")], b("v"))
+        XCTAssertEqual(h["b"].store.value(b("later")), b("v"))
     }
 
     func testALostChunkIsSentAgainUnderTheSameTransfer() {

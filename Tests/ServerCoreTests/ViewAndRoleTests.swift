@@ -55,7 +55,7 @@ final class ViewAndRoleTests: XCTestCase {
         XCTAssertEqual(h.reply(second), .retryLater)
         h.view(1, "p", acked: true)
         XCTAssertEqual(h.reply(first), ClientReply(status: .ok))
-        XCTAssertNil(h["p"].store[b("b")])
+        XCTAssertNil(h["p"].store.value(b("b")))
     }
 
     func testEmptyServerRefusesPrimaryOfLaterView() {

@@ -1,0 +1,55 @@
+import KVProtocol
+
+/// The keys with deadlines, earliest first, for the primary's active expiry: a binary
+/// min-heap of (deadline, key). A key whose deadline changed leaves its old entry behind;
+/// the entry is recognised as stale when it comes up (the store's deadline differs) and
+/// the heap is rebuilt when stale entries outnumber live ones.
+struct DeadlineQueue: Sendable {
+    private var heap: [(at: UInt64, key: Bytes)] = []
+
+    var count: Int { heap.count }
+
+    mutating func add(_ key: Bytes, at deadline: UInt64) {
+        heap.append((deadline, key))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].at < heap[parent].at else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// The earliest entry, if its deadline is not after `now`.
+    func earliest(notAfter now: UInt64) -> (at: UInt64, key: Bytes)? {
+        guard let first = heap.first, first.at <= now else { return nil }
+        return first
+    }
+
+    mutating func removeEarliest() {
+        guard !heap.isEmpty else { return }
+        heap.swapAt(0, heap.count - 1)
+        heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left].at < heap[smallest].at { smallest = left }
+            if right < heap.count, heap[right].at < heap[smallest].at { smallest = right }
+            guard smallest != parent else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+
+    mutating func removeAll() { heap = [] }
+
+    /// Rebuilds from the live deadlines when the heap holds more than twice as many
+    /// entries (and some slack): repeated TTL refreshes cannot grow it without bound.
+    mutating func compactIfNeeded(live: Int, rebuild: () -> [(UInt64, Bytes)]) {
+        guard heap.count > 64, heap.count > 2 * live else { return }
+        heap = []
+        for (at, key) in rebuild() { add(key, at: at) }
+    }
+}
