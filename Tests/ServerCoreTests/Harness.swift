@@ -56,6 +56,8 @@ final class Harness {
     private var routes: [ReplyToken: (primary: String, id: BackupMessageID)] = [:]
     private var nextToken: UInt64 = 1
     private var nextSeq: [UInt64: UInt64] = [:]
+    /// The wall clock every step is taken at (Unix milliseconds); tests of expiry move it.
+    var clock: UInt64 = 1_767_225_600_000
 
     init(_ addresses: [String], configure: (inout ServerConfig) -> Void = { _ in }) {
         for address in addresses { add(address, configure: configure) }
@@ -90,7 +92,7 @@ final class Harness {
 
     @discardableResult
     func step(_ address: String, _ event: ServerEvent) -> [ServerEffect] {
-        let effects = cores[address]!.step(event)
+        let effects = cores[address]!.step(event, now: clock)
         for effect in effects {
             switch effect {
             case .reply(let token, let reply):
@@ -158,6 +160,16 @@ final class Harness {
         nextSeq[client] = max(nextSeq[client] ?? 0, seq)
         let token = token()
         step(address, .clientRequest(ClientRequest(op: op, clientID: client, seq: seq, key: key, value: value), token))
+        return token
+    }
+
+    /// Sends a transaction as client `client`'s next request (or as `seq`).
+    @discardableResult
+    func txn(_ address: String, _ txn: Txn, client: UInt64 = 1, seq: UInt64? = nil) -> ReplyToken {
+        let seq = seq ?? (nextSeq[client, default: 0] + 1)
+        nextSeq[client] = max(nextSeq[client] ?? 0, seq)
+        let token = token()
+        step(address, .clientRequest(ClientRequest(txn: txn, clientID: client, seq: seq), token))
         return token
     }
 

@@ -1,0 +1,76 @@
+import KVProtocol
+import XCTest
+
+@testable import ServerCore
+
+/// The store's key order and the text rules of its counters and patterns.
+final class StoreIndexTests: XCTestCase {
+    func testTheKeyOrderFollowsInsertsAndRemovalsAtScale() {
+        var rng = SplitMix64(seed: 11)
+        var store = KeyValueStore()
+        var reference = Set<Bytes>()
+        for step in 0..<20_000 {
+            let key = Bytes(utf8: String(rng.below(5_000)))
+            if rng.below(3) == 0 {
+                store.remove(key)
+                reference.remove(key)
+            } else {
+                store.put(key, StoredValue(value: [UInt8(step & 0xFF)], revision: UInt64(step + 1)))
+                reference.insert(key)
+            }
+        }
+        XCTAssertEqual(store.keysInOrder, reference.sorted { ByteOrder.less($0, $1) })
+        var from: [Bytes] = []
+        store.forEachKey(from: b("25")) { key in
+            from.append(key)
+            return from.count < 3
+        }
+        XCTAssertEqual(
+            from, Array(reference.filter { !ByteOrder.less($0, b("25")) }.sorted { ByteOrder.less($0, $1) }.prefix(3)))
+    }
+
+    func testDueKeysComeOutEarliestFirstOnceEach() {
+        var store = KeyValueStore()
+        for i in 0..<100 { store.put(b("k\(i)"), StoredValue(value: [], revision: 1, expiresAt: UInt64(1_000 + i))) }
+        // A changed deadline leaves a stale entry behind, which must not come out.
+        store.put(b("k0"), StoredValue(value: [], revision: 2, expiresAt: 5_000))
+        store.put(b("k1"), StoredValue(value: [], revision: 2, expiresAt: 1_001))
+        XCTAssertEqual(store.expired(at: 999, limit: 10), [])
+        XCTAssertEqual(store.expired(at: 1_003, limit: 10), [b("k1"), b("k2"), b("k3")])
+        XCTAssertEqual(store.expired(at: 1_050, limit: 5).count, 5)
+        XCTAssertEqual(store.expiring, 100)
+    }
+
+    func testIntegerTextIsRedisCanonical() {
+        XCTAssertEqual(NumberText.integer(b("0")), 0)
+        XCTAssertEqual(NumberText.integer(b("-9223372036854775808")), .min)
+        XCTAssertEqual(NumberText.integer(b("9223372036854775807")), .max)
+        for bad in ["", "-", "-0", "01", "+1", " 1", "1 ", "9223372036854775808", "1e3", "0x10"] {
+            XCTAssertNil(NumberText.integer(b(bad)), bad)
+        }
+    }
+
+    func testFloatTextIsRedisHumanForm() {
+        XCTAssertEqual(NumberText.text(10.5).utf8String, "10.5")
+        XCTAssertEqual(NumberText.text(3).utf8String, "3")
+        XCTAssertEqual(NumberText.text(-0.1).utf8String, "-0.1")
+        XCTAssertEqual(NumberText.text(1e-7).utf8String, "0.0000001")
+        XCTAssertEqual(NumberText.text(1.5e20).utf8String, "150000000000000000000")
+        XCTAssertNil(NumberText.float(b("nan")))
+        XCTAssertNil(NumberText.float(b("inf")))
+        XCTAssertEqual(NumberText.float(b("5.0e3")), 5_000)
+    }
+
+    func testGlobPatternsMatchAsRedisDoes() {
+        let cases: [(String, String, Bool)] = [
+            ("*", "", true), ("h?llo", "hello", true), ("h?llo", "hllo", false), ("h*llo", "heeeello", true),
+            ("h[ae]llo", "hallo", true), ("h[ae]llo", "hillo", false), ("h[^e]llo", "hallo", true),
+            ("h[^e]llo", "hello", false), ("h[a-b]llo", "hbllo", true), ("h[a-b]llo", "hcllo", false),
+            ("h\\*llo", "h*llo", true), ("h\\*llo", "hello", false), ("user:*:name", "user:42:name", true),
+            ("*a*b", "xaxxb", true), ("*a*b", "xaxx", false),
+        ]
+        for (pattern, string, matches) in cases {
+            XCTAssertEqual(GlobPattern.matches(b(pattern), b(string)), matches, "\(pattern) ~ \(string)")
+        }
+    }
+}
