@@ -13,7 +13,8 @@ import NodeDriver
 ///   `kvservice_transfer_duration_seconds`: state transfers to a new backup.
 /// - Gauges `kvservice_view_number`, `kvservice_role{role}` (1 for the current role),
 ///   `kvservice_keys`, `kvservice_bytes`, `kvservice_duplicate_clients`,
-///   `kvservice_peer_reachable{peer}` (`monitor`, `backup`: 0 once it has answered nothing
+///   `kvservice_keys_with_deadline`, `kvservice_keys_expired` (deleted as primary since the
+///   process started), `kvservice_store_revision`, `kvservice_peer_reachable{peer}` (`monitor`, `backup`: 0 once it has answered nothing
 ///   for three ping intervals, 1 otherwise).
 /// - With a data directory: `kvservice_log_sync_duration_seconds` (each fdatasync of the
 ///   log) and `kvservice_log_sync_records` (records made durable by each: the group
@@ -36,6 +37,9 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     private let keys: Gauge
     private let bytes: Gauge
     private let duplicateClients: Gauge
+    private let expiringKeys: Gauge
+    private let keysExpired: Gauge
+    private let revision: Gauge
     private let monitorReachable: Gauge
     private let backupReachable: Gauge
     private let syncDuration: CoreMetrics.Timer
@@ -75,6 +79,9 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
         keys = Gauge(label: "kvservice_keys", factory: factory)
         bytes = Gauge(label: "kvservice_bytes", factory: factory)
         duplicateClients = Gauge(label: "kvservice_duplicate_clients", factory: factory)
+        expiringKeys = Gauge(label: "kvservice_keys_with_deadline", factory: factory)
+        keysExpired = Gauge(label: "kvservice_keys_expired", factory: factory)
+        revision = Gauge(label: "kvservice_store_revision", factory: factory)
         monitorReachable = Gauge(label: "kvservice_peer_reachable", dimensions: [("peer", "monitor")], factory: factory)
         backupReachable = Gauge(label: "kvservice_peer_reachable", dimensions: [("peer", "backup")], factory: factory)
         monitorReachable.record(1)
@@ -85,7 +92,7 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
         snapshotBytes = Gauge(label: "kvservice_snapshot_bytes", factory: factory)
         syncedLSN = Gauge(label: "kvservice_log_synced_lsn", factory: factory)
         appendedBytes = Gauge(label: "kvservice_log_appended_bytes", factory: factory)
-        update(viewnum: 0, role: .idle, keys: 0, bytes: 0, duplicateClients: 0)
+        update(ServerGauges())
     }
 
     /// The label value for a reply status: `ok`, `no_key`, `wrong_server`, `retry_later`,
@@ -157,11 +164,14 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
         backupReachable.record(backup ? 1 : 0)
     }
 
-    public func update(viewnum: UInt64, role: ServerInfo.Role, keys: Int, bytes: Int, duplicateClients: Int) {
-        viewNumber.record(viewnum)
-        for (candidate, gauge) in roles { gauge.record(candidate == role ? 1 : 0) }
-        self.keys.record(keys)
-        self.bytes.record(bytes)
-        self.duplicateClients.record(duplicateClients)
+    public func update(_ gauges: ServerGauges) {
+        viewNumber.record(gauges.viewnum)
+        for (candidate, gauge) in roles { gauge.record(candidate == gauges.role ? 1 : 0) }
+        keys.record(gauges.keys)
+        bytes.record(gauges.bytes)
+        duplicateClients.record(gauges.duplicateClients)
+        expiringKeys.record(gauges.expiringKeys)
+        keysExpired.record(gauges.keysExpired)
+        revision.record(gauges.revision)
     }
 }

@@ -374,9 +374,18 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         if let storage, storage.wantsSnapshot, core.mayCompact {
             storage.snapshot(snapshotState(lsn: core.lastLSN), replacing: false)
         }
-        measurements?.update(
-            viewnum: core.view.viewnum, role: core.role, keys: core.store.count, bytes: max(0, core.storeBytes),
-            duplicateClients: core.duplicates.count)
+        if let measurements {
+            var gauges = ServerGauges()
+            gauges.viewnum = core.view.viewnum
+            gauges.role = core.role
+            gauges.keys = core.store.count
+            gauges.bytes = max(0, core.storeBytes)
+            gauges.duplicateClients = core.duplicates.count
+            gauges.expiringKeys = core.store.expiring
+            gauges.keysExpired = core.counters.keysExpired
+            gauges.revision = core.store.revision
+            measurements.update(gauges)
+        }
         environment.ticked(core)
     }
 

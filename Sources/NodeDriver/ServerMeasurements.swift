@@ -7,9 +7,26 @@ public protocol ServerMeasurements: AnyObject {
     func forwardBatchFinished(nanoseconds: Int64)
     func transfer(_ outcome: TransferOutcome)
     func transferFinished(nanoseconds: Int64)
-    func update(viewnum: UInt64, role: ServerInfo.Role, keys: Int, bytes: Int, duplicateClients: Int)
+    func update(_ gauges: ServerGauges)
     /// Whether the monitor, and the backup (true without one), answer (`ServerDriver.peerTrouble`).
     func peersReachable(monitor: Bool, backup: Bool)
+}
+
+/// A server's state as its gauges show it, at each tick.
+public struct ServerGauges: Sendable, Equatable {
+    public var viewnum: UInt64 = 0
+    public var role: ServerInfo.Role = .idle
+    public var keys = 0
+    public var bytes = 0
+    public var duplicateClients = 0
+    /// Keys with a deadline.
+    public var expiringKeys = 0
+    /// Keys this server deleted as primary because their deadline passed (a count).
+    public var keysExpired: UInt64 = 0
+    /// The store's revision.
+    public var revision: UInt64 = 0
+
+    public init() {}
 }
 
 /// What became of forward batches.

@@ -86,6 +86,9 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(primaryNow["kvservice_view_number"], 2, primaryNow.text)
         XCTAssertEqual(primaryNow["kvservice_bytes"], Double(bytes), primaryNow.text)
         XCTAssertEqual(primaryNow["kvservice_duplicate_clients"], 1, primaryNow.text)
+        XCTAssertEqual(primaryNow["kvservice_store_revision"], 5, "one revision per put: \(primaryNow.text)")
+        XCTAssertEqual(primaryNow["kvservice_keys_with_deadline"], 0, primaryNow.text)
+        XCTAssertEqual(primaryNow["kvservice_keys_expired"], 0, primaryNow.text)
         XCTAssertEqual(primaryNow[#"kvservice_role{role="primary"}"#], 1, primaryNow.text)
         XCTAssertEqual(primaryNow[#"kvservice_role{role="backup"}"#], 0, primaryNow.text)
         try await waitUntil("the backup's gauges show 5 keys") {
@@ -94,6 +97,7 @@ final class MetricsEndpointTests: XCTestCase {
         let backupNow = try await scrape(backupMetrics)
         XCTAssertEqual(backupNow["kvservice_view_number"], 2, backupNow.text)
         XCTAssertEqual(backupNow["kvservice_bytes"], Double(bytes), backupNow.text)
+        XCTAssertEqual(backupNow["kvservice_store_revision"], 5, backupNow.text)
         XCTAssertEqual(backupNow[#"kvservice_role{role="backup"}"#], 1, backupNow.text)
         XCTAssertEqual(backupNow[#"kvservice_role{role="primary"}"#], 0, backupNow.text)
         XCTAssertEqual(backupNow[#"kvservice_requests_total{op="put",result="ok"}"#], nil, "the backup answers none")
