@@ -12,7 +12,7 @@ import ServerCore
 ///     var encoder = SnapshotEncoder(generation: 7, lsn: 1234, claim: claim, start: start,
 ///                                   keyCount: store.count, duplicateCount: duplicates.count,
 ///                                   revision: store.revision)
-///     for (key, value) in store.entries {
+///     store.forEachEntry { key, value in
 ///         encoder.addEntry(key: key, value: value)
 ///         if encoder.bufferedByteCount >= 1 << 20 { try file.write(encoder.takeBytes()) }
 ///     }
@@ -117,7 +117,7 @@ public struct SnapshotEncoder {
         var encoder = SnapshotEncoder(
             generation: generation, lsn: lsn, claim: claim, start: start, keyCount: store.count,
             duplicateCount: duplicates.count, revision: store.revision)
-        for (key, value) in store.entries { encoder.addEntry(key: key, value: value) }
+        store.forEachEntry { encoder.addEntry(key: $0, value: $1) }
         for entry in duplicates { encoder.addDuplicate(entry) }
         encoder.finish()
         return encoder.takeBytes()

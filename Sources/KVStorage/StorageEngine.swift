@@ -351,7 +351,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             size += bytes.count
             try fileSystem.write(handle, bytes)
         }
-        for (key, value) in state.store.entries {
+        try state.store.forEachEntry { key, value in
             encoder.addEntry(key: key, value: value)
             if encoder.bufferedByteCount >= 1 << 20 { try flush() }
         }

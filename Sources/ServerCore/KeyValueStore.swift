@@ -7,33 +7,51 @@ import KVProtocol
 /// It applies changes; it never decides one. What a request changes is decided by the
 /// primary's `TxnExecution` and travels as a `StoreChange`, which the primary, its
 /// backup, the log's replay and a transfer all apply the same way.
+///
+/// Deadlines are kept apart from values, as Redis keeps its `expires` table: most keys
+/// have none, and a deadline beside every value would cost each key 8 bytes more in the
+/// table's buckets (docs/PERFORMANCE.md, memory per key).
 public struct KeyValueStore: Sendable {
-    public private(set) var entries: [Bytes: StoredValue] = [:]
+    /// A value and its revision: what the hash table holds per key.
+    struct Slot: Equatable, Sendable {
+        var value: Bytes
+        var revision: UInt64
+    }
+
+    private var slots: [Bytes: Slot] = [:]
+    private var deadlineOf: [Bytes: UInt64] = [:]
     /// The revision of the latest update that changed anything (etcd's header revision).
     public private(set) var revision: UInt64 = 0
     /// Bytes of keys and values.
     public private(set) var bytes = 0
     private var order = SortedKeys()
     private var deadlines = DeadlineQueue()
-    /// Keys with a deadline.
-    public private(set) var expiring = 0
 
     public init() {}
 
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { slots.count }
+    public var isEmpty: Bool { slots.isEmpty }
+    /// Keys with a deadline.
+    public var expiring: Int { deadlineOf.count }
 
-    public subscript(key: Bytes) -> StoredValue? { entries[key] }
+    public subscript(key: Bytes) -> StoredValue? {
+        guard let slot = slots[key] else { return nil }
+        return StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key))
+    }
 
     /// The key's value alone, whatever its deadline (tests and checks).
-    public func value(_ key: Bytes) -> Bytes? { entries[key]?.value }
+    public func value(_ key: Bytes) -> Bytes? { slots[key]?.value }
 
     /// Every key's value alone (tests and checks).
-    public var values: [Bytes: Bytes] { entries.mapValues(\.value) }
+    public var values: [Bytes: Bytes] { slots.mapValues(\.value) }
+
+    private func deadline(of key: Bytes) -> UInt64 {
+        deadlineOf.isEmpty ? StoredValue.never : deadlineOf[key] ?? StoredValue.never
+    }
 
     /// The key's value unless it has expired by `now`.
     public func live(_ key: Bytes, at now: UInt64) -> StoredValue? {
-        guard let stored = entries[key], !stored.isExpired(at: now) else { return nil }
+        guard let stored = self[key], !stored.isExpired(at: now) else { return nil }
         return stored
     }
 
@@ -54,7 +72,7 @@ public struct KeyValueStore: Sendable {
             if stored.revision == 0 { stored.revision = revision }
             put(key, stored)
         case .setDeadline(let key, let expiresAt, let keyRevision):
-            guard var stored = entries[key] else { return }
+            guard var stored = self[key] else { return }
             stored.expiresAt = expiresAt
             stored.revision = keyRevision == 0 ? revision : keyRevision
             put(key, stored)
@@ -74,34 +92,36 @@ public struct KeyValueStore: Sendable {
 
     /// Puts an entry as it is, revision and deadline included (transfers, snapshots).
     public mutating func put(_ key: Bytes, _ stored: StoredValue) {
-        let previous = entries.updateValue(stored, forKey: key)
+        let previous = slots.updateValue(Slot(value: stored.value, revision: stored.revision), forKey: key)
         if let previous {
             bytes -= key.count + previous.value.count
-            if previous.hasDeadline { expiring -= 1 }
         } else {
             order.insert(key)
         }
         bytes += key.count + stored.value.count
         if stored.hasDeadline {
-            expiring += 1
             // An unchanged deadline (INCR, APPEND, a rewrite with KEEPTTL) is queued already.
-            if previous?.expiresAt != stored.expiresAt { deadlines.add(key, at: stored.expiresAt) }
+            if deadlineOf.updateValue(stored.expiresAt, forKey: key) != stored.expiresAt {
+                deadlines.add(key, at: stored.expiresAt)
+            }
+        } else if !deadlineOf.isEmpty {
+            deadlineOf.removeValue(forKey: key)
         }
     }
 
     public mutating func remove(_ key: Bytes) {
-        guard let previous = entries.removeValue(forKey: key) else { return }
+        guard let previous = slots.removeValue(forKey: key) else { return }
         bytes -= key.count + previous.value.count
-        if previous.hasDeadline { expiring -= 1 }
+        if !deadlineOf.isEmpty { deadlineOf.removeValue(forKey: key) }
         order.remove(key)
     }
 
     public mutating func removeAll() {
-        entries.removeAll()
+        slots.removeAll()
+        deadlineOf.removeAll()
         order.removeAll()
         deadlines.removeAll()
         bytes = 0
-        expiring = 0
     }
 
     /// Forgets everything, the revision counter included (a transfer's first chunk).
@@ -116,12 +136,10 @@ public struct KeyValueStore: Sendable {
         var seen = Set<Bytes>()
         while keys.count < limit, let (at, key) = deadlines.earliest(notAfter: now) {
             deadlines.removeEarliest()
-            if entries[key]?.expiresAt == at, seen.insert(key).inserted { keys.append(key) }
+            if deadlineOf[key] == at, seen.insert(key).inserted { keys.append(key) }
         }
-        let entries = entries
-        deadlines.compactIfNeeded(live: expiring) {
-            entries.compactMap { $0.value.hasDeadline ? ($0.value.expiresAt, $0.key) : nil }
-        }
+        let live = deadlineOf
+        deadlines.compactIfNeeded(live: live.count) { live.map { ($0.value, $0.key) } }
         return keys
     }
 
@@ -134,10 +152,35 @@ public struct KeyValueStore: Sendable {
     /// Every key in byte order (tests and checks).
     public var keysInOrder: [Bytes] { order.all }
 
-    /// An index that walks `entries` (a transfer's cursor): valid while the store does not
+    /// A position in the hash table (a transfer's cursor): valid while the store does not
     /// change, which is why a primary defers updates during a transfer.
-    public var startIndex: Dictionary<Bytes, StoredValue>.Index { entries.startIndex }
-    public var endIndex: Dictionary<Bytes, StoredValue>.Index { entries.endIndex }
+    public struct Index: Equatable, Sendable {
+        fileprivate var slot: Dictionary<Bytes, Slot>.Index
+    }
+
+    public var startIndex: Index { Index(slot: slots.startIndex) }
+    public var endIndex: Index { Index(slot: slots.endIndex) }
+    public func index(after index: Index) -> Index { Index(slot: slots.index(after: index.slot)) }
+
+    public func entry(at index: Index) -> (key: Bytes, value: StoredValue) {
+        let (key, slot) = slots[index.slot]
+        return (key, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key)))
+    }
+
+    /// Calls `body` with every entry, in no particular order (snapshots).
+    public func forEachEntry(_ body: (Bytes, StoredValue) throws -> Void) rethrows {
+        for (key, slot) in slots {
+            try body(key, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key)))
+        }
+    }
+
+    /// Every entry as a dictionary (tests and checks; it copies the whole store).
+    public var entries: [Bytes: StoredValue] {
+        var all: [Bytes: StoredValue] = [:]
+        all.reserveCapacity(count)
+        forEachEntry { all[$0] = $1 }
+        return all
+    }
 }
 
 extension KeyValueStore {
@@ -171,6 +214,7 @@ extension KeyValueStore: ExpressibleByDictionaryLiteral {
 
 extension KeyValueStore: Equatable {
     public static func == (lhs: KeyValueStore, rhs: KeyValueStore) -> Bool {
-        lhs.entries == rhs.entries && lhs.revision == rhs.revision
+        lhs.slots == rhs.slots && lhs.deadlineOf == rhs.deadlineOf && lhs.revision == rhs.revision
     }
 }
+

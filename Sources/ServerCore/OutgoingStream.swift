@@ -53,10 +53,10 @@ struct OutgoingStream {
         var entries: [(key: Bytes, value: StoredValue)] = []
         var bytes = 0
         while progress.cursor != store.endIndex && bytes < config.transferChunkBytes {
-            let (key, value) = store.entries[progress.cursor]
+            let (key, value) = store.entry(at: progress.cursor)
             entries.append((key, value))
             bytes += TransferChunk.encodedSize(key: key, value: value.value)
-            progress.cursor = store.entries.index(after: progress.cursor)
+            progress.cursor = store.index(after: progress.cursor)
         }
         var dups: [DuplicateEntry] = []
         while progress.duplicateCursor < progress.duplicates.count && bytes < config.transferChunkBytes {
@@ -235,7 +235,7 @@ struct OutgoingStream {
 /// A state transfer in progress. The store is not changed while it runs (client requests
 /// are deferred), so a dictionary index is a stable cursor.
 struct TransferProgress {
-    var cursor: Dictionary<Bytes, StoredValue>.Index
+    var cursor: KeyValueStore.Index
     var duplicates: [DuplicateEntry]
     var duplicateCursor = 0
     var nextIndex: UInt32 = 0

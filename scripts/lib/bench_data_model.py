@@ -1,0 +1,166 @@
+"""scripts/bench --data-model: the data model's commands next to Redis (issue 15;
+docs/PERFORMANCE.md, "The data model").
+
+One cluster (a kv-monitor, two kv-servers, memory only) next to a Redis primary with a
+replica (no persistence), as the default run starts them:
+
+  1. redis-benchmark -t set,get,incr,mset -r 100000 at -P 1 and -P 16 against both,
+     alternating which goes first;
+  2. memory per key: --keys keys of --value-size bytes written to both with plain SET
+     (redis-cli --pipe), the resident memory each primary grew by; then as many other
+     keys with SET ... EX 3600, and what each grew by again (a deadline's cost on top);
+  3. a full SCAN of every key (2 × --keys) with COUNT 1000 (redis-cli --scan), timed,
+     and checked to return every key.
+"""
+
+import os
+import subprocess
+import threading
+import time
+
+
+def resp_command(*words: bytes) -> bytes:
+    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(word), word) for word in words)
+
+
+def stream(count: int, value_size: int, prefix: bytes, ttl: int | None):
+    """SET commands for the keys `prefix`0000000000..., in blocks of 5000."""
+    block = []
+    for index in range(count):
+        key = prefix + b"%010d" % index
+        value = (b"%010d" % index * (value_size // 10 + 1))[:value_size]
+        words = [b"SET", key, value] + ([b"EX", b"%d" % ttl] if ttl else [])
+        block.append(resp_command(*words))
+        if len(block) == 5000:
+            yield b"".join(block)
+            block = []
+    if block:
+        yield b"".join(block)
+
+
+def load(bench, port: int, blocks, count: int, timeout: float = 900) -> float:
+    started = time.monotonic()
+    pipe = subprocess.Popen(
+        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe", "--pipe-timeout", "120"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def feed() -> None:
+        try:
+            for block in blocks:
+                pipe.stdin.write(block)
+            pipe.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass  # redis-cli gave up: its output says why
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        pipe.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pipe.kill()
+        raise bench.BenchFailed(f"loading {count} keys into port {port} took over {timeout:g} s")
+    writer.join(timeout=10)
+    output = pipe.stdout.read().decode(errors="replace")
+    if pipe.returncode != 0 or f"errors: 0, replies: {count}" not in output:
+        raise bench.BenchFailed(f"loading {count} keys into port {port} failed: {output.strip()}")
+    return time.monotonic() - started
+
+
+def full_scan(bench, port: int, expected: int) -> float:
+    started = time.monotonic()
+    result = subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--scan", "--count", "1000"],
+        capture_output=True, timeout=900, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        raise bench.BenchFailed(f"redis-cli --scan on port {port} failed: {result.stderr.decode(errors='replace')}")
+    keys = set(result.stdout.split(b"\n")) - {b""}
+    if len(keys) != expected:
+        raise bench.BenchFailed(f"a full SCAN of port {port} returned {len(keys)} distinct keys, not {expected}")
+    return elapsed
+
+
+def main(args, bench) -> int:
+    for tool in ("redis-server", "redis-cli", "redis-benchmark"):
+        if bench.shutil.which(tool) is None:
+            print(f"scripts/bench: {tool} not found (apt-get install redis-server redis-tools)", file=bench.sys.stderr)
+            return 2
+    bin_dir = os.path.abspath(args.bin) if args.bin else bench.build()
+    work = bench.tempfile.mkdtemp(prefix="kvservice-bench-data-model.")
+    figures: dict = {"machine": bench.machine(), "command": " ".join(["scripts/bench", *bench.sys.argv[1:]])}
+    started = time.monotonic()
+    tests = ("set", "get", "incr", "mset")
+    with bench.Children() as children:
+        try:
+            cluster = bench.Cluster(bin_dir, work, children)
+            cluster.start()
+            view = cluster.wait_for_view(cluster.complete, "an acknowledged view with a primary and a backup")
+            print(f"redis-benchmark -t {','.join(tests)} -r 100000 -c {args.clients} -n {args.requests}, "
+                  "-P 1 and -P 16, on both ...", flush=True)  # fmt: skip
+            throughput = {}
+            for pipeline in (1, 16):
+                order = ("kvservice", "redis") if pipeline == 1 else ("redis", "kvservice")
+                for system in order:
+                    port = cluster.primary_resp() if system == "kvservice" else cluster.redis_port
+                    throughput[f"{system} P{pipeline}"] = bench.redis_benchmark(
+                        port, args.requests, args.clients, pipeline, tests=tests, options=("-r", "100000"))
+            figures["throughput"] = throughput
+
+            ports = {"kvservice": cluster.primary_resp(), "redis": cluster.redis_port}
+            pids = {"kvservice": cluster.server_process[view["primary"]].pid, "redis": cluster.redis_process.pid}
+            for system, port in ports.items():
+                cluster.redis_cli(port, "FLUSHALL")
+            memory: dict = {"keys": args.keys, "value_size": args.value_size}
+            for label, prefix, ttl in (("plain", b"plain:", None), ("with_deadline", b"ttl:", 3600)):
+                print(f"loading {args.keys} keys of {args.value_size} bytes "
+                      f"({'SET ... EX 3600' if ttl else 'SET'}) into both ...", flush=True)  # fmt: skip
+                before = {system: bench.rss_bytes(pid) for system, pid in pids.items()}
+                for system, port in ports.items():
+                    load(bench, port, stream(args.keys, args.value_size, prefix, ttl), args.keys)
+                cluster.wait_for_replica()
+                after = {system: bench.rss_bytes(pid) for system, pid in pids.items()}
+                memory[label] = {system: (after[system] - before[system]) / args.keys for system in after}
+            figures["memory_per_key"] = memory
+
+            print(f"SCAN of {2 * args.keys} keys with COUNT 1000 (redis-cli --scan) on both ...", flush=True)
+            figures["scan_s"] = {system: full_scan(bench, port, 2 * args.keys) for system, port in ports.items()}
+            figures["scan_keys"] = 2 * args.keys
+        except (bench.BenchFailed, TimeoutError, subprocess.TimeoutExpired) as error:
+            print(f"scripts/bench: {error} (logs in {work})", file=bench.sys.stderr)
+            return 1
+    figures["elapsed_s"] = time.monotonic() - started
+    m = figures["machine"]
+    print(f"\n{m['cpu']}, {m['cores']} cores, {m['memory_mib']} MiB, Linux {m['kernel']}; {m['redis']}")
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in m['load_average'])}; run took "
+          f"{figures['elapsed_s']:.0f} s\n")  # fmt: skip
+    for line in report(figures, bench):
+        print(line)
+    if args.json:
+        with open(args.json, "w") as out:
+            bench.json.dump(figures, out, indent=2)
+    if not args.keep:
+        bench.shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def report(figures: dict, bench) -> list[str]:
+    rows = []
+    for pipeline in (1, 16):
+        kv, redis = figures["throughput"][f"kvservice P{pipeline}"], figures["throughput"][f"redis P{pipeline}"]
+        for test in ("SET", "GET", "INCR", "MSET (10 keys)"):
+            name = test.split()[0]
+            ratio = kv[name]["rps"] / redis[name]["rps"]
+            rows.append((f"{test} req/s, -P {pipeline}", f"{kv[name]['rps']:,.0f}", f"{redis[name]['rps']:,.0f}",
+                         f"{ratio:.2f}", "", None))  # fmt: skip
+    memory = figures["memory_per_key"]
+    label = f"{memory['keys']:,}×{memory['value_size']} B"
+    for key, name in (("plain", "memory per key"), ("with_deadline", "memory per key with a deadline")):
+        kv, redis = memory[key]["kvservice"], memory[key]["redis"]
+        ratio = kv / redis
+        rows.append((f"{name}, {label}", f"{kv:.0f}", f"{redis:.0f}", f"{ratio:.2f}", "≤ 1.5×", ratio <= 1.5))
+    scan = figures["scan_s"]
+    rows.append((f"SCAN of {figures['scan_keys']:,} keys, COUNT 1000, s", f"{scan['kvservice']:.2f}",
+                 f"{scan['redis']:.2f}", f"{scan['kvservice'] / scan['redis']:.2f}", "", None))  # fmt: skip
+    return bench.table(("measure", "kvservice", "redis", "ratio", "target"), rows)
