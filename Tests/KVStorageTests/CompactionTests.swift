@@ -8,13 +8,8 @@ import XCTest
 final class CompactionTests: XCTestCase {
     private let start = ServerStart(incarnation: 1, bootID: [UInt8](repeating: 1, count: 16), policy: .always)
 
-    private func update(_ key: String, _ value: String, seq: UInt64) -> LogRecord {
-        .record(
-            .update(
-                ForwardedUpdate(
-                    change: .put(b(key), StoredValue(value: b(value), revision: 0)), revision: 0, clientID: 7, seq: seq,
-                    reply: ClientReply(status: .ok)))
-        )
+    private func update(_ key: String, _ value: String, seq: UInt64, revision: UInt64) -> LogRecord {
+        setRecord(key, value, client: 7, seq: seq, revision: revision)
     }
 
     /// A transfer completed while a compaction's snapshot was being written: installing
@@ -24,14 +19,16 @@ final class CompactionTests: XCTestCase {
         let fileSystem = MemoryFileSystem()
         let engine = StorageEngine(fileSystem: fileSystem, policy: .always)
         _ = try engine.open(start: start, duplicateCapacity: 10, setAsideName: "damaged")
-        try engine.append([LogEntry(lsn: 2, record: update("k", "old", seq: 1))])
+        try engine.append([LogEntry(lsn: 2, record: update("k", "old", seq: 1, revision: 1))])
         try engine.sync()
         let compacted = SnapshotState(lsn: 2, store: [b("k"): b("old")], duplicates: [], claim: nil)
         let generation = try engine.beginSnapshot(lsn: 2)
         let claim = StateClaim(role: .backup, viewnum: 3, primary: "p", backup: "s")
+        // The transfer's primary was at revision 6: its store, not the compacted one, goes on.
         try engine.replace(
-            with: SnapshotState(lsn: 3, store: [b("k"): b("transferred")], duplicates: [], claim: claim))
-        try engine.append([LogEntry(lsn: 4, record: update("k", "after", seq: 2))])
+            with: SnapshotState(
+                lsn: 3, store: keyValueStore([("k", "transferred", 5)], revision: 6), duplicates: [], claim: claim))
+        try engine.append([LogEntry(lsn: 4, record: update("k", "after", seq: 2, revision: 7))])
         try engine.sync()
         let bytes = try StorageEngine.writeSnapshot(
             compacted, start: engine.currentStart, generation: generation, to: fileSystem)
@@ -40,7 +37,7 @@ final class CompactionTests: XCTestCase {
         guard case .recovered(let state) = try Recovery.recover(from: fileSystem, duplicateCapacity: 10) else {
             return XCTFail("not recovered: \(try Recovery.recover(from: fileSystem, duplicateCapacity: 10))")
         }
-        XCTAssertEqual(state.store, [b("k"): b("after")])
+        XCTAssertEqual(state.store, keyValueStore([("k", "after", 7)], revision: 7))
         XCTAssertEqual(state.lastLSN, 4)
         XCTAssertEqual(state.claim, claim)
         XCTAssertEqual(state.unreferencedFiles, [], "the dropped compaction's snapshot is left behind")

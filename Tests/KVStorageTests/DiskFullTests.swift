@@ -25,15 +25,15 @@ final class DiskFullTests: XCTestCase {
     func testAFullDiskCutsTheLogBackAndTheSameRecordsGoInOnceThereIsSpace() throws {
         let fileSystem = MemoryFileSystem()
         let engine = try opened(fileSystem)
-        try engine.append([LogEntry(lsn: 2, record: setRecord("a", "1"))])
+        try engine.append([LogEntry(lsn: 2, record: setRecord("a", "1", revision: 1))])
         try engine.sync()
         let before = fileSystem.files
         for space in [0, 1, 9, 30] {
             fileSystem.spaceLeft = space
             XCTAssertThrowsError(
                 try engine.append([
-                    LogEntry(lsn: 3, record: setRecord("b", "2", seq: 2)),
-                    LogEntry(lsn: 4, record: setRecord("c", "3", seq: 3)),
+                    LogEntry(lsn: 3, record: setRecord("b", "2", seq: 2, revision: 2)),
+                    LogEntry(lsn: 4, record: setRecord("c", "3", seq: 3, revision: 3)),
                 ])
             ) { XCTAssertTrue($0 is DiskFull, "\($0)") }
             XCTAssertEqual(fileSystem.files, before, "a partial write stays after \(space) bytes fitted")
@@ -41,13 +41,13 @@ final class DiskFullTests: XCTestCase {
         }
         fileSystem.spaceLeft = nil
         try engine.append([
-            LogEntry(lsn: 3, record: setRecord("b", "2", seq: 2)),
-            LogEntry(lsn: 4, record: setRecord("c", "3", seq: 3)),
+            LogEntry(lsn: 3, record: setRecord("b", "2", seq: 2, revision: 2)),
+            LogEntry(lsn: 4, record: setRecord("c", "3", seq: 3, revision: 3)),
         ])
         try engine.sync()
         let state = try recovered(fileSystem)
         XCTAssertEqual(state.lastLSN, 4)
-        XCTAssertEqual(state.store, [b("a"): b("1"), b("b"): b("2"), b("c"): b("3")])
+        XCTAssertEqual(state.store, keyValueStore([("a", "1", 1), ("b", "2", 2), ("c", "3", 3)], revision: 3))
         XCTAssertNil(state.tornTail)
     }
 
@@ -56,9 +56,10 @@ final class DiskFullTests: XCTestCase {
     func testACompactionThatFindsTheDiskFullIsAbandoned() throws {
         let fileSystem = MemoryFileSystem()
         let engine = try opened(fileSystem)
-        try engine.append([LogEntry(lsn: 2, record: setRecord("a", "1"))])
+        try engine.append([LogEntry(lsn: 2, record: setRecord("a", "1", revision: 1))])
         try engine.sync()
-        let state = SnapshotState(lsn: 2, store: [b("a"): b("1")], duplicates: [], claim: nil)
+        let state = SnapshotState(
+            lsn: 2, store: keyValueStore([("a", "1", 1)], revision: 1), duplicates: [], claim: nil)
 
         let before = fileSystem.files
         for space in [0, 20, 60] {
@@ -82,10 +83,10 @@ final class DiskFullTests: XCTestCase {
             XCTAssertTrue($0 is DiskFull, "\($0)")
         }
         fileSystem.spaceLeft = nil
-        try engine.append([LogEntry(lsn: 3, record: setRecord("b", "2", seq: 2))])
+        try engine.append([LogEntry(lsn: 3, record: setRecord("b", "2", seq: 2, revision: 2))])
         try engine.sync()
         let after = try recovered(fileSystem)
-        XCTAssertEqual(after.store, [b("a"): b("1"), b("b"): b("2")])
+        XCTAssertEqual(after.store, keyValueStore([("a", "1", 1), ("b", "2", 2)], revision: 2))
         XCTAssertEqual(after.lastLSN, 3)
         XCTAssertEqual(after.temporaryFiles, [])
         XCTAssertEqual(after.unreferencedFiles, [], "the abandoned snapshot is left behind")

@@ -38,6 +38,39 @@ final class LogRecordRoundTripTests: XCTestCase {
         roundTrip([.record(.update(update))])
     }
 
+    /// Every kind of store change, a transaction's reply with its outcome (nested, every
+    /// kind of result), and an expiry no client asked for.
+    func testEveryStoreChangeAndOutcome() {
+        let stored = StoredValue(value: b("v"), revision: 4, expiresAt: 1_700_000_000_123)
+        let changes: [StoreChange] = [
+            .none, .put(b("k"), stored), .setDeadline(b("k"), expiresAt: .max, revision: 5), .delete(b("k")),
+            .deleteAll, .several([.put(b("a"), stored), .delete(b("b")), .deleteAll, .none]), .several([]),
+        ]
+        let inner = TxnOutcome(succeeded: false, results: [.error(.overflow)], revision: 3, now: 2)
+        let outcome = TxnOutcome(
+            succeeded: true,
+            results: [
+                .done, .value(nil), .value(stored), .integer(-7), .bytes(b("3.5")),
+                .range([RangeItem(key: b("a"), value: stored), RangeItem(key: b("b"), value: nil)], next: b("c")),
+                .range([], next: nil), .error(.notInteger), .txn(inner),
+            ], revision: 6, now: 1_700_000_000_000)
+        roundTrip(
+            changes.enumerated().map { index, change in
+                .record(
+                    .update(
+                        ForwardedUpdate(
+                            change: change, revision: UInt64(index), clientID: 3, seq: UInt64(index),
+                            reply: ClientReply(outcome: outcome))))
+            })
+        roundTrip([
+            .record(
+                .update(
+                    ForwardedUpdate(
+                        change: .several([.delete(b("x")), .delete(b("y"))]), revision: 9,
+                        clientID: ForwardedUpdate.noClient, seq: 0, reply: ClientReply(status: .ok))))
+        ])
+    }
+
     func testClaims() {
         roundTrip([
             claimRecord(.primary, 1),

@@ -217,7 +217,18 @@ final class LogScanTests: XCTestCase {
 
     func testUndecodablePayloadIsDamage() {
         let header = LogEncoder.encodeLogHeader(generation: 1, firstLSN: 1)
-        for payload: [UInt8] in [[0x7F], [0x10, 0x09], [0x23] + [UInt8](repeating: 0, count: 16), updatePayload + [0]] {
+        // An unknown change; a multi-change inside another; an unknown reply status; an
+        // outcome flagged but missing.
+        var unknownStatus = updatePayload
+        unknownStatus[unknownStatus.count - 5] = 0x06
+        var missingOutcome = updatePayload
+        missingOutcome[missingOutcome.count - 5] = 0x80
+        let payloads: [[UInt8]] = [
+            [0x7F], [0x10, 0x09], [0x23] + [UInt8](repeating: 0, count: 16), updatePayload + [0],
+            [0x10, 0x05, 0, 0, 0, 1, 0x05, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 29), unknownStatus,
+            missingOutcome,
+        ]
+        for payload in payloads {
             assertDamaged(
                 LogScan.scan(
                     header + framedRecord(payload: payload, lsn: 1, batchFirst: 1, batchLast: 1), generation: 1,
@@ -238,11 +249,18 @@ final class LogScanTests: XCTestCase {
         assertDamaged(LogScan.scan(flipped, generation: 2, expectedFirstLSN: 1), at: 0, saying: "checksum")
         let notAHeader = framedRecord(payload: updatePayload, lsn: 0, batchFirst: 0, batchLast: 0)
         assertDamaged(LogScan.scan(notAHeader, generation: 2, expectedFirstLSN: 1), at: 0, saying: "not a log header")
+        // A version-1 log (updates without revisions): refused at its header.
+        let version1: [UInt8] =
+            [0x01, 0x00, 0x01] + bigEndian(2) + bigEndian(1)
+        assertDamaged(
+            LogScan.scan(
+                framedRecord(payload: version1, lsn: 0, batchFirst: 0, batchLast: 0), generation: 2,
+                expectedFirstLSN: 1),
+            at: 0, saying: "unknown format version 1")
     }
 
-    /// set "k" = "v", client 7, seq 1, reply ok.
+    /// put "k" = "v" at revision 1, client 7, seq 1, reply ok.
     private let updatePayload: [UInt8] =
-        [0x10, 0x01, 0, 0, 0, 1, 0x6b, 0, 0, 0, 1, 0x76] + [0, 0, 0, 0, 0, 0, 0, 7] + [0, 0, 0, 0, 0, 0, 0, 1] + [
-            0, 0, 0, 0, 0,
-        ]
+        [0x10, 0x01, 0, 0, 0, 1, 0x6b, 0, 0, 0, 1, 0x76] + [0, 0, 0, 0, 0, 0, 0, 1] + [0, 0, 0, 0, 0, 0, 0, 0]
+        + [0, 0, 0, 0, 0, 0, 0, 1] + [0, 0, 0, 0, 0, 0, 0, 7] + [0, 0, 0, 0, 0, 0, 0, 1] + [0, 0, 0, 0, 0]
 }

@@ -17,7 +17,7 @@ final class ManifestTests: XCTestCase {
     func testIsOneRecordFramedAsLsnZero() {
         let bytes = manifest.encode()
         let payload: [UInt8] =
-            [0x30, 0x00, 0x01] + bigEndian(12) + [1] + bigEndian(4) + bigEndian(900) + [0, 0, 0, 2] + bigEndian(5)
+            [0x30, 0x00, 0x02] + bigEndian(12) + [1] + bigEndian(4) + bigEndian(900) + [0, 0, 0, 2] + bigEndian(5)
             + bigEndian(850) + bigEndian(6) + bigEndian(1000)
         XCTAssertEqual(bytes, framedRecord(payload: payload, lsn: 0, batchFirst: 0, batchLast: 0))
     }
@@ -42,15 +42,20 @@ final class ManifestTests: XCTestCase {
         XCTAssertThrowsError(try Manifest.decode(bytes + bytes))
     }
 
+    /// Version 1 (unreleased builds, before revisions and deadlines) and any later one are
+    /// refused: a layout read as another would be silent corruption.
     func testOtherRecordTypesAndVersionsAreRefused() {
-        let version2: [UInt8] = [0x30, 0x00, 0x02] + bigEndian(1) + [0] + [0, 0, 0, 0]
-        XCTAssertThrowsError(try Manifest.decode(framedRecord(payload: version2, lsn: 0, batchFirst: 0, batchLast: 0)))
-        {
-            XCTAssertTrue("\($0)".contains("version 2"), "\($0)")
+        for version: UInt8 in [0, 1, 3, 0xFF] {
+            let other: [UInt8] = [0x30, 0x00, version] + bigEndian(1) + [0] + [0, 0, 0, 0]
+            XCTAssertThrowsError(
+                try Manifest.decode(framedRecord(payload: other, lsn: 0, batchFirst: 0, batchLast: 0))
+            ) {
+                XCTAssertTrue("\($0)".contains("unknown format version \(version)"), "\($0)")
+            }
         }
         let logHeader = LogEncoder.encodeLogHeader(generation: 1, firstLSN: 1)
         XCTAssertThrowsError(try Manifest.decode(logHeader))
-        let misframed: [UInt8] = [0x30, 0x00, 0x01] + bigEndian(1) + [0] + [0, 0, 0, 0]
+        let misframed: [UInt8] = [0x30, 0x00, 0x02] + bigEndian(1) + [0] + [0, 0, 0, 0]
         XCTAssertThrowsError(try Manifest.decode(framedRecord(payload: misframed, lsn: 1, batchFirst: 0, batchLast: 0)))
         XCTAssertNoThrow(try Manifest.decode(framedRecord(payload: misframed, lsn: 0, batchFirst: 0, batchLast: 0)))
     }
@@ -64,6 +69,4 @@ final class ManifestTests: XCTestCase {
             XCTAssertTrue(error.reason.contains("checksum mismatch"), error.reason)
         }
     }
-
-    private func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 }

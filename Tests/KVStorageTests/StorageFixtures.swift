@@ -4,21 +4,34 @@ import ServerCore
 
 func b(_ text: String) -> Bytes { Bytes(utf8: text) }
 
+/// A put of `key` by `client`, as a primary numbers it: `revision` is the store's next.
+/// Revision 0 is what a 0.1 primary's forward carries, which the store numbers itself.
 func setRecord(
-    _ key: String, _ value: String, client: UInt64 = 1, seq: UInt64 = 1, reply: ClientReply = ClientReply(status: .ok)
+    _ key: String, _ value: String, client: UInt64 = 1, seq: UInt64 = 1, revision: UInt64 = 0,
+    reply: ClientReply = ClientReply(status: .ok)
 ) -> LogRecord {
     .record(
         .update(
             ForwardedUpdate(
-                change: .put(b(key), StoredValue(value: b(value), revision: 0)), revision: 0, clientID: client,
-                seq: seq, reply: reply)))
+                change: .put(b(key), StoredValue(value: b(value), revision: revision)), revision: revision,
+                clientID: client, seq: seq, reply: reply)))
 }
 
-func deleteRecord(_ key: String, client: UInt64 = 1, seq: UInt64 = 1) -> LogRecord {
+func deleteRecord(_ key: String, client: UInt64 = 1, seq: UInt64 = 1, revision: UInt64 = 0) -> LogRecord {
     .record(
         .update(
             ForwardedUpdate(
-                change: .delete(b(key)), revision: 0, clientID: client, seq: seq, reply: ClientReply(status: .ok))))
+                change: .delete(b(key)), revision: revision, clientID: client, seq: seq,
+                reply: ClientReply(status: .ok))))
+}
+
+/// A store holding these keys (no deadlines), each with its own revision, and the
+/// store's revision, which may be above every key's.
+func keyValueStore(_ entries: [(key: String, value: String, revision: UInt64)], revision: UInt64) -> KeyValueStore {
+    var store = KeyValueStore()
+    for entry in entries { store.put(b(entry.key), StoredValue(value: b(entry.value), revision: entry.revision)) }
+    store.advanceRevision(to: revision)
+    return store
 }
 
 func claimRecord(_ role: StateClaim.Role, _ viewnum: UInt64) -> LogRecord {
@@ -131,6 +144,11 @@ func framedRecord(payload: [UInt8], lsn: UInt64, batchFirst: UInt64, batchLast: 
 func littleEndian<Integer: FixedWidthInteger>(_ value: Integer) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
 }
+
+/// The payloads' integers, as `WireWriter` writes them.
+func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+func bigEndian32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 
 extension RecoveryOutcome {
     var recovered: RecoveredState? {
