@@ -10,6 +10,10 @@ public enum Limits {
     public static let maxKeySize = 64 * 1024
     /// Largest value, in bytes.
     public static let maxValueSize = 4 * 1024 * 1024
+    /// Largest encoded size of one transaction's changes and results together: the update
+    /// that carries both to the backup must fit in a frame. A larger one is undone and
+    /// refused as invalid.
+    public static let maxTransactionBytes = 12 * 1024 * 1024
     /// Largest server address string ("host:port"), in bytes.
     public static let maxAddressSize = 1024
 }

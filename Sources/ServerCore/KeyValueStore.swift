@@ -85,6 +85,11 @@ public struct KeyValueStore: Sendable {
         }
     }
 
+    /// Puts the counter back where it was before a transaction that was undone.
+    mutating func rollBackRevision(to revision: UInt64) {
+        self.revision = revision
+    }
+
     /// Sets the revision counter (a transfer's or a snapshot's), never lowering it.
     public mutating func advanceRevision(to revision: UInt64) {
         self.revision = max(self.revision, revision)
@@ -217,4 +222,3 @@ extension KeyValueStore: Equatable {
         lhs.slots == rhs.slots && lhs.deadlineOf == rhs.deadlineOf && lhs.revision == rhs.revision
     }
 }
-

@@ -80,6 +80,14 @@ extension ServerCore {
             // A retry: answer as the first time, never apply twice. The answer still waits
             // for the backup, since the first attempt may not be acknowledged yet.
             reply = request.seq == seen.seq ? seen.reply : ClientReply(status: .staleRequest)
+        } else if request.op == .txn {
+            // Applied to the store as it runs: only the at-most-once entry is left to record.
+            let (change, result) = transact(request)
+            reply = result
+            update = ForwardedUpdate(
+                change: change, revision: store.revision, clientID: request.clientID, seq: request.seq, reply: reply)
+            duplicates.record(clientID: request.clientID, seq: request.seq, reply: reply)
+            persist(.update(update!), &effects)
         } else {
             let (change, result) = decide(request)
             reply = result
@@ -94,10 +102,11 @@ extension ServerCore {
     }
 
     /// A request that changes nothing: a Get, or a transaction of reads.
-    private func read(_ request: ClientRequest) -> ClientReply {
+    private mutating func read(_ request: ClientRequest) -> ClientReply {
         if let txn = request.txn {
-            var execution = TxnExecution(store: store, now: now)
-            return ClientReply(outcome: execution.run(txn))
+            var execution = TxnExecution(revision: store.revision, now: now)
+            let reply = ClientReply(outcome: execution.run(txn, on: &store))
+            return reply.encodedSize <= Limits.maxTransactionBytes ? reply : Self.tooLarge(reply.encodedSize)
         }
         guard let stored = store.live(request.key, at: now) else { return ClientReply(status: .noKey) }
         return ClientReply(status: .ok, value: stored.value)
@@ -120,13 +129,30 @@ extension ServerCore {
             guard store[request.key] != nil else { return (.none, ClientReply(status: .noKey)) }
             let found = store.live(request.key, at: now) != nil
             return (.delete(request.key), ClientReply(status: found ? .ok : .noKey))
-        case .txn:
-            var execution = TxnExecution(store: store, now: now)
-            let outcome = execution.run(request.txn ?? Txn(success: []))
-            return (execution.change, ClientReply(outcome: outcome))
-        case .get:
-            preconditionFailure("reads are not updates")
+        case .txn, .get:
+            preconditionFailure("transactions and reads are not decided here")
         }
+    }
+
+    /// Runs a transaction on the store, in place, and returns its change and reply; one
+    /// whose change and results could not travel in one forward is undone and refused.
+    private mutating func transact(_ request: ClientRequest) -> (StoreChange, ClientReply) {
+        var execution = TxnExecution(revision: store.revision, now: now)
+        let reply = ClientReply(outcome: execution.run(request.txn ?? Txn(success: []), on: &store))
+        let size = execution.change.encodedSize + reply.encodedSize
+        guard size <= Limits.maxTransactionBytes else {
+            execution.rollBack(&store)
+            return (.none, Self.tooLarge(size))
+        }
+        return (execution.change, reply)
+    }
+
+    private static func tooLarge(_ size: Int) -> ClientReply {
+        ClientReply(
+            status: .invalid,
+            value: Bytes(
+                utf8: "the transaction's changes and results take \(size) bytes, more than the "
+                    + "\(Limits.maxTransactionBytes) one transaction may; ask for fewer keys at a time"))
     }
 
     /// Deletes, as updates of their own, the keys a request touches whose deadline has

@@ -7,16 +7,27 @@ import KVProtocol
 ///
 /// All changes of one transaction carry one revision, the store's next; a transaction
 /// that changes nothing leaves the revision where it was.
+///
+/// It works on the primary's store in place (a copy would cost the whole table at the
+/// first write), remembering what each key held before it first touched it, so that
+/// `rollBack` can undo a transaction whose update turns out too large to forward.
 struct TxnExecution {
-    private(set) var store: KeyValueStore
+    /// The store while `run` runs, moved in and out (never copied).
+    private var store = KeyValueStore()
     let now: UInt64
     let revision: UInt64
+    private let revisionBefore: UInt64
     private(set) var changes: [StoreChange] = []
+    /// What each key held before the transaction first changed it, in order.
+    private var undo: [(key: Bytes, value: StoredValue?)] = []
+    private var touched = Set<Bytes>()
+    /// The whole store before a `deleteAll` (the table's storage, shared, not copied).
+    private var beforeDeleteAll: KeyValueStore?
 
-    init(store: KeyValueStore, now: UInt64) {
-        self.store = store
+    init(revision: UInt64, now: UInt64) {
         self.now = now
-        self.revision = store.revision + 1
+        self.revisionBefore = revision
+        self.revision = revision + 1
     }
 
     /// The change to forward: nothing, one change, or several.
@@ -28,7 +39,24 @@ struct TxnExecution {
         }
     }
 
-    mutating func run(_ txn: Txn) -> TxnOutcome {
+    /// Runs `txn` on `store`, changing it in place.
+    mutating func run(_ txn: Txn, on store: inout KeyValueStore) -> TxnOutcome {
+        swap(&self.store, &store)
+        defer { swap(&self.store, &store) }
+        return run(txn)
+    }
+
+    /// Undoes everything `run` changed in `store`, the revision included.
+    mutating func rollBack(_ store: inout KeyValueStore) {
+        if let beforeDeleteAll { store = beforeDeleteAll }
+        for (key, value) in undo.reversed() {
+            if let value { store.put(key, value) } else { store.remove(key) }
+        }
+        store.rollBackRevision(to: revisionBefore)
+        changes = []
+    }
+
+    private mutating func run(_ txn: Txn) -> TxnOutcome {
         let succeeded = txn.compares.allSatisfy(holds)
         var results: [TxnOpResult] = []
         for op in succeeded ? txn.success : txn.failure { results.append(run(op)) }
@@ -68,6 +96,17 @@ struct TxnExecution {
     }
 
     private mutating func record(_ change: StoreChange) {
+        // After a deleteAll the store before it holds everything to restore.
+        if beforeDeleteAll == nil {
+            switch change {
+            case .put(let key, _), .setDeadline(let key, _, _), .delete(let key):
+                if touched.insert(key).inserted { undo.append((key, store[key])) }
+            case .deleteAll:
+                beforeDeleteAll = store
+            case .none, .several:
+                break
+            }
+        }
         store.apply(change, revision: revision)
         changes.append(change)
     }

@@ -88,6 +88,29 @@ final class ExpiryAndTxnTests: XCTestCase {
         XCTAssertEqual(h["c"].store[b("a")]?.expiresAt, h["p"].store[b("a")]?.expiresAt)
     }
 
+    func testATransactionTooLargeToForwardIsUndoneAndRefused() {
+        let h = Harness(["p", "b"])
+        h.bootPair()
+        let big = Bytes(repeating: 0x61, count: Limits.maxValueSize)
+        for i in 0..<3 { h.request("p", .put, b("big\(i)"), big, client: 1) }
+        h.settle()
+        let revision = h["p"].store.revision
+        let txn = Txn(success: [
+            .put(b("small"), value: b("v"), expiry: .never, returnPrevious: false), .get(b("big0")), .get(b("big1")),
+            .get(b("big2")),
+        ])
+        let token = h.txn("p", txn, client: 2)
+        h.settle()
+        let reply = h.reply(token)
+        XCTAssertEqual(reply?.status, .invalid, "\(reply.map { $0.value.utf8String } ?? "no reply")")
+        XCTAssertNil(h["p"].store[b("small")], "its write is undone")
+        XCTAssertEqual(h["p"].store.revision, revision)
+        XCTAssertEqual(h["b"].store, h["p"].store)
+        let reads = h.txn("p", Txn(success: [.get(b("big0")), .get(b("big1")), .get(b("big2"))]), client: 3)
+        h.settle()
+        XCTAssertEqual(h.reply(reads)?.status, .invalid, "a read whose reply would not fit a frame is refused too")
+    }
+
     func testTheClockNeverRunsBackForTheStore() {
         let h = Harness(["p"])
         h.bootFirstPrimary("p")

@@ -8,14 +8,31 @@ final class TxnExecutionTests: XCTestCase {
     let now: UInt64 = 1_000_000
 
     private func run(_ txn: Txn, on store: inout KeyValueStore, at time: UInt64? = nil) -> (TxnOutcome, StoreChange) {
-        var execution = TxnExecution(store: store, now: time ?? now)
-        let outcome = execution.run(txn)
+        let before = store
+        var execution = TxnExecution(revision: store.revision, now: time ?? now)
+        let outcome = execution.run(txn, on: &store)
         // What the backup and the log do with the change must give the same store.
-        var replayed = store
+        var replayed = before
         replayed.apply(execution.change, revision: outcome.revision)
-        XCTAssertEqual(replayed, execution.store, "the forwarded change rebuilds the primary's store")
-        store = execution.store
+        XCTAssertEqual(replayed, store, "the forwarded change rebuilds the primary's store")
+        // And an undone transaction leaves nothing behind.
+        var undone = store
+        var undoing = execution
+        undoing.rollBack(&undone)
+        XCTAssertEqual(undone, before, "rolled back")
         return (outcome, execution.change)
+    }
+
+    func testRollingBackUndoesEveryKindOfChangeInOrder() {
+        var store: KeyValueStore = [b("a"): b("1"), b("b"): b("2")]
+        _ = result(.expire(b("b"), .after(50), .always), on: &store)
+        _ = run(
+            Txn(success: [
+                .put(b("a"), value: b("x"), expiry: .after(9), returnPrevious: false), .delete(b("b")), .add(b("c"), 1),
+                .deleteAll, .put(b("a"), value: b("y"), expiry: .never, returnPrevious: false),
+                .rename(b("a"), to: b("d"), onlyIfAbsent: false),
+            ]), on: &store)
+        XCTAssertEqual(store.keysInOrder, [b("d")])
     }
 
     private func result(_ op: TxnOp, on store: inout KeyValueStore, at time: UInt64? = nil) -> TxnOpResult {
