@@ -32,7 +32,13 @@ public struct ClientReply: Equatable, Sendable {
     public var status: ReplyStatus
     public var value: Bytes
     /// A transaction's outcome (status `.ok`).
-    public var outcome: TxnOutcome?
+    public var outcome: TxnOutcome? {
+        get { outcomeStorage.first }
+        set { outcomeStorage = newValue.map { [$0] } ?? [] }
+    }
+    /// Held in an array, empty for every other reply: a reply is copied through every
+    /// queue of the hot path, and an inline outcome would make each copy four words longer.
+    private var outcomeStorage: [TxnOutcome] = []
 
     public init(status: ReplyStatus, value: Bytes = []) {
         self.status = status
@@ -42,7 +48,7 @@ public struct ClientReply: Equatable, Sendable {
     public init(outcome: TxnOutcome) {
         self.status = .ok
         self.value = []
-        self.outcome = outcome
+        self.outcomeStorage = [outcome]
     }
 
     public static let wrongServer = ClientReply(status: .wrongServer)

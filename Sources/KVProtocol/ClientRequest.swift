@@ -27,7 +27,13 @@ public struct ClientRequest: Equatable, Sendable {
     public var key: Bytes
     public var value: Bytes
     /// For `.txn`; nil for the others.
-    public var txn: Txn?
+    public var txn: Txn? {
+        get { txnStorage.first }
+        set { txnStorage = newValue.map { [$0] } ?? [] }
+    }
+    /// In an array, empty for the other operations, so that a request stays as small as
+    /// before on the hot path.
+    private var txnStorage: [Txn] = []
 
     public init(op: Operation, clientID: UInt64, seq: UInt64, key: Bytes, value: Bytes = []) {
         self.op = op

@@ -1,6 +1,6 @@
 /// A change to the store as the primary made it, which its backup and its log repeat
 /// exactly: values, revisions and deadlines are decided once, by the primary.
-public indirect enum StoreChange: Equatable, Sendable {
+public enum StoreChange: Equatable, Sendable {
     /// The update changed nothing (a read-only or failed transaction, a refused
     /// condition): it still records its reply in the at-most-once table.
     case none

@@ -127,7 +127,7 @@ public struct KeyRange: Equatable, Sendable {
 
 /// One operation of a transaction. Each one's result is in `TxnOutcome.results`, at
 /// the same position.
-public indirect enum TxnOp: Equatable, Sendable {
+public enum TxnOp: Equatable, Sendable {
     /// Result: `.value` (nil when missing).
     case get(Bytes)
     /// Result: `.value` with the previous value when `returnPrevious`, else `.done`.

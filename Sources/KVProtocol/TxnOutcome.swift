@@ -18,7 +18,7 @@ public struct TxnOutcome: Equatable, Sendable {
 }
 
 /// The result of one operation of a transaction.
-public indirect enum TxnOpResult: Equatable, Sendable {
+public enum TxnOpResult: Equatable, Sendable {
     /// Nothing to report.
     case done
     /// A key's value, revision and deadline; nil when the key is missing.

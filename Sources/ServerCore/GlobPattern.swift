@@ -2,64 +2,71 @@ import KVProtocol
 
 /// Redis's glob patterns (KEYS, SCAN MATCH): `*`, `?`, `[abc]`, `[^a]`, `[a-z]` and `\`
 /// to quote, matched byte by byte.
+///
+/// Iterative, backtracking only to the last `*`: the work is at most the pattern's
+/// length times the key's, whatever the pattern (a recursive matcher is exponential in
+/// the stars, and one hostile pattern would stall the primary's loop).
 enum GlobPattern {
     static func matches(_ pattern: Bytes, _ string: Bytes) -> Bool {
-        matches(pattern[...], string[...], depth: 0)
+        var p = 0
+        var s = 0
+        // Where to resume after the last star: the pattern after it, and the next byte
+        // of the string it should swallow.
+        var star: (pattern: Int, string: Int)?
+        while s < string.count {
+            if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
+                while p < pattern.count, pattern[p] == UInt8(ascii: "*") { p += 1 }
+                if p == pattern.count { return true }
+                star = (p, s)
+                continue
+            }
+            if p < pattern.count, let next = matchOne(pattern, p, string[s]) {
+                p = next
+                s += 1
+                continue
+            }
+            guard let resume = star else { return false }
+            star = (resume.pattern, resume.string + 1)
+            p = resume.pattern
+            s = resume.string + 1
+        }
+        while p < pattern.count, pattern[p] == UInt8(ascii: "*") { p += 1 }
+        return p == pattern.count
     }
 
-    private static func matches(_ pattern: ArraySlice<UInt8>, _ string: ArraySlice<UInt8>, depth: Int) -> Bool {
-        // Each '*' recurses once per remaining byte; Redis bounds the nesting the same way.
-        guard depth < 1000 else { return false }
-        var p = pattern.startIndex
-        var s = string.startIndex
-        while p < pattern.endIndex {
-            switch pattern[p] {
-            case UInt8(ascii: "*"):
-                while p + 1 < pattern.endIndex && pattern[p + 1] == UInt8(ascii: "*") { p += 1 }
-                if p + 1 == pattern.endIndex { return true }
-                var rest = s
-                while rest <= string.endIndex {
-                    if matches(pattern[(p + 1)...], string[rest...], depth: depth + 1) { return true }
-                    rest += 1
-                }
-                return false
-            case UInt8(ascii: "?"):
-                guard s < string.endIndex else { return false }
-                s += 1
-            case UInt8(ascii: "["):
-                guard s < string.endIndex else { return false }
-                p += 1
-                let negate = p < pattern.endIndex && pattern[p] == UInt8(ascii: "^")
-                if negate { p += 1 }
-                var matched = false
-                while p < pattern.endIndex && pattern[p] != UInt8(ascii: "]") {
-                    if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.endIndex {
-                        p += 1
-                        if pattern[p] == string[s] { matched = true }
-                    } else if p + 2 < pattern.endIndex && pattern[p + 1] == UInt8(ascii: "-")
-                        && pattern[p + 2] != UInt8(ascii: "]")
-                    {
-                        let (low, high) = (min(pattern[p], pattern[p + 2]), max(pattern[p], pattern[p + 2]))
-                        if string[s] >= low && string[s] <= high { matched = true }
-                        p += 2
-                    } else if pattern[p] == string[s] {
-                        matched = true
-                    }
+    /// Whether the pattern element at `p` (not a star) matches `byte`; the index after the
+    /// element if it does.
+    private static func matchOne(_ pattern: Bytes, _ start: Int, _ byte: UInt8) -> Int? {
+        var p = start
+        switch pattern[p] {
+        case UInt8(ascii: "?"):
+            return p + 1
+        case UInt8(ascii: "\\") where p + 1 < pattern.count:
+            return pattern[p + 1] == byte ? p + 2 : nil
+        case UInt8(ascii: "["):
+            p += 1
+            let negate = p < pattern.count && pattern[p] == UInt8(ascii: "^")
+            if negate { p += 1 }
+            var matched = false
+            while p < pattern.count && pattern[p] != UInt8(ascii: "]") {
+                if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count {
                     p += 1
+                    if pattern[p] == byte { matched = true }
+                } else if p + 2 < pattern.count && pattern[p + 1] == UInt8(ascii: "-")
+                    && pattern[p + 2] != UInt8(ascii: "]")
+                {
+                    let (low, high) = (min(pattern[p], pattern[p + 2]), max(pattern[p], pattern[p + 2]))
+                    if byte >= low && byte <= high { matched = true }
+                    p += 2
+                } else if pattern[p] == byte {
+                    matched = true
                 }
-                if negate { matched.toggle() }
-                guard matched else { return false }
-                s += 1
-            case UInt8(ascii: "\\") where p + 1 < pattern.endIndex:
                 p += 1
-                guard s < string.endIndex, pattern[p] == string[s] else { return false }
-                s += 1
-            default:
-                guard s < string.endIndex, pattern[p] == string[s] else { return false }
-                s += 1
             }
-            if p < pattern.endIndex { p += 1 }
+            // An unterminated class ends the pattern, as in Redis.
+            return matched != negate ? min(p + 1, pattern.count) : nil
+        default:
+            return pattern[p] == byte ? p + 1 : nil
         }
-        return s == string.endIndex
     }
 }

@@ -36,7 +36,7 @@ extension ServerCore {
     /// could not be written, and the records waiting for space would grow without bound.
     /// A read is served, its reply held until the log holds what it saw (rule D1).
     private func refusedForFullDisk(_ request: ClientRequest) -> Bool {
-        diskFull && request.op != .get
+        diskFull && request.mayWrite
     }
 
     static func validate(_ request: ClientRequest) -> String? {
@@ -74,16 +74,18 @@ extension ServerCore {
         expireTouchedKeys(of: request, &effects)
         let reply: ClientReply
         var update: ForwardedUpdate?
+        var passedOver: [Bytes] = []
         if !request.mayWrite {
-            reply = read(request)
+            (reply, passedOver) = read(request)
         } else if let seen = duplicates.lookup(request.clientID), request.seq <= seen.seq {
             // A retry: answer as the first time, never apply twice. The answer still waits
             // for the backup, since the first attempt may not be acknowledged yet.
             reply = request.seq == seen.seq ? seen.reply : ClientReply(status: .staleRequest)
         } else if request.op == .txn {
             // Applied to the store as it runs: only the at-most-once entry is left to record.
-            let (change, result) = transact(request)
+            let (change, result, expired) = transact(request)
             reply = result
+            passedOver = expired
             update = ForwardedUpdate(
                 change: change, revision: store.revision, clientID: request.clientID, seq: request.seq, reply: reply)
             duplicates.record(clientID: request.clientID, seq: request.seq, reply: reply)
@@ -98,18 +100,31 @@ extension ServerCore {
             applyUpdate(update!)
             persist(.update(update!), &effects)
         }
-        hold(reply, for: token, update: update, &effects)
+        if let update { enqueueForBackup(update) }
+        // Keys a range passed over as expired go the way of the keys a request names,
+        // before the reply can leave.
+        let due = passedOver.filter { store[$0]?.isExpired(at: now) == true }
+        if !due.isEmpty { expire(due, &effects) }
+        hold(reply, for: token, &effects)
+    }
+
+    private mutating func enqueueForBackup(_ update: ForwardedUpdate) {
+        guard pipeline.stream != nil else { return }
+        pipeline.openUpdates.append(update)
+        pipeline.openBytes += update.encodedSize
     }
 
     /// A request that changes nothing: a Get, or a transaction of reads.
-    private mutating func read(_ request: ClientRequest) -> ClientReply {
+    /// The reply, and the keys a range passed over as expired.
+    private mutating func read(_ request: ClientRequest) -> (ClientReply, [Bytes]) {
         if let txn = request.txn {
             var execution = TxnExecution(revision: store.revision, now: now)
             let reply = ClientReply(outcome: execution.run(txn, on: &store))
-            return reply.encodedSize <= Limits.maxTransactionBytes ? reply : Self.tooLarge(reply.encodedSize)
+            let sized = reply.encodedSize <= Limits.maxTransactionBytes ? reply : Self.tooLarge(reply.encodedSize)
+            return (sized, execution.expiredSeen)
         }
-        guard let stored = store.live(request.key, at: now) else { return ClientReply(status: .noKey) }
-        return ClientReply(status: .ok, value: stored.value)
+        guard let stored = store.live(request.key, at: now) else { return (ClientReply(status: .noKey), []) }
+        return (ClientReply(status: .ok, value: stored.value), [])
     }
 
     /// What an update changes and what its client is told, decided against the store.
@@ -136,15 +151,15 @@ extension ServerCore {
 
     /// Runs a transaction on the store, in place, and returns its change and reply; one
     /// whose change and results could not travel in one forward is undone and refused.
-    private mutating func transact(_ request: ClientRequest) -> (StoreChange, ClientReply) {
+    private mutating func transact(_ request: ClientRequest) -> (StoreChange, ClientReply, expired: [Bytes]) {
         var execution = TxnExecution(revision: store.revision, now: now)
         let reply = ClientReply(outcome: execution.run(request.txn ?? Txn(success: []), on: &store))
         let size = execution.change.encodedSize + reply.encodedSize
         guard size <= Limits.maxTransactionBytes else {
             execution.rollBack(&store)
-            return (.none, Self.tooLarge(size))
+            return (.none, Self.tooLarge(size), [])
         }
-        return (execution.change, reply)
+        return (execution.change, reply, execution.expiredSeen)
     }
 
     private static func tooLarge(_ size: Int) -> ClientReply {
@@ -177,17 +192,12 @@ extension ServerCore {
         applyUpdate(update)
         persist(.update(update), &effects)
         counters.keysExpired += UInt64(keys.count)
-        if pipeline.stream != nil {
-            pipeline.openUpdates.append(update)
-            pipeline.openBytes += update.encodedSize
-        }
+        enqueueForBackup(update)
     }
 
-    /// Holds `reply` until the backup has the open batch (with `update`, if any) and the
-    /// log has everything so far.
-    private mutating func hold(
-        _ reply: ClientReply, for token: ReplyToken, update: ForwardedUpdate?, _ effects: inout [ServerEffect]
-    ) {
+    /// Holds `reply` until the backup has the open batch (with the request's update and
+    /// any expiry before it) and the log has everything so far.
+    private mutating func hold(_ reply: ClientReply, for token: ReplyToken, _ effects: inout [ServerEffect]) {
         // Whatever the reply says, it may reveal every record logged so far (a Get reads
         // the store, a retry repeats an answer whose update may not be on disk yet).
         let durableAt = lastLSN
@@ -201,10 +211,6 @@ extension ServerCore {
             pipeline.held.hold(reply, for: token, untilBatch: 0, durableAt: durableAt)
             releaseHeld(&effects)
             return
-        }
-        if let update {
-            pipeline.openUpdates.append(update)
-            pipeline.openBytes += update.encodedSize
         }
         pipeline.stream!.openNeeded = true
         pipeline.held.hold(reply, for: token, untilBatch: pipeline.stream!.nextBatchSeq, durableAt: durableAt)

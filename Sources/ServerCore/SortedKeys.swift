@@ -1,5 +1,11 @@
 import KVProtocol
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The store's keys in byte order, for ranges and scans: a list of sorted chunks, each
 /// at most `maxChunk` keys, so an insert or a removal moves at most a chunk's worth of
 /// references. The keys share their storage with the store's dictionary (arrays are
@@ -91,17 +97,12 @@ struct SortedKeys: Sendable {
 
 /// Byte-wise (memcmp) order of keys, as etcd and Redis's sorted commands compare.
 enum ByteOrder {
-    @inlinable
     static func less(_ a: Bytes, _ b: Bytes) -> Bool {
         a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in
                 let common = min(x.count, y.count)
-                var index = 0
-                while index < common {
-                    if x[index] != y[index] { return x[index] < y[index] }
-                    index += 1
-                }
-                return x.count < y.count
+                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+                return order != 0 ? order < 0 : x.count < y.count
             }
         }
     }

@@ -18,6 +18,9 @@ struct TxnExecution {
     let revision: UInt64
     private let revisionBefore: UInt64
     private(set) var changes: [StoreChange] = []
+    /// Keys a range passed over because their deadline had passed: the primary deletes
+    /// them before the reply leaves, as it does the keys a request names.
+    private(set) var expiredSeen: [Bytes] = []
     /// What each key held before the transaction first changed it, in order.
     private var undo: [(key: Bytes, value: StoredValue?)] = []
     private var touched = Set<Bytes>()
@@ -68,7 +71,12 @@ struct TxnExecution {
         let stored = store.live(compare.key, at: now)
         switch compare.target {
         case .exists:
-            return (stored != nil) == (compare.relation == .equal)
+            // Existence is equal or not; less and greater hold for nothing.
+            switch compare.relation {
+            case .equal: return stored != nil
+            case .notEqual: return stored == nil
+            case .less, .greater: return false
+            }
         case .revision(let wanted):
             return Self.relate(stored?.revision ?? 0, wanted, compare.relation)
         case .value(let wanted):
@@ -218,8 +226,9 @@ struct TxnExecution {
     /// the pattern does not match; `next` is where the walk stopped, nil at the end.
     static let maxRangeBytes = Limits.maxValueSize
 
-    private func range(_ range: KeyRange) -> TxnOpResult {
+    private mutating func range(_ range: KeyRange) -> TxnOpResult {
         var items: [RangeItem] = []
+        var expired: [Bytes] = []
         var visited = 0
         var bytes = 0
         var next: Bytes?
@@ -233,12 +242,16 @@ struct TxnExecution {
                 return false
             }
             visited += 1
-            guard let stored = store.live(key, at: now) else { return true }
+            guard let stored = store.live(key, at: now) else {
+                expired.append(key)
+                return true
+            }
             if let pattern = range.pattern, !GlobPattern.matches(pattern, key) { return true }
             items.append(RangeItem(key: key, value: range.keysOnly ? nil : stored))
             bytes += key.count + (range.keysOnly ? 0 : stored.value.count)
             return true
         }
+        expiredSeen += expired
         return .range(items, next: next)
     }
 }

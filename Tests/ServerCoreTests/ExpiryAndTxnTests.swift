@@ -5,7 +5,7 @@ import XCTest
 
 /// Transactions and deadlines through a primary and its backup (docs/DESIGN.md §3.13).
 final class ExpiryAndTxnTests: XCTestCase {
-    private func putWithTTL(_ h: Harness, _ key: String, _ value: String, ttl: UInt64, client: UInt64 = 1) {
+    func putWithTTL(_ h: Harness, _ key: String, _ value: String, ttl: UInt64, client: UInt64 = 1) {
         let token = h.txn(
             "p", Txn(success: [.put(b(key), value: b(value), expiry: .after(ttl), returnPrevious: false)]),
             client: client)
@@ -121,5 +121,24 @@ final class ExpiryAndTxnTests: XCTestCase {
         let second = h.request("p", .get, "k", client: 2)
         XCTAssertEqual(h.reply(first), ClientReply(status: .noKey))
         XCTAssertEqual(h.reply(second), ClientReply(status: .noKey), "a clock stepped back revives nothing")
+    }
+}
+
+extension ExpiryAndTxnTests {
+    func testAKeyARangePassesOverAsExpiredIsDeletedBeforeTheReply() {
+        let h = Harness(["p", "b"])
+        h.bootPair()
+        putWithTTL(h, "a:1", "v", ttl: 10)
+        let plain = h.request("p", .put, "a:2", "w", client: 2)
+        h.settle()
+        XCTAssertNotNil(h.reply(plain))
+        h.clock += 10
+        let scan = h.txn("p", Txn(success: [.range(KeyRange(prefix: b("a:"), limit: 10))]), client: 3)
+        XCTAssertNil(h.reply(scan))
+        h.settle()
+        guard case .range(let items, _)? = h.reply(scan)?.outcome?.results.first else { return XCTFail("no range") }
+        XCTAssertEqual(items.map(\.key), [b("a:2")])
+        XCTAssertNil(h["b"].store[b("a:1")], "the backup deleted what the range left out before the reply")
+        XCTAssertEqual(h["p"].counters.keysExpired, 1)
     }
 }

@@ -67,10 +67,14 @@ final class StoreIndexTests: XCTestCase {
             ("h[ae]llo", "hallo", true), ("h[ae]llo", "hillo", false), ("h[^e]llo", "hallo", true),
             ("h[^e]llo", "hello", false), ("h[a-b]llo", "hbllo", true), ("h[a-b]llo", "hcllo", false),
             ("h\\*llo", "h*llo", true), ("h\\*llo", "hello", false), ("user:*:name", "user:42:name", true),
-            ("*a*b", "xaxxb", true), ("*a*b", "xaxx", false),
+            ("*a*b", "xaxxb", true), ("*a*b", "xaxx", false), ("a*", "a", true), ("*", "anything", true),
+            ("?", "", false), ("[abc", "a", true), ("a\\", "a\\", true),
         ]
         for (pattern, string, matches) in cases {
             XCTAssertEqual(GlobPattern.matches(b(pattern), b(string)), matches, "\(pattern) ~ \(string)")
         }
+        // Many stars against a long key that never matches: bounded work, not exponential.
+        let hostile = b(String(repeating: "*a", count: 30) + "b")
+        XCTAssertFalse(GlobPattern.matches(hostile, Bytes(repeating: UInt8(ascii: "a"), count: 60_000)))
     }
 }
