@@ -21,14 +21,17 @@ struct IncrCommand: AsyncParsableCommand {
         help: ArgumentHelp("The amount to add (a 64-bit integer; default 1).", valueName: "by"))
     var amount: [String] = []
 
-    var by: Int64 { amount.first.flatMap { Int64($0) } ?? 1 }
+    /// The amount's text ("--" aside, which `.allUnrecognized` passes on).
+    private var given: [String] { amount.filter { $0 != "--" } }
+
+    var by: Int64 { given.first.flatMap { Int64($0) } ?? 1 }
 
     func validate() throws {
-        for text in amount where text.hasPrefix("-") && Int64(text) == nil {
+        for text in given where text.hasPrefix("-") && Int64(text) == nil {
             throw ValidationError("unknown option '\(text)'")
         }
-        guard amount.count <= 1 else { throw ValidationError("unexpected argument '\(amount[1])'") }
-        if let text = amount.first, Int64(text) == nil {
+        guard given.count <= 1 else { throw ValidationError("unexpected argument '\(given[1])'") }
+        if let text = given.first, Int64(text) == nil {
             throw ValidationError("\"\(text)\" is not a 64-bit integer")
         }
     }

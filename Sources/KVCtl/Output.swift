@@ -21,7 +21,7 @@ enum Output {
     static func safe(_ bytes: [UInt8]) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             return bytes.reduce(into: "") { result, byte in
-                result += (0x20..<0x7F).contains(byte) ? escaped(Unicode.Scalar(byte)) : hex(UInt32(byte))
+                result += byte < 0x80 ? escaped(Unicode.Scalar(byte)) : hex(UInt32(byte))
             }
         }
         return text.unicodeScalars.reduce(into: "") { $0 += escaped($1) }

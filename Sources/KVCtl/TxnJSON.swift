@@ -39,7 +39,7 @@ enum TxnJSON {
         return at.isEmpty ? problem : "\(at.dropFirst(at.hasPrefix(".") ? 1 : 0)): \(problem)"
     }
 
-    private static func typeName(_ type: Any.Type) -> String {
+    static func typeName(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: "a string"
         case is Bool.Type: "true or false"
@@ -155,11 +155,23 @@ private struct Fields {
     }
 
     func optional<Value: Decodable>(_ name: String, as type: Value.Type = Value.self) throws -> Value? {
-        try container.decodeIfPresent(type, forKey: Field(name))
+        do {
+            return try container.decodeIfPresent(type, forKey: Field(name))
+        } catch let error as DecodingError {
+            throw error
+        } catch {
+            // A number out of the type's range: the decoder's own error names no field.
+            throw problem(name, "expected \(TxnJSON.typeName(type))")
+        }
     }
 
     func required<Value: Decodable>(_ name: String, as type: Value.Type = Value.self) throws -> Value {
-        try container.decode(type, forKey: Field(name))
+        guard let value = try optional(name, as: type) else {
+            throw DecodingError.keyNotFound(
+                Field(name),
+                DecodingError.Context(codingPath: container.codingPath, debugDescription: "missing \(name)"))
+        }
+        return value
     }
 
     func flag(_ name: String) throws -> Bool { try optional(name) ?? false }
@@ -176,11 +188,7 @@ private struct Fields {
     }
 
     func requiredBytes(_ name: String) throws -> Bytes {
-        guard let bytes = try bytes(name) else {
-            throw DecodingError.keyNotFound(
-                Field(name),
-                DecodingError.Context(codingPath: container.codingPath, debugDescription: "missing \(name)"))
-        }
+        guard let bytes = try bytes(name) else { return Bytes(try required(name, as: String.self).utf8) }
         return bytes
     }
 
