@@ -100,15 +100,21 @@ extension KVClient {
         return stored.map { KVEntry(key: key, stored: $0, now: now) }
     }
 
-    /// Sets `key` to `value` if `condition` holds; returns whether it did. With `ttl`,
-    /// the key is gone that long after the primary applies the put; without one, any
-    /// deadline the key had is removed (as Redis's SET).
+    /// Sets `key` to `value` if `condition` holds; returns whether it did. With `ttl`
+    /// (positive; counted in whole milliseconds, rounded up), the key is gone that long
+    /// after the primary applies the put; without one, any deadline the key had is
+    /// removed (as Redis's SET).
     @discardableResult
     public func put(
         _ key: Bytes, _ value: Bytes, ttl: TimeAmount?, condition: PutCondition = .always,
         deadline: NIODeadline? = nil
     ) async throws -> Bool {
-        let expiry: Expiry = ttl.map { .after(UInt64(max(0, $0.nanoseconds) / 1_000_000)) } ?? .never
+        if let ttl, ttl <= .zero { throw KVClientError.invalid("a time to live of \(ttl) (it must be positive)") }
+        let expiry: Expiry =
+            ttl.map { ttl in
+                let (milliseconds, rest) = ttl.nanoseconds.quotientAndRemainder(dividingBy: 1_000_000)
+                return .after(UInt64(milliseconds) + (rest > 0 ? 1 : 0))
+            } ?? .never
         let put = TxnOp.put(key, value: value, expiry: expiry, returnPrevious: false)
         return try await txn(Txn(compares: condition.compares(key), success: [put]), deadline: deadline).succeeded
     }

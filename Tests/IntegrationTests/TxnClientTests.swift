@@ -306,5 +306,21 @@ final class TxnClientTests: XCTestCase {
             } catch KVClientError.invalid {
             }
         }
+        do {
+            try await client.put(
+                bytes("k"), bytes("v"), ttl: .zero, condition: .always, deadline: .now() + .seconds(60))
+            XCTFail("a put with a time to live of 0")
+        } catch KVClientError.invalid {
+        }
+
+        // What the service takes, the client sends: the deepest nesting, the most items.
+        _ = try await startPair()
+        var deepest = Txn(success: [.get(bytes("a"))])
+        for _ in 1..<Txn.maxDepth { deepest = Txn(success: [.txn(deepest)]) }
+        let most = Txn(success: Array(repeating: .get(bytes("a")), count: Txn.maxItems))
+        for txn in [deepest, most] {
+            let outcome = try await client.txn(txn, deadline: soon)
+            XCTAssertEqual(outcome.results.count, txn.success.count)
+        }
     }
 }
