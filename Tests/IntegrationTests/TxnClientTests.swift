@@ -164,6 +164,17 @@ final class TxnClientTests: XCTestCase {
         try await client.put(key, bytes("x"), deadline: soon)
         let ttlAfterPut = try await client.ttl(key, deadline: soon)
         XCTAssertEqual(ttlAfterPut, .noDeadline)
+
+        // A time to live too long to add to the clock keeps the key, as good as for ever.
+        let farOff = Txn(success: [
+            .put(bytes("far"), value: bytes("v"), expiry: .after(.max), returnPrevious: false), .get(bytes("far")),
+            .expire(key, .after(.max - 1), .always), .get(key),
+        ])
+        let outcome = try await client.txn(farOff, deadline: soon)
+        for index in [1, 3] {
+            guard case .value(let stored?) = outcome.results[index] else { return XCTFail("\(outcome.results)") }
+            XCTAssertEqual(stored.expiresAt, .max)
+        }
     }
 
     /// Many keys under a prefix, among others before and after it, scanned with small
