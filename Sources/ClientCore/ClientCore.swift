@@ -57,9 +57,21 @@ public struct ClientCore: Sendable {
     public mutating func start(
         _ op: Operation, key: Bytes, value: Bytes = [], deadline: UInt64?, at now: UInt64
     ) -> ClientEffect {
+        start(deadline: deadline, at: now) { ClientRequest(op: op, clientID: $0, seq: $1, key: key, value: value) }
+    }
+
+    /// Begins a transaction under the next sequence number: like `start`, every retry
+    /// sends the same (client id, seq), so its updates apply at most once.
+    public mutating func start(_ txn: Txn, deadline: UInt64?, at now: UInt64) -> ClientEffect {
+        start(deadline: deadline, at: now) { ClientRequest(txn: txn, clientID: $0, seq: $1) }
+    }
+
+    private mutating func start(
+        deadline: UInt64?, at now: UInt64, _ makeRequest: (_ clientID: UInt64, _ seq: UInt64) -> ClientRequest
+    ) -> ClientEffect {
         precondition(operation == nil, "a client session runs one operation at a time")
         seq += 1
-        let request = ClientRequest(op: op, clientID: clientID, seq: seq, key: key, value: value)
+        let request = makeRequest(clientID, seq)
         operation = OperationInFlight(request: request, deadline: deadline, attempt: 0, phase: .pausing)
         return attempt(at: now)
     }

@@ -176,11 +176,20 @@ public final class KVClient: Sendable {
     private func perform(_ op: Operation, _ key: Bytes, _ value: Bytes, deadline: NIODeadline?) async throws
         -> ClientReply
     {
+        try await perform(deadline: deadline) { core, deadline, now in
+            core.start(op, key: key, value: value, deadline: deadline, at: now)
+        }
+    }
+
+    /// Runs one operation to its end: `start` begins it in the core (under a new sequence
+    /// number, which every retry of it keeps), then the core's effects are carried out.
+    func perform(
+        deadline: NIODeadline?,
+        _ start: (_ core: inout ClientCore, _ deadline: UInt64?, _ now: UInt64) -> ClientEffect
+    ) async throws -> ClientReply {
         await gate.enter()
         defer { gate.leave() }
-        var effect = state.withLockedValue {
-            $0.core.start(op, key: key, value: value, deadline: deadline?.uptimeNanoseconds, at: Self.now())
-        }
+        var effect = state.withLockedValue { start(&$0.core, deadline?.uptimeNanoseconds, Self.now()) }
         do {
             while true {
                 let event: ClientEvent

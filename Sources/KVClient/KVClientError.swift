@@ -13,6 +13,12 @@ public enum KVClientError: Error, Equatable, Sendable, CustomStringConvertible {
     case connectionPoolClosed
     /// The shared secret is missing here or there, or differs: retrying cannot help.
     case authentication(String)
+    /// One operation of a convenience call (`increment`, ...) could not run; it changed
+    /// nothing (a value that is not an integer, an overflow, ...).
+    case operationFailed(TxnError)
+    /// The server answered in a way this client does not expect (a transaction answered
+    /// without an outcome, or with results of the wrong kind).
+    case unexpectedAnswer(String)
 
     public var description: String {
         switch self {
@@ -22,6 +28,8 @@ public enum KVClientError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badMonitorAddress(let address): "bad monitor address \"\(address)\" (expected HOST:PORT)"
         case .connectionPoolClosed: "the connection pool is closed"
         case .authentication(let problem): "authentication failed: \(problem)"
+        case .operationFailed(let error): "\(error)"
+        case .unexpectedAnswer(let what): "unexpected answer: \(what)"
         }
     }
 }

@@ -107,6 +107,14 @@ struct ClientOptions: ParsableArguments {
         }
         return KVClient(configuration: configuration)
     }
+
+    /// Runs `body` with a new client session and the command's deadline, turning client
+    /// errors into a message and the documented exit status; closes the session after.
+    func withClient<T>(_ body: (KVClient, NIODeadline?) async throws -> T) async throws -> T {
+        let client = try makeClient()
+        defer { client.close() }
+        return try await withClientErrors { try await body(client, deadline) }
+    }
 }
 
 /// Exit statuses documented in kvctl(1).

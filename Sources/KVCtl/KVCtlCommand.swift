@@ -10,7 +10,8 @@ public struct KVCtlCommand: AsyncParsableCommand {
             2 timed out (--timeout) or service down (status, monitors); 64 usage error.
             """,
         subcommands: [
-            GetCommand.self, PutCommand.self, PutHashCommand.self, DeleteCommand.self, ViewCommand.self,
+            GetCommand.self, PutCommand.self, PutHashCommand.self, DeleteCommand.self, IncrCommand.self,
+            TTLCommand.self, PersistCommand.self, MGetCommand.self, ScanCommand.self, TxnCommand.self, ViewCommand.self,
             ServersCommand.self, StatusCommand.self, WatchCommand.self, WaitCommand.self, ServerInfoCommand.self,
             SwitchoverCommand.self, ReviveCommand.self, MonitorsCommand.self, BenchCommand.self,
         ])

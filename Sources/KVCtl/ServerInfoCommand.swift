@@ -48,6 +48,7 @@ struct ServerInfoCommand: AsyncParsableCommand {
             ("batches applied as backup", "\(counters.batchesApplied)"),
             ("transfers started / completed", "\(counters.transfersStarted) / \(counters.transfersCompleted)"),
             ("transfers received", "\(counters.transfersReceived)"),
+            ("keys expired", "\(counters.keysExpired)"),
         ]
         if let storage = stats.storage {
             lines += [
@@ -84,6 +85,7 @@ struct ServerInfoCommand: AsyncParsableCommand {
                 ("transfers_started", "\(counters.transfersStarted)"),
                 ("transfers_completed", "\(counters.transfersCompleted)"),
                 ("transfers_received", "\(counters.transfersReceived)"),
+                ("keys_expired", "\(counters.keysExpired)"),
                 ("storage", stats.storage.map(storageJSON) ?? "null"),
             ]))
     }

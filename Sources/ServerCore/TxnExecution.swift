@@ -133,7 +133,7 @@ struct TxnExecution {
         case .keep: previous?.expiresAt ?? StoredValue.never
         case .never: StoredValue.never
         case .at(let time): max(time, 1)
-        case .after(let millis): now &+ max(millis, 0)
+        case .after(let millis): millis > UInt64.max - now ? UInt64.max : now + millis
         }
     }
 

@@ -43,6 +43,24 @@ final class ClientCoreTests: XCTestCase {
             .send(request(1), to: "b", attempt: 2, timeout: 1_000))
     }
 
+    func testATransactionIsRetriedUnderItsSequenceNumberAndAnsweredWithItsOutcome() {
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
+        let txn = Txn(compares: [.absent(Bytes(utf8: "k"))], success: [.add(Bytes(utf8: "k"), 1)])
+        let sent = ClientRequest(txn: txn, clientID: 7, seq: 1)
+        XCTAssertEqual(core.start(txn, deadline: nil, at: 0), .askMonitor("m", attempt: 1, timeout: 1_000))
+        XCTAssertEqual(
+            core.handle(.viewReceived(attempt: 1, view), at: 0), .send(sent, to: "p", attempt: 1, timeout: 1_000))
+        XCTAssertEqual(core.handle(.attemptFailed(attempt: 1, problem: "lost"), at: 10), .pause(100))
+        _ = core.handle(.pauseEnded, at: 110)
+        XCTAssertEqual(
+            core.handle(.viewReceived(attempt: 2, view), at: 110), .send(sent, to: "p", attempt: 2, timeout: 1_000))
+        let answer = ClientReply(outcome: TxnOutcome(succeeded: true, results: [.integer(1)], revision: 5, now: 9))
+        XCTAssertEqual(core.handle(.replyReceived(attempt: 2, answer), at: 120), .complete(answer))
+        XCTAssertEqual(
+            core.start(.get, key: Bytes(utf8: "k"), deadline: nil, at: 130),
+            .send(request(2, .get, value: ""), to: "p", attempt: 3, timeout: 1_000))
+    }
+
     func testRetryLaterKeepsTheViewAndAFailedAttemptDropsIt() {
         var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         _ = core.start(.get, key: Bytes(utf8: "k"), deadline: nil, at: 0)

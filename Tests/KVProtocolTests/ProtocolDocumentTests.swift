@@ -49,3 +49,27 @@ final class ProtocolDocumentTests: XCTestCase {
                 + [0, 0, 0, 2, 0x76, 0x76])
     }
 }
+
+extension ProtocolDocumentTests {
+    /// The transaction example of docs/PROTOCOL.md, "Example".
+    func testTransactionExampleMatchesTheDocument() {
+        let txn = Txn(
+            compares: [Compare(key: [0x61], .revision(3), .equal)],
+            success: [.put([0x61], value: [0x62], expiry: .never, returnPrevious: false)])
+        let request = MessageCodec.encode(
+            Frame(requestID: 5, message: .request(ClientRequest(txn: txn, clientID: 9, seq: 2))))
+        let id: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 5]
+        XCTAssertEqual(
+            [0, 0, 0, UInt8(request.count)] + request,
+            [0x00, 0x00, 0x00, 0x4A, 0x20] + id + [0x05, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 2]
+                + [0, 0, 0, 0, 0, 0, 0, 0]
+                + [0, 0, 0, 1, 0, 0, 0, 1, 0x61, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 3]
+                + [0, 0, 0, 1, 0x02, 0, 0, 0, 1, 0x61, 0, 0, 0, 1, 0x62, 0x01, 0x00] + [0, 0, 0, 0])
+        let outcome = TxnOutcome(succeeded: true, results: [.done], revision: 4, now: 1_796_000_000_000)
+        let reply = MessageCodec.encode(Frame(requestID: 5, message: .reply(ClientReply(outcome: outcome))))
+        XCTAssertEqual(
+            [0, 0, 0, UInt8(reply.count)] + reply,
+            [0x00, 0x00, 0x00, 0x24, 0x21] + id + [0x80, 0, 0, 0, 0]
+                + [0x01, 0, 0, 0, 0, 0, 0, 0, 4, 0x00, 0x00, 0x01, 0xA2, 0x29, 0xF1, 0x28, 0x00] + [0, 0, 0, 1, 0x00])
+    }
+}
