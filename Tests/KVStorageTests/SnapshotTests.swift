@@ -161,7 +161,7 @@ final class SnapshotTests: XCTestCase {
             revision: store.revision)
         var streamed: [UInt8] = []
         var takes = 0
-        for (key, value) in store.entries {
+        store.forEachEntry { key, value in
             encoder.addEntry(key: key, value: value)
             if encoder.bufferedByteCount >= 50_000 {
                 streamed += encoder.takeBytes()
