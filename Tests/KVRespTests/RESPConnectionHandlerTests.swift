@@ -40,26 +40,28 @@ final class RESPConnectionHandlerTests: XCTestCase {
     func testRepliesLeaveInCommandOrderWhateverOrderRequestsComplete() throws {
         try startPipeline()
         try send("SET a 1\r\nGET a\r\nPING\r\nGET b\r\nDEL a b\r\n")
-        XCTAssertEqual(backend.pending.map(\.op), [.put, .get, .get, .delete, .delete])
+        XCTAssertEqual(backend.pending.map(\.op), [.put, .get, .get, .txn])
         XCTAssertEqual(received(), "", "the first reply is not complete yet")
 
-        backend.complete(seq: 5, ClientReply(status: .noKey))  // DEL's b
         backend.complete(seq: 2, ClientReply(status: .ok, value: Bytes("1".utf8)))  // GET a
         backend.complete(seq: 3, ClientReply(status: .noKey))  // GET b
         XCTAssertEqual(received(), "", "still waiting for the SET")
         backend.complete(seq: 1, ClientReply(status: .ok))  // SET
         XCTAssertEqual(received(), "+OK\r\n$1\r\n1\r\n+PONG\r\n$-1\r\n")
-        backend.complete(seq: 4, ClientReply(status: .ok))  // DEL's a
+        // DEL a b: one transaction of two deletes; a existed, b did not.
+        let deleted = StoredValue(value: Bytes("1".utf8), revision: 1)
+        backend.complete(seq: 4, outcome([.value(deleted), .value(nil)]))
         XCTAssertEqual(received(), ":1\r\n")
     }
 
     func testOneConnectionIsOneClientSessionWithIncreasingSequenceNumbers() throws {
         try startPipeline()
-        try send("SET a 1\r\nGET a\r\nDEL a b c\r\nEXISTS a\r\n")
+        try send("SET a 1\r\nGET a\r\nDEL a b c\r\nEXISTS a\r\nDEL a\r\n")
         let requests = backend.pending
         XCTAssertEqual(Set(requests.map(\.clientID)).count, 1)
-        XCTAssertEqual(requests.map(\.seq), Array(1...6))
-        XCTAssertEqual(requests.map(\.op), [.put, .get, .delete, .delete, .delete, .get])
+        XCTAssertEqual(requests.map(\.seq), Array(1...5))
+        XCTAssertEqual(requests.map(\.op), [.put, .get, .txn, .txn, .delete])
+        XCTAssertEqual(requests[2].txn, Txn(success: [.delete(Bytes("a".utf8)), .delete(Bytes("b".utf8)), .delete(Bytes("c".utf8))]))
         backend.completeAll(ClientReply(status: .ok))
     }
 
@@ -129,6 +131,10 @@ final class RESPConnectionHandlerTests: XCTestCase {
 
     // MARK: - Helpers
 
+    private func outcome(_ results: [TxnOpResult], succeeded: Bool = true) -> ClientReply {
+        ClientReply(outcome: TxnOutcome(succeeded: succeeded, results: results, revision: 1, now: 1_000))
+    }
+
     private func send(_ text: String) throws {
         try channel.writeInbound(ByteBuffer(string: text))
         channel.embeddedEventLoop.run()
@@ -140,62 +146,5 @@ final class RESPConnectionHandlerTests: XCTestCase {
         var text = ""
         while let buffer = try? channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
         return text
-    }
-}
-
-/// A server whose requests wait until the test answers them; everything runs on the
-/// embedded loop, the test's own thread.
-private final class HandDrivenBackend: RESPBackend, @unchecked Sendable {
-    private let loop: EmbeddedEventLoop
-    private var waiting: [(request: ClientRequest, promise: EventLoopPromise<ClientReply>)] = []
-
-    init(loop: EmbeddedEventLoop) { self.loop = loop }
-
-    var pending: [ClientRequest] { waiting.map(\.request) }
-
-    func submit(_ request: ClientRequest) -> EventLoopFuture<ClientReply> {
-        let promise = loop.makePromise(of: ClientReply.self)
-        waiting.append((request, promise))
-        return promise.futureResult
-    }
-
-    func currentRESPState() async -> RESPServerState? { nil }
-
-    /// Answers the waiting request with sequence number `seq`.
-    func complete(seq: UInt64, _ reply: ClientReply) {
-        let index = waiting.firstIndex { $0.request.seq == seq }!
-        waiting.remove(at: index).promise.succeed(reply)
-        loop.run()
-    }
-
-    func completeOldest(_ reply: ClientReply) {
-        waiting.removeFirst().promise.succeed(reply)
-        loop.run()
-    }
-
-    func completeAll(_ reply: ClientReply) {
-        while !waiting.isEmpty { completeOldest(reply) }
-    }
-
-    func failOldest() {
-        waiting.removeFirst().promise.fail(ServerStopped())
-        loop.run()
-    }
-
-    func failEverything() {
-        while !waiting.isEmpty { failOldest() }
-    }
-
-    struct ServerStopped: Error {}
-}
-
-/// Counts the reads that reach the head of the pipeline.
-private final class ReadCounter: ChannelOutboundHandler {
-    typealias OutboundIn = Any
-    private(set) var count = 0
-
-    func read(context: ChannelHandlerContext) {
-        count += 1
-        context.read()
     }
 }
