@@ -39,7 +39,8 @@ enum ConnectionCommands {
         case "LIST": return .array(RESPCommandTable.names.map { .bulk($0) })
         case "INFO": return .array(arguments.values.dropFirst().map { _ in .null })
         default:
-            return .error("ERR unknown subcommand '\(RESPCommand.shown(arguments[0]))' of COMMAND (COUNT, DOCS, INFO, LIST)")
+            return .error(
+                "ERR unknown subcommand '\(RESPCommand.shown(arguments[0]))' of COMMAND (COUNT, DOCS, INFO, LIST)")
         }
     }
 

@@ -5,7 +5,9 @@ import KVProtocol
 enum CounterCommands {
     /// INCR and DECR (`by` 1 or -1), or INCRBY and DECRBY (`by` nil: the argument,
     /// negated when `negate`).
-    static func add(by fixed: Int64?, negate: Bool = false) -> @Sendable (CommandArguments) throws(CommandError) -> DataCommand {
+    static func add(by fixed: Int64?, negate: Bool = false)
+        -> @Sendable (CommandArguments) throws(CommandError) -> DataCommand
+    {
         { arguments throws(CommandError) in
             var amount: Int64
             if let fixed { amount = fixed } else { amount = try arguments.integer(1) }

@@ -9,13 +9,16 @@ enum ExpiryCommands {
     /// EXPIRE (seconds from now), PEXPIRE (milliseconds), EXPIREAT (Unix seconds),
     /// PEXPIREAT (Unix milliseconds): 1 if the deadline was set, 0 if the key is missing
     /// or the condition did not hold. A time not after now deletes the key.
-    static func expire(inSeconds: Bool, relative: Bool) -> @Sendable (CommandArguments) throws(CommandError) -> DataCommand {
+    static func expire(inSeconds: Bool, relative: Bool)
+        -> @Sendable (CommandArguments) throws(CommandError) -> DataCommand
+    {
         { arguments throws(CommandError) in
             let condition = try Self.condition(arguments)
             let when = try arguments.integer(1)
             let invalid = CommandError(RedisError.invalidExpireTime(arguments.name))
             guard !inSeconds || (when <= Int64.max / 1000 && when >= Int64.min / 1000) else { throw invalid }
-            let expiry = try Self.expiry(millis: inSeconds ? when * 1000 : when, relative: relative, command: arguments.name)
+            let expiry = try Self.expiry(
+                millis: inSeconds ? when * 1000 : when, relative: relative, command: arguments.name)
             return .txn(TxnPlan(success: [.expire(arguments[0], expiry, condition)]) { $0.integerReply(0) })
         }
     }
@@ -65,27 +68,28 @@ enum ExpiryCommands {
     /// TTL (seconds, rounded as Redis rounds) and PTTL: -2 for a missing key, -1 for one
     /// without a deadline.
     static func timeToLive(inSeconds: Bool) -> @Sendable (CommandArguments) -> DataCommand {
-        { arguments in
-            .txn(
-                TxnPlan(success: [.get(arguments[0])]) { results in
-                    guard let stored = results.stored(0) else { return .integer(-2) }
-                    guard stored.hasDeadline else { return .integer(-1) }
-                    let left = Int64(clamping: stored.expiresAt) - Int64(clamping: results.now)
-                    let millis = max(left, 0)
-                    return .integer(inSeconds ? (millis + 500) / 1000 : millis)
-                })
+        deadlineQuery { deadline, now in
+            let millis = max(deadline - now, 0)
+            return inSeconds ? (millis + 500) / 1000 : millis
         }
     }
 
     /// EXPIRETIME (Unix seconds) and PEXPIRETIME (Unix milliseconds); -2, -1 as TTL.
     static func expireTime(inSeconds: Bool) -> @Sendable (CommandArguments) -> DataCommand {
+        deadlineQuery { deadline, _ in inSeconds ? deadline / 1000 : deadline }
+    }
+
+    /// A read of the key's deadline: -2 for a missing key, -1 for one without a deadline,
+    /// else `answer(deadline, now)` in Unix milliseconds.
+    private static func deadlineQuery(
+        _ answer: @escaping @Sendable (_ deadline: Int64, _ now: Int64) -> Int64
+    ) -> @Sendable (CommandArguments) -> DataCommand {
         { arguments in
             .txn(
                 TxnPlan(success: [.get(arguments[0])]) { results in
                     guard let stored = results.stored(0) else { return .integer(-2) }
                     guard stored.hasDeadline else { return .integer(-1) }
-                    let at = Int64(clamping: stored.expiresAt)
-                    return .integer(inSeconds ? at / 1000 : at)
+                    return .integer(answer(Int64(clamping: stored.expiresAt), Int64(clamping: results.now)))
                 })
         }
     }

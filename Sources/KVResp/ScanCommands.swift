@@ -87,7 +87,9 @@ enum ScanCommands {
     /// A keys-only range; a pattern's literal beginning becomes the range's prefix, so a
     /// walk over `user:*` looks at the keys that begin with `user:` alone.
     static func range(from start: Bytes, matching pattern: Bytes?, limit: Int) -> KeyRange {
-        guard let pattern, pattern != Array("*".utf8) else { return KeyRange(start: start, limit: limit, keysOnly: true) }
+        guard let pattern, pattern != Array("*".utf8) else {
+            return KeyRange(start: start, limit: limit, keysOnly: true)
+        }
         let special = Set("*?[\\".utf8)
         let prefix = Array(pattern.prefix { !special.contains($0) })
         return KeyRange(start: start, prefix: prefix, pattern: pattern, limit: limit, keysOnly: true)

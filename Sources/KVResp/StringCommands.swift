@@ -24,7 +24,8 @@ enum StringCommands {
         let put = TxnOp.put(key, value: value, expiry: expiry, returnPrevious: options.returnPrevious)
         if options.returnPrevious {
             // The previous value either way: from the put, or read when the condition failed.
-            return .txn(TxnPlan(compares: compares, success: [put], failure: [.get(key)]) { .bulkOrNull($0.stored(0)?.value) })
+            return .txn(
+                TxnPlan(compares: compares, success: [put], failure: [.get(key)]) { .bulkOrNull($0.stored(0)?.value) })
         }
         return .txn(TxnPlan(compares: compares, success: [put]) { $0.succeeded ? .ok : .null })
     }

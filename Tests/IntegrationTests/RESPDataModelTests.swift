@@ -84,7 +84,10 @@ final class RESPDataModelTests: XCTestCase {
                 (["EXPIRE", "k2", "300", "XX"], .integer(0)),
                 (["EXPIRE", "k2", "300", "LT"], .integer(1)),
                 (["EXPIRE", "nothing", "10"], .integer(0)),
-                (["EXPIRE", "k1", "1", "NX", "XX"], .error("ERR NX and XX, GT or LT options at the same time are not compatible")),
+                (
+                    ["EXPIRE", "k1", "1", "NX", "XX"],
+                    .error("ERR NX and XX, GT or LT options at the same time are not compatible")
+                ),
                 (["PERSIST", "k1"], .integer(1)),
                 (["PERSIST", "k1"], .integer(0)),
                 (["PEXPIREAT", "k3", "4102444800000"], .integer(1)),
@@ -169,10 +172,13 @@ final class RESPDataModelTests: XCTestCase {
         let after = try await redis.rawReplies(1)
         XCTAssertEqual(after, "_\r\n")
 
-        try await redis.send([["MULTI"], ["GET", "nothing"], ["EXEC"], ["CONFIG", "GET", "save"], ["INFO", "keyspace"]])
+        try await redis.send([
+            ["MULTI"], ["GET", "nothing"], ["EXEC"], ["CONFIG", "GET", "save"], ["INFO", "keyspace"],
+        ])
         let replies = try await redis.rawReplies(5)
         XCTAssertTrue(
-            replies.hasPrefix("+OK\r\n+QUEUED\r\n*1\r\n_\r\n%1\r\n$4\r\nsave\r\n$0\r\n\r\n=") && replies.contains("txt:# Keyspace"),
+            replies.hasPrefix("+OK\r\n+QUEUED\r\n*1\r\n_\r\n%1\r\n$4\r\nsave\r\n$0\r\n\r\n=")
+                && replies.contains("txt:# Keyspace"),
             replies)
 
         // A watched key changed: RESP3's null, RESP2's null array after HELLO 2.

@@ -63,3 +63,24 @@ final class ReadCounter: ChannelOutboundHandler {
         context.read()
     }
 }
+
+extension EmbeddedChannel {
+    /// Feeds `text` to the pipeline as bytes from the client.
+    func sendText(_ text: String) throws {
+        try writeInbound(ByteBuffer(string: text))
+        embeddedEventLoop.run()
+    }
+
+    /// Everything written to the client since the last call.
+    func receivedText() -> String {
+        embeddedEventLoop.run()
+        var text = ""
+        while let buffer = try? readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+        return text
+    }
+}
+
+/// A server's answer to a transaction that returned `results`.
+func txnReply(_ results: [TxnOpResult], succeeded: Bool = true) -> ClientReply {
+    ClientReply(outcome: TxnOutcome(succeeded: succeeded, results: results, revision: 1, now: 1_000))
+}

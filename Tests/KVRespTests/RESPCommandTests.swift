@@ -33,7 +33,8 @@ final class RESPCommandTests: XCTestCase {
     }
 
     func testUnknownCommandsAreRejectedAndNamed() {
-        XCTAssertEqual(rejection(["HSET", "h", "f"]), .error("ERR unknown command 'HSET', with args beginning with: 'h' 'f' "))
+        XCTAssertEqual(
+            rejection(["HSET", "h", "f"]), .error("ERR unknown command 'HSET', with args beginning with: 'h' 'f' "))
         guard case .error(let message) = rejection([String(repeating: "x", count: 500)]) else { return XCTFail() }
         XCTAssertLessThan(message.count, 120, "a long name is shortened in the error")
     }
@@ -96,10 +97,13 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(txn("GETEX", "a"), Txn(success: [.get(a)]))
         XCTAssertEqual(txn("GETEX", "a", "PERSIST"), Txn(success: [.get(a), .expire(a, .never, .always)]))
         let one = StoredValue(value: bytes("1"), revision: 1)
-        XCTAssertEqual(reply(["MGET", "a", "x", "b"], [.value(one), .value(nil), .value(one)]), .array([.bulk("1"), .null, .bulk("1")]))
+        XCTAssertEqual(
+            reply(["MGET", "a", "x", "b"], [.value(one), .value(nil), .value(one)]),
+            .array([.bulk("1"), .null, .bulk("1")]))
         XCTAssertEqual(reply(["MSETNX", "a", "1"], succeeded: false, []), .integer(0))
         XCTAssertEqual(reply(["APPEND", "a", "xy"], [.integer(3)]), .integer(3))
-        XCTAssertEqual(reply(["APPEND", "a", "xy"], [.error(.tooLarge)]), .error("ERR string exceeds maximum allowed size"))
+        XCTAssertEqual(
+            reply(["APPEND", "a", "xy"], [.error(.tooLarge)]), .error("ERR string exceeds maximum allowed size"))
         XCTAssertEqual(reply(["STRLEN", "a"], [.value(StoredValue(value: bytes("hello"), revision: 1))]), .integer(5))
         XCTAssertEqual(reply(["STRLEN", "a"], [.value(nil)]), .integer(0))
         XCTAssertEqual(reply(["GETRANGE", "a", "0", "-1"], [.value(nil)]), .bulk(""))
@@ -133,7 +137,8 @@ final class RESPCommandTests: XCTestCase {
             XCTAssertEqual(answer("INCRBYFLOAT", "k", bad), .error("ERR value is not a valid float"), bad)
         }
         XCTAssertEqual(reply(["INCR", "k"], [.integer(11)]), .integer(11))
-        XCTAssertEqual(reply(["INCR", "k"], [.error(.notInteger)]), .error("ERR value is not an integer or out of range"))
+        XCTAssertEqual(
+            reply(["INCR", "k"], [.error(.notInteger)]), .error("ERR value is not an integer or out of range"))
         XCTAssertEqual(reply(["INCR", "k"], [.error(.overflow)]), .error("ERR increment or decrement would overflow"))
         XCTAssertEqual(reply(["INCRBYFLOAT", "k", "1"], [.bytes(bytes("10.5"))]), .bulk("10.5"))
         XCTAssertEqual(reply(["INCRBYFLOAT", "k", "1"], [.error(.notFloat)]), .error("ERR value is not a valid float"))
@@ -147,7 +152,8 @@ final class RESPCommandTests: XCTestCase {
             "a key named twice counts twice")
         XCTAssertEqual(reply(["TYPE", "a"], [.value(stored)]), .simpleString("string"))
         XCTAssertEqual(reply(["TYPE", "a"], [.value(nil)]), .simpleString("none"))
-        XCTAssertEqual(txn("RENAME", "a", "b"), Txn(success: [.rename(bytes("a"), to: bytes("b"), onlyIfAbsent: false)]))
+        XCTAssertEqual(
+            txn("RENAME", "a", "b"), Txn(success: [.rename(bytes("a"), to: bytes("b"), onlyIfAbsent: false)]))
         XCTAssertEqual(reply(["RENAME", "a", "b"], [.integer(1)]), .ok)
         XCTAssertEqual(reply(["RENAME", "a", "b"], [.error(.noSuchKey)]), .error("ERR no such key"))
         XCTAssertEqual(reply(["RENAMENX", "a", "b"], [.integer(0)]), .integer(0))
@@ -166,12 +172,16 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(txn("EXPIRE", "k", "1", "LT"), Txn(success: [.expire(k, .after(1000), .ifEarlier)]))
         XCTAssertEqual(txn("EXPIRE", "k", "-5"), Txn(success: [.expire(k, .at(1), .always)]), "a past time deletes")
         XCTAssertEqual(txn("PERSIST", "k"), Txn(success: [.expire(k, .never, .always)]))
-        XCTAssertEqual(answer("EXPIRE", "k", "1", "NX", "XX"), .error("ERR NX and XX, GT or LT options at the same time are not compatible"))
-        XCTAssertEqual(answer("EXPIRE", "k", "1", "GT", "LT"), .error("ERR GT and LT options at the same time are not compatible"))
+        XCTAssertEqual(
+            answer("EXPIRE", "k", "1", "NX", "XX"),
+            .error("ERR NX and XX, GT or LT options at the same time are not compatible"))
+        XCTAssertEqual(
+            answer("EXPIRE", "k", "1", "GT", "LT"), .error("ERR GT and LT options at the same time are not compatible"))
         XCTAssertEqual(answer("EXPIRE", "k", "1", "SOON"), .error("ERR Unsupported option SOON"))
         XCTAssertEqual(answer("EXPIRE", "k", "x"), .error("ERR value is not an integer or out of range"))
         XCTAssertEqual(answer("EXPIRE", "k", "9223372036854776"), .error("ERR invalid expire time in 'expire' command"))
-        XCTAssertEqual(answer("PEXPIRE", "k", "9223372036854775807"), .error("ERR invalid expire time in 'pexpire' command"))
+        XCTAssertEqual(
+            answer("PEXPIRE", "k", "9223372036854775807"), .error("ERR invalid expire time in 'pexpire' command"))
         XCTAssertEqual(reply(["EXPIRE", "k", "1"], [.integer(1)]), .integer(1))
     }
 
@@ -180,7 +190,9 @@ final class RESPCommandTests: XCTestCase {
         let expiring = StoredValue(value: [], revision: 1, expiresAt: now + 2_499)
         let lasting = StoredValue(value: [], revision: 1)
         XCTAssertEqual(reply(["TTL", "k"], [.value(expiring)], now: now), .integer(2), "rounded as Redis rounds")
-        XCTAssertEqual(reply(["TTL", "k"], [.value(StoredValue(value: [], revision: 1, expiresAt: now + 2_500))], now: now), .integer(3))
+        XCTAssertEqual(
+            reply(["TTL", "k"], [.value(StoredValue(value: [], revision: 1, expiresAt: now + 2_500))], now: now),
+            .integer(3))
         XCTAssertEqual(reply(["PTTL", "k"], [.value(expiring)], now: now), .integer(2_499))
         XCTAssertEqual(reply(["TTL", "k"], [.value(lasting)], now: now), .integer(-1))
         XCTAssertEqual(reply(["PTTL", "k"], [.value(nil)], now: now), .integer(-2))
@@ -193,32 +205,44 @@ final class RESPCommandTests: XCTestCase {
         let context = CommandContext.live(cursors: ScanCursorTable())
         XCTAssertEqual(
             txn(["SCAN", "0", "MATCH", "user:*", "COUNT", "100"], context),
-            Txn(success: [.range(KeyRange(prefix: bytes("user:"), pattern: bytes("user:*"), limit: 100, keysOnly: true))]))
+            Txn(success: [
+                .range(KeyRange(prefix: bytes("user:"), pattern: bytes("user:*"), limit: 100, keysOnly: true))
+            ]))
         XCTAssertEqual(txn(["SCAN", "0"], context), Txn(success: [.range(KeyRange(limit: 10, keysOnly: true))]))
-        let first = reply(["SCAN", "0"], [.range([RangeItem(key: bytes("a"), value: nil)], next: bytes("b"))], context: context)
-        guard case .array(let parts) = first, case .bulkString(let cursorText) = parts[0], let cursor = UInt64(cursorText.text)
+        let first = reply(
+            ["SCAN", "0"], [.range([RangeItem(key: bytes("a"), value: nil)], next: bytes("b"))], context: context)
+        guard case .array(let parts) = first, case .bulkString(let cursorText) = parts[0],
+            let cursor = UInt64(cursorText.text)
         else { return XCTFail("\(first)") }
         XCTAssertNotEqual(cursor, 0)
         XCTAssertEqual(parts[1], .array([.bulk("a")]))
         XCTAssertEqual(
-            txn(["SCAN", String(cursor)], context), Txn(success: [.range(KeyRange(start: bytes("b"), limit: 10, keysOnly: true))]),
+            txn(["SCAN", String(cursor)], context),
+            Txn(success: [.range(KeyRange(start: bytes("b"), limit: 10, keysOnly: true))]),
             "the cursor resumes at the range's next key")
         XCTAssertEqual(
-            reply(["SCAN", "0", "TYPE", "hash"], [.range([RangeItem(key: bytes("a"), value: nil)], next: nil)], context: context),
+            reply(
+                ["SCAN", "0", "TYPE", "hash"], [.range([RangeItem(key: bytes("a"), value: nil)], next: nil)],
+                context: context),
             .array([.bulk("0"), .array([])]), "no value is of another type than string")
         XCTAssertEqual(answer(["SCAN", "12345"], context), .error("ERR invalid cursor"))
         XCTAssertEqual(answer(["SCAN", "-1"], context), .error("ERR invalid cursor"))
         XCTAssertEqual(answer(["SCAN", "0", "COUNT", "0"], context), .error("ERR syntax error"))
         XCTAssertEqual(answer(["SCAN", "0", "COUNT"], context), .error("ERR syntax error"))
-        XCTAssertEqual(answer(["SCAN", "0", "COUNT", "x"], context), .error("ERR value is not an integer or out of range"))
+        XCTAssertEqual(
+            answer(["SCAN", "0", "COUNT", "x"], context), .error("ERR value is not an integer or out of range"))
     }
 
     func testKeysWalksOnUntilTheRangeHasNoNextKey() {
         guard case .data(.txn(let plan)) = command("KEYS", "*") else { return XCTFail("KEYS is no transaction") }
-        guard case .more(let next) = plan.reply(results([.range([RangeItem(key: bytes("a"), value: nil)], next: bytes("b"))])),
+        guard
+            case .more(let next) = plan.reply(
+                results([.range([RangeItem(key: bytes("a"), value: nil)], next: bytes("b"))])),
             next.txn == Txn(success: [.range(KeyRange(start: bytes("b"), limit: KeyRange.maxLimit, keysOnly: true))])
         else { return XCTFail("KEYS does not resume at the next key") }
-        guard case .value(let value) = next.reply(results([.range([RangeItem(key: bytes("b"), value: nil)], next: nil)])) else {
+        guard
+            case .value(let value) = next.reply(results([.range([RangeItem(key: bytes("b"), value: nil)], next: nil)]))
+        else {
             return XCTFail("KEYS did not end")
         }
         XCTAssertEqual(value, .array([.bulk("a"), .bulk("b")]))
@@ -231,10 +255,12 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(
             txn(["RANDOMKEY"], context),
             Txn(success: [
-                .range(KeyRange(start: bytes("m"), limit: 32, keysOnly: true)), .range(KeyRange(limit: 32, keysOnly: true)),
+                .range(KeyRange(start: bytes("m"), limit: 32, keysOnly: true)),
+                .range(KeyRange(limit: 32, keysOnly: true)),
             ]))
         let items = [RangeItem(key: bytes("a"), value: nil), RangeItem(key: bytes("b"), value: nil)]
-        XCTAssertEqual(reply(["RANDOMKEY"], [.range([], next: nil), .range(items, next: nil)], context: context), .bulk("b"))
+        XCTAssertEqual(
+            reply(["RANDOMKEY"], [.range([], next: nil), .range(items, next: nil)], context: context), .bulk("b"))
         XCTAssertEqual(reply(["RANDOMKEY"], [.range([], next: nil), .range([], next: nil)], context: context), .null)
     }
 
@@ -245,7 +271,9 @@ final class RESPCommandTests: XCTestCase {
         guard case .watch(let keys) = command("WATCH", "a", "b") else { return XCTFail("not WATCH") }
         XCTAssertEqual(keys, [bytes("a"), bytes("b")])
         let longKey = String(repeating: "k", count: Limits.maxKeySize + 1)
-        XCTAssertEqual(answer("SET", longKey, "v", "NX"), .error("ERR key of \(Limits.maxKeySize + 1) bytes exceeds the limit of 65536"))
+        XCTAssertEqual(
+            answer("SET", longKey, "v", "NX"),
+            .error("ERR key of \(Limits.maxKeySize + 1) bytes exceeds the limit of 65536"))
         let large = String(repeating: "v", count: Limits.maxValueSize)
         guard case .answer(.error(let message)) = command("MSET", "a", large, "b", large) else {
             return XCTFail("an MSET larger than one update was accepted")
@@ -279,7 +307,9 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(answer("CONFIG", "GET", "save"), .map(["save": .bulk("")]))
         XCTAssertEqual(answer("CONFIG", "GET", "*"), .map(["save": .bulk(""), "appendonly": .bulk("no")]))
         XCTAssertEqual(answer("CONFIG", "GET", "maxmemory"), .map([]))
-        guard case .answer(.error) = command("CONFIG", "SET", "save", "") else { return XCTFail("CONFIG SET was accepted") }
+        guard case .answer(.error) = command("CONFIG", "SET", "save", "") else {
+            return XCTFail("CONFIG SET was accepted")
+        }
         guard case .close(.ok) = command("QUIT") else { return XCTFail("QUIT does not close") }
     }
 

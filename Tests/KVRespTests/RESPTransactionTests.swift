@@ -33,8 +33,8 @@ final class RESPTransactionTests: XCTestCase {
     }
 
     func testQueuedCommandsRunAsOneTransactionAndEachGetsItsSlice() throws {
-        try send("MULTI\r\nSET a 1\r\nINCR n\r\nPING\r\nSET b 2 NX\r\nGET a\r\nEXEC\r\n")
-        XCTAssertEqual(received(), "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n")
+        try channel.sendText("MULTI\r\nSET a 1\r\nINCR n\r\nPING\r\nSET b 2 NX\r\nGET a\r\nEXEC\r\n")
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n")
         XCTAssertEqual(backend.pending.count, 1, "one request for the whole transaction")
         let (a, b) = (Bytes("a".utf8), Bytes("b".utf8))
         let putB = TxnOp.put(b, value: Bytes("2".utf8), expiry: .never, returnPrevious: false)
@@ -46,84 +46,68 @@ final class RESPTransactionTests: XCTestCase {
             ]), "SET NX keeps its compare as a nested transaction")
         let nested = TxnOutcome(succeeded: false, results: [], revision: 4, now: 1)
         backend.completeOldest(
-            outcome([.done, .integer(5), .txn(nested), .value(StoredValue(value: Bytes("1".utf8), revision: 4))]))
-        XCTAssertEqual(received(), "*5\r\n+OK\r\n:5\r\n+PONG\r\n$-1\r\n$1\r\n1\r\n")
+            txnReply([.done, .integer(5), .txn(nested), .value(StoredValue(value: Bytes("1".utf8), revision: 4))]))
+        XCTAssertEqual(channel.receivedText(), "*5\r\n+OK\r\n:5\r\n+PONG\r\n$-1\r\n$1\r\n1\r\n")
     }
 
     func testAnErrorInArgumentsTakesItsPlaceWhileOthersRun() throws {
-        try send("MULTI\r\nSET a 1 BOGUS\r\nINCR a\r\nEXEC\r\n")
-        XCTAssertEqual(received(), "+OK\r\n+QUEUED\r\n+QUEUED\r\n")
+        try channel.sendText("MULTI\r\nSET a 1 BOGUS\r\nINCR a\r\nEXEC\r\n")
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n+QUEUED\r\n+QUEUED\r\n")
         XCTAssertEqual(backend.pending.first?.txn, Txn(success: [.add(Bytes("a".utf8), 1)]))
-        backend.completeOldest(outcome([.error(.notInteger)]))
-        XCTAssertEqual(received(), "*2\r\n-ERR syntax error\r\n-ERR value is not an integer or out of range\r\n")
+        backend.completeOldest(txnReply([.error(.notInteger)]))
+        XCTAssertEqual(
+            channel.receivedText(), "*2\r\n-ERR syntax error\r\n-ERR value is not an integer or out of range\r\n")
     }
 
     func testARejectedCommandDiscardsTheTransaction() throws {
-        try send("MULTI\r\nSET a 1\r\nNOSUCH x\r\nGET\r\nEXEC\r\nGET a\r\n")
+        try channel.sendText("MULTI\r\nSET a 1\r\nNOSUCH x\r\nGET\r\nEXEC\r\nGET a\r\n")
         XCTAssertEqual(
-            received(),
+            channel.receivedText(),
             "+OK\r\n+QUEUED\r\n-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n"
                 + "-ERR wrong number of arguments for 'get' command\r\n"
                 + "-EXECABORT Transaction discarded because of previous errors.\r\n")
         XCTAssertEqual(backend.pending.map(\.op), [.get], "nothing of the transaction was sent; the GET after it was")
         backend.completeOldest(ClientReply(status: .noKey))
-        XCTAssertEqual(received(), "$-1\r\n")
+        XCTAssertEqual(channel.receivedText(), "$-1\r\n")
     }
 
     func testExecAndDiscardWithoutMultiAndNestingAreErrors() throws {
-        try send("EXEC\r\nDISCARD\r\nMULTI\r\nMULTI\r\nWATCH a\r\nSET a 1\r\nDISCARD\r\nEXEC\r\n")
+        try channel.sendText("EXEC\r\nDISCARD\r\nMULTI\r\nMULTI\r\nWATCH a\r\nSET a 1\r\nDISCARD\r\nEXEC\r\n")
         XCTAssertEqual(
-            received(),
+            channel.receivedText(),
             "-ERR EXEC without MULTI\r\n-ERR DISCARD without MULTI\r\n+OK\r\n-ERR MULTI calls can not be nested\r\n"
                 + "-ERR WATCH inside MULTI is not allowed\r\n+QUEUED\r\n+OK\r\n-ERR EXEC without MULTI\r\n")
         XCTAssertTrue(backend.pending.isEmpty, "a discarded transaction sends nothing")
     }
 
     func testWatchedRevisionsGuardExecAndAChangeAnswersNull() throws {
-        try send("WATCH a b\r\nMULTI\r\nINCR a\r\nEXEC\r\n")
+        try channel.sendText("WATCH a b\r\nMULTI\r\nINCR a\r\nEXEC\r\n")
         XCTAssertEqual(backend.pending.count, 1, "EXEC waits behind the WATCH")
         XCTAssertEqual(backend.pending[0].txn, Txn(success: [.get(Bytes("a".utf8)), .get(Bytes("b".utf8))]))
-        backend.completeOldest(outcome([.value(StoredValue(value: Bytes("1".utf8), revision: 7)), .value(nil)]))
-        XCTAssertEqual(received(), "+OK\r\n+OK\r\n+QUEUED\r\n")
+        backend.completeOldest(txnReply([.value(StoredValue(value: Bytes("1".utf8), revision: 7)), .value(nil)]))
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n+OK\r\n+QUEUED\r\n")
         XCTAssertEqual(
             backend.pending.first?.txn,
             Txn(
                 compares: [
-                    Compare(key: Bytes("a".utf8), .revision(7), .equal), Compare(key: Bytes("b".utf8), .revision(0), .equal),
+                    Compare(key: Bytes("a".utf8), .revision(7), .equal),
+                    Compare(key: Bytes("b".utf8), .revision(0), .equal),
                 ], success: [.add(Bytes("a".utf8), 1)]))
-        backend.completeOldest(outcome([], succeeded: false))
-        XCTAssertEqual(received(), "*-1\r\n", "RESP2's null array")
+        backend.completeOldest(txnReply([], succeeded: false))
+        XCTAssertEqual(channel.receivedText(), "*-1\r\n", "RESP2's null array")
 
         // EXEC forgot the watched keys.
-        try send("MULTI\r\nINCR a\r\nEXEC\r\n")
+        try channel.sendText("MULTI\r\nINCR a\r\nEXEC\r\n")
         XCTAssertEqual(backend.pending.first?.txn?.compares, [])
-        backend.completeOldest(outcome([.integer(2)]))
-        XCTAssertEqual(received(), "+OK\r\n+QUEUED\r\n*1\r\n:2\r\n")
+        backend.completeOldest(txnReply([.integer(2)]))
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n+QUEUED\r\n*1\r\n:2\r\n")
     }
 
     func testUnwatchForgetsTheWatchedKeys() throws {
-        try send("WATCH a\r\n")
-        backend.completeOldest(outcome([.value(nil)]))
-        try send("UNWATCH\r\nMULTI\r\nEXEC\r\n")
-        XCTAssertEqual(received(), "+OK\r\n+OK\r\n+OK\r\n*0\r\n")
+        try channel.sendText("WATCH a\r\n")
+        backend.completeOldest(txnReply([.value(nil)]))
+        try channel.sendText("UNWATCH\r\nMULTI\r\nEXEC\r\n")
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n+OK\r\n+OK\r\n*0\r\n")
         XCTAssertTrue(backend.pending.isEmpty, "an empty EXEC with nothing watched needs no server")
-    }
-
-    // MARK: - Helpers
-
-    private func outcome(_ results: [TxnOpResult], succeeded: Bool = true) -> ClientReply {
-        ClientReply(outcome: TxnOutcome(succeeded: succeeded, results: results, revision: 1, now: 1_000))
-    }
-
-    private func send(_ text: String) throws {
-        try channel.writeInbound(ByteBuffer(string: text))
-        channel.embeddedEventLoop.run()
-    }
-
-    private func received() -> String {
-        channel.embeddedEventLoop.run()
-        var text = ""
-        while let buffer = try? channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-        return text
     }
 }

@@ -46,7 +46,8 @@ final class RedisClientTests: XCTestCase {
         let cluster = try await startRESPProcessCluster(scratch)
         let port = "\(cluster.primaryRESP)"
         func cli(_ arguments: [String], input: String? = nil) async throws -> String {
-            let run = try await scratch.run("redis-cli", tool, ["-p", port] + arguments, input: input.map { Array($0.utf8) })
+            let run = try await scratch.run(
+                "redis-cli", tool, ["-p", port] + arguments, input: input.map { Array($0.utf8) })
             XCTAssertEqual(run.status, 0, run.stderr)
             return run.stdout
         }
