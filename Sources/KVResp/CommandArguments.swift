@@ -4,29 +4,30 @@ import KVProtocol
 /// `string2ll` and `string2ld` do, options without regard to case. A reader that finds a
 /// bad argument throws the error Redis would answer.
 struct CommandArguments {
-    /// The command's name as the client spelt it, for error texts that quote it.
+    /// The command's name, upper-cased, for error texts that quote it (in lower case).
     let name: String
-    let values: [Bytes]
+    /// Kept as a slice of the command line: GET and SET, most of the load, copy nothing.
+    let values: ArraySlice<Bytes>
 
     init(name: String, _ values: ArraySlice<Bytes>) {
         self.name = name
-        self.values = Array(values)
+        self.values = values
     }
 
     var count: Int { values.count }
 
-    subscript(index: Int) -> Bytes { values[index] }
+    subscript(index: Int) -> Bytes { values[values.startIndex + index] }
 
     /// The argument as an upper-case word, to compare with an option's name.
-    func word(_ index: Int) -> String { RESPCommand.uppercased(values[index]) }
+    func word(_ index: Int) -> String { RESPCommand.uppercased(self[index]) }
 
     func integer(_ index: Int) throws(CommandError) -> Int64 {
-        guard let number = Self.integer(values[index]) else { throw CommandError(RedisError.notInteger) }
+        guard let number = Self.integer(self[index]) else { throw CommandError(RedisError.notInteger) }
         return number
     }
 
     func float(_ index: Int) throws(CommandError) -> Double {
-        guard let number = Self.float(values[index]) else { throw CommandError(RedisError.notFloat) }
+        guard let number = Self.float(self[index]) else { throw CommandError(RedisError.notFloat) }
         return number
     }
 

@@ -58,7 +58,7 @@ enum PlainCommand: Equatable, Sendable {
         case .set(let key, let value):
             TxnPlan(success: [.put(key, value: value, expiry: .never, returnPrevious: false)]) { _ in .ok }
         case .delete(let key):
-            TxnPlan(success: [.delete(key)]) { .integer($0.stored(0) == nil ? 0 : 1) }
+            KeyspaceCommands.deleting([key])
         }
     }
 }

@@ -44,7 +44,7 @@ enum RESPCommand: Sendable {
             return
         }
         do {
-            self = try entry.build(CommandArguments(name: name.lowercased(), rest), context)
+            self = try entry.build(CommandArguments(name: name, rest), context)
         } catch {
             self = .answer(error.reply)
         }

@@ -63,7 +63,7 @@ enum RESPCommandTable {
         "MULTI": fixed(1, .multi),
         "EXEC": fixed(1, .exec),
         "DISCARD": fixed(1, .discard),
-        "WATCH": Entry(arity: -2) { arguments, _ in .watch(keys: arguments.values) },
+        "WATCH": Entry(arity: -2) { arguments, _ in .watch(keys: Array(arguments.values)) },
         "UNWATCH": fixed(1, .unwatch),
         // The connection and the server
         "HELLO": Entry(arity: -1) { arguments, _ throws(CommandError) in .hello(try HelloRequest.parse(arguments)) },

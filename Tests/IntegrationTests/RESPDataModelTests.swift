@@ -126,6 +126,24 @@ final class RESPDataModelTests: XCTestCase {
         XCTAssertEqual(none, .null)
     }
 
+    func testADelOfSeveralLargeValuesKeepsReplicationGoing() async throws {
+        let setup = try await makeRESPCluster()
+        let redis = try await connectRESP(setup.respAddresses[setup.primary])
+        let large = String(repeating: "x", count: Limits.maxValueSize)
+        let keys = (0..<5).map { "large\($0)" }
+        for key in keys {
+            let set = try await redis.call("SET", key, large)
+            XCTAssertEqual(set, .ok)
+        }
+        // 20 MiB of values: a transaction whose results carried them would not fit in
+        // one forward to the backup.
+        let deleted = try await redis.call(["DEL"] + keys + ["nothing"])
+        XCTAssertEqual(deleted, .integer(5))
+        let after = try await redis.call("SET", "after", "1")
+        XCTAssertEqual(after, .ok, "the backup took the deletion and confirms what follows")
+        try await expectSameStoreOnBothServers(setup)
+    }
+
     func testScanCursorsWorkAcrossConnectionsAndVisitEveryKeyOnce() async throws {
         let setup = try await makeRESPCluster()
         let connections = [
