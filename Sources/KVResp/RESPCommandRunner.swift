@@ -58,21 +58,21 @@ struct RESPCommandRunner {
     }
 
     mutating func run(_ command: RESPCommand) -> Outcome {
+        // QUIT is never queued; a transaction exists only once authenticated.
+        if case .close(let value) = command { return .now(value) }
+        if transaction != nil {
+            if case .exec = command { return exec() }
+            return .now(queue(command))
+        }
         switch command {
         case .auth(let password):
             return .now(authenticate(password: password))
         case .hello(let hello):
             return self.hello(hello)
-        case .close(let value):
-            return .now(value)
         default:
             break
         }
         guard authenticated else { return .now(RedisError.noAuthentication) }
-        if transaction != nil {
-            if case .exec = command { return exec() }
-            return .now(queue(command))
-        }
         switch command {
         case .data(.plain(let plain)):
             let request = session.request(plain.operation, key: plain.key, value: plain.value)
@@ -143,8 +143,11 @@ struct RESPCommandRunner {
             return transaction!.queue(.answer(value))
         case .rejected(let error):
             return transaction!.refuse(error)
-        case .hello, .auth, .close:
+        case .hello, .auth:
+            // Either would change the connection when EXEC runs, not when the client sent it.
             return transaction!.refuse(.error("ERR this command is not served inside MULTI"))
+        case .close:
+            preconditionFailure("run answers QUIT")
         }
     }
 

@@ -71,6 +71,15 @@ final class RESPTransactionTests: XCTestCase {
         XCTAssertEqual(channel.receivedText(), "$-1\r\n")
     }
 
+    func testHelloAndAuthInsideMultiAbortItAndQuitStillCloses() throws {
+        try channel.sendText("MULTI\r\nHELLO 3\r\nEXEC\r\nMULTI\r\nQUIT\r\n")
+        XCTAssertEqual(
+            channel.receivedText(),
+            "+OK\r\n-ERR this command is not served inside MULTI\r\n"
+                + "-EXECABORT Transaction discarded because of previous errors.\r\n+OK\r\n+OK\r\n")
+        XCTAssertFalse(channel.isActive)
+    }
+
     func testExecAndDiscardWithoutMultiAndNestingAreErrors() throws {
         try channel.sendText("EXEC\r\nDISCARD\r\nMULTI\r\nMULTI\r\nWATCH a\r\nSET a 1\r\nDISCARD\r\nEXEC\r\n")
         XCTAssertEqual(
