@@ -24,16 +24,4 @@ final class RedisPyTests: XCTestCase {
         XCTAssertTrue(run.stdout.contains(" passed, 0 failed"), run.stdout)
         XCTAssertFalse(run.stdout.contains("FAIL"), run.stdout)
     }
-
-    /// The directory holding Package.swift, above the build directory.
-    private static func packageRoot() throws -> String {
-        var directory = Binaries.directory
-        while directory.path != "/" {
-            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-                return directory.path
-            }
-            directory.deleteLastPathComponent()
-        }
-        throw XCTSkip("no Package.swift above \(Binaries.directory.path): not run from a source tree")
-    }
 }
