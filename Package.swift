@@ -106,7 +106,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // A Redis-protocol (RESP2) front end for a kv-server: parser, encoder, commands, listener.
+        // A Redis-protocol (RESP2 and RESP3) front end for a kv-server: parser, encoder, commands
+        // compiled to transactions, MULTI/EXEC/WATCH, SCAN cursors, listener.
         .target(
             name: "KVResp",
             dependencies: [
@@ -221,7 +222,8 @@ let package = Package(
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "KVProtocol"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "KVProtocol"]),
         .testTarget(name: "KVStorageTests", dependencies: ["KVStorage", "KVProtocol", "ServerCore"]),
-        // The RESP2 decoder, encoder, command mapping and reply ordering, without a server.
+        // The RESP decoder, encoder, each command's transaction and reply, MULTI/EXEC, reply
+        // ordering, without a server.
         .testTarget(
             name: "KVRespTests",
             dependencies: [

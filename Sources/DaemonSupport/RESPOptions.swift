@@ -5,8 +5,9 @@ import KVTransport
 public struct RESPOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Serve the Redis protocol (RESP2) at HOST:PORT (default: off).",
-            discussion: "GET, SET, DEL, EXISTS and a few more, through the same replication path."),
+            "Serve the Redis protocol (RESP2; RESP3 after HELLO 3) at HOST:PORT (default: off).",
+            discussion:
+                "Strings with expiry, counters, keys, SCAN and MULTI/EXEC/WATCH, through the same replication path."),
         transform: PeerAddress.parse)
     public var respListen: PeerAddress?
 

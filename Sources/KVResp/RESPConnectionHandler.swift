@@ -5,17 +5,18 @@ import NIOCore
 /// Runs one connection's commands, many at a time (pipelining), and writes the replies
 /// strictly in the order the commands arrived.
 ///
-/// Bounded per connection: at most `maxRequestsInFlight` client requests run at once (a
-/// command with several keys counts each, a query of the server's state counts one), and
-/// commands read beyond that wait here. While any wait, while that many commands are
+/// Bounded per connection: at most `maxRequestsInFlight` commands wait for the server at
+/// once (for a request, or for its state), and commands read beyond that wait here. A
+/// WATCH is waited for before the next command starts, since an EXEC behind it compares
+/// the revisions it reads. While any wait, while that many commands are
 /// unanswered, or while the socket does not take more replies, nothing more is read
 /// (`read` is held back): a client that pipelines a million commands is read from only
 /// as fast as its commands complete and it reads its replies, and what the server holds
 /// for it is bounded by the limit and one read's worth of commands.
 final class RESPConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = [Bytes]
-    typealias OutboundIn = RESPValue
-    typealias OutboundOut = RESPValue
+    typealias OutboundIn = RESPReply
+    typealias OutboundOut = RESPReply
 
     private var runner: RESPCommandRunner?
     private let backend: any RESPBackend
@@ -41,6 +42,8 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private var inactive = false
     /// Inside `backend.submit`, for an answer that comes back before it returns.
     private var submitting = false
+    /// The reply slot of a WATCH in flight: nothing after it starts until it is answered.
+    private var barrier: UInt64?
 
     init(
         backend: any RESPBackend, endpoint: RESPCommandRunner.Endpoint, maxRequestsInFlight: Int, logger: Logger
@@ -58,7 +61,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        waiting.append(RESPCommand(arguments: unwrapInboundIn(data)))
+        waiting.append(runner!.command(unwrapInboundIn(data)))
         startWaiting(context: context)
     }
 
@@ -121,7 +124,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     // MARK: - Running commands
 
     private func mustHoldReads(context: ChannelHandlerContext) -> Bool {
-        closing || !waiting.isEmpty || requestsInFlight >= maxRequestsInFlight
+        closing || !waiting.isEmpty || barrier != nil || requestsInFlight >= maxRequestsInFlight
             || replies.count >= maxRequestsInFlight || !context.channel.isWritable
     }
 
@@ -131,12 +134,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    /// Starts waiting commands in order while the bound allows. A command needing more
-    /// requests than the bound still runs, alone.
+    /// Starts waiting commands in order while the bound allows.
     private func startWaiting(context: ChannelHandlerContext) {
-        while !closing, let command = waiting.first {
-            let requests = command.requestCount
-            if requests > 0 && requestsInFlight > 0 && requestsInFlight + requests > maxRequestsInFlight { break }
+        while !closing, barrier == nil, requestsInFlight < maxRequestsInFlight, let command = waiting.first {
             waiting.removeFirst()
             start(command, context: context)
         }
@@ -148,21 +148,38 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             closing = true
             waiting.removeAll()
         }
-        carryOut(runner!.run(command), slot: slot, context: context)
+        let outcome = runner!.run(command)
+        // After the run: HELLO 3's own reply is in RESP3.
+        let step = Step(slot: slot, version: runner!.version, waiting: false)
+        if command.isBarrier { barrier = slot }
+        carryOut(outcome, step, context: context)
     }
 
-    private func carryOut(_ outcome: RESPCommandRunner.Outcome, slot: UInt64, context: ChannelHandlerContext) {
+    /// Where a command's reply goes, in which protocol, and whether it counts among the
+    /// commands waiting for the server.
+    private struct Step {
+        var slot: UInt64
+        var version: RESPProtocol
+        var waiting: Bool
+    }
+
+    private func carryOut(_ outcome: RESPCommandRunner.Outcome, _ step: Step, context: ChannelHandlerContext) {
+        if case .now(let value) = outcome {
+            if step.waiting { requestsInFlight -= 1 }
+            if barrier == step.slot { barrier = nil }
+            complete(step.slot, with: RESPReply(value, step.version), context: context)
+            return
+        }
+        if !step.waiting { requestsInFlight += 1 }
+        let step = Step(slot: step.slot, version: step.version, waiting: true)
         switch outcome {
-        case .now(let value):
-            complete(slot, with: value, context: context)
-        case .later(let future, let requests):
-            requestsInFlight += requests
+        case .now:
+            break
+        case .later(let future):
             future.hop(to: context.eventLoop).assumeIsolated().whenSuccess { value in
-                self.requestsInFlight -= requests
-                self.finish(slot, with: .now(value), context: context)
+                self.finish(step, with: .now(value), context: context)
             }
-        case .submit(let request, let answer):
-            requestsInFlight += 1
+        case .submit(let request, let continuation):
             // Back on this connection's loop; when the server runs on it too (kv-server has
             // one loop), at once. A backend that answers from inside `submit` is answered in
             // a task of its own: finishing a command starts the next, which must not nest
@@ -172,10 +189,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             submitting = true
             backend.submit(request) { outcome in
                 if loop.inEventLoop && !bound.value.handler.submitting {
-                    bound.value.handler.answered(outcome, answer, slot: slot, context: bound.value.context)
+                    bound.value.handler.answered(outcome, continuation, step, context: bound.value.context)
                 } else {
                     loop.execute {
-                        bound.value.handler.answered(outcome, answer, slot: slot, context: bound.value.context)
+                        bound.value.handler.answered(outcome, continuation, step, context: bound.value.context)
                     }
                 }
             }
@@ -184,17 +201,16 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     private func answered(
-        _ outcome: Result<ClientReply, any Error>, _ answer: (ClientReply) -> RESPValue, slot: UInt64,
+        _ outcome: Result<ClientReply, any Error>, _ continuation: RESPCommandRunner.Continuation, _ step: Step,
         context: ChannelHandlerContext
     ) {
-        requestsInFlight -= 1
-        finish(slot, with: runner!.reply(to: outcome, answer: answer), context: context)
+        finish(step, with: runner!.reply(to: outcome, then: continuation), context: context)
     }
 
-    /// A command that was in flight has its reply (or, rarely, one more step to take).
-    private func finish(_ slot: UInt64, with outcome: RESPCommandRunner.Outcome, context: ChannelHandlerContext) {
+    /// A command that was in flight has its reply, or one more step to take.
+    private func finish(_ step: Step, with outcome: RESPCommandRunner.Outcome, context: ChannelHandlerContext) {
         guard !inactive else { return }
-        carryOut(outcome, slot: slot, context: context)
+        carryOut(outcome, step, context: context)
         scheduleFlush(context: context)
         startWaiting(context: context)
         resumeReading(context: context)
@@ -202,7 +218,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     /// Writes every reply that is now next in line; closes once the last one owed before
     /// a QUIT, a protocol error or the end of the client's input has gone.
-    private func complete(_ slot: UInt64, with value: RESPValue, context: ChannelHandlerContext) {
+    private func complete(_ slot: UInt64, with value: RESPReply, context: ChannelHandlerContext) {
         replies.complete(slot, with: value)
         while let ready = replies.nextReady() {
             if replies.isEmpty && (closing || (inputEnded && waiting.isEmpty)) {
@@ -232,18 +248,6 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
             self.flushScheduled = false
             guard !self.inactive else { return }
             self.flushNow(context: context)
-        }
-    }
-}
-
-extension RESPCommand {
-    /// Client requests the command submits, or 1 for a query of the server's state: what
-    /// counts against a connection's bound. Commands answered on the spot count nothing.
-    var requestCount: Int {
-        switch self {
-        case .get, .set, .dbsize, .info, .hello: 1
-        case .delete(let keys), .exists(let keys): keys.count
-        case .answer, .close, .auth: 0
         }
     }
 }

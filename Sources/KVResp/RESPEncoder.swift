@@ -1,21 +1,22 @@
 import KVProtocol
 import NIOCore
 
-/// Writes `RESPValue`s as RESP2 bytes, one outbound handler's job.
+/// Writes replies as bytes, each in the protocol version it carries: one outbound
+/// handler's job.
 public struct RESPEncoder: MessageToByteEncoder {
-    public typealias OutboundIn = RESPValue
+    public typealias OutboundIn = RESPReply
 
     public init() {}
 
-    public func encode(data: RESPValue, out: inout ByteBuffer) {
-        out.writeRESPValue(data)
+    public func encode(data: RESPReply, out: inout ByteBuffer) {
+        out.writeRESPValue(data.value, version: data.version)
     }
 }
 
 extension ByteBuffer {
-    /// Appends `value` in RESP2 encoding.
+    /// Appends `value` in `version`'s encoding (RESP2 by default: what a client sends).
     @discardableResult
-    public mutating func writeRESPValue(_ value: RESPValue) -> Int {
+    public mutating func writeRESPValue(_ value: RESPValue, version: RESPProtocol = .resp2) -> Int {
         let start = writerIndex
         switch value {
         case .simpleString(let text):
@@ -25,16 +26,52 @@ extension ByteBuffer {
         case .integer(let number):
             writeLine(prefix: ":", String(number))
         case .bulkString(let bytes):
-            writeLine(prefix: "$", String(bytes.count))
-            writeBytes(bytes)
-            writeStaticString("\r\n")
+            writeBulk(prefix: "$", bytes)
         case .null:
-            writeStaticString("$-1\r\n")
+            writeStaticString(version == .resp3 ? "_\r\n" : "$-1\r\n")
+        case .nullArray:
+            writeStaticString(version == .resp3 ? "_\r\n" : "*-1\r\n")
         case .array(let elements):
             writeLine(prefix: "*", String(elements.count))
-            for element in elements { writeRESPValue(element) }
+            for element in elements { writeRESPValue(element, version: version) }
+        case .map(let pairs):
+            if version == .resp3 {
+                writeLine(prefix: "%", String(pairs.count))
+            } else {
+                writeLine(prefix: "*", String(2 * pairs.count))
+            }
+            for pair in pairs {
+                writeRESPValue(pair.key, version: version)
+                writeRESPValue(pair.value, version: version)
+            }
+        case .double(let number):
+            let text = Self.doubleText(number)
+            if version == .resp3 {
+                writeLine(prefix: ",", text)
+            } else {
+                writeBulk(prefix: "$", Bytes(text.utf8))
+            }
+        case .verbatim(let text):
+            if version == .resp3 {
+                writeBulk(prefix: "=", Bytes(("txt:" + text).utf8))
+            } else {
+                writeBulk(prefix: "$", Bytes(text.utf8))
+            }
         }
         return writerIndex - start
+    }
+
+    /// RESP3's spelling of a double: `inf`, `-inf`, `nan`, or the shortest decimal text.
+    private static func doubleText(_ number: Double) -> String {
+        if number.isNaN { return "nan" }
+        if number.isInfinite { return number < 0 ? "-inf" : "inf" }
+        return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : "\(number)"
+    }
+
+    private mutating func writeBulk(prefix: StaticString, _ bytes: Bytes) {
+        writeLine(prefix: prefix, String(bytes.count))
+        writeBytes(bytes)
+        writeStaticString("\r\n")
     }
 
     /// A one-line value. A CR or LF inside it would end the line early and let the rest

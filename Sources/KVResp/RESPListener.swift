@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// Accepts Redis-protocol (RESP2) connections and serves each with its own client session
+/// Accepts Redis-protocol (RESP2/RESP3) connections and serves each with its own client session
 /// of `backend`. Binds an address, or adopts a listening socket passed by systemd.
 public final class RESPListener: Sendable {
     /// Client requests one connection may have running at once (see

@@ -17,4 +17,9 @@ struct RESPSession {
         lastSeq += 1
         return ClientRequest(op: op, clientID: clientID, seq: lastSeq, key: key, value: value)
     }
+
+    mutating func request(txn: Txn) -> ClientRequest {
+        lastSeq += 1
+        return ClientRequest(txn: txn, clientID: clientID, seq: lastSeq)
+    }
 }

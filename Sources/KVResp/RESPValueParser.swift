@@ -1,8 +1,9 @@
 import KVProtocol
 import NIOCore
 
-/// Reads whole RESP2 values of any type: what a client reads from a server. The server
-/// itself reads commands with `RESPDecoder`; this side exists for clients and tests.
+/// Reads whole RESP2 or RESP3 values of the types the server writes: what a client reads
+/// from a server. The server itself reads commands with `RESPDecoder`; this side exists
+/// for clients and tests.
 ///
 /// Lengths are bounded as in `RESPDecoder.Bounds`, and nesting by `maxDepth`.
 public struct RESPValueParser: Sendable {
@@ -48,7 +49,7 @@ public struct RESPValueParser: Sendable {
             guard let count = Int(line), count >= -1, count <= maxArrayLength else {
                 throw RESPProtocolError("invalid array length '\(line)'")
             }
-            if count == -1 { return .null }
+            if count == -1 { return .nullArray }
             var elements: [RESPValue] = []
             elements.reserveCapacity(min(count, 64))
             for _ in 0..<count {
@@ -56,8 +57,47 @@ public struct RESPValueParser: Sendable {
                 elements.append(element)
             }
             return .array(elements)
+        case UInt8(ascii: "_"):
+            return .null
+        case UInt8(ascii: ","):
+            guard let number = Double(line) ?? Self.specialDouble(line) else {
+                throw RESPProtocolError("invalid double '\(line)'")
+            }
+            return .double(number)
+        case UInt8(ascii: "="):
+            guard let length = Int(line), length >= 4, length <= maxBulkLength else {
+                throw RESPProtocolError("invalid verbatim string length '\(line)'")
+            }
+            guard buffer.readableBytes >= length + 2 else { return nil }
+            let bytes = buffer.readBytes(length: length)!
+            guard buffer.readBytes(length: 2) == [UInt8(ascii: "\r"), UInt8(ascii: "\n")] else {
+                throw RESPProtocolError("verbatim string not followed by CR LF")
+            }
+            // The first four bytes name the format ("txt:").
+            return .verbatim(String(decoding: bytes.dropFirst(4), as: UTF8.self))
+        case UInt8(ascii: "%"):
+            guard let count = Int(line), count >= 0, count <= maxArrayLength else {
+                throw RESPProtocolError("invalid map length '\(line)'")
+            }
+            var pairs: [RESPValue.Pair] = []
+            for _ in 0..<count {
+                guard let key = try parseValue(&buffer, depth: depth + 1),
+                    let value = try parseValue(&buffer, depth: depth + 1)
+                else { return nil }
+                pairs.append(RESPValue.Pair(key, value))
+            }
+            return .map(pairs)
         default:
             throw RESPProtocolError("unknown type byte '\(RESPDecoder.printable(type))'")
+        }
+    }
+
+    private static func specialDouble(_ text: String) -> Double? {
+        switch text {
+        case "inf": .infinity
+        case "-inf": -.infinity
+        case "nan": .nan
+        default: nil
         }
     }
 

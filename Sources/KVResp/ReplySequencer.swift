@@ -6,7 +6,7 @@ import NIOCore
 /// confirmed yet).
 struct ReplySequencer {
     /// One place per command not yet answered, oldest first; nil until it completes.
-    private var slots = CircularBuffer<RESPValue?>()
+    private var slots = CircularBuffer<RESPReply?>()
     /// The number of `slots.first`; numbers grow by one per command.
     private var firstNumber: UInt64 = 0
 
@@ -20,13 +20,13 @@ struct ReplySequencer {
         return firstNumber + UInt64(slots.count - 1)
     }
 
-    mutating func complete(_ number: UInt64, with value: RESPValue) {
+    mutating func complete(_ number: UInt64, with value: RESPReply) {
         precondition(number >= firstNumber && number - firstNumber < UInt64(slots.count), "no such reply slot")
         slots[slots.index(slots.startIndex, offsetBy: Int(number - firstNumber))] = value
     }
 
     /// The oldest reply, if it has completed; every earlier one has been handed out.
-    mutating func nextReady() -> RESPValue? {
+    mutating func nextReady() -> RESPReply? {
         guard let first = slots.first, let value = first else { return nil }
         slots.removeFirst()
         firstNumber += 1

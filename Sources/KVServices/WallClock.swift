@@ -6,8 +6,8 @@
 
 /// CLOCK_REALTIME in Unix milliseconds: what keys' deadlines are measured in (a
 /// deadline is absolute, so it means the same on the backup that may one day serve it).
-enum WallClock {
-    static func millis() -> UInt64 {
+public enum WallClock {
+    public static func millis() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return UInt64(max(0, time.tv_sec)) * 1_000 + UInt64(max(0, time.tv_nsec)) / 1_000_000

@@ -31,7 +31,8 @@ struct KVServerCommand: AsyncParsableCommand {
             restart recovers the data. When started by systemd with a passed socket \
             (LISTEN_FDS), that socket is used instead of --listen. With --metrics-listen (or a passed socket \
             named "metrics") it serves Prometheus metrics over HTTP at /metrics. With --resp-listen (or a passed \
-            socket named "resp") it also serves the Redis protocol (RESP2): GET, SET, DEL, EXISTS and a few more.
+            socket named "resp") it also serves the Redis protocol (RESP2, and RESP3 after HELLO 3): strings with expiry, \
+            counters, keys, SCAN and MULTI/EXEC/WATCH.
             """)
 
     // The defaults are named once and shown in --help by hand: ArgumentParser shows

@@ -11,43 +11,9 @@ import XCTest
 /// take the replication path of every client request, pipelined replies come back in
 /// order, and a server that is not the primary says which one is.
 final class RESPTests: XCTestCase {
-    private struct Setup {
-        var cluster: TestCluster
-        var primary: Int
-        var backup: Int
-        /// The Redis-protocol address of each server, by server number.
-        var respAddresses: [PeerAddress]
-    }
-
-    /// A primary and a synchronised backup, each with a Redis-protocol endpoint.
-    private func setUpCluster() async throws -> Setup {
-        let cluster = try await makeCluster()
-        let primary = try await cluster.addServer()
-        try await cluster.waitForView(primary: primary, backup: nil)
-        let backup = try await cluster.addServer()
-        try await cluster.waitForView(primary: primary, backup: backup)
-        var addresses: [PeerAddress] = []
-        for index in [primary, backup] {
-            let running = await cluster.node(index)
-            let node = try XCTUnwrap(running)
-            let listener = try await RESPListener.start(
-                source: .bind(PeerAddress(host: "127.0.0.1", port: 0)), backend: node, group: Shared.group,
-                logger: Shared.logger)
-            addTeardownBlock { await listener.close() }
-            addresses.append(try XCTUnwrap(listener.localAddress))
-        }
-        return Setup(cluster: cluster, primary: primary, backup: backup, respAddresses: addresses)
-    }
-
-    private func connect(_ address: PeerAddress) async throws -> RESPTestConnection {
-        let connection = try await RESPTestConnection.connect(to: address)
-        addTeardownBlock { connection.close() }
-        return connection
-    }
-
     func testDataCommandsGoThroughTheReplicationPath() async throws {
-        let setup = try await setUpCluster()
-        let redis = try await connect(setup.respAddresses[setup.primary])
+        let setup = try await makeRESPCluster()
+        let redis = try await connectRESP(setup.respAddresses[setup.primary])
 
         let ok = try await redis.call("SET", "greeting", "hello")
         XCTAssertEqual(ok, .ok)
@@ -78,8 +44,8 @@ final class RESPTests: XCTestCase {
     }
 
     func testPingEchoAndInfo() async throws {
-        let setup = try await setUpCluster()
-        let redis = try await connect(setup.respAddresses[setup.primary])
+        let setup = try await makeRESPCluster()
+        let redis = try await connectRESP(setup.respAddresses[setup.primary])
         let pong = try await redis.call("PING")
         XCTAssertEqual(pong, .simpleString("PONG"))
         let echoed = try await redis.call("ECHO", "hi there")
@@ -104,8 +70,8 @@ final class RESPTests: XCTestCase {
     }
 
     func testAPipelinedBatchIsAnsweredInOrder() async throws {
-        let setup = try await setUpCluster()
-        let redis = try await connect(setup.respAddresses[setup.primary])
+        let setup = try await makeRESPCluster()
+        let redis = try await connectRESP(setup.respAddresses[setup.primary])
         let count = 1000
         // Each SET is followed by a GET of the key before it: a reply out of place shows.
         var commands: [[String]] = []
@@ -127,12 +93,12 @@ final class RESPTests: XCTestCase {
     }
 
     func testANonPrimaryNamesThePrimaryAndTheBackupServesOnceItTakesOver() async throws {
-        let setup = try await setUpCluster()
+        let setup = try await makeRESPCluster()
         let primaryAddress = await setup.cluster.address(setup.primary)
-        let onPrimary = try await connect(setup.respAddresses[setup.primary])
+        let onPrimary = try await connectRESP(setup.respAddresses[setup.primary])
         _ = try await onPrimary.call("SET", "kept", "across fail-over")
 
-        let onBackup = try await connect(setup.respAddresses[setup.backup])
+        let onBackup = try await connectRESP(setup.respAddresses[setup.backup])
         let notPrimary = RESPValue.error("ERR not the primary; primary is \(primaryAddress)")
         try await onBackup.send([["GET", "kept"], ["SET", "kept", "lost"], ["DBSIZE"], ["PING"]])
         let replies = try await onBackup.replies(4)
@@ -150,8 +116,8 @@ final class RESPTests: XCTestCase {
     }
 
     func testAClientThatShutsDownItsSideStillGetsEveryReply() async throws {
-        let setup = try await setUpCluster()
-        let redis = try await connect(setup.respAddresses[setup.primary])
+        let setup = try await makeRESPCluster()
+        let redis = try await connectRESP(setup.respAddresses[setup.primary])
         try await redis.send([["SET", "half", "closed"], ["GET", "half"], ["PING"]])
         await redis.socket.shutdownOutput()
         let replies = try await redis.replies(3)
@@ -160,8 +126,8 @@ final class RESPTests: XCTestCase {
     }
 
     func testBadInputIsAnsweredWithAnErrorAndTheConnectionCloses() async throws {
-        let setup = try await setUpCluster()
-        let redis = try await connect(setup.respAddresses[setup.primary])
+        let setup = try await makeRESPCluster()
+        let redis = try await connectRESP(setup.respAddresses[setup.primary])
         try await redis.send([["SET", "before", "1"]])
         try await redis.socket.send(Array("*2\r\n$3\r\nGET\r\n$\(Limits.maxValueSize + 1)\r\n".utf8))
         let replies = try await redis.replies(2)
@@ -170,7 +136,7 @@ final class RESPTests: XCTestCase {
         XCTAssertTrue(message.hasPrefix("ERR Protocol error: invalid bulk length"), message)
         try await redis.socket.waitForClose("the server closes the connection")
 
-        let again = try await connect(setup.respAddresses[setup.primary])
+        let again = try await connectRESP(setup.respAddresses[setup.primary])
         let value = try await again.call("GET", "before")
         XCTAssertEqual(value, .bulk("1"), "the server keeps serving")
     }
@@ -185,7 +151,7 @@ final class RESPTests: XCTestCase {
             source: .bind(PeerAddress(host: "127.0.0.1", port: 0)), backend: try XCTUnwrap(running),
             group: Shared.group, logger: Shared.logger, secret: secret)
         addTeardownBlock { await listener.close() }
-        let redis = try await connect(try XCTUnwrap(listener.localAddress))
+        let redis = try await connectRESP(try XCTUnwrap(listener.localAddress))
 
         for words in [["SET", "k", "v"], ["GET", "k"], ["PING"], ["INFO"], ["DBSIZE"]] {
             let reply = try await redis.call(words)

@@ -39,33 +39,34 @@ final class RESPConnectionHandlerTests: XCTestCase {
 
     func testRepliesLeaveInCommandOrderWhateverOrderRequestsComplete() throws {
         try startPipeline()
-        try send("SET a 1\r\nGET a\r\nPING\r\nGET b\r\nDEL a b\r\n")
-        XCTAssertEqual(backend.pending.map(\.op), [.put, .get, .get, .delete, .delete])
-        XCTAssertEqual(received(), "", "the first reply is not complete yet")
+        try channel.sendText("SET a 1\r\nGET a\r\nPING\r\nGET b\r\nDEL a b\r\n")
+        XCTAssertEqual(backend.pending.map(\.op), [.put, .get, .get, .txn])
+        XCTAssertEqual(channel.receivedText(), "", "the first reply is not complete yet")
 
-        backend.complete(seq: 5, ClientReply(status: .noKey))  // DEL's b
         backend.complete(seq: 2, ClientReply(status: .ok, value: Bytes("1".utf8)))  // GET a
         backend.complete(seq: 3, ClientReply(status: .noKey))  // GET b
-        XCTAssertEqual(received(), "", "still waiting for the SET")
+        XCTAssertEqual(channel.receivedText(), "", "still waiting for the SET")
         backend.complete(seq: 1, ClientReply(status: .ok))  // SET
-        XCTAssertEqual(received(), "+OK\r\n$1\r\n1\r\n+PONG\r\n$-1\r\n")
-        backend.complete(seq: 4, ClientReply(status: .ok))  // DEL's a
-        XCTAssertEqual(received(), ":1\r\n")
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n$1\r\n1\r\n+PONG\r\n$-1\r\n")
+        // DEL a b: one transaction deleting both; a existed, b did not.
+        backend.complete(seq: 4, txnReply([.integer(1), .integer(0)]))
+        XCTAssertEqual(channel.receivedText(), ":1\r\n")
     }
 
     func testOneConnectionIsOneClientSessionWithIncreasingSequenceNumbers() throws {
         try startPipeline()
-        try send("SET a 1\r\nGET a\r\nDEL a b c\r\nEXISTS a\r\n")
+        try channel.sendText("SET a 1\r\nGET a\r\nDEL a b c\r\nEXISTS a\r\nDEL a\r\n")
         let requests = backend.pending
         XCTAssertEqual(Set(requests.map(\.clientID)).count, 1)
-        XCTAssertEqual(requests.map(\.seq), Array(1...6))
-        XCTAssertEqual(requests.map(\.op), [.put, .get, .delete, .delete, .delete, .get])
+        XCTAssertEqual(requests.map(\.seq), Array(1...5))
+        XCTAssertEqual(requests.map(\.op), [.put, .get, .txn, .txn, .delete])
+        XCTAssertEqual(requests[2].txn?.success.count, 3, "DEL of three keys is one transaction")
         backend.completeAll(ClientReply(status: .ok))
     }
 
     func testRequestsInFlightAreBoundedAndReadsWaitForRoom() throws {
         try startPipeline(maxRequestsInFlight: 4)
-        try send((0..<10).map { "GET k\($0)\r\n" }.joined())
+        try channel.sendText((0..<10).map { "GET k\($0)\r\n" }.joined())
         XCTAssertEqual(backend.pending.count, 4, "only as many requests as the bound")
         let before = reads.count
         channel.read()
@@ -73,12 +74,12 @@ final class RESPConnectionHandlerTests: XCTestCase {
 
         backend.completeOldest(ClientReply(status: .noKey))
         XCTAssertEqual(backend.pending.count, 4, "one finished, the next one started")
-        XCTAssertEqual(received(), "$-1\r\n")
+        XCTAssertEqual(channel.receivedText(), "$-1\r\n")
         backend.completeAll(ClientReply(status: .noKey))
         backend.completeAll(ClientReply(status: .noKey))
         backend.completeAll(ClientReply(status: .noKey))
         XCTAssertEqual(backend.pending.count, 0)
-        XCTAssertEqual(received(), String(repeating: "$-1\r\n", count: 9))
+        XCTAssertEqual(channel.receivedText(), String(repeating: "$-1\r\n", count: 9))
         XCTAssertEqual(reads.count, before + 1, "the held read went through once there was room")
         channel.read()
         XCTAssertEqual(reads.count, before + 2)
@@ -86,116 +87,44 @@ final class RESPConnectionHandlerTests: XCTestCase {
 
     func testAProtocolErrorIsAnsweredAfterEarlierCommandsThenTheConnectionCloses() throws {
         try startPipeline()
-        try? send("GET a\r\nPING\r\n*1\r\n$x\r\nPING\r\n")
+        try? channel.sendText("GET a\r\nPING\r\n*1\r\n$x\r\nPING\r\n")
         XCTAssertTrue(channel.isActive, "open until the GET is answered")
         backend.completeOldest(ClientReply(status: .ok, value: Bytes("v".utf8)))
-        XCTAssertEqual(received(), "$1\r\nv\r\n+PONG\r\n-ERR Protocol error: invalid bulk length\r\n")
+        XCTAssertEqual(channel.receivedText(), "$1\r\nv\r\n+PONG\r\n-ERR Protocol error: invalid bulk length\r\n")
         XCTAssertFalse(channel.isActive)
     }
 
     func testQuitAnswersOKAfterEarlierCommandsAndIgnoresLaterOnes() throws {
         try startPipeline()
-        try send("SET a 1\r\nQUIT\r\nSET b 2\r\n")
+        try channel.sendText("SET a 1\r\nQUIT\r\nSET b 2\r\n")
         XCTAssertEqual(backend.pending.count, 1, "nothing after QUIT runs")
         backend.completeOldest(ClientReply(status: .ok))
-        XCTAssertEqual(received(), "+OK\r\n+OK\r\n")
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n+OK\r\n")
         XCTAssertFalse(channel.isActive)
     }
 
     func testTheEndOfTheClientsInputClosesOnceEverythingSentIsAnswered() throws {
         try startPipeline(maxRequestsInFlight: 2)
-        try send("SET a 1\r\nGET a\r\nGET b\r\nPING\r\n")
+        try channel.sendText("SET a 1\r\nGET a\r\nGET b\r\nPING\r\n")
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         XCTAssertTrue(channel.isActive, "replies are still owed")
         backend.completeOldest(ClientReply(status: .ok))
         backend.completeOldest(ClientReply(status: .ok, value: Bytes("1".utf8)))
         XCTAssertTrue(channel.isActive, "GET b is still owed")
         backend.completeOldest(ClientReply(status: .noKey))
-        XCTAssertEqual(received(), "+OK\r\n$1\r\n1\r\n$-1\r\n+PONG\r\n")
+        XCTAssertEqual(channel.receivedText(), "+OK\r\n$1\r\n1\r\n$-1\r\n+PONG\r\n")
         XCTAssertFalse(channel.isActive)
     }
 
     func testFailuresBecomeErrorReplies() throws {
         try startPipeline()
-        try send("SET a 1\r\nSET b 2\r\nGET c\r\n")
+        try channel.sendText("SET a 1\r\nSET b 2\r\nGET c\r\n")
         backend.completeOldest(ClientReply(status: .retryLater))
         backend.completeOldest(ClientReply(status: .invalid, value: Bytes("key too long".utf8)))
         backend.failOldest()
-        let replies = received()
+        let replies = channel.receivedText()
         XCTAssertTrue(replies.hasPrefix("-TRYAGAIN "), replies)
         XCTAssertTrue(replies.contains("-ERR key too long\r\n"), replies)
         XCTAssertTrue(replies.hasSuffix("-ERR the server is shutting down\r\n"), replies)
-    }
-
-    // MARK: - Helpers
-
-    private func send(_ text: String) throws {
-        try channel.writeInbound(ByteBuffer(string: text))
-        channel.embeddedEventLoop.run()
-    }
-
-    /// Everything written to the peer since the last call.
-    private func received() -> String {
-        channel.embeddedEventLoop.run()
-        var text = ""
-        while let buffer = try? channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-        return text
-    }
-}
-
-/// A server whose requests wait until the test answers them; everything runs on the
-/// embedded loop, the test's own thread.
-private final class HandDrivenBackend: RESPBackend, @unchecked Sendable {
-    private let loop: EmbeddedEventLoop
-    private var waiting: [(request: ClientRequest, promise: EventLoopPromise<ClientReply>)] = []
-
-    init(loop: EmbeddedEventLoop) { self.loop = loop }
-
-    var pending: [ClientRequest] { waiting.map(\.request) }
-
-    func submit(_ request: ClientRequest) -> EventLoopFuture<ClientReply> {
-        let promise = loop.makePromise(of: ClientReply.self)
-        waiting.append((request, promise))
-        return promise.futureResult
-    }
-
-    func currentRESPState() async -> RESPServerState? { nil }
-
-    /// Answers the waiting request with sequence number `seq`.
-    func complete(seq: UInt64, _ reply: ClientReply) {
-        let index = waiting.firstIndex { $0.request.seq == seq }!
-        waiting.remove(at: index).promise.succeed(reply)
-        loop.run()
-    }
-
-    func completeOldest(_ reply: ClientReply) {
-        waiting.removeFirst().promise.succeed(reply)
-        loop.run()
-    }
-
-    func completeAll(_ reply: ClientReply) {
-        while !waiting.isEmpty { completeOldest(reply) }
-    }
-
-    func failOldest() {
-        waiting.removeFirst().promise.fail(ServerStopped())
-        loop.run()
-    }
-
-    func failEverything() {
-        while !waiting.isEmpty { failOldest() }
-    }
-
-    struct ServerStopped: Error {}
-}
-
-/// Counts the reads that reach the head of the pipeline.
-private final class ReadCounter: ChannelOutboundHandler {
-    typealias OutboundIn = Any
-    private(set) var count = 0
-
-    func read(context: ChannelHandlerContext) {
-        count += 1
-        context.read()
     }
 }

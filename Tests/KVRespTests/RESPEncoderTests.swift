@@ -58,7 +58,47 @@ final class RESPEncoderTests: XCTestCase {
 
     private func encoded(_ value: RESPValue) -> String {
         var buffer = ByteBuffer()
-        RESPEncoder().encode(data: value, out: &buffer)
+        RESPEncoder().encode(data: RESPReply(value, .resp2), out: &buffer)
+        return String(buffer: buffer)
+    }
+}
+
+/// RESP3's types, and how each falls back to RESP2.
+final class RESP3EncoderTests: XCTestCase {
+    func testEachTypeInBothVersions() {
+        let cases: [(RESPValue, resp2: String, resp3: String)] = [
+            (.null, "$-1\r\n", "_\r\n"),
+            (.nullArray, "*-1\r\n", "_\r\n"),
+            (.map(["a": .integer(1)]), "*2\r\n$1\r\na\r\n:1\r\n", "%1\r\n$1\r\na\r\n:1\r\n"),
+            (.double(1.5), "$3\r\n1.5\r\n", ",1.5\r\n"),
+            (.double(3), "$1\r\n3\r\n", ",3\r\n"),
+            (.double(-.infinity), "$4\r\n-inf\r\n", ",-inf\r\n"),
+            (.verbatim("# Keyspace"), "$10\r\n# Keyspace\r\n", "=14\r\ntxt:# Keyspace\r\n"),
+            (.array([.null, .map([])]), "*2\r\n$-1\r\n*0\r\n", "*2\r\n_\r\n%0\r\n"),
+            (.bulk("x"), "$1\r\nx\r\n", "$1\r\nx\r\n"),
+        ]
+        for (value, resp2, resp3) in cases {
+            XCTAssertEqual(encoded(value, .resp2), resp2, "\(value)")
+            XCTAssertEqual(encoded(value, .resp3), resp3, "\(value)")
+        }
+    }
+
+    func testRESP3ValuesRoundTripThroughTheParser() throws {
+        let values: [RESPValue] = [
+            .null, .map(["server": .bulk("redis"), "modules": .array([])]), .double(2.25), .verbatim("a\r\nb"),
+            .array([.null, .integer(1)]),
+        ]
+        var buffer = ByteBuffer()
+        for value in values { buffer.writeRESPValue(value, version: .resp3) }
+        let parser = RESPValueParser()
+        for value in values { XCTAssertEqual(try parser.parse(&buffer), value) }
+        var nullArray = ByteBuffer(string: "*-1\r\n")
+        XCTAssertEqual(try parser.parse(&nullArray), .nullArray)
+    }
+
+    private func encoded(_ value: RESPValue, _ version: RESPProtocol) -> String {
+        var buffer = ByteBuffer()
+        RESPEncoder().encode(data: RESPReply(value, version), out: &buffer)
         return String(buffer: buffer)
     }
 }

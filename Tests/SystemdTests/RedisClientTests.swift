@@ -7,14 +7,6 @@ import XCTest
 /// redis-tools): redis-cli for single commands and INFO, redis-benchmark for pipelined
 /// load from many connections, against real kv-monitor and kv-server processes.
 final class RedisClientTests: XCTestCase {
-    private struct Cluster {
-        var monitor: String
-        /// The Redis-protocol ports of the two servers, primary first.
-        var primaryRESP: Int
-        var backupRESP: Int
-        var primary: String
-    }
-
     private func tools() throws -> (cli: String, benchmark: String) {
         guard let cli = Binaries.tool("redis-cli"), let benchmark = Binaries.tool("redis-benchmark") else {
             throw XCTSkip("redis-cli and redis-benchmark are not installed (Debian package redis-tools)")
@@ -22,46 +14,10 @@ final class RedisClientTests: XCTestCase {
         return (cli, benchmark)
     }
 
-    /// A monitor and two servers with `--resp-listen`; returns once the first server is a
-    /// primary with a synchronised backup.
-    private func startCluster(_ scratch: TestScratch) async throws -> Cluster {
-        let monitor = "127.0.0.1:\(try Loopback.freePort())"
-        let monitorChild = try scratch.spawn(
-            "kv-monitor", Binaries.monitor, ["--listen", monitor, "--log-target", "stderr"])
-        var servers: [(address: String, resp: Int)] = []
-        for index in 0..<2 {
-            let address = "127.0.0.1:\(try Loopback.freePort())"
-            let resp = try Loopback.freePort()
-            _ = try scratch.spawn(
-                "kv-server", Binaries.server,
-                [
-                    "--listen", address, "--monitor", monitor, "--resp-listen", "127.0.0.1:\(resp)", "--log-target",
-                    "stderr",
-                ])
-            servers.append((address, resp))
-            // The first one becomes primary: wait for it before starting the second.
-            if index == 0 {
-                try await waitUntil(
-                    "kvctl wait --ready succeeds", timeout: 20, interval: 0.05, detail: { monitorChild.outputSummary }
-                ) {
-                    try await scratch.kvctl(["wait", "--ready", "--monitor", monitor, "--timeout", "2"]).status == 0
-                }
-            }
-        }
-        try await waitUntil(
-            "kvctl status says healthy (a synchronised pair)", timeout: 20, interval: 0.05,
-            detail: { monitorChild.outputSummary }
-        ) {
-            try await scratch.kvctl(["status", "--monitor", monitor, "--timeout", "2"]).status == 0
-        }
-        return Cluster(
-            monitor: monitor, primaryRESP: servers[0].resp, backupRESP: servers[1].resp, primary: servers[0].address)
-    }
-
     func testRedisCLIReadsWritesAndShowsReplication() async throws {
         let (cli, _) = try tools()
         let scratch = try makeScratch()
-        let cluster = try await startCluster(scratch)
+        let cluster = try await startRESPProcessCluster(scratch)
         let port = "\(cluster.primaryRESP)"
 
         let set = try await scratch.run("redis-cli", cli, ["-p", port, "SET", "k", "v"])
@@ -84,18 +40,58 @@ final class RedisClientTests: XCTestCase {
             "\(onBackup.stdout)\(onBackup.stderr)")
     }
 
-    func testRedisBenchmarkRunsPipelinedSetsAndGets() async throws {
+    func testRedisCLIServesTheDataModelTransactionsScansRESP3AndAFailover() async throws {
+        let (tool, _) = try tools()
+        let scratch = try makeScratch()
+        let cluster = try await startRESPProcessCluster(scratch)
+        let port = "\(cluster.primaryRESP)"
+        func cli(_ arguments: [String], input: String? = nil) async throws -> String {
+            let run = try await scratch.run(
+                "redis-cli", tool, ["-p", port] + arguments, input: input.map { Array($0.utf8) })
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return run.stdout
+        }
+
+        let set = try await cli(["SET", "k", "v", "EX", "1000"])
+        XCTAssertEqual(set, "OK\n")
+        let ttl = try await cli(["TTL", "k"])
+        XCTAssertTrue(["999\n", "1000\n"].contains(ttl), ttl)
+        let refused = try await cli(["SET", "k", "v", "NX"])
+        XCTAssertEqual(refused, "\n", "nil: the key exists")
+        // Commands read from standard input share one connection: a MULTI/EXEC.
+        let transaction = try await cli([], input: "MULTI\nINCR n\nINCRBY n 41\nGET k\nEXEC\n")
+        XCTAssertEqual(transaction, "OK\nQUEUED\nQUEUED\nQUEUED\n1\n42\nv\n")
+        let keys = (0..<30).map { "user:\($0)" }
+        _ = try await cli(["MSET"] + keys.flatMap { [$0, "x"] })
+        // --scan walks SCAN's cursors to the end.
+        let scanned = try await cli(["--scan", "--pattern", "user:*"])
+        XCTAssertEqual(scanned.split(separator: "\n").map(String.init).sorted(), keys.sorted())
+        let resp3 = try await cli(["-3", "--no-raw", "MGET", "k", "nothing"])
+        XCTAssertEqual(resp3, "1) \"v\"\n2) (nil)\n")
+
+        cluster.primaryProcess.signal(SIGKILL)
+        let backupPort = "\(cluster.backupRESP)"
+        var promoted = ""
+        try await waitUntil("the backup serves k after the failover", timeout: 20, detail: { promoted }) {
+            promoted = try await scratch.run("redis-cli", tool, ["-p", backupPort, "GET", "k"]).stdout
+            return promoted == "v\n"
+        }
+        let counter = try await scratch.run("redis-cli", tool, ["-p", backupPort, "INCR", "n"])
+        XCTAssertEqual(counter.stdout, "43\n", counter.stderr)
+    }
+
+    func testRedisBenchmarkRunsPipelinedSetsGetsIncrsAndMsets() async throws {
         let (_, benchmark) = try tools()
         let scratch = try makeScratch()
-        let cluster = try await startCluster(scratch)
+        let cluster = try await startRESPProcessCluster(scratch)
         let run = try await scratch.run(
             "redis-benchmark", benchmark,
-            ["-p", "\(cluster.primaryRESP)", "-t", "set,get", "-n", "2000", "-c", "10", "-P", "16", "-q"],
+            ["-p", "\(cluster.primaryRESP)", "-t", "set,get,incr,mset", "-n", "2000", "-c", "10", "-P", "16", "-q"],
             timeout: 120)
         XCTAssertEqual(run.status, 0, "\(run.stdout)\n\(run.stderr)")
         // -q still prints progress lines ended by CR; the results end with LF.
         let results = run.stdout.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map(String.init)
-        for test in ["SET", "GET"] {
+        for test in ["SET", "GET", "INCR", "MSET (10 keys)"] {
             XCTAssertTrue(
                 results.contains { $0.hasPrefix("\(test): ") && $0.contains("requests per second") },
                 "no \(test) result in:\n\(run.stdout)\n\(run.stderr)")

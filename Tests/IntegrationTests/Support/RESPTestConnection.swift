@@ -37,6 +37,14 @@ final class RESPTestConnection: Sendable {
         return parsed
     }
 
+    /// The next `count` replies as the bytes the server sent (to tell RESP2's `$-1` from
+    /// RESP3's `_`, which parse alike).
+    func rawReplies(_ count: Int, timeout: Double = 15) async throws -> String {
+        let start = consumed.get()
+        _ = try await replies(count, timeout: timeout)
+        return String(decoding: socket.bytes[start..<consumed.get()], as: UTF8.self)
+    }
+
     /// One command and its reply.
     func call(_ words: String...) async throws -> RESPValue {
         try await call(words)

@@ -1,0 +1,41 @@
+import KVResp
+import KVTestSupport
+import KVTransport
+import XCTest
+
+/// A primary and a synchronised backup, in process, each with a Redis-protocol endpoint.
+struct RESPCluster {
+    var cluster: TestCluster
+    var primary: Int
+    var backup: Int
+    /// The Redis-protocol address of each server, by server number.
+    var respAddresses: [PeerAddress]
+}
+
+extension XCTestCase {
+    func makeRESPCluster() async throws -> RESPCluster {
+        let cluster = try await makeCluster()
+        let primary = try await cluster.addServer()
+        try await cluster.waitForView(primary: primary, backup: nil)
+        let backup = try await cluster.addServer()
+        try await cluster.waitForView(primary: primary, backup: backup)
+        var addresses: [PeerAddress] = []
+        for index in [primary, backup] {
+            let running = await cluster.node(index)
+            let node = try XCTUnwrap(running)
+            let listener = try await RESPListener.start(
+                source: .bind(PeerAddress(host: "127.0.0.1", port: 0)), backend: node, group: Shared.group,
+                logger: Shared.logger)
+            addTeardownBlock { await listener.close() }
+            addresses.append(try XCTUnwrap(listener.localAddress))
+        }
+        return RESPCluster(cluster: cluster, primary: primary, backup: backup, respAddresses: addresses)
+    }
+
+    /// A Redis-protocol connection, closed when the test ends.
+    func connectRESP(_ address: PeerAddress) async throws -> RESPTestConnection {
+        let connection = try await RESPTestConnection.connect(to: address)
+        addTeardownBlock { connection.close() }
+        return connection
+    }
+}
