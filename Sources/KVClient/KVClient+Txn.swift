@@ -70,7 +70,7 @@ extension KVClient {
     /// Throws `KVClientError.invalid` for a transaction the service would refuse as sent
     /// (too deep, too many items, a key or value over its limit, a frame over 16 MiB).
     public func txn(_ txn: Txn, deadline: NIODeadline? = nil) async throws -> TxnOutcome {
-        if let problem = txn.problem { throw KVClientError.invalid(problem) }
+        if let problem = txn.sendingProblem { throw KVClientError.invalid(problem) }
         let reply = try await perform(deadline: deadline) { core, deadline, now in
             core.start(txn, deadline: deadline, at: now)
         }

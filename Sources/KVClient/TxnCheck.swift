@@ -4,59 +4,13 @@ extension Txn {
     /// Why a server would refuse this transaction as sent, or nil. Checked before it is
     /// sent: a server answers a frame it cannot decode by closing the connection, which
     /// the session would take for a failure and retry until its deadline.
-    var problem: String? {
-        var items = 0
-        if let problem = problem(depth: 0, items: &items) { return problem }
+    var sendingProblem: String? {
+        if let problem { return problem }
         let request = ClientRequest(txn: self, clientID: 0, seq: 0)
         let size = MessageCodec.encode(Frame(requestID: 0, message: .request(request))).count
         guard size <= Limits.maxFrameSize else {
             return "a transaction of \(size) bytes exceeds the frame limit of \(Limits.maxFrameSize)"
         }
         return nil
-    }
-
-    private func problem(depth: Int, items: inout Int) -> String? {
-        guard depth < Txn.maxDepth else { return "transactions nested more than \(Txn.maxDepth) deep" }
-        items += compares.count + success.count + failure.count
-        guard items <= Txn.maxItems else {
-            return "a transaction of more than \(Txn.maxItems) compares and operations"
-        }
-        for compare in compares {
-            if let problem = Self.keyProblem(compare.key) { return problem }
-            if case .value(let value) = compare.target, let problem = Self.valueProblem(value) { return problem }
-        }
-        for op in success + failure {
-            if let problem = Self.problem(op, depth: depth, items: &items) { return problem }
-        }
-        return nil
-    }
-
-    private static func problem(_ op: TxnOp, depth: Int, items: inout Int) -> String? {
-        switch op {
-        case .get(let key), .delete(let key), .add(let key, _), .addFloat(let key, _), .expire(let key, _, _):
-            return keyProblem(key)
-        case .put(let key, let value, _, _), .append(let key, let value):
-            return keyProblem(key) ?? valueProblem(value)
-        case .rename(let from, let to, _):
-            return keyProblem(from) ?? keyProblem(to)
-        case .range(let range):
-            guard (1...KeyRange.maxLimit).contains(range.limit) else {
-                return "a range limit of \(range.limit) (1 to \(KeyRange.maxLimit))"
-            }
-            return keyProblem(range.start) ?? keyProblem(range.prefix) ?? range.pattern.flatMap(keyProblem)
-        case .deleteAll:
-            return nil
-        case .txn(let inner):
-            return inner.problem(depth: depth + 1, items: &items)
-        }
-    }
-
-    private static func keyProblem(_ key: Bytes) -> String? {
-        key.count > Limits.maxKeySize ? "key of \(key.count) bytes exceeds the limit of \(Limits.maxKeySize)" : nil
-    }
-
-    private static func valueProblem(_ value: Bytes) -> String? {
-        value.count > Limits.maxValueSize
-            ? "value of \(value.count) bytes exceeds the limit of \(Limits.maxValueSize)" : nil
     }
 }

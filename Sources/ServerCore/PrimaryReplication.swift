@@ -40,6 +40,9 @@ extension ServerCore {
     }
 
     static func validate(_ request: ClientRequest) -> String? {
+        // Decoded transactions passed these checks in the codec; one built in-process
+        // (the Redis endpoint's) has not.
+        if let txn = request.txn, let problem = txn.problem { return problem }
         if request.key.count > Limits.maxKeySize {
             return "key of \(request.key.count) bytes exceeds the limit of \(Limits.maxKeySize)"
         }

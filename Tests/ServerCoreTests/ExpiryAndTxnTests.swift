@@ -142,3 +142,21 @@ extension ExpiryAndTxnTests {
         XCTAssertEqual(h["p"].counters.keysExpired, 1)
     }
 }
+
+extension ExpiryAndTxnTests {
+    /// A transaction built in-process (the Redis endpoint's) never passed the codec's
+    /// checks: the core makes them itself.
+    func testAnOversizedKeyInsideATransactionIsRefused() {
+        let h = Harness(["p"])
+        h.bootFirstPrimary("p")
+        let key = Bytes(repeating: 0x6B, count: Limits.maxKeySize + 1)
+        let token = h.txn(
+            "p",
+            Txn(compares: [.absent(key)], success: [.put(key, value: b("v"), expiry: .never, returnPrevious: false)]))
+        XCTAssertEqual(h.reply(token)?.status, .invalid)
+        XCTAssertTrue(h["p"].store.isEmpty)
+        var deep = Txn(success: [])
+        for _ in 0..<Txn.maxDepth { deep = Txn(success: [.txn(deep)]) }
+        XCTAssertEqual(h.reply(h.txn("p", deep))?.status, .invalid, "nested deeper than the codec allows")
+    }
+}
