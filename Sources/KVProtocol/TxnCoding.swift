@@ -4,8 +4,7 @@
 extension WireWriter {
     public mutating func append(_ stored: StoredValue) {
         blob(stored.value)
-        u64(stored.revision)
-        u64(stored.expiresAt)
+        u64(stored.revision, stored.expiresAt)
     }
 
     public mutating func append(_ reply: ClientReply) {
@@ -17,10 +16,17 @@ extension WireWriter {
     }
 
     public mutating func append(_ update: ForwardedUpdate) {
-        append(update.change)
-        u64(update.revision)
-        u64(update.clientID)
-        u64(update.seq)
+        if case .put(let key, let stored) = update.change {
+            // Most updates are puts: the same bytes as `append(change)` then the fields
+            // below, with the five integers that follow the value written in one go.
+            u8(1)
+            blob(key)
+            blob(stored.value)
+            u64(stored.revision, stored.expiresAt, update.revision, update.clientID, update.seq)
+        } else {
+            append(update.change)
+            u64(update.revision, update.clientID, update.seq)
+        }
         append(update.reply)
     }
 
@@ -35,8 +41,7 @@ extension WireWriter {
         case .setDeadline(let key, let expiresAt, let revision):
             u8(2)
             blob(key)
-            u64(expiresAt)
-            u64(revision)
+            u64(expiresAt, revision)
         case .delete(let key):
             u8(3)
             blob(key)

@@ -160,11 +160,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         storage?.start(
             persisted: { [weak self] lsn in
                 guard let self, self.lifecycle == .running else { return }
-                self.run(self.core.step(.persisted(upTo: lsn), now: self.environment.wallClockMillis))
+                self.run(self.core.step(.persisted(upTo: lsn)))
             },
             diskFull: { [weak self] full in
                 guard let self, self.lifecycle == .running else { return }
-                self.run(self.core.step(.diskFull(full), now: self.environment.wallClockMillis))
+                self.run(self.core.step(.diskFull(full)))
             })
         ticker = environment.scheduleRepeated(initialDelay: 0, every: configuration.pingInterval) { [weak self] in
             self?.tick()
@@ -174,6 +174,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public var isRunning: Bool { lifecycle == .running }
 
     // MARK: - Inbound
+
+    // Only client requests and ticks read the wall clock. Other events run at the time of
+    // the last that did (the core never lets time go back): a request they let proceed
+    // (deferred, then drained at an acknowledgement) is judged at a time no earlier than
+    // its arrival, and replicated updates carry deadlines the primary decided.
 
     /// A client's request; the answer goes to `requester`.
     public func receive(_ request: ClientRequest, from requester: Environment.Requester) {
@@ -186,13 +191,13 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     /// A forward batch from a primary (this server as backup).
     public func receive(_ batch: ForwardBatch, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
-        run(core.step(.forward(batch, register(requester, request: nil)), now: environment.wallClockMillis))
+        run(core.step(.forward(batch, register(requester, request: nil))))
     }
 
     /// A state-transfer chunk from a primary (this server as backup).
     public func receive(_ chunk: TransferChunk, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
-        run(core.step(.transfer(chunk, register(requester, request: nil)), now: environment.wallClockMillis))
+        run(core.step(.transfer(chunk, register(requester, request: nil))))
     }
 
     /// The operator accepts this server's data as the state to serve (`kvctl revive`).
@@ -280,7 +285,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 measurements.forwardBatches(ack?.verdict == .accepted ? .acked : .failed, count: 1)
                 measurements.forwardBatchFinished(nanoseconds: self.elapsed(since: sentAt))
             }
-            self.run(self.core.step(.backupReplied(id, ack), now: self.environment.wallClockMillis))
+            self.run(self.core.step(.backupReplied(id, ack)))
         }
     }
 

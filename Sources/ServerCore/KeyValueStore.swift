@@ -55,6 +55,22 @@ public struct KeyValueStore: Sendable {
         return stored
     }
 
+    /// The key's value alone unless it has expired by `now`: what a GET reads, without
+    /// building a `StoredValue` around it.
+    public func liveValue(_ key: Bytes, at now: UInt64) -> Bytes? {
+        guard let slot = slots[key], !isExpired(key, at: now) else { return nil }
+        return slot.value
+    }
+
+    public func contains(_ key: Bytes) -> Bool { slots[key] != nil }
+
+    /// Whether the key is held and its deadline has come by `now`. Only keys the store
+    /// holds have a deadline, and most stores have none to look up.
+    public func isExpired(_ key: Bytes, at now: UInt64) -> Bool {
+        guard !deadlineOf.isEmpty, let deadline = deadlineOf[key] else { return false }
+        return deadline <= now
+    }
+
     /// Applies one update's change; `revision` becomes the store's revision when the
     /// change is not `.none`. Revision 0 (an update from a 0.1 primary) takes the next.
     public mutating func apply(_ change: StoreChange, revision updateRevision: UInt64) {

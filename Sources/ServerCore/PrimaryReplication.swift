@@ -106,7 +106,7 @@ extension ServerCore {
         if let update { enqueueForBackup(update) }
         // Keys a range passed over as expired go the way of the keys a request names,
         // before the reply can leave.
-        let due = passedOver.filter { store[$0]?.isExpired(at: now) == true }
+        let due = passedOver.filter { store.isExpired($0, at: now) }
         if !due.isEmpty { expire(due, &effects) }
         hold(reply, for: token, &effects)
     }
@@ -126,8 +126,8 @@ extension ServerCore {
             let sized = reply.encodedSize <= Limits.maxTransactionBytes ? reply : Self.tooLarge(reply.encodedSize)
             return (sized, execution.expiredSeen)
         }
-        guard let stored = store.live(request.key, at: now) else { return (ClientReply(status: .noKey), []) }
-        return (ClientReply(status: .ok, value: stored.value), [])
+        guard let value = store.liveValue(request.key, at: now) else { return (ClientReply(status: .noKey), []) }
+        return (ClientReply(status: .ok, value: value), [])
     }
 
     /// What an update changes and what its client is told, decided against the store.
@@ -137,15 +137,15 @@ extension ServerCore {
         case .put:
             return (.put(request.key, StoredValue(value: request.value, revision: revision)), ClientReply(status: .ok))
         case .putHash:
-            let previous = store.live(request.key, at: now)?.value
+            let previous = store.liveValue(request.key, at: now)
             let newValue = PutHash.newValue(previous: previous ?? [], argument: request.value)
             return (
                 .put(request.key, StoredValue(value: newValue, revision: revision)),
                 ClientReply(status: .ok, value: previous ?? [])
             )
         case .delete:
-            guard store[request.key] != nil else { return (.none, ClientReply(status: .noKey)) }
-            let found = store.live(request.key, at: now) != nil
+            guard store.contains(request.key) else { return (.none, ClientReply(status: .noKey)) }
+            let found = !store.isExpired(request.key, at: now)
             return (.delete(request.key), ClientReply(status: found ? .ok : .noKey))
         case .txn, .get:
             preconditionFailure("transactions and reads are not decided here")
@@ -179,9 +179,9 @@ extension ServerCore {
     private mutating func expireTouchedKeys(of request: ClientRequest, _ effects: inout [ServerEffect]) {
         guard store.expiring > 0 else { return }
         if let txn = request.txn {
-            let expired = txn.keys.filter { store[$0]?.isExpired(at: now) == true }
+            let expired = txn.keys.filter { store.isExpired($0, at: now) }
             if !expired.isEmpty { expire(expired, &effects) }
-        } else if store[request.key]?.isExpired(at: now) == true {
+        } else if store.isExpired(request.key, at: now) {
             expire([request.key], &effects)
         }
     }

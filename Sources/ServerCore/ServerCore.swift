@@ -307,10 +307,11 @@ public struct ServerCore {
     // MARK: - The log
 
     /// Hands `record` to the log under the next LSN (only with a data directory).
-    mutating func persist(_ record: DurableRecord, _ effects: inout [ServerEffect]) {
+    mutating func persist(_ record: @autoclosure () -> DurableRecord, _ effects: inout [ServerEffect]) {
+        // Built only with a data directory: a record copies the update it carries.
         guard config.durable else { return }
         lastLSN += 1
-        effects.append(.persist(record, lsn: lastLSN))
+        effects.append(.persist(record(), lsn: lastLSN))
     }
 
     /// Logs that this server now holds the complete state of the current view in `role`.

@@ -1,17 +1,15 @@
 import KVProtocol
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The store's keys in byte order, for ranges and scans: a list of sorted chunks, each
 /// at most `maxChunk` keys, so an insert or a removal moves at most a chunk's worth of
 /// references. The keys share their storage with the store's dictionary (arrays are
 /// copy-on-write), so the index costs about a reference per key (docs/PERFORMANCE.md).
 struct SortedKeys: Sendable {
     private var chunks: [[Bytes]] = []
+    /// Each chunk's last key, in the chunks' order: the search for a key's chunk reads
+    /// this flat array instead of reaching into every chunk it passes (a nested access
+    /// retained and released the inner array at each step, most of a SET's index cost).
+    private var lastKeys: [Bytes] = []
     private(set) var count = 0
 
     static let maxChunk = 512
@@ -24,26 +22,30 @@ struct SortedKeys: Sendable {
 
     /// Where `key` is or would go.
     private func position(of key: Bytes) -> Position {
-        // The first chunk whose last key is not below `key`.
+        key.withUnsafeBytes { probe in
+            // The first chunk whose last key is not below `key`.
+            let chunk = lastKeys.withUnsafeBufferPointer { Self.firstNotBelow(probe, in: $0) }
+            guard chunk < chunks.count else {
+                return chunks.isEmpty
+                    ? Position(chunk: 0, index: 0)
+                    : Position(chunk: chunks.count - 1, index: chunks[chunks.count - 1].count)
+            }
+            let index = chunks.withUnsafeBufferPointer { all in
+                all[chunk].withUnsafeBufferPointer { Self.firstNotBelow(probe, in: $0) }
+            }
+            return Position(chunk: chunk, index: index)
+        }
+    }
+
+    /// The index of the first of `keys` (sorted) that is not below `probe`.
+    private static func firstNotBelow(_ probe: UnsafeRawBufferPointer, in keys: UnsafeBufferPointer<Bytes>) -> Int {
         var low = 0
-        var high = chunks.count
+        var high = keys.count
         while low < high {
             let mid = (low + high) / 2
-            if ByteOrder.less(chunks[mid][chunks[mid].count - 1], key) { low = mid + 1 } else { high = mid }
+            if ByteOrder.less(keys[mid], probe) { low = mid + 1 } else { high = mid }
         }
-        guard low < chunks.count else {
-            return chunks.isEmpty
-                ? Position(chunk: 0, index: 0)
-                : Position(chunk: chunks.count - 1, index: chunks[chunks.count - 1].count)
-        }
-        let chunk = chunks[low]
-        var lo = 0
-        var hi = chunk.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if ByteOrder.less(chunk[mid], key) { lo = mid + 1 } else { hi = mid }
-        }
-        return Position(chunk: low, index: lo)
+        return low
     }
 
     /// Adds a key the index does not hold.
@@ -51,14 +53,18 @@ struct SortedKeys: Sendable {
         count += 1
         guard !chunks.isEmpty else {
             chunks.append([key])
+            lastKeys.append(key)
             return
         }
         let at = position(of: key)
         chunks[at.chunk].insert(key, at: at.index)
+        if at.index == chunks[at.chunk].count - 1 { lastKeys[at.chunk] = key }
         if chunks[at.chunk].count > Self.maxChunk {
             let upper = Array(chunks[at.chunk][(Self.maxChunk / 2)...])
             chunks[at.chunk].removeLast(upper.count)
             chunks.insert(upper, at: at.chunk + 1)
+            lastKeys[at.chunk] = chunks[at.chunk][chunks[at.chunk].count - 1]
+            lastKeys.insert(upper[upper.count - 1], at: at.chunk + 1)
         }
     }
 
@@ -69,11 +75,17 @@ struct SortedKeys: Sendable {
         guard at.index < chunks[at.chunk].count, chunks[at.chunk][at.index] == key else { return }
         count -= 1
         chunks[at.chunk].remove(at: at.index)
-        if chunks[at.chunk].isEmpty { chunks.remove(at: at.chunk) }
+        if chunks[at.chunk].isEmpty {
+            chunks.remove(at: at.chunk)
+            lastKeys.remove(at: at.chunk)
+        } else if at.index == chunks[at.chunk].count {
+            lastKeys[at.chunk] = chunks[at.chunk][at.index - 1]
+        }
     }
 
     mutating func removeAll() {
         chunks = []
+        lastKeys = []
         count = 0
     }
 
@@ -93,31 +105,4 @@ struct SortedKeys: Sendable {
     }
 
     var all: [Bytes] { chunks.flatMap { $0 } }
-}
-
-/// Byte-wise (memcmp) order of keys, as etcd and Redis's sorted commands compare.
-enum ByteOrder {
-    static func less(_ a: Bytes, _ b: Bytes) -> Bool {
-        a.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { y in
-                let common = min(x.count, y.count)
-                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                return order != 0 ? order < 0 : x.count < y.count
-            }
-        }
-    }
-
-    /// The least key above every key that starts with `prefix`, or nil when there is
-    /// none (the prefix is all 0xff bytes, or empty).
-    static func successor(ofPrefix prefix: Bytes) -> Bytes? {
-        var end = prefix
-        while let last = end.last {
-            if last < 0xFF {
-                end[end.count - 1] = last + 1
-                return end
-            }
-            end.removeLast()
-        }
-        return nil
-    }
 }

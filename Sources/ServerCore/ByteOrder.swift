@@ -1,0 +1,49 @@
+import KVProtocol
+
+/// Byte-wise (memcmp) order of keys, as etcd and Redis's sorted commands compare.
+enum ByteOrder {
+    static func less(_ a: Bytes, _ b: Bytes) -> Bool {
+        b.withUnsafeBytes { less(a, $0) }
+    }
+
+    /// Whether `a` is below the bytes `b` points at. The sorted index's searches pin the
+    /// key they look for once and compare it with each key they pass through this.
+    @inline(__always)
+    static func less(_ a: Bytes, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.withUnsafeBytes { less($0, b) }
+    }
+
+    /// Eight bytes at a time, in Swift rather than through memcmp: keys are short, and
+    /// with no opaque call in the comparison the compiler can read a key in place
+    /// instead of retaining and releasing it at every step of a binary search.
+    @inline(__always)
+    static func less(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        let common = min(x.count, y.count)
+        var at = 0
+        while at + 8 <= common {
+            let p = x.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
+            let q = y.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
+            if p != q { return p < q }
+            at += 8
+        }
+        while at < common {
+            if x[at] != y[at] { return x[at] < y[at] }
+            at += 1
+        }
+        return x.count < y.count
+    }
+
+    /// The least key above every key that starts with `prefix`, or nil when there is
+    /// none (the prefix is all 0xff bytes, or empty).
+    static func successor(ofPrefix prefix: Bytes) -> Bytes? {
+        var end = prefix
+        while let last = end.last {
+            if last < 0xFF {
+                end[end.count - 1] = last + 1
+                return end
+            }
+            end.removeLast()
+        }
+        return nil
+    }
+}
