@@ -81,10 +81,7 @@ extension Simulation {
                 return
             }
             history.complete(current.ticket, response, at: now)
-            switch current.call {
-            case .get: break
-            case .put, .putHash, .delete: noteAcknowledged(clientID: client.core.clientID, seq: client.core.seq)
-            }
+            if current.call.mayWrite { noteAcknowledged(clientID: client.core.clientID, seq: client.core.seq) }
             if client === reader { statistics.finalReadsAnswered += 1 } else { statistics.completed += 1 }
             finish(client)
         case .fail(.timedOut):

@@ -26,6 +26,7 @@ struct Workload {
         case .put(let value): (.put, value)
         case .putHash(let argument): (.putHash, argument)
         case .delete: (.delete, [])
+        case .read, .write, .add, .remove, .range: preconditionFailure("not in the workload: \(call.name)")
         }
     }
 
