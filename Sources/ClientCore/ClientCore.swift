@@ -57,9 +57,17 @@ public struct ClientCore: Sendable {
     public mutating func start(
         _ op: Operation, key: Bytes, value: Bytes = [], deadline: UInt64?, at now: UInt64
     ) -> ClientEffect {
+        start(ClientRequest(op: op, clientID: clientID, seq: seq + 1, key: key, value: value), deadline, now)
+    }
+
+    /// Begins a transaction under the next sequence number, as `start(_:key:value:deadline:at:)`.
+    public mutating func start(_ txn: Txn, deadline: UInt64?, at now: UInt64) -> ClientEffect {
+        start(ClientRequest(txn: txn, clientID: clientID, seq: seq + 1), deadline, now)
+    }
+
+    private mutating func start(_ request: ClientRequest, _ deadline: UInt64?, _ now: UInt64) -> ClientEffect {
         precondition(operation == nil, "a client session runs one operation at a time")
-        seq += 1
-        let request = ClientRequest(op: op, clientID: clientID, seq: seq, key: key, value: value)
+        seq = request.seq
         operation = OperationInFlight(request: request, deadline: deadline, attempt: 0, phase: .pausing)
         return attempt(at: now)
     }
