@@ -21,18 +21,29 @@ extension Simulation {
         client.remaining -= 1
         client.started += 1
         let isReader = client === reader
-        let (key, call) =
-            isReader
-            ? (client.keysToRead.removeFirst(), Call.get)
-            : workload.next(client: client.index + 1, number: client.started, random: &random)
-        let ticket = history.invoke(client: UInt64(client.index + 1), key: key, call, at: now)
+        let planned: Workload.Planned
+        if isReader {
+            planned = Workload.read(client.keysToRead.removeFirst())
+        } else if let scan = client.scan {
+            planned = Workload.page(from: scan.next, limit: scan.limit)
+        } else {
+            planned = workload.next(
+                client: client.index + 1, number: client.started, now: now, revisions: client.revisions,
+                random: &random)
+        }
+        let ticket = history.invoke(client: UInt64(client.index + 1), key: planned.key, planned.call, at: now)
         let position = history.operations.count - 1
-        client.current = ClientSession.Current(key: key, call: call, ticket: ticket, position: position)
+        client.current = ClientSession.Current(
+            key: planned.key, call: planned.call, ticket: ticket, position: position)
         if isReader { statistics.finalReads += 1 } else { statistics.operations += 1 }
         trace.record(now, .operationStarted(client: client.node, history.operations[position]))
-        let (op, value) = Workload.request(for: call)
         let deadline = now + (isReader ? Self.finalReadDeadline : clientDeadline)
-        carryOut(client.core.start(op, key: key, value: value, deadline: deadline, at: now), for: client)
+        switch planned.request {
+        case .plain(let op, let value):
+            carryOut(client.core.start(op, key: planned.key, value: value, deadline: deadline, at: now), for: client)
+        case .txn(let txn):
+            carryOut(client.core.start(txn, deadline: deadline, at: now), for: client)
+        }
     }
 
     func clientExchangeEnded(_ client: ClientSession, _ purpose: Exchange.Purpose, _ outcome: Exchange.Outcome) {
@@ -76,19 +87,38 @@ extension Simulation {
         case .pause(let duration):
             schedule(client, after: duration)
         case .complete(let reply):
-            guard let response = Workload.response(to: current.call, reply) else {
-                fail("\(client.name) got \(reply.status) to \(current.call.name)")
+            guard let response = WorkloadAnswer.response(to: current.call, reply) else {
+                fail(
+                    "\(client.name) got \(reply.status) \(reply.outcome.map { "\($0)" } ?? "") to \(current.call.name)")
                 return
             }
             history.complete(current.ticket, response, at: now)
             if current.call.mayWrite { noteAcknowledged(clientID: client.core.clientID, seq: client.core.seq) }
+            learn(response, to: current, in: client)
             if client === reader { statistics.finalReadsAnswered += 1 } else { statistics.completed += 1 }
             finish(client)
         case .fail(.timedOut):
             if client !== reader { statistics.unknownOutcomes += 1 }
+            // A scan whose page timed out is abandoned; the next operation is a new one.
+            client.scan = nil
             finish(client)
         case .fail(let failure):
             fail("\(client.name) got \(failure) for \(history.operations[current.position])")
+        }
+    }
+
+    /// What a session keeps of an answer for its next operations (the revisions its
+    /// conditional puts compare, a scan's next page), and the workload's figures.
+    private func learn(_ response: Response, to current: ClientSession.Current, in client: ClientSession) {
+        statistics.workload.count(current.call, response)
+        switch (current.call, response) {
+        case (.remove, _):
+            client.revisions[current.key] = 0
+        case (.range(_, _, let limit), .page(let items, let next)):
+            for item in items { client.revisions[item.key] = item.found.revision }
+            client.scan = next.map { ($0, limit) }
+        default:
+            if let revision = WorkloadAnswer.revisionSeen(in: response) { client.revisions[current.key] = revision }
         }
     }
 

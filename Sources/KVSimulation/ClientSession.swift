@@ -24,6 +24,10 @@ final class ClientSession {
     /// Numbers the session's wake-ups so a stale one (for a pause already over) is ignored.
     var wake: UInt64 = 0
     var started = 0
+    /// The revision this session last saw of each key, which its conditional puts compare.
+    var revisions: [Bytes: UInt64] = [:]
+    /// A scan under way: where its next page starts, and the pages' limit.
+    var scan: (next: Bytes, limit: Int)?
 
     init(index: Int, node: Int, name: String, core: ClientCore, operations: Int) {
         self.index = index

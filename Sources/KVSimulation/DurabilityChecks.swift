@@ -21,7 +21,7 @@ extension Simulation {
     /// checking against the LSN of then is weaker, never wrong).
     func arriving(at server: SimulatedServer, exchange: UInt64, _ message: Message, _ deliver: () -> Void) {
         var update: ClientSequence?
-        if case .request(let request) = message, request.op != .get {
+        if case .request(let request) = message, request.mayWrite {
             update = ClientSequence(clientID: request.clientID, seq: request.seq)
         }
         arrival = (exchange, update, false)
