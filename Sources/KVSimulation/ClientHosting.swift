@@ -31,16 +31,18 @@ extension Simulation {
                 client: client.index + 1, number: client.started, now: now, revisions: client.revisions,
                 random: &random)
         }
-        let ticket = history.invoke(client: UInt64(client.index + 1), key: planned.key, planned.call, at: now)
-        let position = history.operations.count - 1
-        client.current = ClientSession.Current(
-            key: planned.key, call: planned.call, ticket: ticket, position: position)
+        let parts = planned.parts.map { key, call in
+            let ticket = history.invoke(client: UInt64(client.index + 1), key: key, call, at: now)
+            let position = history.operations.count - 1
+            trace.record(now, .operationStarted(client: client.node, history.operations[position]))
+            return ClientSession.Current.Part(key: key, call: call, ticket: ticket, position: position)
+        }
+        client.current = ClientSession.Current(parts: parts)
         if isReader { statistics.finalReads += 1 } else { statistics.operations += 1 }
-        trace.record(now, .operationStarted(client: client.node, history.operations[position]))
         let deadline = now + (isReader ? Self.finalReadDeadline : clientDeadline)
         switch planned.request {
         case .plain(let op, let value):
-            carryOut(client.core.start(op, key: planned.key, value: value, deadline: deadline, at: now), for: client)
+            carryOut(client.core.start(op, key: parts[0].key, value: value, deadline: deadline, at: now), for: client)
         case .txn(let txn):
             carryOut(client.core.start(txn, deadline: deadline, at: now), for: client)
         }
@@ -87,14 +89,21 @@ extension Simulation {
         case .pause(let duration):
             schedule(client, after: duration)
         case .complete(let reply):
-            guard let response = WorkloadAnswer.response(to: current.call, reply) else {
+            let calls = current.parts.map(\.call)
+            guard let responses = WorkloadAnswer.responses(to: calls, reply) else {
                 fail(
-                    "\(client.name) got \(reply.status) \(reply.outcome.map { "\($0)" } ?? "") to \(current.call.name)")
+                    "\(client.name) got \(reply.status) \(reply.outcome.map { "\($0)" } ?? "") to "
+                        + calls.map(\.name).joined(separator: ", "))
                 return
             }
-            history.complete(current.ticket, response, at: now)
-            if current.call.mayWrite { noteAcknowledged(clientID: client.core.clientID, seq: client.core.seq) }
-            learn(response, to: current, in: client)
+            for (part, response) in zip(current.parts, responses) {
+                history.complete(part.ticket, response, at: now)
+                learn(response, to: part, in: client)
+            }
+            if calls.contains(where: \.mayWrite) {
+                noteAcknowledged(clientID: client.core.clientID, seq: client.core.seq)
+            }
+            if current.parts.count > 1 { checkTransferSum(responses, of: current.parts) }
             if client === reader { statistics.finalReadsAnswered += 1 } else { statistics.completed += 1 }
             finish(client)
         case .fail(.timedOut):
@@ -103,13 +112,13 @@ extension Simulation {
             client.scan = nil
             finish(client)
         case .fail(let failure):
-            fail("\(client.name) got \(failure) for \(history.operations[current.position])")
+            fail("\(client.name) got \(failure) for \(history.operations[current.parts[0].position])")
         }
     }
 
     /// What a session keeps of an answer for its next operations (the revisions its
     /// conditional puts compare, a scan's next page), and the workload's figures.
-    private func learn(_ response: Response, to current: ClientSession.Current, in client: ClientSession) {
+    private func learn(_ response: Response, to current: ClientSession.Current.Part, in client: ClientSession) {
         statistics.workload.count(current.call, response)
         switch (current.call, response) {
         case (.remove, _):
@@ -123,9 +132,10 @@ extension Simulation {
     }
 
     private func finish(_ client: ClientSession) {
-        let operation = history.operations[client.current!.position]
+        let operations = client.current!.parts.map { history.operations[$0.position] }
         client.current = nil
-        trace.record(now, .operationEnded(client: client.node, operation))
+        for operation in operations { trace.record(now, .operationEnded(client: client.node, operation)) }
+        let operation = operations[0]
         if client === reader {
             if case .unknown = operation.outcome, risky || livenessExemption != nil {
                 // The service refuses: both copies of the data may be gone. The other

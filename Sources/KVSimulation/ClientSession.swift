@@ -5,12 +5,18 @@ import KVProtocol
 /// A client session: `ClientCore` with a workload, recording each operation in the
 /// history as it is invoked and when it ends.
 final class ClientSession {
+    /// The operation in progress: what the history records of it, one call per key
+    /// (several for a transfer or an audit).
     struct Current {
-        let key: Bytes
-        let call: Call
-        let ticket: HistoryRecorder.Ticket
-        /// Where the operation sits in the history.
-        let position: Int
+        struct Part {
+            let key: Bytes
+            let call: Call
+            let ticket: HistoryRecorder.Ticket
+            /// Where the call sits in the history.
+            let position: Int
+        }
+
+        let parts: [Part]
     }
 
     let index: Int

@@ -129,10 +129,11 @@ public final class Simulation {
         // Every key begins with the workload's prefix, which its scans cover.
         workload = Workload(
             keys: (0..<keyCount).map { Workload.prefix + Bytes(utf8: "\($0)") },
-            // get, put, puthash, delete; read, write, add, remove, scan.
+            // get, put, puthash, delete; read, write, add, remove, scan; transfer, audit.
             weights: [
                 15 + random.below(10), 10, 5 + random.below(10), 5 + random.below(5),
                 15 + random.below(10), 20, 5 + random.below(10), 5, 3 + random.below(5),
+                3 + random.below(5), 3 + random.below(5),
             ])
         let minDelay = random.between(100, 1_000)
         let profile = LinkProfile(

@@ -9,25 +9,42 @@ import KVProtocol
 /// scans paged over the keys' prefix. Every written text value is unique, which lets the
 /// linearizability checker tell writes apart; adds and integer values repeat, their
 /// revisions do not.
+///
+/// Two more keys are counters that only transfers touch: a transaction that takes an
+/// amount from one and adds it to the other, and an audit, a transaction that reads
+/// both; their sum must always be 0 (`TransferInvariant`). Each is recorded in the
+/// history as one call per key (an add or a read), which the per-key check takes as any
+/// other: a linearizable history's projection on one key is linearizable.
 struct Workload {
     enum Kind: Int, CaseIterable {
-        case get, put, putHash, delete, read, write, add, remove, scan
+        case get, put, putHash, delete, read, write, add, remove, scan, transfer, audit
     }
 
-    /// One operation: the history's call, and the request that carries it out.
+    /// One operation: the history's calls, and the request that carries it out.
     struct Planned {
         enum Request {
             case plain(Operation, value: Bytes)
             case txn(Txn)
         }
 
-        let key: Bytes
-        let call: Call
+        /// One key and call, or one per counter of a transfer or an audit.
+        let parts: [(key: Bytes, call: Call)]
         let request: Request
+
+        init(key: Bytes, call: Call, request: Request) {
+            self.init(parts: [(key, call)], request: request)
+        }
+
+        init(parts: [(key: Bytes, call: Call)], request: Request) {
+            self.parts = parts
+            self.request = request
+        }
     }
 
     /// Every key begins with it, so a scan over it covers them all.
     static let prefix = Bytes(utf8: "k")
+    /// The counters, outside the prefix (a scan never meets them).
+    static let counters = [Bytes(utf8: "t0"), Bytes(utf8: "t1")]
 
     let keys: [Bytes]
     /// A weight for each `Kind`, in order.
@@ -59,6 +76,17 @@ struct Workload {
             return Planned(key: key, call: .remove, request: .txn(Txn(success: [.delete(key)])))
         case .scan:
             return Self.page(from: [], limit: 1 + random.below(3))
+        case .transfer:
+            let (from, to) = random.chance(permille: 500) ? (0, 1) : (1, 0)
+            let amount = Int64(1 + random.below(9))
+            let (source, target) = (Self.counters[from], Self.counters[to])
+            return Planned(
+                parts: [(source, .add(delta: -amount)), (target, .add(delta: amount))],
+                request: .txn(
+                    Txn(success: [.add(source, -amount), .add(target, amount), .get(source), .get(target)])))
+        case .audit:
+            return Planned(
+                parts: Self.counters.map { ($0, .read) }, request: .txn(Txn(success: Self.counters.map { .get($0) })))
         }
     }
 

@@ -16,6 +16,9 @@ public struct WorkloadStatistics: Sendable {
     public var removes = 0
     public var scanPages = 0
     public var scansCompleted = 0
+    /// Transactions over both transfer counters, whose sum `TransferInvariant` checks.
+    public var transfers = 0
+    public var audits = 0
     /// Keys the primaries deleted because their deadline had passed (as they read them,
     /// or at a tick), over every process.
     public var keysExpired: UInt64 = 0
@@ -57,6 +60,8 @@ public struct WorkloadStatistics: Sendable {
         removes += other.removes
         scanPages += other.scanPages
         scansCompleted += other.scansCompleted
+        transfers += other.transfers
+        audits += other.audits
         keysExpired += other.keysExpired
     }
 
@@ -64,6 +69,7 @@ public struct WorkloadStatistics: Sendable {
         "transactions answered: \(reads) reads, \(writes) writes (\(conditionalWrites) conditional, \(refusedWrites) "
             + "refused; \(writesWithDeadline) with a deadline, \(writesGoneAtOnce) of them past it when applied), "
             + "\(adds) adds (\(refusedAdds) on a value not an integer), \(removes) removes, \(scansCompleted) scans "
-            + "completed (\(scanPages) pages); \(keysExpired) keys expired"
+            + "completed (\(scanPages) pages), \(transfers) transfers and \(audits) audits summing to 0; "
+            + "\(keysExpired) keys expired"
     }
 }

@@ -3,7 +3,7 @@ import XCTest
 
 /// The workload reaches what the checks are for: keys expire during the runs (some
 /// writes even after their deadline), conditions refuse writes, adds meet values that are
-/// not integers, and scans run to their end.
+/// not integers, scans run to their end, and transfers and audits show both counters.
 final class WorkloadCoverageTests: XCTestCase {
     func testTheFirstSeedsExerciseTheTransactions() {
         var total = SimulationStatistics()
@@ -20,5 +20,7 @@ final class WorkloadCoverageTests: XCTestCase {
         XCTAssertGreaterThan(workload.refusedAdds, 10, workload.summary)
         XCTAssertGreaterThan(workload.scansCompleted, 50, workload.summary)
         XCTAssertGreaterThan(workload.scanPages, workload.scansCompleted, workload.summary)
+        XCTAssertGreaterThan(workload.transfers, 50, workload.summary)
+        XCTAssertGreaterThan(workload.audits, 50, workload.summary)
     }
 }
