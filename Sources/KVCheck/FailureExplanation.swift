@@ -52,6 +52,12 @@ enum FailureExplanation {
             return "(it read the previous value \(model.describeValue(expectedPrevious)), but \(holds))"
         case .delete(let expectedExisted?):
             return "(it says the key \(expectedExisted ? "existed" : "was missing"), but \(holds))"
+        case .write(_, _, let deadline, let answer?)
+        where answer.applied && answer.after == .absent && (deadline == 0 || deadline > latest):
+            // Only a deadline already passed when it ran leaves a written key absent.
+            let when =
+                deadline == 0 ? "it has no deadline" : "it returned at \(latest), before its deadline \(deadline)"
+            return "(it was applied and left the key absent, but \(when); \(holds))"
         case .write(_, _, _, let answer?), .add(_, let answer?):
             return "(it was \(answer.applied ? "applied" : "refused") and left \(model.describe(answer.after)), "
                 + "but \(holds))"

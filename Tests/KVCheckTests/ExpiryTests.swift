@@ -90,7 +90,8 @@ final class ExpiryTests: XCTestCase {
             read(1, "k", 40...50, nil),
         ])
         // Not when it returned before its deadline.
-        assertNotLinearizable([write(2, "k", "v", deadline: 40, 10...30, after: nil)], key: "k")
+        let explanation = assertNotLinearizable([write(2, "k", "v", deadline: 40, 10...30, after: nil)], key: "k")
+        XCTAssertTrue(explanation.contains("it returned at 30, before its deadline 40"), explanation)
     }
 
     func testATimedOutWriteWithADeadlineMayHaveLeftTheKeyOrNot() {
