@@ -32,12 +32,7 @@ public struct HistoryOperation: Hashable, Sendable, CustomStringConvertible {
     /// For example `client 3 puthash "k" "a" -> previous "x" [100, 250]`; an unknown
     /// outcome reads `-> ? [100, ?]`.
     public var description: String {
-        var text = "client \(client) \(call.name) \(ValueText.show(key))"
-        switch call {
-        case .put(let value): text += " \(ValueText.show(value))"
-        case .putHash(let argument): text += " \(ValueText.show(argument))"
-        case .get, .delete: break
-        }
+        var text = "client \(client) \(call.name) \(ValueText.show(key))" + ValueText.input(of: call)
         switch outcome {
         case .returned(let at, let response):
             text += " -> \(ValueText.show(response)) [\(invokedAt), \(at)]"

@@ -35,6 +35,8 @@ struct KeySearch {
     /// One linearized call, with what to restore when the search takes it back.
     private struct Frame {
         var call: Int
+        /// Which of the step's outcomes was taken (`SequentialKeyModel.successor`).
+        var alternative: Int
         var stateBefore: State
         var frontierBefore: Int
         var highestBefore: Int
@@ -107,43 +109,81 @@ struct KeySearch {
             return memo.insert(first, UInt64(unknownSet), body).inserted
         }
 
+        /// The earliest return still in the list, at or after `call` (no return comes
+        /// before the call the walk is at): no operation left can take effect later.
+        func latest(from call: Int) -> UInt64 {
+            var walk = call
+            while walk != EventList.none {
+                if !EventList.isCall(walk) { return returnedAt[EventList.operation(of: walk)] ?? .max }
+                walk = events.next[walk]
+            }
+            return .max
+        }
+
+        /// Outcome `alternative` of operation `operation`'s step from the current state.
+        func successor(_ operation: Int, at call: Int, alternative: Int) -> SequentialKeyModel.Successor {
+            let step = steps[operation]
+            let bound = model.dependsOnTime(step, in: state) ? latest(from: call) : .max
+            return model.successor(of: step, from: state, latest: bound, alternative: alternative)
+        }
+
+        /// Linearizes `operation` leaving `after`, unless this prefix set has led to that
+        /// state before (and failed from there).
+        func take(_ operation: Int, leaving after: State) -> Bool {
+            if returnedAt[operation] != nil {
+                let member = rank[operation]
+                known.insert(member)
+                let newFrontier = member == frontier ? known.firstAbsent(from: member + 1) : frontier
+                let newHighest = max(highest, member)
+                guard isNew(after, newFrontier, newHighest, unknownSet) else {
+                    known.remove(member)
+                    return false
+                }
+                frontier = newFrontier
+                highest = newHighest
+            } else {
+                unknown.insert(rank[operation])
+                let newSet = unknownSets.insert(0, 0, unknown.words[...]).offset
+                guard isNew(after, frontier, highest, newSet) else {
+                    unknown.remove(rank[operation])
+                    return false
+                }
+                unknownSet = newSet
+            }
+            return true
+        }
+
+        // The first outcome to try at `node`: past 0 when the search comes back to a call
+        // to try its next outcome.
+        var firstAlternative = 0
         while !events.isEmpty {
             spent += 1
             if spent > budget { return .budgetExhausted }
             if EventList.isCall(node) {
                 let operation = EventList.operation(of: node)
-                if let after = model.apply(steps[operation], to: state) {
-                    let frame = Frame(
-                        call: node, stateBefore: state, frontierBefore: frontier, highestBefore: highest,
-                        unknownSetBefore: unknownSet)
-                    var taken: Bool
-                    if returnedAt[operation] != nil {
-                        let member = rank[operation]
-                        known.insert(member)
-                        let newFrontier = member == frontier ? known.firstAbsent(from: member + 1) : frontier
-                        let newHighest = max(highest, member)
-                        taken = isNew(after, newFrontier, newHighest, unknownSet)
+                var alternative = firstAlternative
+                firstAlternative = 0
+                var taken = false
+                while !taken {
+                    let outcome = successor(operation, at: node, alternative: alternative)
+                    if outcome == .none { break }
+                    if case .state(let after) = outcome {
+                        let frame = Frame(
+                            call: node, alternative: alternative, stateBefore: state, frontierBefore: frontier,
+                            highestBefore: highest, unknownSetBefore: unknownSet)
+                        taken = take(operation, leaving: after)
                         if taken {
-                            frontier = newFrontier
-                            highest = newHighest
-                        } else {
-                            known.remove(member)
+                            stack.append(frame)
+                            state = after
                         }
-                    } else {
-                        unknown.insert(rank[operation])
-                        let newSet = unknownSets.insert(0, 0, unknown.words[...]).offset
-                        taken = isNew(after, frontier, highest, newSet)
-                        if taken { unknownSet = newSet } else { unknown.remove(rank[operation]) }
                     }
-                    if taken {
-                        // Take effect here, then start again from the earliest event left.
-                        stack.append(frame)
-                        state = after
-                        events.lift(call: node)
-                        node = events.next[events.head]
-                        continue
-                    }
-                    // This prefix set has led to this state before, and failed from there.
+                    alternative += 1
+                }
+                if taken {
+                    // Take effect here, then start again from the earliest event left.
+                    events.lift(call: node)
+                    node = events.next[events.head]
+                    continue
                 }
                 node = events.next[node]
             } else {
@@ -165,7 +205,13 @@ struct KeySearch {
                 highest = frame.highestBefore
                 unknownSet = frame.unknownSetBefore
                 events.unlift(call: frame.call)
-                node = events.next[frame.call]
+                // The same call's next outcome, if it has one, before the calls after it.
+                if successor(operation, at: frame.call, alternative: frame.alternative + 1) != .none {
+                    node = frame.call
+                    firstAlternative = frame.alternative + 1
+                } else {
+                    node = events.next[frame.call]
+                }
             }
         }
         return .linearizable

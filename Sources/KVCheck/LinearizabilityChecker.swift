@@ -19,6 +19,17 @@ import KVProtocol
 /// - Unknown outcomes (timeouts) have their return at +infinity and accept any response,
 ///   so the search may place them anywhere after their invocation, including after
 ///   everything else, which is the same as never.
+/// - The transactions' calls (`SequentialKeyModel`): revisions (each write's above every
+///   one seen on the key before, a read's that of the last write), conditional writes
+///   (applied exactly when the condition held), adds, and deadlines: a key may vanish by
+///   expiry before any operation that can take effect at or after its deadline — that is,
+///   while no operation left to linearize returned before the deadline — and never
+///   earlier. Expiry is allowed, not required. A step with several possible outcomes (the
+///   key expired or not; a timed-out write's condition true or false) has each tried in
+///   turn, and the memo tells them apart by the state they leave.
+/// - A scan's page reads several keys at once: each key it covered is checked as a read
+///   of that key (`ScanPages`), and whole scans are checked to return every key present
+///   throughout them (`ScanCoverage`), before the per-key search.
 ///
 /// Limits:
 /// - The problem is NP-complete. Each key's search stops after `stepBudgetPerKey` steps
@@ -62,8 +73,11 @@ public struct LinearizabilityChecker: Sendable {
     /// not searched, so they have none).
     public func check(_ history: [HistoryOperation], statistics: inout [Bytes: SearchStatistics]) -> CheckResult {
         if let problem = Self.problem(in: history) { return .invalidHistory(problem) }
+        if let missed = ScanCoverage.violation(in: history) {
+            return .notLinearizable(key: missed.key, explanation: missed.explanation)
+        }
         var byKey: [Bytes: [HistoryOperation]] = [:]
-        for operation in history { byKey[operation.key, default: []].append(operation) }
+        for operation in ScanPages.perKey(history) { byKey[operation.key, default: []].append(operation) }
         var exhausted: Bytes?
         for key in byKey.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             var cost = SearchStatistics()

@@ -22,6 +22,37 @@ enum ValueText {
         case .stored: "ok"
         case .previous(let previous): "previous \(show(previous))"
         case .existed(let existed): existed ? "existed" : "missing"
+        case .entry(let found): show(found)
+        case .written(let applied, let after): (applied ? "applied, " : "refused, ") + show(after)
+        case .page(let items, let next):
+            "[" + items.map { "\(show($0.key)) \(show($0.found))" }.joined(separator: ", ") + "] "
+                + (next.map { "next \(show($0))" } ?? "end")
+        }
+    }
+
+    static func show(_ found: VersionedValue?) -> String {
+        found.map { "\(show($0.value)) at revision \($0.revision)" } ?? "absent"
+    }
+
+    /// A call's input, with a space before it; empty for calls without one.
+    static func input(of call: Call) -> String {
+        switch call {
+        case .put(let value): " \(show(value))"
+        case .putHash(let argument): " \(show(argument))"
+        case .get, .delete, .read, .remove: ""
+        case .write(let write):
+            " \(show(write.value))" + condition(write.condition)
+                + (write.deadline.map { " may expire from \($0)" } ?? "")
+        case .add(let delta): delta < 0 ? " \(delta)" : " +\(delta)"
+        case .range(let prefix, let start, let limit): " prefix \(show(prefix)) from \(show(start)) limit \(limit)"
+        }
+    }
+
+    private static func condition(_ condition: ConditionalWrite.Condition) -> String {
+        switch condition {
+        case .always: ""
+        case .absent: " if absent"
+        case .revision(let revision): " if revision \(revision)"
         }
     }
 }

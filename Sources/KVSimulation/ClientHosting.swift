@@ -21,18 +21,31 @@ extension Simulation {
         client.remaining -= 1
         client.started += 1
         let isReader = client === reader
-        let (key, call) =
-            isReader
-            ? (client.keysToRead.removeFirst(), Call.get)
-            : workload.next(client: client.index + 1, number: client.started, random: &random)
-        let ticket = history.invoke(client: UInt64(client.index + 1), key: key, call, at: now)
-        let position = history.operations.count - 1
-        client.current = ClientSession.Current(key: key, call: call, ticket: ticket, position: position)
+        let planned: Workload.Planned
+        if isReader {
+            planned = Workload.read(client.keysToRead.removeFirst())
+        } else if let scan = client.scan {
+            planned = Workload.page(from: scan.next, limit: scan.limit)
+        } else {
+            planned = workload.next(
+                client: client.index + 1, number: client.started, now: now, revisions: client.revisions,
+                random: &random)
+        }
+        let parts = planned.parts.map { key, call in
+            let ticket = history.invoke(client: UInt64(client.index + 1), key: key, call, at: now)
+            let position = history.operations.count - 1
+            trace.record(now, .operationStarted(client: client.node, history.operations[position]))
+            return ClientSession.Current.Part(key: key, call: call, ticket: ticket, position: position)
+        }
+        client.current = ClientSession.Current(parts: parts)
         if isReader { statistics.finalReads += 1 } else { statistics.operations += 1 }
-        trace.record(now, .operationStarted(client: client.node, history.operations[position]))
-        let (op, value) = Workload.request(for: call)
         let deadline = now + (isReader ? Self.finalReadDeadline : clientDeadline)
-        carryOut(client.core.start(op, key: key, value: value, deadline: deadline, at: now), for: client)
+        switch planned.request {
+        case .plain(let op, let value):
+            carryOut(client.core.start(op, key: parts[0].key, value: value, deadline: deadline, at: now), for: client)
+        case .txn(let txn):
+            carryOut(client.core.start(txn, deadline: deadline, at: now), for: client)
+        }
     }
 
     func clientExchangeEnded(_ client: ClientSession, _ purpose: Exchange.Purpose, _ outcome: Exchange.Outcome) {
@@ -76,29 +89,53 @@ extension Simulation {
         case .pause(let duration):
             schedule(client, after: duration)
         case .complete(let reply):
-            guard let response = Workload.response(to: current.call, reply) else {
-                fail("\(client.name) got \(reply.status) to \(current.call.name)")
+            let calls = current.parts.map(\.call)
+            guard let responses = WorkloadAnswer.responses(to: calls, reply) else {
+                fail(
+                    "\(client.name) got \(reply.status) \(reply.outcome.map { "\($0)" } ?? "") to "
+                        + calls.map(\.name).joined(separator: ", "))
                 return
             }
-            history.complete(current.ticket, response, at: now)
-            switch current.call {
-            case .get: break
-            case .put, .putHash, .delete: noteAcknowledged(clientID: client.core.clientID, seq: client.core.seq)
+            for (part, response) in zip(current.parts, responses) {
+                history.complete(part.ticket, response, at: now)
+                learn(response, to: part, in: client)
             }
+            if calls.contains(where: \.mayWrite) {
+                noteAcknowledged(clientID: client.core.clientID, seq: client.core.seq)
+            }
+            if current.parts.count > 1 { checkTransferSum(responses, of: current.parts) }
             if client === reader { statistics.finalReadsAnswered += 1 } else { statistics.completed += 1 }
             finish(client)
         case .fail(.timedOut):
             if client !== reader { statistics.unknownOutcomes += 1 }
+            // A scan whose page timed out is abandoned; the next operation is a new one.
+            client.scan = nil
             finish(client)
         case .fail(let failure):
-            fail("\(client.name) got \(failure) for \(history.operations[current.position])")
+            fail("\(client.name) got \(failure) for \(history.operations[current.parts[0].position])")
+        }
+    }
+
+    /// What a session keeps of an answer for its next operations (the revisions its
+    /// conditional puts compare, a scan's next page), and the workload's figures.
+    private func learn(_ response: Response, to current: ClientSession.Current.Part, in client: ClientSession) {
+        statistics.workload.count(current.call, response)
+        switch (current.call, response) {
+        case (.remove, _):
+            client.revisions[current.key] = 0
+        case (.range(_, _, let limit), .page(let items, let next)):
+            for item in items { client.revisions[item.key] = item.found.revision }
+            client.scan = next.map { ($0, limit) }
+        default:
+            if let revision = WorkloadAnswer.revisionSeen(in: response) { client.revisions[current.key] = revision }
         }
     }
 
     private func finish(_ client: ClientSession) {
-        let operation = history.operations[client.current!.position]
+        let operations = client.current!.parts.map { history.operations[$0.position] }
         client.current = nil
-        trace.record(now, .operationEnded(client: client.node, operation))
+        for operation in operations { trace.record(now, .operationEnded(client: client.node, operation)) }
+        let operation = operations[0]
         if client === reader {
             if case .unknown = operation.outcome, risky || livenessExemption != nil {
                 // The service refuses: both copies of the data may be gone. The other

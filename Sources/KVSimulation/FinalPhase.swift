@@ -22,8 +22,8 @@ extension Simulation {
     }
 
     func startFinalReads() {
-        reader.keysToRead = workload.keys
-        reader.remaining = workload.keys.count
+        reader.keysToRead = workload.keys + Workload.counters
+        reader.remaining = reader.keysToRead.count
         trace.record(now, .note("final reads of every key"))
         wakeUp(reader)
     }
@@ -33,7 +33,7 @@ extension Simulation {
     func conclude() {
         let finalReads = history.operations.filter { $0.client == UInt64(reader.index + 1) }
         let unanswered = finalReads.filter { if case .unknown = $0.outcome { true } else { false } }
-        if !unanswered.isEmpty || finalReads.count < workload.keys.count {
+        if !unanswered.isEmpty || finalReads.count < workload.keys.count + Workload.counters.count {
             if risky || livenessExemption != nil {
                 statistics.schedulesWithoutService += 1
             } else {

@@ -5,9 +5,9 @@ import ServerCore
 /// - only the primary of a view answers in it (`checkAnswer`);
 /// - when a primary acknowledges a view with a backup, the backup holds exactly the
 ///   primary's data and duplicate table (`checkAcknowledgement`);
-/// - whenever a serving primary has no reply waiting for its backup, the two agree
-///   (`checkAgreement`): every update it applied was acknowledged, and the backup
-///   applies nothing else.
+/// - whenever a serving primary has no reply and no update waiting for its backup (an
+///   expiry is an update no reply waits for), the two agree (`checkAgreement`): every
+///   update it applied was acknowledged, and the backup applies nothing else.
 extension Simulation {
     /// A server is about to send an `ok` or `no such key` answer.
     func checkAnswer(_ server: SimulatedServer) {
@@ -57,7 +57,7 @@ extension Simulation {
         let primaryAddress = core.view.primary
         guard let primary = self.server(named: primaryAddress), let primaryCore = primary.core,
             primaryCore.view.viewnum == core.view.viewnum, primaryCore.isServing, primaryCore.backupSynchronized,
-            primaryCore.pendingReplies == 0, primaryCore.deferredRequests == 0,
+            primaryCore.pendingReplies == 0, primaryCore.deferredRequests == 0, primaryCore.unacknowledgedUpdates == 0,
             let synchronised = synchronisedBackups[core.view.viewnum], synchronised.address == core.view.backup,
             let backup = self.server(named: synchronised.address), backup.incarnation == synchronised.incarnation,
             let backupCore = backup.core, backupCore.view.viewnum == core.view.viewnum

@@ -35,6 +35,11 @@ final class SimulatedServer {
     var settingDamageAside = false
     /// This process's storage, when it has a data directory.
     private(set) var storage: SimulatedStorage?
+    /// Keys the processes before this one expired (their counters die with them).
+    private var keysExpiredBefore: UInt64 = 0
+
+    /// Keys every process of this server expired as primary.
+    var keysExpired: UInt64 { keysExpiredBefore + (core?.counters.keysExpired ?? 0) }
 
     init(address: String, node: Int, config: ServerConfig, disk: SimulatedDisk?, bootID: [UInt8]) {
         self.address = address
@@ -75,6 +80,7 @@ final class SimulatedServer {
 
     /// The process ends: its state, its connections and its timers are gone.
     func stop() {
+        keysExpiredBefore = keysExpired
         driver?.stop()
         driver = nil
         storage = nil

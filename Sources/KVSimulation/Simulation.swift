@@ -126,9 +126,15 @@ public final class Simulation {
         let clientCount = 3 + random.below(3)
         risky = random.chance(permille: 200)
         let keyCount = 2 + random.below(3)
+        // Every key begins with the workload's prefix, which its scans cover.
         workload = Workload(
-            keys: (0..<keyCount).map { Bytes(utf8: "k\($0)") },
-            weights: [30 + random.below(20), 25, 15 + random.below(15), 10 + random.below(10)])
+            keys: (0..<keyCount).map { Workload.prefix + Bytes(utf8: "\($0)") },
+            // get, put, puthash, delete; read, write, add, remove, scan; transfer, audit.
+            weights: [
+                15 + random.below(10), 10, 5 + random.below(10), 5 + random.below(5),
+                15 + random.below(10), 20, 5 + random.below(10), 5, 3 + random.below(5),
+                3 + random.below(5), 3 + random.below(5),
+            ])
         let minDelay = random.between(100, 1_000)
         let profile = LinkProfile(
             minDelay: minDelay, maxDelay: minDelay + random.between(500, 8_000),
@@ -259,6 +265,7 @@ public final class Simulation {
             }
         }
         statistics.simulatedMicroseconds = now
+        statistics.workload.keysExpired = servers.reduce(0) { $0 + $1.keysExpired }
         if failure == nil { conclude() }
     }
 

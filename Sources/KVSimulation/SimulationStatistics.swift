@@ -41,6 +41,7 @@ public struct SimulationStatistics: Sendable {
     public var snapshotsInstalled = 0
     public var transfersWritten = 0
     public var faults: [FaultKind: Int] = [:]
+    public var workload = WorkloadStatistics()
     public var viewChanges = 0
     /// Leaderships begun, in schedules with several monitors and etcd.
     public var leaderships = 0
@@ -82,6 +83,7 @@ public struct SimulationStatistics: Sendable {
         snapshotsInstalled += other.snapshotsInstalled
         transfersWritten += other.transfersWritten
         for (kind, count) in other.faults { faults[kind, default: 0] += count }
+        workload.add(other.workload)
         viewChanges += other.viewChanges
         leaderships += other.leaderships
         messages += other.messages
@@ -98,6 +100,7 @@ public struct SimulationStatistics: Sendable {
             "schedules: \(schedules) (\(riskySchedules) risky, \(schedulesWithoutService) of them lost both copies)",
             "client operations: \(operations), completed \(completed), unknown outcome \(unknownOutcomes); "
                 + "final reads \(finalReads), answered \(finalReadsAnswered)",
+            workload.summary,
             "checks: \(answersChecked) answers from the primary, \(acknowledgementsChecked) backups equal at "
                 + "acknowledgement, \(agreementsChecked) quiet pairs equal",
             "data directories: \(durableSchedules) schedules; \(recoveriesChecked) recoveries checked (\(unsyncedRecordsRecovered) "

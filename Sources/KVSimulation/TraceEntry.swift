@@ -60,12 +60,16 @@ enum TraceEntry {
         case .viewReply(let view): "\(view)"
         case .switchover(let viewnum): "switchover from \(viewnum)"
         case .switchoverReply(let reply): "switchover \(reply.status): \(reply.view)"
+        case .request(let request) where request.op == .txn:
+            "txn of \(request.txn?.keys.map(show).joined(separator: " ") ?? "nothing")"
+                + " (client \(request.clientID) seq \(request.seq))"
         case .request(let request):
             "\(request.op) \(show(request.key))"
                 + (request.op == .get || request.op == .delete ? "" : " \(show(request.value))")
                 + " (client \(request.clientID) seq \(request.seq))"
         case .reply(let reply):
             "\(reply.status)" + (reply.value.isEmpty ? "" : " \(show(reply.value))")
+                + (reply.outcome.map { " (\($0.succeeded ? "succeeded" : "failed"), revision \($0.revision))" } ?? "")
         case .forward(let batch):
             "forward view \(batch.viewnum) transfer \(batch.transferID) batch \(batch.batchSeq) "
                 + "(\(batch.updates.count) updates)"

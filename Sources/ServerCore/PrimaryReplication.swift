@@ -34,7 +34,8 @@ extension ServerCore {
 
     /// While the log's disk is full, an update is refused before it is applied: its record
     /// could not be written, and the records waiting for space would grow without bound.
-    /// A read is served, its reply held until the log holds what it saw (rule D1).
+    /// A read is served, its reply held until the log holds what it saw (rule D1); so is a
+    /// transaction that only reads.
     private func refusedForFullDisk(_ request: ClientRequest) -> Bool {
         diskFull && request.mayWrite
     }

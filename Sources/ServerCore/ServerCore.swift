@@ -108,6 +108,12 @@ public struct ServerCore {
 
     public var pendingReplies: Int { pipeline.held.count }
 
+    /// Updates applied that the backup has not acknowledged: the open batch's and those of
+    /// the batches in flight. Expiries have no reply waiting for them.
+    public var unacknowledgedUpdates: Int {
+        pipeline.openUpdates.count + (pipeline.stream?.inFlight.reduce(0) { $0 + $1.updates.count } ?? 0)
+    }
+
     /// Whether a snapshot of the store now would be a state the log passed through: not
     /// while a transfer is replacing it.
     public var mayCompact: Bool { storeMatchesLog }

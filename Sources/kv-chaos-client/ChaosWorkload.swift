@@ -50,6 +50,7 @@ extension ChaosWorkload.Kind {
         case .put: self = .put
         case .putHash: self = .putHash
         case .delete: self = .delete
+        case .read, .write, .add, .remove, .range: preconditionFailure("not in the chaos workload: \(call.name)")
         }
     }
 }

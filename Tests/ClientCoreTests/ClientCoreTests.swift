@@ -29,6 +29,19 @@ final class ClientCoreTests: XCTestCase {
             .send(request(2, value: "w"), to: "p", attempt: 2, timeout: 1_000))
     }
 
+    func testATransactionTakesTheNextSequenceNumberAndKeepsItAcrossRetries() {
+        var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
+        _ = core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: nil, at: 0)
+        _ = core.handle(.viewReceived(attempt: 1, view), at: 5)
+        _ = core.handle(.replyReceived(attempt: 1, ClientReply(status: .ok)), at: 9)
+        let txn = Txn(compares: [.absent(Bytes(utf8: "k"))], success: [.get(Bytes(utf8: "k"))])
+        let sent = ClientRequest(txn: txn, clientID: 7, seq: 2)
+        XCTAssertEqual(core.start(txn, deadline: nil, at: 10), .send(sent, to: "p", attempt: 2, timeout: 1_000))
+        XCTAssertEqual(core.handle(.replyReceived(attempt: 2, .retryLater), at: 20), .pause(100))
+        XCTAssertEqual(core.handle(.pauseEnded, at: 120), .send(sent, to: "p", attempt: 3, timeout: 1_000))
+        XCTAssertEqual(core.seq, 2)
+    }
+
     func testWrongServerForgetsTheViewAndRetriesTheSameSequenceNumberAfterAPause() {
         var core = ClientCore(clientID: 7, config: config, monitors: ["m"])
         _ = core.start(.put, key: Bytes(utf8: "k"), value: Bytes(utf8: "v"), deadline: nil, at: 0)

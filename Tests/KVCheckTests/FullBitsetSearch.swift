@@ -34,7 +34,10 @@ enum FullBitsetSearch {
             if spent > budget { return (.budgetExhausted, spent, seen.count) }
             if EventList.isCall(node) {
                 let operation = EventList.operation(of: node)
-                if let after = model.apply(steps[operation], to: state) {
+                // These histories hold version 1's calls: one outcome each, no deadlines.
+                if case .state(let after) = model.successor(
+                    of: steps[operation], from: state, latest: .max, alternative: 0)
+                {
                     linearized.insert(operation)
                     if seen.insert(MemoKey(linearized: linearized, state: after)).inserted {
                         stack.append((node, state))

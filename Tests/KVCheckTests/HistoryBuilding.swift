@@ -44,7 +44,7 @@ func hashed(_ previous: String, _ argument: String) -> String {
     PutHash.newValue(previous: Bytes(utf8: previous), argument: Bytes(utf8: argument)).utf8String
 }
 
-private func operation(
+func operation(
     _ client: UInt64, _ key: String, _ call: Call, _ span: ClosedRange<UInt64>, _ response: Response
 ) -> HistoryOperation {
     HistoryOperation(
@@ -52,6 +52,6 @@ private func operation(
         outcome: .returned(at: span.upperBound, response))
 }
 
-private func unknown(_ client: UInt64, _ key: String, _ call: Call, _ invoked: UInt64) -> HistoryOperation {
+func unknown(_ client: UInt64, _ key: String, _ call: Call, _ invoked: UInt64) -> HistoryOperation {
     HistoryOperation(client: client, key: Bytes(utf8: key), call: call, invokedAt: invoked, outcome: .unknown)
 }

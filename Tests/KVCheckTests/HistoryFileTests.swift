@@ -69,6 +69,35 @@ final class HistoryFileTests: XCTestCase {
         }
     }
 
+    func testVersion2ReadsAndWritesTheTransactionsCalls() throws {
+        let history = [
+            write(1, "k", "v", if: .revision(3), deadline: 900, 0...10, after: "v", 4),
+            write(1, "k", "", if: .absent, 11...12, applied: false, after: nil),
+            write(1, "k", "w", timedOutAfter: 13),
+            read(2, "k", 20...30, "v", 4),
+            read(2, "k", 31...32, nil),
+            add(3, "k", -7, 40...50, applied: false, after: "v", 4),
+            remove(3, "k", 51...52, nil),
+            page(4, "k", from: "k", limit: 2, 60...70, [("k", "v", 4), ("k1", "", 5)], next: "k2"),
+            page(4, "", 71...72, []),
+        ]
+        let text = HistoryFile.encode(history)
+        XCTAssertTrue(text.hasPrefix(HistoryFile.headerV2 + "\n"), text)
+        XCTAssertEqual(try HistoryFile.decode(text), history)
+        let line = "1\t6b\twrite\t76;if-revision=3;deadline=900\t0\t10\tapplied:76@4"
+        XCTAssertEqual(try HistoryFile.decode(line), [history[0]])
+        XCTAssertEqual(
+            try HistoryFile.decode("4\t6b\trange\tstart=6b;limit=2\t60\t70\tpage:6b=76@4,6b31=-@5;next=6b32"),
+            [history[7]])
+        for bad in [
+            "1\t6b\twrite\t76;if-newer\t0\t10\tapplied:76@4", "1\t6b\tadd\tfive\t0\t10\tapplied:35@1",
+            "1\t6b\tread\t-\t0\t10\tfound:76", "1\t6b\trange\tlimit=2\t0\t10\tpage:;end",
+            "1\t6b\trange\tstart=-;limit=2\t0\t10\tpage:6b=76@1", "1\t6b\tread\t-\t0\t10\tapplied:76@1",
+        ] {
+            XCTAssertThrowsError(try HistoryFile.decode(bad), bad)
+        }
+    }
+
     func testASavedRandomHistoryChecksTheSameAfterReading() throws {
         let history = RandomHistory.generate(clients: 4, operationsPerClient: 200, keys: 3, seed: 11)
         let read = try HistoryFile.decode(HistoryFile.encode(history))

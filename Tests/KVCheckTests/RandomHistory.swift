@@ -58,6 +58,8 @@ enum RandomHistory {
                 response = .previous(previous)
             case .delete:
                 response = .existed(store.removeValue(forKey: key) != nil)
+            default:
+                preconditionFailure("not generated: \(entry.operation.call)")
             }
             if case .returned(let at, _) = entry.operation.outcome {
                 planned[index].operation.outcome = .returned(at: at, response)
