@@ -242,7 +242,10 @@ extension ServerCore {
     /// passed, as Redis's active expiry does, so keys nobody reads again do not stay.
     /// Not during a transfer, whose cursor needs the store unchanged.
     mutating func expireDueKeys(_ effects: inout [ServerEffect]) {
-        guard isServing, store.expiring > 0, pipeline.stream?.isStreaming != false else { return }
+        // Nor while the disk is full: the records would wait in memory for space, as many
+        // as keys fall due. A read of an expired key still deletes it (its reply waits
+        // for the record, as any reply does).
+        guard isServing, !diskFull, store.expiring > 0, pipeline.stream?.isStreaming != false else { return }
         let due = store.expired(at: now, limit: config.expiriesPerTick)
         guard !due.isEmpty else { return }
         expire(due, &effects)

@@ -340,3 +340,23 @@ final class DurabilityTests: XCTestCase {
         XCTAssertEqual(h.notices("b", where: { if case .adoptRefused = $0 { true } else { false } }).count, 1)
     }
 }
+
+extension DurabilityTests {
+    func testAFullDiskPausesActiveExpiry() {
+        let h = Harness(["p"], configure: { $0.durable = true })
+        h.bootFirstPrimary("p")
+        h.persist("p")
+        h.txn("p", Txn(success: [.put(b("k"), value: b("v"), expiry: .after(10), returnPrevious: false)]))
+        h.persist("p")
+        h.step("p", .diskFull(true))
+        let lastLSN = h["p"].lastLSN
+        h.clock += 10
+        h.tick("p")
+        XCTAssertEqual(h["p"].lastLSN, lastLSN, "an expiry was logged while the disk is full")
+        h.persist("p")
+        h.step("p", .diskFull(false))
+        h.tick("p")
+        XCTAssertEqual(h["p"].lastLSN, lastLSN + 1, "the due key is deleted once there is space")
+        XCTAssertNil(h["p"].store[b("k")])
+    }
+}

@@ -9,11 +9,12 @@ replica (no persistence), as the default run starts them:
   2. memory per key: --keys keys of --value-size bytes written to both with plain SET
      (redis-cli --pipe), the resident memory each primary grew by; then as many other
      keys with SET ... EX 3600, and what each grew by again (a deadline's cost on top);
-  3. a full SCAN of every key (2 × --keys) with COUNT 1000 (redis-cli --scan), timed,
+  3. a full SCAN of every key (2 × --keys) with COUNT 1000 over one connection, timed,
      and checked to return every key.
 """
 
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -67,16 +68,45 @@ def load(bench, port: int, blocks, count: int, timeout: float = 900) -> float:
     return time.monotonic() - started
 
 
+class RESPReader:
+    """Just enough of a RESP2 reader for SCAN's replies: bulk strings and arrays."""
+
+    def __init__(self, sock: socket.socket):
+        self.file = sock.makefile("rb")
+
+    def read(self):
+        line = self.file.readline()
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"$":
+            length = int(rest)
+            if length < 0:
+                return None
+            data = self.file.read(length + 2)
+            return data[:-2]
+        if kind == b"*":
+            return [self.read() for _ in range(int(rest))]
+        if kind == b"-":
+            raise RuntimeError(rest.decode(errors="replace"))
+        return rest
+
+
 def full_scan(bench, port: int, expected: int) -> float:
+    """A SCAN loop with COUNT 1000 over one connection, as a client library runs it."""
+    keys = set()
     started = time.monotonic()
-    result = subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--scan", "--count", "1000"],
-        capture_output=True, timeout=900, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        reader = RESPReader(sock)
+        cursor = b"0"
+        while True:
+            sock.sendall(resp_command(b"SCAN", cursor, b"COUNT", b"1000"))
+            try:
+                cursor, page = reader.read()
+            except RuntimeError as error:
+                raise bench.BenchFailed(f"SCAN on port {port} failed: {error}")
+            keys.update(page)
+            if cursor == b"0":
+                break
     elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        raise bench.BenchFailed(f"redis-cli --scan on port {port} failed: {result.stderr.decode(errors='replace')}")
-    keys = set(result.stdout.split(b"\n")) - {b""}
     if len(keys) != expected:
         raise bench.BenchFailed(f"a full SCAN of port {port} returned {len(keys)} distinct keys, not {expected}")
     return elapsed
@@ -124,7 +154,7 @@ def main(args, bench) -> int:
                 memory[label] = {system: (after[system] - before[system]) / args.keys for system in after}
             figures["memory_per_key"] = memory
 
-            print(f"SCAN of {2 * args.keys} keys with COUNT 1000 (redis-cli --scan) on both ...", flush=True)
+            print(f"SCAN of {2 * args.keys} keys with COUNT 1000 on both ...", flush=True)
             figures["scan_s"] = {system: full_scan(bench, port, 2 * args.keys) for system, port in ports.items()}
             figures["scan_keys"] = 2 * args.keys
         except (bench.BenchFailed, TimeoutError, subprocess.TimeoutExpired) as error:
