@@ -16,7 +16,6 @@ replica (no persistence), as the default run starts them:
 import os
 import socket
 import subprocess
-import threading
 import time
 
 
@@ -37,35 +36,6 @@ def stream(count: int, value_size: int, prefix: bytes, ttl: int | None):
             block = []
     if block:
         yield b"".join(block)
-
-
-def load(bench, port: int, blocks, count: int, timeout: float = 900) -> float:
-    started = time.monotonic()
-    pipe = subprocess.Popen(
-        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe", "--pipe-timeout", "120"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-    def feed() -> None:
-        try:
-            for block in blocks:
-                pipe.stdin.write(block)
-            pipe.stdin.close()
-        except (BrokenPipeError, ValueError):
-            pass  # redis-cli gave up: its output says why
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    try:
-        pipe.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pipe.kill()
-        raise bench.BenchFailed(f"loading {count} keys into port {port} took over {timeout:g} s")
-    writer.join(timeout=10)
-    output = pipe.stdout.read().decode(errors="replace")
-    if pipe.returncode != 0 or f"errors: 0, replies: {count}" not in output:
-        raise bench.BenchFailed(f"loading {count} keys into port {port} failed: {output.strip()}")
-    return time.monotonic() - started
 
 
 class RESPReader:
@@ -148,7 +118,8 @@ def main(args, bench) -> int:
                       f"({'SET ... EX 3600' if ttl else 'SET'}) into both ...", flush=True)  # fmt: skip
                 before = {system: bench.rss_bytes(pid) for system, pid in pids.items()}
                 for system, port in ports.items():
-                    load(bench, port, stream(args.keys, args.value_size, prefix, ttl), args.keys)
+                    bench.load(port, args.keys, args.value_size, timeout=900,
+                               blocks=stream(args.keys, args.value_size, prefix, ttl))  # fmt: skip
                 cluster.wait_for_replica()
                 after = {system: bench.rss_bytes(pid) for system, pid in pids.items()}
                 memory[label] = {system: (after[system] - before[system]) / args.keys for system in after}
