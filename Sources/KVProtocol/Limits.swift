@@ -14,6 +14,10 @@ public enum Limits {
     /// that carries both to the backup must fit in a frame. A larger one is undone and
     /// refused as invalid.
     public static let maxTransactionBytes = 12 * 1024 * 1024
+    /// Largest encoded size of the updates of one forward batch: a frame, less room for
+    /// the batch's own fields. A primary sends its open batch before an update would take
+    /// it past this.
+    public static let maxBatchFrameBytes = maxFrameSize - 64 * 1024
     /// Largest server address string ("host:port"), in bytes.
     public static let maxAddressSize = 1024
 }

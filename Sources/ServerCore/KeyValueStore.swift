@@ -127,13 +127,23 @@ public struct KeyValueStore: Sendable {
             }
         } else if !deadlineOf.isEmpty {
             deadlineOf.removeValue(forKey: key)
+            forgetDeadlinesIfNoneLeft()
         }
+    }
+
+    /// The queue's stale entries go when no key has a deadline any more (they would stay
+    /// until the next deadline otherwise, with their keys' bytes).
+    private mutating func forgetDeadlinesIfNoneLeft() {
+        if deadlineOf.isEmpty && deadlines.count > 0 { deadlines.removeAll() }
     }
 
     public mutating func remove(_ key: Bytes) {
         guard let previous = slots.removeValue(forKey: key) else { return }
         bytes -= key.count + previous.value.count
-        if !deadlineOf.isEmpty { deadlineOf.removeValue(forKey: key) }
+        if !deadlineOf.isEmpty {
+            deadlineOf.removeValue(forKey: key)
+            forgetDeadlinesIfNoneLeft()
+        }
         order.remove(key)
     }
 
@@ -151,13 +161,18 @@ public struct KeyValueStore: Sendable {
         revision = 0
     }
 
-    /// Up to `limit` keys whose deadline is not after `now`, earliest first.
-    public mutating func expired(at now: UInt64, limit: Int) -> [Bytes] {
+    /// Up to `limit` keys, and about `maxBytes` of them, whose deadline is not after `now`,
+    /// earliest first.
+    public mutating func expired(at now: UInt64, limit: Int, maxBytes: Int = 1 << 20) -> [Bytes] {
         var keys: [Bytes] = []
         var seen = Set<Bytes>()
-        while keys.count < limit, let (at, key) = deadlines.earliest(notAfter: now) {
+        var bytes = 0
+        while keys.count < limit, bytes < maxBytes, let (at, key) = deadlines.earliest(notAfter: now) {
             deadlines.removeEarliest()
-            if deadlineOf[key] == at, seen.insert(key).inserted { keys.append(key) }
+            if deadlineOf[key] == at, seen.insert(key).inserted {
+                keys.append(key)
+                bytes += key.count
+            }
         }
         let live = deadlineOf
         deadlines.compactIfNeeded(live: live.count) { live.map { ($0.value, $0.key) } }

@@ -104,7 +104,7 @@ extension ServerCore {
             applyUpdate(update!)
             persist(.update(update!), &effects)
         }
-        if let update { enqueueForBackup(update) }
+        if let update { enqueueForBackup(update, &effects) }
         // Keys a range passed over as expired go the way of the keys a request names,
         // before the reply can leave.
         let due = passedOver.filter { store.isExpired($0, at: now) }
@@ -112,10 +112,20 @@ extension ServerCore {
         hold(reply, for: token, &effects)
     }
 
-    private mutating func enqueueForBackup(_ update: ForwardedUpdate) {
+    /// Adds an update to the open batch. A batch must fit in a frame: one that this
+    /// update would take past `Limits.maxBatchFrameBytes` leaves first, even beyond the
+    /// window of batches in flight (a step adds at most a transaction and its expiries,
+    /// each bounded, so the window is overrun by a batch or two at most).
+    private mutating func enqueueForBackup(_ update: ForwardedUpdate, _ effects: inout [ServerEffect]) {
         guard pipeline.stream != nil else { return }
+        let size = update.encodedSize
+        if !pipeline.openUpdates.isEmpty, pipeline.openBytes + size > Limits.maxBatchFrameBytes,
+            pipeline.stream!.isStreaming
+        {
+            sendOpenBatch(&effects)
+        }
         pipeline.openUpdates.append(update)
-        pipeline.openBytes += update.encodedSize
+        pipeline.openBytes += size
     }
 
     /// A request that changes nothing: a Get, or a transaction of reads.
@@ -187,17 +197,31 @@ extension ServerCore {
         }
     }
 
-    /// Deletes expired keys as one update that no client asked for.
+    /// Deletes expired keys by updates that no client asked for, each of at most
+    /// `maxExpiryUpdateBytes` of keys, so that none outgrows a frame or a log record.
     mutating func expire(_ keys: [Bytes], _ effects: inout [ServerEffect]) {
-        let change: StoreChange = keys.count == 1 ? .delete(keys[0]) : .several(keys.map { .delete($0) })
-        let update = ForwardedUpdate(
-            change: change, revision: store.revision + 1, clientID: ForwardedUpdate.noClient, seq: 0,
-            reply: ClientReply(status: .ok))
-        applyUpdate(update)
-        persist(.update(update), &effects)
-        counters.keysExpired += UInt64(keys.count)
-        enqueueForBackup(update)
+        var start = 0
+        while start < keys.count {
+            var end = start
+            var bytes = 0
+            while end < keys.count, end == start || bytes + keys[end].count <= Self.maxExpiryUpdateBytes {
+                bytes += keys[end].count + 5
+                end += 1
+            }
+            let part = keys[start..<end]
+            let change: StoreChange = part.count == 1 ? .delete(part.first!) : .several(part.map { .delete($0) })
+            let update = ForwardedUpdate(
+                change: change, revision: store.revision + 1, clientID: ForwardedUpdate.noClient, seq: 0,
+                reply: ClientReply(status: .ok))
+            applyUpdate(update)
+            persist(.update(update), &effects)
+            counters.keysExpired += UInt64(part.count)
+            enqueueForBackup(update, &effects)
+            start = end
+        }
     }
+
+    static let maxExpiryUpdateBytes = 1 << 20
 
     /// Holds `reply` until the backup has the open batch (with the request's update and
     /// any expiry before it) and the log has everything so far.
@@ -259,6 +283,11 @@ extension ServerCore {
             pipeline.stream?.mayFlush(
                 openUpdates: pipeline.openUpdates.count, openBytes: pipeline.openBytes, config: config) == true
         else { return }
+        sendOpenBatch(&effects)
+    }
+
+    /// Sends the open batch now.
+    private mutating func sendOpenBatch(_ effects: inout [ServerEffect]) {
         let batch = pipeline.stream!.send(pipeline.openUpdates, from: address)
         pipeline.openUpdates = []
         pipeline.openBytes = 0

@@ -21,13 +21,18 @@ struct TxnExecution {
     /// Keys a range passed over because their deadline had passed: the primary deletes
     /// them before the reply leaves, as it does the keys a request names.
     private(set) var expiredSeen: [Bytes] = []
+    private var expiredSeenSet = Set<Bytes>()
+    /// Keys the transaction's ranges may still look at, all ranges together: one request's
+    /// work on the loop is bounded whatever its number of ranges.
+    private var rangeVisitsLeft: Int
     /// What each key held before the transaction first changed it, in order.
     private var undo: [(key: Bytes, value: StoredValue?)] = []
     private var touched = Set<Bytes>()
     /// The whole store before a `deleteAll` (the table's storage, shared, not copied).
     private var beforeDeleteAll: KeyValueStore?
 
-    init(revision: UInt64, now: UInt64) {
+    init(revision: UInt64, now: UInt64, rangeVisits: Int = KeyRange.maxLimit) {
+        self.rangeVisitsLeft = rangeVisits
         self.now = now
         self.revisionBefore = revision
         self.revision = revision + 1
@@ -233,10 +238,11 @@ struct TxnExecution {
         var bytes = 0
         var next: Bytes?
         let start = ByteOrder.less(range.start, range.prefix) ? range.prefix : range.start
-        let limit = min(max(range.limit, 1), KeyRange.maxLimit)
+        let limit = min(max(range.limit, 1), rangeVisitsLeft)
         store.forEachKey(from: start) { key in
             guard key.starts(with: range.prefix) else { return false }
-            // The reply must fit in a frame, however large the values.
+            // The reply, and the deletions of the expired keys it passes over, must fit
+            // in a frame, however large the keys and values.
             guard visited < limit, bytes < Self.maxRangeBytes else {
                 next = key
                 return false
@@ -244,6 +250,7 @@ struct TxnExecution {
             visited += 1
             guard let stored = store.live(key, at: now) else {
                 expired.append(key)
+                bytes += key.count
                 return true
             }
             if let pattern = range.pattern, !GlobPattern.matches(pattern, key) { return true }
@@ -251,7 +258,8 @@ struct TxnExecution {
             bytes += key.count + (range.keysOnly ? 0 : stored.value.count)
             return true
         }
-        expiredSeen += expired
+        rangeVisitsLeft -= visited
+        for key in expired where expiredSeenSet.insert(key).inserted { expiredSeen.append(key) }
         return .range(items, next: next)
     }
 }

@@ -28,3 +28,19 @@ final class ScanCursorTableTests: XCTestCase {
         XCTAssertLessThan(last, UInt64(Int64.max), "fits clients that read cursors as signed")
     }
 }
+
+extension ScanCursorTableTests {
+    /// Large keys cannot make the ring hold more than its budget: the oldest cursors go.
+    func testTheKeysHeldStayWithinTheBudgetOldestFirst() {
+        let table = ScanCursorTable()
+        let key = Bytes(repeating: 0x6B, count: 64 * 1024)
+        let first = table.cursor(resumingAt: key)
+        var cursors: [UInt64] = [first]
+        for _ in 0..<(ScanCursorTable.maxKeyBytes / key.count + 10) { cursors.append(table.cursor(resumingAt: key)) }
+        XCTAssertNil(table.key(for: first), "the oldest went to stay within the budget")
+        XCTAssertEqual(table.key(for: cursors.last!), key)
+        let kept = cursors.filter { table.key(for: $0) != nil }.count
+        XCTAssertLessThanOrEqual(kept * key.count, ScanCursorTable.maxKeyBytes)
+        XCTAssertGreaterThan(kept * key.count, ScanCursorTable.maxKeyBytes - key.count)
+    }
+}

@@ -160,3 +160,40 @@ extension ExpiryAndTxnTests {
         XCTAssertEqual(h.reply(h.txn("p", deep))?.status, .invalid, "nested deeper than the codec allows")
     }
 }
+
+extension ExpiryAndTxnTests {
+    /// Many long keys falling due together are deleted in updates and batches that each
+    /// fit a frame (one batch of them all would be refused by the transport for ever).
+    func testExpiriesOfManyLongKeysTravelInBatchesThatFitAFrame() {
+        let h = Harness(["p", "b"])
+        h.bootPair()
+        let name = Bytes(repeating: 0x6B, count: 17_000)
+        var txns: [TxnOp] = []
+        for i in 0..<1_000 {
+            txns.append(.put(name + b("\(i)"), value: [], expiry: .after(10), returnPrevious: false))
+            if txns.count == 200 {
+                h.txn("p", Txn(success: txns), client: UInt64(i))
+                h.settle()
+                txns = []
+            }
+        }
+        XCTAssertEqual(h["p"].store.count, 1_000)
+        h.clock += 10
+        h.sentBatches = []
+        var ticks = 0
+        while !h["p"].store.isEmpty && ticks < 100 {
+            h.tick("p")
+            h.settle()
+            ticks += 1
+        }
+        XCTAssertTrue(h["p"].store.isEmpty, "every due key deleted within \(ticks) ticks")
+        XCTAssertEqual(h["b"].store, h["p"].store)
+        let largest = h.sentBatches.map { $0.updates.reduce(0) { $0 + $1.encodedSize } }.max() ?? 0
+        XCTAssertLessThanOrEqual(largest, Limits.maxBatchFrameBytes)
+        for batch in h.sentBatches {
+            for update in batch.updates {
+                XCTAssertLessThanOrEqual(update.encodedSize, 2 * ServerCore.maxExpiryUpdateBytes)
+            }
+        }
+    }
+}

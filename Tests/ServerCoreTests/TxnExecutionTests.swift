@@ -187,3 +187,35 @@ final class TxnExecutionTests: XCTestCase {
         XCTAssertEqual(found.first?.value?.value, b("10"))
     }
 }
+
+extension TxnExecutionTests {
+    /// Every range of a transaction draws on one budget of keys to look at, so one
+    /// request's work is bounded however many ranges it holds; a range past the budget
+    /// says where to go on.
+    func testRangesShareOneBudgetOfKeysToLookAt() {
+        var values: [Bytes: Bytes] = [:]
+        for i in 0..<30 { values[b("k\(i + 10)")] = b("v") }
+        var store = KeyValueStore(values: values)
+        var execution = TxnExecution(revision: store.revision, now: now, rangeVisits: 45)
+        let whole = TxnOp.range(KeyRange(limit: 1_000, keysOnly: true))
+        let outcome = execution.run(Txn(success: [whole, whole, whole]), on: &store)
+        guard case .range(let first, nil) = outcome.results[0], case .range(let second, let next?) = outcome.results[1],
+            case .range(let third, let resume?) = outcome.results[2]
+        else { return XCTFail("\(outcome.results)") }
+        XCTAssertEqual(first.count, 30)
+        XCTAssertEqual(second.count, 15, "what was left of the budget")
+        XCTAssertEqual(next, b("k25"))
+        XCTAssertEqual(third.count, 0)
+        XCTAssertEqual(resume, b("k10"), "an exhausted budget still says where the range starts")
+    }
+
+    func testARangePassingOverExpiredKeysNamesEachOnceAndCountsTheirBytes() {
+        var store = KeyValueStore()
+        let long = Bytes(repeating: 0x78, count: 1_000)
+        for i in 0..<10 { store.put(long + b("\(i)"), StoredValue(value: [], revision: 1, expiresAt: now)) }
+        var execution = TxnExecution(revision: store.revision, now: now)
+        let range = TxnOp.range(KeyRange(limit: 100, keysOnly: true))
+        _ = execution.run(Txn(success: [range, range]), on: &store)
+        XCTAssertEqual(execution.expiredSeen.count, 10, "each expired key once, however many ranges passed it")
+    }
+}
