@@ -83,10 +83,8 @@ def full_scan(bench, port: int, expected: int) -> float:
 
 
 def main(args, bench) -> int:
-    for tool in ("redis-server", "redis-cli", "redis-benchmark"):
-        if bench.shutil.which(tool) is None:
-            print(f"scripts/bench: {tool} not found (apt-get install redis-server redis-tools)", file=bench.sys.stderr)
-            return 2
+    if not bench.redis_tools_present():
+        return 2
     bin_dir = os.path.abspath(args.bin) if args.bin else bench.build()
     work = bench.tempfile.mkdtemp(prefix="kvservice-bench-data-model.")
     figures: dict = {"machine": bench.machine(), "command": " ".join(["scripts/bench", *bench.sys.argv[1:]])}
