@@ -266,6 +266,7 @@ private struct OpDocument: Decodable {
     private static let conditions: [String: ExpireCondition] = [
         "always": .always, "if_none": .ifNone, "nx": .ifNone, "if_some": .ifSome, "xx": .ifSome,
         "if_later": .ifLater, "gt": .ifLater, "if_earlier": .ifEarlier, "lt": .ifEarlier,
+        "if_some_and_earlier": .ifSomeAndEarlier, "xx_lt": .ifSomeAndEarlier,
     ]
 
     private static let names = [

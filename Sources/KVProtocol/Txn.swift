@@ -98,6 +98,8 @@ public enum ExpireCondition: UInt8, Sendable, CaseIterable {
     case ifSome = 2
     case ifLater = 3
     case ifEarlier = 4
+    /// XX and LT together: a deadline to shorten (LT alone also sets one where none is).
+    case ifSomeAndEarlier = 5
 }
 
 /// A bounded walk over the key space in key order, from `start`.

@@ -53,11 +53,8 @@ enum ExpiryCommands {
             throw CommandError(.error("ERR GT and LT options at the same time are not compatible"))
         }
         // GT already requires a deadline (none counts as infinitely far), so XX adds
-        // nothing to it; XX with LT needs both conditions at once, which the store's
-        // expire operation cannot check.
-        if flags.contains("XX") && flags.contains("LT") {
-            throw CommandError(.error("ERR XX and LT options together are not supported by kvservice"))
-        }
+        // nothing to it; LT alone sets a deadline where there is none, XX with it does not.
+        if flags.contains("XX") && flags.contains("LT") { return .ifSomeAndEarlier }
         if flags.contains("NX") { return .ifNone }
         if flags.contains("GT") { return .ifLater }
         if flags.contains("LT") { return .ifEarlier }

@@ -217,6 +217,7 @@ struct TxnExecution {
         case .ifSome: permitted = current != StoredValue.never
         case .ifLater: permitted = current != StoredValue.never && wanted > current
         case .ifEarlier: permitted = current == StoredValue.never || wanted < current
+        case .ifSomeAndEarlier: permitted = current != StoredValue.never && wanted < current
         }
         guard permitted else { return false }
         if wanted <= now {

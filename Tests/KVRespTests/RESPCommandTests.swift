@@ -170,6 +170,8 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(txn("EXPIRE", "k", "10"), Txn(success: [.expire(k, .after(10_000), .always)]))
         XCTAssertEqual(txn("PEXPIRE", "k", "10", "nx"), Txn(success: [.expire(k, .after(10), .ifNone)]))
         XCTAssertEqual(txn("EXPIREAT", "k", "100", "XX"), Txn(success: [.expire(k, .at(100_000), .ifSome)]))
+        XCTAssertEqual(
+            txn("EXPIRE", "k", "5", "LT", "XX"), Txn(success: [.expire(k, .after(5_000), .ifSomeAndEarlier)]))
         XCTAssertEqual(txn("PEXPIREAT", "k", "100", "GT"), Txn(success: [.expire(k, .at(100), .ifLater)]))
         XCTAssertEqual(txn("EXPIRE", "k", "1", "GT", "XX"), Txn(success: [.expire(k, .after(1000), .ifLater)]))
         XCTAssertEqual(txn("EXPIRE", "k", "1", "LT"), Txn(success: [.expire(k, .after(1000), .ifEarlier)]))

@@ -219,3 +219,17 @@ extension TxnExecutionTests {
         XCTAssertEqual(execution.expiredSeen.count, 10, "each expired key once, however many ranges passed it")
     }
 }
+
+extension TxnExecutionTests {
+    /// Redis's XX with LT: shorten a deadline, never set one.
+    func testExpireXXWithLTOnlyShortensADeadline() {
+        var store: KeyValueStore = [b("k"): b("v")]
+        let shorten = TxnOp.expire(b("k"), .at(now + 1_000), .ifSomeAndEarlier)
+        XCTAssertEqual(result(shorten, on: &store), .integer(0), "no deadline to shorten")
+        XCTAssertEqual(store[b("k")]?.expiresAt, StoredValue.never)
+        _ = result(.expire(b("k"), .at(now + 2_000), .always), on: &store)
+        XCTAssertEqual(result(shorten, on: &store), .integer(1))
+        XCTAssertEqual(store[b("k")]?.expiresAt, now + 1_000)
+        XCTAssertEqual(result(.expire(b("k"), .at(now + 1_500), .ifSomeAndEarlier), on: &store), .integer(0))
+    }
+}
