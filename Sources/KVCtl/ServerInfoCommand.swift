@@ -49,6 +49,7 @@ struct ServerInfoCommand: AsyncParsableCommand {
             ("transfers started / completed", "\(counters.transfersStarted) / \(counters.transfersCompleted)"),
             ("transfers received", "\(counters.transfersReceived)"),
             ("keys expired", "\(counters.keysExpired)"),
+            ("gets under the read lease", "\(counters.leaseReads)"),
         ]
         if let storage = stats.storage {
             lines += [
@@ -86,6 +87,7 @@ struct ServerInfoCommand: AsyncParsableCommand {
                 ("transfers_completed", "\(counters.transfersCompleted)"),
                 ("transfers_received", "\(counters.transfersReceived)"),
                 ("keys_expired", "\(counters.keysExpired)"),
+                ("lease_reads", "\(counters.leaseReads)"),
                 ("storage", stats.storage.map(storageJSON) ?? "null"),
             ]))
     }

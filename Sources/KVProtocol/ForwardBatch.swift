@@ -36,15 +36,21 @@ public struct ForwardBatch: Equatable, Sendable {
     public var from: String
     public var transferID: UInt64
     public var batchSeq: UInt64
+    /// The read lease the primary asks for, in nanoseconds: the backup's acceptance
+    /// promises not to act as primary for this long after it answers (docs/DESIGN.md
+    /// §3.14). 0 asks for none and gives back every lease this primary held.
+    public var lease: UInt64
     public var updates: [ForwardedUpdate]
 
     public init(
-        viewnum: UInt64, from: String, transferID: UInt64, batchSeq: UInt64, updates: [ForwardedUpdate]
+        viewnum: UInt64, from: String, transferID: UInt64, batchSeq: UInt64, lease: UInt64 = 0,
+        updates: [ForwardedUpdate]
     ) {
         self.viewnum = viewnum
         self.from = from
         self.transferID = transferID
         self.batchSeq = batchSeq
+        self.lease = lease
         self.updates = updates
     }
 }

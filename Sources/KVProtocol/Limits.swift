@@ -18,6 +18,11 @@ public enum Limits {
     /// the batch's own fields. A primary sends its open batch before an update would take
     /// it past this.
     public static let maxBatchFrameBytes = maxFrameSize - 64 * 1024
+    /// Longest read lease a primary may ask its backup for, in nanoseconds. A server that
+    /// starts waits this long before it acts as primary, whatever its own lease setting:
+    /// it may have granted that much to another primary before it stopped
+    /// (docs/DESIGN.md §3.14).
+    public static let maxReadLease: UInt64 = 1_000_000_000
     /// Largest server address string ("host:port"), in bytes.
     public static let maxAddressSize = 1024
 }

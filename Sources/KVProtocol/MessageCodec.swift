@@ -141,6 +141,7 @@ public enum MessageCodec {
             w.string(batch.from)
             w.u64(batch.transferID)
             w.u64(batch.batchSeq)
+            w.u64(batch.lease)
             w.u32(UInt32(batch.updates.count))
             for update in batch.updates { w.append(update) }
         case .transfer(let chunk):
@@ -294,7 +295,7 @@ public enum MessageCodec {
             var values: [UInt64] = []
             for _ in 0..<count { values.append(try r.u64("counter")) }
             // Newer servers may report more counters; older ones fewer (missing are 0).
-            values = Array((values + [UInt64](repeating: 0, count: 8)).prefix(8))
+            values = Array((values + [UInt64](repeating: 0, count: ServerCounters.count)).prefix(ServerCounters.count))
             var storage: StorageStats?
             if r.remaining > 0 {
                 let trailing = r.remaining
@@ -365,6 +366,10 @@ public enum MessageCodec {
             let from = try r.string("sender")
             let transferID = try r.u64("transfer id")
             let batchSeq = try r.u64("batch seq")
+            let lease = legacy ? 0 : try r.u64("lease")
+            guard lease <= Limits.maxReadLease else {
+                throw ProtocolError(.malformedFrame, "lease of \(lease) ns exceeds \(Limits.maxReadLease)")
+            }
             let count = try r.count("update count", minItemSize: legacy ? minLegacyUpdateSize : minUpdateSize)
             var updates: [ForwardedUpdate] = []
             updates.reserveCapacity(count)
@@ -372,8 +377,9 @@ public enum MessageCodec {
                 updates.append(legacy ? try LegacyFormat.forwardedUpdate(&r) : try r.forwardedUpdate())
             }
             message = .forward(
-                ForwardBatch(viewnum: viewnum, from: from, transferID: transferID, batchSeq: batchSeq, updates: updates)
-            )
+                ForwardBatch(
+                    viewnum: viewnum, from: from, transferID: transferID, batchSeq: batchSeq, lease: lease,
+                    updates: updates))
         case .transfer, .transferV1:
             let legacy = type == .transferV1
             let viewnum = try r.u64("viewnum")

@@ -60,6 +60,8 @@ public struct ServerCounters: Equatable, Sendable {
     public var transfersReceived: UInt64 = 0
     /// Keys deleted as primary because their deadline passed.
     public var keysExpired: UInt64 = 0
+    /// Gets answered by the primary alone, under its read lease.
+    public var leaseReads: UInt64 = 0
 
     public init() {}
 
@@ -67,14 +69,17 @@ public struct ServerCounters: Equatable, Sendable {
     public var all: [UInt64] {
         [
             requests, batchesSent, batchesResent, batchesApplied, transfersStarted, transfersCompleted,
-            transfersReceived, keysExpired,
+            transfersReceived, keysExpired, leaseReads,
         ]
     }
 
     public init(all values: [UInt64]) {
-        precondition(values.count == 8)
+        precondition(values.count == Self.count)
         (requests, batchesSent, batchesResent, batchesApplied) = (values[0], values[1], values[2], values[3])
         (transfersStarted, transfersCompleted, transfersReceived) = (values[4], values[5], values[6])
-        keysExpired = values[7]
+        (keysExpired, leaseReads) = (values[7], values[8])
     }
+
+    /// How many counters there are.
+    public static let count = 9
 }

@@ -65,6 +65,7 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
 
     var wallClockMillis: UInt64 { WallClock.millis() }
+    var leaseClock: UInt64 { LeaseClock.nanoseconds() }
 
     func send(
         _ message: Message, to peer: Peer, timeout: UInt64, completion: @escaping (Result<Message, PeerFailure>) -> Void

@@ -125,6 +125,13 @@ enum Notices {
             metadata["kv_role"] = "\(to)"
             metadata["kv_previous_role"] = "\(from)"
             logger.notice("role \(from) -> \(to) in view \(view.viewnum)", metadata: metadata)
+        case .waitingOutLease(let view, let milliseconds):
+            var metadata = viewMetadata(view)
+            metadata["kv_event"] = "lease-wait"
+            metadata["kv_wait_ms"] = "\(milliseconds)"
+            logger.notice(
+                "named primary of view \(view.viewnum); serving in \(milliseconds) ms, once the read lease it granted as backup has run out",
+                metadata: metadata)
         case .refusedPrimary(let view, let reason):
             var metadata = viewMetadata(view)
             metadata["kv_event"] = "refused-primary"

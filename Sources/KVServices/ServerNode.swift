@@ -55,8 +55,13 @@ public final class ServerNode: @unchecked Sendable {
             self.pingInterval = pingInterval
             self.peerTimeout = peerTimeout
             self.core = ServerConfig(address: advertise)
+            self.core.readLease = Self.defaultReadLease
             self.metrics = metrics
         }
+
+        /// kv-server's default read lease (`--read-lease`): below the monitor's default
+        /// dead-server time of 500 ms, so a crashed primary's failover waits for nothing.
+        public static let defaultReadLease: UInt64 = 400_000_000
 
         /// A server of a service with one monitor.
         public init(

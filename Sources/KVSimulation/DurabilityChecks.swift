@@ -25,18 +25,24 @@ extension Simulation {
             update = ClientSequence(clientID: request.clientID, seq: request.seq)
         }
         arrival = (exchange, update, false)
+        if case .request(let request) = message, request.op == .get { arrivingGetKey = request.key }
         deliver()
         if let arrival, !arrival.answered, server.storage != nil, let core = server.core {
             // A duplicated copy of the request arrives later; its answer may come from either.
-            revealedBy[exchange] = (min(revealedBy[exchange]?.lsn ?? .max, core.lastLSN), update)
+            var lsn = core.lastLSN
+            // A Get held under the read lease reveals its key as it was read: up to the
+            // batch that carries its last update (docs/DESIGN.md §3.14).
+            if let key = arrivingGetKey { lsn = core.revealedLSN(ofGet: key) }
+            revealedBy[exchange] = (min(revealedBy[exchange]?.lsn ?? .max, lsn), update)
         }
+        arrivingGetKey = nil
         arrival = nil
     }
 
     /// `server` sends `message` as the answer to exchange `exchange`.
     func checkRevealed(_ server: SimulatedServer, exchange: UInt64, _ message: Message) {
         guard let storage = server.storage, let core = server.core else { return }
-        let lsn: UInt64
+        var lsn: UInt64
         let update: ClientSequence?
         if let current = arrival, current.exchange == exchange {
             // Answered within the step that received a copy: that copy's answer (made after
@@ -51,6 +57,9 @@ extension Simulation {
         } else {
             return
         }
+        // A Get answered at once under the read lease reveals only what is settled: its
+        // key's last update, and what was logged before (docs/DESIGN.md §3.14).
+        if arrival?.exchange == exchange, let key = arrivingGetKey { lsn = min(lsn, core.revealedLSN(ofGet: key)) }
         let what = engineTerm(storage)
         switch message {
         case .reply(let reply) where reply.status == .ok || reply.status == .noKey:

@@ -9,6 +9,7 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case switchover = "switchover request"
     case primaryCutFromMonitor = "primary cut off from the monitor"
     case serverIsolated = "server isolated"
+    case serverPaused = "server process paused"
     case linksBlocked = "one-way links blocked"
     case lossyPeriod = "lossy period"
     case storeFailing = "monitor store failing"

@@ -36,6 +36,8 @@ extension Simulation {
             kinds += [.monitorCutFromEtcd, .etcdWithoutQuorum, .etcdLeaderChange]
             weights += [10, 4, 6]
         }
+        kinds.append(.serverPaused)
+        weights.append(8)
         let kind = kinds[random.weighted(weights)]
         switch kind {
         case .serverCrash:
@@ -76,6 +78,20 @@ extension Simulation {
             let others = (0..<names.count).filter { $0 != isolated.node }
             partition(
                 others.map { (isolated.node, $0) } + others.map { ($0, isolated.node) }, "\(isolated.address) isolated")
+        case .serverPaused:
+            // A process that stops running for a while (SIGSTOP, a stall) while its
+            // clocks run on: what it acts on afterwards, its lease above all, must be
+            // judged by the clock read then.
+            let candidates = servers.filter { $0.isUp && $0.pausedUntil <= now && isStableEnough }
+            if !candidates.isEmpty {
+                let paused = random.pick(candidates)
+                paused.pausedUntil = now + random.between(50_000, 1_500_000)
+                // Like a partition, a pause outlasts itself (the monitor may take the
+                // server for dead meanwhile): stability waits as after a heal.
+                lastHeal = max(lastHeal, paused.pausedUntil)
+                statistics.count(.serverPaused)
+                trace.record(now, .note("\(paused.address) pauses until \(paused.pausedUntil / 1_000) ms"))
+            }
         case .linksBlocked:
             var links: [(from: Int, to: Int)] = []
             for _ in 0..<(1 + random.below(3)) {
@@ -136,7 +152,7 @@ extension Simulation {
     /// Whether the schedule may take a server down or cut links now.
     private var isStableEnough: Bool {
         risky
-            || (!network.hasPartitions
+            || (!network.hasPartitions && !servers.contains { $0.pausedUntil > now }
                 && now >= lastHeal + Self.peerTimeout + 2 * Self.pingInterval
                 && !servers.contains { $0.askedToLeave } && admin == nil && isSynchronised(serviceView))
     }

@@ -49,6 +49,10 @@ extension Simulation {
     }
 
     func arrive(_ packet: Packet) {
+        if packet.to >= 1 && packet.to <= servers.count && servers[packet.to - 1].pausedUntil > now {
+            queue.schedule(.arrive(packet), at: servers[packet.to - 1].pausedUntil)
+            return
+        }
         if network.isBlocked(from: packet.from, to: packet.to) {
             statistics.messagesLost += 1
             trace.record(now, .lost(packet, why: "partition on the way"))
@@ -85,6 +89,12 @@ extension Simulation {
 
     func timeOut(_ exchange: UInt64) {
         guard let pending = exchanges[exchange] else { return }
+        if pending.requester >= 1 && pending.requester <= servers.count
+            && servers[pending.requester - 1].pausedUntil > now
+        {
+            queue.schedule(.exchangeTimedOut(exchange: exchange), at: servers[pending.requester - 1].pausedUntil)
+            return
+        }
         trace.record(now, .timedOut(exchange: exchange, requester: pending.requester))
         complete(exchange, .timedOut)
     }

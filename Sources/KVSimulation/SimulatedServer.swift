@@ -1,3 +1,4 @@
+import KVProtocol
 import KVStorage
 import NodeDriver
 import ServerCore
@@ -14,6 +15,21 @@ final class SimulatedServer {
     /// How far this host's wall clock is from the simulation's, in milliseconds (key
     /// deadlines are set and checked against it).
     var clockOffsetMillis: Int64 = 0
+    /// This machine's lease clock (`CLOCK_BOOTTIME`) at simulated time 0, and how fast it
+    /// runs, in millionths off the simulation's time.
+    var leaseClockBoot: UInt64 = 0
+    var leaseClockDriftPPM: Int64 = 0
+    /// The process is paused (a stop, a long stall) until then: nothing reaches it, no
+    /// timer of its fires, while its clocks keep running.
+    var pausedUntil: UInt64 = 0
+    /// How many Gets it answered under its lease, as far as the checks have seen.
+    var leaseReadsChecked: UInt64 = 0
+
+    /// The lease clock at simulated time `now` (microseconds), in nanoseconds.
+    func leaseClock(at now: UInt64) -> UInt64 {
+        let elapsed = Int64(now * 1_000)
+        return leaseClockBoot + UInt64(elapsed + elapsed / 1_000_000 * leaseClockDriftPPM)
+    }
     let node: Int
     let config: ServerConfig
     private(set) var driver: ServerDriver<SimulatedServerEnvironment>?
@@ -85,6 +101,8 @@ final class SimulatedServer {
         driver = nil
         storage = nil
         askedToLeave = false
+        pausedUntil = 0
+        leaseReadsChecked = 0
         disk?.nextSyncFails = nil
         disk?.crashesAfter = nil
     }

@@ -29,6 +29,10 @@ final class SimulatedServerEnvironment: ServerEnvironment {
 
     var now: UInt64 { simulation.now * 1_000 }
 
+    /// Simulated time as this server's machine counts it since it booted: its own rate,
+    /// within the drift bound the servers assume (docs/SIMULATION.md).
+    var leaseClock: UInt64 { server.leaseClock(at: simulation.now) }
+
     /// Simulated time from a fixed epoch, plus this server's clock offset.
     var wallClockMillis: UInt64 {
         UInt64(Int64(Simulation.wallClockEpochMillis + simulation.now / 1_000) + server.clockOffsetMillis)
@@ -69,7 +73,9 @@ final class SimulatedServerEnvironment: ServerEnvironment {
     func abandon(_ requester: SimulatedRequester) {}
 
     func schedule(after delay: UInt64, _ action: @escaping () -> Void) -> SimulatedTimer {
-        simulation.scheduleTimer(at: simulation.now + delay / 1_000, owner: { [self] in isCurrent }) { [self] in
+        simulation.scheduleTimer(
+            at: simulation.now + delay / 1_000, server: server.node - 1, owner: { [self] in isCurrent }
+        ) { [self] in
             simulation.stepping(server) { action() }
         }
     }
@@ -78,7 +84,8 @@ final class SimulatedServerEnvironment: ServerEnvironment {
         -> SimulatedTimer
     {
         simulation.scheduleTimer(
-            at: simulation.now + initialDelay / 1_000, every: interval / 1_000, owner: { [self] in isCurrent }
+            at: simulation.now + initialDelay / 1_000, every: interval / 1_000, server: server.node - 1,
+            owner: { [self] in isCurrent }
         ) { [self] in
             simulation.stepping(server) { action() }
         }

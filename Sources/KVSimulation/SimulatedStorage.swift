@@ -78,7 +78,9 @@ final class SimulatedStorage: ServerStorage {
     func start(persisted: @escaping (UInt64) -> Void) {
         self.persisted = persisted
         guard engine.policy == .everysec else { return }
-        _ = simulation.scheduleTimer(at: simulation.now + 1_000_000, every: 1_000_000, owner: { [self] in isCurrent }) {
+        _ = simulation.scheduleTimer(
+            at: simulation.now + 1_000_000, every: 1_000_000, server: server.node - 1, owner: { [self] in isCurrent }
+        ) {
             [self] in
             if engine.lastSynced < engine.lastWritten { enqueue(.sync) }
         }
@@ -118,7 +120,8 @@ final class SimulatedStorage: ServerStorage {
     private func scheduleRound() {
         guard !busy, !roundScheduled, !queue.isEmpty else { return }
         roundScheduled = true
-        _ = simulation.scheduleTimer(at: simulation.now, owner: { [self] in isCurrent }) { [self] in
+        _ = simulation.scheduleTimer(at: simulation.now, server: server.node - 1, owner: { [self] in isCurrent }) {
+            [self] in
             roundScheduled = false
             round()
         }
@@ -201,7 +204,9 @@ final class SimulatedStorage: ServerStorage {
             reportedFull = true
             simulation.stepping(server) { diskFullChanged?(true) }
         }
-        _ = simulation.scheduleTimer(at: simulation.now + 1_000_000, owner: { [self] in isCurrent }) { [self] in
+        _ = simulation.scheduleTimer(
+            at: simulation.now + 1_000_000, server: server.node - 1, owner: { [self] in isCurrent }
+        ) { [self] in
             busy = false
             round()
         }
@@ -218,7 +223,9 @@ final class SimulatedStorage: ServerStorage {
     /// Ends the round `delay` later: syncs the log if asked (the sync takes that long,
     /// and the write is durable only at its end), reports, and starts the next round.
     private func finish(after delay: UInt64, syncing: Bool) {
-        _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
+        _ = simulation.scheduleTimer(
+            at: simulation.now + delay, server: server.node - 1, owner: { [self] in isCurrent }
+        ) { [self] in
             if syncing {
                 do {
                     try engine.sync()
@@ -243,7 +250,9 @@ final class SimulatedStorage: ServerStorage {
     private func writeSnapshot(_ state: SnapshotState, generation: UInt64) {
         let start = engine.currentStart
         let delay = settings.syncDelay(&simulation.random) * 2
-        _ = simulation.scheduleTimer(at: simulation.now + delay, owner: { [self] in isCurrent }) { [self] in
+        _ = simulation.scheduleTimer(
+            at: simulation.now + delay, server: server.node - 1, owner: { [self] in isCurrent }
+        ) { [self] in
             do {
                 let bytes = try StorageEngine<SimulatedDisk>.writeSnapshot(
                     state, start: start, generation: generation, to: engine.fileSystem)

@@ -14,12 +14,14 @@ struct SimulatedTimer: DriverTimer {
 extension Simulation {
     /// Runs `action` at `time` (simulated microseconds), and then every `interval` if given,
     /// for as long as `owner` (the process that set it up) is alive.
+    /// `server`: the server process it belongs to, which a pause holds back.
     func scheduleTimer(
-        at time: UInt64, every interval: UInt64? = nil, owner: @escaping () -> Bool, _ action: @escaping () -> Void
+        at time: UInt64, every interval: UInt64? = nil, server: Int? = nil, owner: @escaping () -> Bool,
+        _ action: @escaping () -> Void
     ) -> SimulatedTimer {
         let id = nextTimer
         nextTimer += 1
-        timers[id] = TimerAction(interval: interval, owner: owner, action: action)
+        timers[id] = TimerAction(interval: interval, server: server, owner: owner, action: action)
         queue.schedule(.timer(id: id), at: time)
         return SimulatedTimer(simulation: self, id: id)
     }
@@ -28,6 +30,10 @@ extension Simulation {
         guard let timer = timers[id] else { return }
         guard timer.owner() else {
             timers[id] = nil
+            return
+        }
+        if let index = timer.server, servers[index].pausedUntil > now {
+            queue.schedule(.timer(id: id), at: servers[index].pausedUntil)
             return
         }
         if let interval = timer.interval {
@@ -42,6 +48,8 @@ extension Simulation {
 /// What a timer runs, and how often.
 struct TimerAction {
     let interval: UInt64?
+    /// The index of the server whose process it belongs to.
+    let server: Int?
     let owner: () -> Bool
     let action: () -> Void
 }

@@ -99,6 +99,8 @@ public final class Simulation {
     /// For each request, forward or chunk a server took and has not answered: the last
     /// LSN it had logged after the step that took it, and the update a request asks for.
     var revealedBy: [UInt64: (lsn: UInt64, update: ClientSequence?)] = [:]
+    /// The key of the Get `arrival` is, if it is one: what its answer reveals.
+    var arrivingGetKey: Bytes?
     /// The message being delivered to a server, while its step runs.
     var arrival: (exchange: UInt64, update: ClientSequence?, answered: Bool)?
     /// Each client's latest acknowledged update (sequence number).
@@ -197,6 +199,8 @@ public final class Simulation {
         } else {
             diskSettings = nil
         }
+        // Read leases, mostly on; short ones are often outlasted by a message's delay.
+        serverConfig.readLease = random.pick([0, 20_000_000, 100_000_000, 400_000_000, 400_000_000])
         trace = TraceLog(capacity: options.traceLength, sink: options.traceSink, names: names)
         self.random = random
         for index in 0..<serverCount {
@@ -205,6 +209,11 @@ public final class Simulation {
             let server = SimulatedServer(
                 address: config.address, node: index + 1, config: config,
                 disk: diskSettings == nil ? nil : SimulatedDisk(), bootID: Self.newBootID(&self.random))
+            // Each machine's lease clock runs at its own rate, up to the bound servers
+            // assume, from its own boot.
+            server.leaseClockBoot = UInt64(self.random.between(0, 1_000_000)) * 1_000_000
+            let bound = Int(config.clockDriftPPM)
+            server.leaseClockDriftPPM = Int64(self.random.between(0, UInt64(2 * bound))) - Int64(bound)
             servers.append(server)
             serverByAddress[server.address] = server
         }

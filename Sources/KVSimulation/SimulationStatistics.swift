@@ -15,6 +15,8 @@ public struct SimulationStatistics: Sendable {
     public var finalReadsAnswered = 0
     /// Answers checked to come from their view's primary.
     public var answersChecked = 0
+    /// Gets answered under a lease, each checked against the backup.
+    public var leaseReadsChecked = 0
     /// Acknowledgements at which the backup's state was compared with the primary's.
     public var acknowledgementsChecked = 0
     /// Quiet moments at which a backup's state was compared with its primary's.
@@ -68,6 +70,7 @@ public struct SimulationStatistics: Sendable {
         finalReads += other.finalReads
         finalReadsAnswered += other.finalReadsAnswered
         answersChecked += other.answersChecked
+        leaseReadsChecked += other.leaseReadsChecked
         acknowledgementsChecked += other.acknowledgementsChecked
         agreementsChecked += other.agreementsChecked
         durableSchedules += other.durableSchedules
@@ -102,7 +105,8 @@ public struct SimulationStatistics: Sendable {
                 + "final reads \(finalReads), answered \(finalReadsAnswered)",
             workload.summary,
             "checks: \(answersChecked) answers from the primary, \(acknowledgementsChecked) backups equal at "
-                + "acknowledgement, \(agreementsChecked) quiet pairs equal",
+                + "acknowledgement, \(agreementsChecked) quiet pairs equal, \(leaseReadsChecked) Gets under a "
+                + "lease against the backup",
             "data directories: \(durableSchedules) schedules; \(recoveriesChecked) recoveries checked (\(unsyncedRecordsRecovered) "
                 + "kept unsynced records, \(tornTailsCut) cut a torn tail, \(damagedRecoveries) found damage); "
                 + "machine crashes losing unsynced bytes \(crashesLosingUnsyncedBytes), directory operations "

@@ -146,11 +146,17 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         self.environment = environment
         self.measurements = measurements
         self.storage = storage
-        self.core = ServerCore(config: configuration.core, recovered: recovered)
+        self.core = ServerCore(config: configuration.core, recovered: recovered, startedAt: environment.leaseClock)
         self.monitors = MonitorRotation(configuration.monitors)
         let threshold = Self.troubleAfterIntervals * configuration.pingInterval
         monitorReach = PeerReachability(threshold: threshold, remindEvery: Self.remindEvery, now: environment.now)
         backupReach = PeerReachability(threshold: threshold, remindEvery: Self.remindEvery, now: environment.now)
+    }
+
+    /// One step of the core, at the clocks' time now: the wall clock for deadlines, the
+    /// lease clock (read fresh for every step) for read leases.
+    private func step(_ event: ServerEvent) -> [ServerEffect] {
+        core.step(event, now: environment.wallClockMillis, clock: environment.leaseClock)
     }
 
     /// Starts ticking: the first tick (and ping) at once, then every ping interval.
@@ -160,11 +166,11 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         storage?.start(
             persisted: { [weak self] lsn in
                 guard let self, self.lifecycle == .running else { return }
-                self.run(self.core.step(.persisted(upTo: lsn)))
+                self.run(self.step(.persisted(upTo: lsn)))
             },
             diskFull: { [weak self] full in
                 guard let self, self.lifecycle == .running else { return }
-                self.run(self.core.step(.diskFull(full)))
+                self.run(self.step(.diskFull(full)))
             })
         ticker = environment.scheduleRepeated(initialDelay: 0, every: configuration.pingInterval) { [weak self] in
             self?.tick()
@@ -185,25 +191,25 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
         let token = register(
             requester, request: measurements == nil ? nil : (request.op, environment.now))
-        run(core.step(.clientRequest(request, token), now: environment.wallClockMillis))
+        run(step(.clientRequest(request, token)))
     }
 
     /// A forward batch from a primary (this server as backup).
     public func receive(_ batch: ForwardBatch, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
-        run(core.step(.forward(batch, register(requester, request: nil))))
+        run(step(.forward(batch, register(requester, request: nil))))
     }
 
     /// A state-transfer chunk from a primary (this server as backup).
     public func receive(_ chunk: TransferChunk, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
-        run(core.step(.transfer(chunk, register(requester, request: nil))))
+        run(step(.transfer(chunk, register(requester, request: nil))))
     }
 
     /// The operator accepts this server's data as the state to serve (`kvctl revive`).
     public func adoptData() {
         guard lifecycle == .running else { return }
-        run(core.step(.adoptData, now: environment.wallClockMillis))
+        run(step(.adoptData))
     }
 
     private func register(
@@ -285,7 +291,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 measurements.forwardBatches(ack?.verdict == .accepted ? .acked : .failed, count: 1)
                 measurements.forwardBatchFinished(nanoseconds: self.elapsed(since: sentAt))
             }
-            self.run(self.core.step(.backupReplied(id, ack)))
+            self.run(self.step(.backupReplied(id, ack)))
         }
     }
 
@@ -315,7 +321,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             switch answer {
             case .success(.viewReply(let view)):
                 self.monitors.answered()
-                self.run(self.core.step(.viewFromMonitor(view), now: self.environment.wallClockMillis))
+                self.run(self.step(.viewFromMonitor(view)))
                 // Only the answer to a ping that said "leaving" shows what the monitor made
                 // of the request; an older answer may predate it.
                 if leaving { self.checkLeave() }
@@ -372,7 +378,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     private func tick() {
         guard lifecycle == .running else { return }
         redirectedThisTick = false
-        run(core.step(.tick, now: environment.wallClockMillis))
+        run(step(.tick))
         checkReachability()
         // Compaction: the log since the last snapshot has grown; not while a transfer is
         // replacing the store (the snapshot would hold half of it).
@@ -476,7 +482,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 self.endLeave(.timedOut(self.core.view))
             }
             leave = .leaving(LeaveProgress(waiters: [completion], deadline: deadline))
-            run(core.step(.leave, now: environment.wallClockMillis))
+            run(step(.leave))
         }
     }
 

@@ -22,6 +22,11 @@ public protocol ServerEnvironment: AnyObject {
     /// checked against (docs/DESIGN.md §3.13).
     var wallClockMillis: UInt64 { get }
 
+    /// Nanoseconds on a clock that keeps counting while the machine is suspended
+    /// (`CLOCK_BOOTTIME`; a suspended machine's `CLOCK_MONOTONIC` stops): what read leases
+    /// are measured on (docs/DESIGN.md §3.14).
+    var leaseClock: UInt64 { get }
+
     /// Sends `message` to `peer` and calls `completion` with its answer, or with why the
     /// transport gave up: `unreachable` when nothing accepts connections there (refused,
     /// no route), `noAnswer` otherwise (connection lost, no answer in `timeout`

@@ -67,6 +67,12 @@ extension ServerCore {
     }
 
     mutating func receiveForward(_ batch: ForwardBatch, _ token: ReplyToken, _ effects: inout [ServerEffect]) {
+        // A primary that asks for no lease holds none from this server, whatever view it
+        // is in: heard even after this server has moved on (docs/DESIGN.md §3.14).
+        if batch.lease == 0 {
+            grants.released(viewnum: batch.viewnum, primary: batch.from)
+            endLeaseWaitIfOver(&effects)
+        }
         if let verdict = checkSender(batch.from, batch.viewnum, &effects) {
             return answer(token, verdict, batch.from, batch.viewnum, &effects)
         }
@@ -75,7 +81,10 @@ extension ServerCore {
         }
         switch stream.admit(batch) {
         case .alreadyApplied:
-            answer(token, .accepted, batch.from, batch.viewnum, &effects)
+            // Only the latest batch's resend grants (or gives back): an older one's lease
+            // is what a later batch has already replaced.
+            let latest = batch.batchSeq + 1 == stream.nextBatchSeq
+            answer(token, .accepted, batch.from, batch.viewnum, &effects, granting: latest ? batch.lease : nil)
         case .outOfOrder:
             answer(token, .outOfOrder, batch.from, batch.viewnum, &effects)
         case .next:
@@ -86,24 +95,35 @@ extension ServerCore {
             stream.record(batch)
             duty = .backup(stream)
             counters.batchesApplied += 1
-            answer(token, .accepted, batch.from, batch.viewnum, &effects)
+            answer(token, .accepted, batch.from, batch.viewnum, &effects, granting: batch.lease)
         }
     }
 
     /// Answers the primary; an acceptance waits until the log holds everything applied so
     /// far, since the primary takes it as a promise that this backup can be promoted with it.
+    /// `granting`: the lease that answer grants (0 gives back the primary's grants).
     private mutating func answer(
         _ token: ReplyToken, _ verdict: BackupVerdict, _ from: String, _ viewnum: UInt64,
-        _ effects: inout [ServerEffect]
+        _ effects: inout [ServerEffect], granting lease: UInt64? = nil
     ) {
         if verdict != .accepted {
             effects.append(.notice(.rejectedFromPrimary(from: from, viewnum: viewnum, verdict: verdict)))
         }
         let ack = BackupAck(verdict: verdict, backupViewnum: view.viewnum)
+        let grant = lease.map { LeaseGrant(viewnum: viewnum, primary: from, lease: $0) }
         if verdict == .accepted && persistedLSN < lastLSN {
-            pendingAcks.append((token, ack, lastLSN))
+            pendingAcks.append((token, ack, lastLSN, grant))
         } else {
-            effects.append(.answerPrimary(token, ack))
+            answerPrimary(token, ack, grant, &effects)
         }
+    }
+
+    /// Sends an answer, and records the lease it grants from now: the primary counts its
+    /// lease from when its batch left, which was before.
+    mutating func answerPrimary(
+        _ token: ReplyToken, _ ack: BackupAck, _ grant: LeaseGrant?, _ effects: inout [ServerEffect]
+    ) {
+        if let grant { grants.answered(viewnum: grant.viewnum, primary: grant.primary, lease: grant.lease, at: clock) }
+        effects.append(.answerPrimary(token, ack))
     }
 }

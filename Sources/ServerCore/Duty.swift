@@ -18,6 +18,10 @@ enum PrimaryPhase: Equatable {
     /// Primary of view 1 of a new cluster: holds requests until the monitor confirms the
     /// acknowledgement, so that a restart before then cannot look like a new cluster.
     case awaitingFirstAck
+    /// Named primary while a lease it granted as backup may still be held by the
+    /// primary before it: defers requests, and does not acknowledge the view, until every
+    /// grant has run out or was given back (docs/DESIGN.md §3.14).
+    case waitingOutLease
     /// Serves clients, replicating every request to the backup (`PrimaryPipeline`).
     case serving
     /// Its backup refused it: a newer view has begun. It still holds the current state,

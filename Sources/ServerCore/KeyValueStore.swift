@@ -64,6 +64,9 @@ public struct KeyValueStore: Sendable {
 
     public func contains(_ key: Bytes) -> Bool { slots[key] != nil }
 
+    /// The revision of the key's last update, if the store holds it.
+    public func revision(of key: Bytes) -> UInt64? { slots[key]?.revision }
+
     /// Whether the key is held and its deadline has come by `now`. Only keys the store
     /// holds have a deadline, and most stores have none to look up.
     public func isExpired(_ key: Bytes, at now: UInt64) -> Bool {

@@ -156,10 +156,11 @@ struct OutgoingStream {
     }
 
     /// The open batch, sent: it is in flight until the backup acknowledges it.
-    mutating func send(_ updates: [ForwardedUpdate], from address: String) -> ForwardBatch {
+    mutating func send(_ updates: [ForwardedUpdate], from address: String, lease: UInt64) -> ForwardBatch {
         precondition(isStreaming, "a batch sent before the transfer completed")
         let batch = ForwardBatch(
-            viewnum: viewnum, from: address, transferID: transferID, batchSeq: nextBatchSeq, updates: updates)
+            viewnum: viewnum, from: address, transferID: transferID, batchSeq: nextBatchSeq, lease: lease,
+            updates: updates)
         if inFlight.isEmpty { ticksSinceProgress = 0 }
         inFlight.append(batch)
         nextBatchSeq += 1

@@ -11,14 +11,22 @@ import KVProtocol
 struct PrimaryPipeline {
     var deferred: [(request: ClientRequest, token: ReplyToken)] = []
     var held = HeldReplies()
+    /// Gets under the read lease whose key's last update is in a batch in flight: each
+    /// leaves with that batch's acknowledgement, never waiting for a batch not yet sent.
+    var heldForBatchInFlight = HeldReplies()
     /// Nil when the view has no backup.
     var stream: OutgoingStream?
     /// Updates for the next batch to the backup. Kept out of `stream` for the reason
     /// above: the optional stream is copied whenever it is read whole.
     var openUpdates: [ForwardedUpdate] = []
     var openBytes = 0
+    /// What of the stream's updates the backup and the log hold (for the read lease).
+    var settled = SettledUpdates()
 
-    var isEmpty: Bool { deferred.isEmpty && held.isEmpty && stream == nil && openUpdates.isEmpty }
+    var isEmpty: Bool { deferred.isEmpty && heldCount == 0 && stream == nil && openUpdates.isEmpty }
+
+    /// Replies held, in both queues.
+    var heldCount: Int { held.count + heldForBatchInFlight.count }
 
     /// Drops the stream with the batch it was gathering: those updates are in the store,
     /// so a new backup gets them with its transfer and nobody else needs them.
@@ -26,6 +34,7 @@ struct PrimaryPipeline {
         stream = nil
         openUpdates = []
         openBytes = 0
+        settled = SettledUpdates()
     }
 }
 
@@ -41,11 +50,10 @@ struct HeldReplies {
         let reply: ClientReply
     }
 
-    private var replies: [Held] = []
-    private var head = 0
+    private var replies = FIFOQueue<Held>()
 
-    var count: Int { replies.count - head }
-    var isEmpty: Bool { head == replies.count }
+    var count: Int { replies.count }
+    var isEmpty: Bool { replies.isEmpty }
 
     mutating func hold(_ reply: ClientReply, for token: ReplyToken, untilBatch seq: UInt64, durableAt lsn: UInt64) {
         replies.append(Held(releaseAt: seq, durableAt: lsn, token: token, reply: reply))
@@ -56,31 +64,21 @@ struct HeldReplies {
     /// persisted (up to `persisted`).
     mutating func release(batches: UInt64?, persisted: UInt64, _ effects: inout [ServerEffect]) {
         guard let batches else { return }
-        while head < replies.count, replies[head].releaseAt <= batches, replies[head].durableAt <= persisted {
-            effects.append(.reply(replies[head].token, replies[head].reply))
-            head += 1
-        }
-        if head == replies.count {
-            replies.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 1024 && head * 2 > replies.count {
-            replies.removeFirst(head)
-            head = 0
+        while let next = replies.first, next.releaseAt <= batches, next.durableAt <= persisted {
+            effects.append(.reply(next.token, next.reply))
+            replies.removeFirst()
         }
     }
 
     /// For a new backup: the held updates are in the store, so they reach it with the
     /// transfer (batch 0), or need nobody when there is no backup.
     mutating func waitForTransfer() {
-        for index in head..<replies.count { replies[index].releaseAt = 0 }
+        replies.updateEach { $0.releaseAt = 0 }
     }
 
     /// Every held reply's token, in order; none is held any more.
     mutating func takeAll() -> [ReplyToken] {
-        defer {
-            replies.removeAll(keepingCapacity: true)
-            head = 0
-        }
-        return replies[head...].map(\.token)
+        defer { replies.removeAll() }
+        return replies.queued.map(\.token)
     }
 }

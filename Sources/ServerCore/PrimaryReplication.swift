@@ -8,7 +8,9 @@ extension ServerCore {
 
     mutating func handleClientRequest(_ request: ClientRequest, _ token: ReplyToken, _ effects: inout [ServerEffect]) {
         counters.requests += 1
-        guard duty == .primary(.serving) || duty == .primary(.awaitingFirstAck) else {
+        guard
+            duty == .primary(.serving) || duty == .primary(.awaitingFirstAck) || duty == .primary(.waitingOutLease)
+        else {
             effects.append(.reply(token, .wrongServer))
             return
         }
@@ -20,7 +22,7 @@ extension ServerCore {
             effects.append(.reply(token, .retryLater))
             return
         }
-        if duty == .primary(.awaitingFirstAck) || mustDefer || heldIsFull {
+        if duty != .primary(.serving) || mustDefer || heldIsFull {
             guard pipeline.deferred.count < config.maxDeferredRequests else {
                 effects.append(.reply(token, .retryLater))
                 return
@@ -70,7 +72,7 @@ extension ServerCore {
     /// Replies waiting for the backup (or the log) are bounded too: reads and retries add
     /// none to a batch, so without this a stalled backup would let them pile up without limit.
     private var heldIsFull: Bool {
-        pipeline.held.count >= config.maxWaitingReplies
+        pipeline.heldCount >= config.maxWaitingReplies
     }
 
     /// Applies `request` to the store and holds its reply behind the open batch.
@@ -81,6 +83,7 @@ extension ServerCore {
         var passedOver: [Bytes] = []
         if !request.mayWrite {
             (reply, passedOver) = read(request)
+            if request.txn == nil, answeredUnderLease(reply, key: request.key, token, &effects) { return }
         } else if let seen = duplicates.lookup(request.clientID), request.seq <= seen.seq {
             // A retry: answer as the first time, never apply twice. The answer still waits
             // for the backup, since the first attempt may not be acknowledged yet.
@@ -112,12 +115,31 @@ extension ServerCore {
         hold(reply, for: token, &effects)
     }
 
+    /// A Get while the read lease holds: answered at once if its key's last update is
+    /// settled, or held for the batch in flight that carries that update. False when the
+    /// lease does not hold or the update is still in the open batch: the Get then waits
+    /// for the backup as it does without a lease (docs/DESIGN.md §3.14).
+    private mutating func answeredUnderLease(
+        _ reply: ClientReply, key: Bytes, _ token: ReplyToken, _ effects: inout [ServerEffect]
+    ) -> Bool {
+        guard readLease.holds(at: clock), pipeline.stream?.isStreaming == true else { return false }
+        guard let last = pipeline.settled.unsettledRevision(of: key, present: store.revision(of: key)) else {
+            counters.leaseReads += 1
+            effects.append(.reply(token, reply))
+            return true
+        }
+        guard let batch = pipeline.settled.batch(carrying: last) else { return false }
+        pipeline.heldForBatchInFlight.hold(reply, for: token, untilBatch: batch.seq, durableAt: batch.lsn)
+        return true
+    }
+
     /// Adds an update to the open batch. A batch must fit in a frame: one that this
     /// update would take past `Limits.maxBatchFrameBytes` leaves first, even beyond the
     /// window of batches in flight (a step adds at most a transaction and its expiries,
     /// each bounded, so the window is overrun by a batch or two at most).
     private mutating func enqueueForBackup(_ update: ForwardedUpdate, _ effects: inout [ServerEffect]) {
         guard pipeline.stream != nil else { return }
+        if config.readLease > 0 { pipeline.settled.applied(update.change, revision: update.revision) }
         let size = update.encodedSize
         if !pipeline.openUpdates.isEmpty, pipeline.openBytes + size > Limits.maxBatchFrameBytes,
             pipeline.stream!.isStreaming
@@ -253,7 +275,10 @@ extension ServerCore {
         } else {
             batches = .max
         }
-        pipeline.held.release(batches: batches, persisted: config.durable ? persistedLSN : .max, &effects)
+        let persisted = config.durable ? persistedLSN : .max
+        pipeline.held.release(batches: batches, persisted: persisted, &effects)
+        pipeline.heldForBatchInFlight.release(batches: batches, persisted: persisted, &effects)
+        if let batches { pipeline.settled.settle(acked: batches, persisted: persisted) }
     }
 
     mutating func applyUpdate(_ update: ForwardedUpdate) {
@@ -288,7 +313,11 @@ extension ServerCore {
 
     /// Sends the open batch now.
     private mutating func sendOpenBatch(_ effects: inout [ServerEffect]) {
-        let batch = pipeline.stream!.send(pipeline.openUpdates, from: address)
+        let lease = readLease == .givenBack ? 0 : config.readLease
+        let batch = pipeline.stream!.send(pipeline.openUpdates, from: address, lease: lease)
+        if config.readLease > 0 {
+            pipeline.settled.sent(seq: batch.batchSeq, revision: store.revision, lsn: lastLSN, at: clock)
+        }
         pipeline.openUpdates = []
         pipeline.openBytes = 0
         counters.batchesSent += 1
@@ -324,6 +353,7 @@ extension ServerCore {
     mutating func startReplication(_ effects: inout [ServerEffect]) {
         precondition(duty == .primary(.serving), "replication started by a \(duty)")
         pipeline.held.waitForTransfer()
+        pipeline.heldForBatchInFlight.waitForTransfer()
         pipeline.endStream()
         guard !view.backup.isEmpty else {
             releaseHeld(&effects)
@@ -380,7 +410,12 @@ extension ServerCore {
                 break
             case .rejected:
                 fence(verdict: .rejected, &effects)
-            case .acknowledged:
+            case .acknowledged(let seq):
+                // From when the batch left, not when its answer came: the backup's promise
+                // runs from its answer, which came after the batch left.
+                if let sentAt = pipeline.settled.sentAt(seq) {
+                    readLease.extend(sentAt: sentAt, by: config.leaseRunsFor)
+                }
                 releaseHeld(&effects)
                 flush(&effects)
                 drainDeferred(&effects)
@@ -403,6 +438,10 @@ extension ServerCore {
                             backup: stream.backup, viewnum: stream.viewnum, keys: keys, bytes: bytes, chunks: chunks)))
                 ackedViewnum = stream.viewnum
                 counters.transfersCompleted += 1
+                // The transfer carried everything the store holds.
+                if config.readLease > 0 {
+                    pipeline.settled.sent(seq: 0, revision: store.revision, lsn: lastLSN, at: clock)
+                }
                 releaseHeld(&effects)
                 requestPing(&effects)
                 drainDeferred(&effects)
@@ -415,6 +454,7 @@ extension ServerCore {
     private mutating func fence(verdict: BackupVerdict, _ effects: inout [ServerEffect]) {
         let backup = pipeline.stream?.backup ?? ""
         duty = .primary(.fenced)
+        readLease = .none
         effects.append(.notice(.fenced(backup: backup, viewnum: view.viewnum, verdict: verdict)))
         abandonPrimaryRole(&effects)
         requestPing(&effects)
@@ -422,7 +462,9 @@ extension ServerCore {
 
     /// Tells every held or deferred client to go to the new primary.
     mutating func abandonPrimaryRole(_ effects: inout [ServerEffect]) {
+        readLease = .none
         for token in pipeline.held.takeAll() { effects.append(.reply(token, .wrongServer)) }
+        for token in pipeline.heldForBatchInFlight.takeAll() { effects.append(.reply(token, .wrongServer)) }
         for item in pipeline.deferred { effects.append(.reply(item.token, .wrongServer)) }
         pipeline.deferred.removeAll(keepingCapacity: true)
         pipeline.endStream()
@@ -461,6 +503,41 @@ extension ServerCore {
                     .notice(.forwardResent(backup: stream.backup, batches: batches.count, reason: reason)))
             }
         }
+        renewLeaseIfIdle()
         flush(&effects)
+    }
+
+    /// An idle primary renews its lease with an empty batch once less than half is left,
+    /// so that Gets after a quiet spell are still answered on their own.
+    private mutating func renewLeaseIfIdle() {
+        guard config.readLease > 0, isServing, pipeline.stream?.isStreaming == true,
+            pipeline.stream!.inFlight.isEmpty, readLease != .givenBack
+        else { return }
+        if case .held(let until) = readLease, until > clock + config.readLease / 2 { return }
+        pipeline.stream!.openNeeded = true
+    }
+
+    // MARK: - Giving the lease back
+
+    /// Leaving: the lease is dropped and given back at once, with a batch asking for
+    /// none, so that the backup's promotion does not wait it out (docs/DESIGN.md §3.14).
+    mutating func giveBackLease(_ effects: inout [ServerEffect]) {
+        guard isServing, config.readLease > 0 else { return }
+        readLease = .givenBack
+        guard pipeline.stream?.isStreaming == true else { return }
+        pipeline.stream!.openNeeded = true
+        flush(&effects)
+    }
+
+    /// A primary that learns it is no longer primary gives back the lease of the view it
+    /// leaves (a switchover's new primary waits for nothing else): it answers nothing in
+    /// that view any more. A forward asking for no lease, which the backup takes even
+    /// after it has moved on to the next view.
+    mutating func releaseBackupOfOldView(_ effects: inout [ServerEffect]) {
+        guard config.readLease > 0, let stream = pipeline.stream, stream.isStreaming else { return }
+        let release = ForwardBatch(
+            viewnum: stream.viewnum, from: address, transferID: stream.transferID, batchSeq: stream.nextBatchSeq,
+            lease: 0, updates: [])
+        effects.append(.sendToBackup(address: stream.backup, id: stream.id(of: release), .forward(release)))
     }
 }

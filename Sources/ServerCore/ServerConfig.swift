@@ -37,6 +37,24 @@ public struct ServerConfig: Sendable {
     /// Keys whose deadline has passed that a primary deletes at one tick, at most (the
     /// rest at the next ticks; a read of one deletes it at once).
     public var expiriesPerTick: Int = 1000
+    /// The read lease asked of the backup with every forward, in nanoseconds, at most
+    /// `Limits.maxReadLease`: while it holds, the primary answers a Get of a settled key
+    /// on its own. 0 (the core's default; kv-server's is 400 ms) asks for none, and every
+    /// Get waits for the backup (docs/DESIGN.md §3.14).
+    public var readLease: UInt64 = 0
+    /// How far any server's lease clock may run fast or slow, in millionths (`ρ`).
+    public var clockDriftPPM: UInt64 = 1_000
+    /// Taken off the lease besides the drift: the time from reading the clock for a Get
+    /// to its reply leaving.
+    public var leaseMargin: UInt64 = 5_000_000
+
+    /// How long, from when a batch left, its acknowledgement lets this primary read on
+    /// its own: `L·(1 − 2ρ) − margin`, which ends before the backup's promise does
+    /// whatever the two clocks' rates within `ρ`.
+    public var leaseRunsFor: UInt64 {
+        let drift = readLease / 1_000_000 * 2 * clockDriftPPM
+        return readLease > drift + leaseMargin ? readLease - drift - leaseMargin : 0
+    }
 
     public init(address: String) {
         self.address = address

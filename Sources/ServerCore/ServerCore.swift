@@ -4,12 +4,13 @@ import KVProtocol
 /// (docs/DESIGN.md §3).
 ///
 /// `step` takes one event and returns the effects the driver must carry out. Nothing
-/// here reads a clock, does I/O or blocks; time arrives as `.tick`.
+/// here reads a clock, does I/O or blocks; the driver passes the clocks' readings in.
 ///
 /// Safety rests on three rules enforced here:
 /// - a reply that could reveal an update leaves only after the backup of the same view
 ///   has acknowledged it (or the view has no backup) — Gets included, so a primary that
-///   lost its role learns it from the backup's refusal instead of answering stale data;
+///   lost its role learns it from the backup's refusal instead of answering stale data,
+///   except a Get of a settled key under the backup's read lease (docs/DESIGN.md §3.14);
 /// - the primary acknowledges a view to the monitor only once its backup holds the whole
 ///   state, so the monitor never promotes a backup that lacks data;
 /// - a server acts as primary only when it can prove it holds the current state: it was
@@ -29,7 +30,35 @@ public struct ServerCore {
     /// The wall clock (Unix milliseconds) as the driver last passed it in, never moving
     /// back: a key's deadline is checked against it, and a key once expired stays so.
     public internal(set) var now: UInt64 = 0
+    /// The lease clock (nanoseconds; `CLOCK_BOOTTIME` in the daemon, which keeps counting
+    /// while the machine is suspended) as the driver last passed it in, never moving back.
+    public internal(set) var clock: UInt64 = 0
     public internal(set) var counters = ServerCounters()
+    /// As primary: the read lease its backup granted (docs/DESIGN.md §3.14).
+    var readLease = ReadLease.none
+    /// As backup, and since it started: until when it must not act as primary.
+    var grants: LeaseGrants
+    /// The end, on the lease clock, of every promise not to act as primary (the lease
+    /// it granted as backup, the wait after it started).
+    public var leasePromisedUntil: UInt64 { grants.until }
+    /// The last log record a Get answered under the read lease may reveal.
+    public var settledLSN: UInt64 { pipeline.settled.lsn }
+
+    /// Whether `key`'s last update is settled (acknowledged by the backup, and in the
+    /// log): only then may a Get of it be answered under the read lease.
+    public func isSettled(_ key: Bytes) -> Bool {
+        pipeline.settled.unsettledRevision(of: key, present: store.revision(of: key)) == nil
+    }
+
+    /// The last log record a Get of `key` read now may reveal: what is settled if its
+    /// last update is, else what the batch carrying that update holds, else everything.
+    public func revealedLSN(ofGet key: Bytes) -> UInt64 {
+        guard readLease.holds(at: clock), pipeline.stream?.isStreaming == true else { return lastLSN }
+        guard let last = pipeline.settled.unsettledRevision(of: key, present: store.revision(of: key)) else {
+            return settledLSN
+        }
+        return pipeline.settled.batch(carrying: last)?.lsn ?? lastLSN
+    }
 
     var data: DataState = .empty
     var duty: Duty = .idle
@@ -46,7 +75,7 @@ public struct ServerCore {
     public internal(set) var persistedLSN: UInt64 = 0
     /// As backup, with a data directory: acknowledgements to the primary waiting until the
     /// log holds what they confirm (etcd's #14370 was a reply sent before its fsync).
-    var pendingAcks: [(token: ReplyToken, ack: BackupAck, lsn: UInt64)] = []
+    var pendingAcks: [(token: ReplyToken, ack: BackupAck, lsn: UInt64, grant: LeaseGrant?)] = []
     /// The last claim written to the log: what the data directory proves about this
     /// server's state (written again only when it changes).
     public internal(set) var claim: StateClaim?
@@ -55,9 +84,14 @@ public struct ServerCore {
     /// memory stay few.
     public internal(set) var diskFull = false
 
-    public init(config: ServerConfig, recovered: RecoveredData? = nil) {
+    /// - Parameter clock: the lease clock when the process started; from then on, it waits
+    ///   out the longest lease it may have granted before (`LeaseGrants`). Nil: no clock
+    ///   (tests of the core that do not concern leases).
+    public init(config: ServerConfig, recovered: RecoveredData? = nil, startedAt clock: UInt64? = nil) {
         self.config = config
         self.duplicates = DuplicateTable(capacity: config.duplicateTableCapacity)
+        self.clock = clock ?? 0
+        self.grants = LeaseGrants(startedAt: clock)
         guard let recovered else { return }
         store = recovered.store
         duplicates = recovered.duplicates
@@ -96,6 +130,8 @@ public struct ServerCore {
         switch duty {
         case .primary(.refusing): 0
         case .primary(.awaitingFirstAck): view.viewnum
+        // Not the new view's number: acknowledging it would let the monitor move on from
+        // a view whose primary has not served yet.
         case .primary: ackedViewnum
         case .idle, .backup: view.viewnum
         }
@@ -106,7 +142,7 @@ public struct ServerCore {
     /// decides how long to wait for one.)
     public var hasLeft: Bool { leaving && role == .idle }
 
-    public var pendingReplies: Int { pipeline.held.count }
+    public var pendingReplies: Int { pipeline.heldCount }
 
     /// Updates applied that the backup has not acknowledged: the open batch's and those of
     /// the batches in flight. Expiries have no reply waiting for them.
@@ -143,15 +179,24 @@ public struct ServerCore {
         return nil
     }
 
-    /// Takes one event at wall-clock time `now` (Unix milliseconds).
+    /// Takes one event at wall-clock time `now` (Unix milliseconds) and lease-clock time
+    /// `clock` (nanoseconds).
+    public mutating func step(_ event: ServerEvent, now: UInt64, clock: UInt64) -> [ServerEffect] {
+        self.clock = max(self.clock, clock)
+        return step(event, now: now)
+    }
+
+    /// Takes one event at wall-clock time `now` (Unix milliseconds), the lease clock
+    /// where it was (tests that do not concern leases).
     public mutating func step(_ event: ServerEvent, now: UInt64) -> [ServerEffect] {
         self.now = max(self.now, now)
         return step(event)
     }
 
-    /// Takes one event at the time of the last (tests that do not concern expiry).
+    /// Takes one event at the time of the last (tests that do not concern time).
     public mutating func step(_ event: ServerEvent) -> [ServerEffect] {
         var effects: [ServerEffect] = []
+        endLeaseWaitIfOver(&effects)
         switch event {
         case .clientRequest(let request, let token):
             handleClientRequest(request, token, &effects)
@@ -180,6 +225,7 @@ public struct ServerCore {
             guard !leaving else { break }
             leaving = true
             effects.append(.notice(.leaving(role: role, view: view)))
+            giveBackLease(&effects)
             // At once, not at the next tick: a shutdown is waiting on the answer.
             effects.append(.ping(viewnum: pingViewnum, leaving: true))
         }
@@ -209,6 +255,8 @@ public struct ServerCore {
         let old = view
         let oldRole = role(in: old)
         let oldDuty = duty
+        if oldRole == .primary { releaseBackupOfOldView(&effects) }
+        readLease = .none
         view = newView
         let newRole = role(in: newView)
         effects.append(.notice(.viewChanged(from: old, to: newView)))
@@ -259,10 +307,22 @@ public struct ServerCore {
             if let revived { effects.append(.notice(.revived(view: newView, claim: revived))) }
             if adopted { effects.append(.notice(.servingAdoptedData(view: newView, keys: store.count))) }
             data = .current
-            duty = .primary(.serving)
             ackedViewnum = max(ackedViewnum, old.viewnum)
-            recordClaim(.primary, &effects)
-            startReplication(&effects)
+            // The first primary of a cluster follows no primary that could hold a lease, and
+            // one that served the view before waited out its grants then and made none since.
+            let servedBefore = continuing && (oldDuty == .primary(.serving) || oldDuty == .primary(.fenced))
+            if clock < grants.until && !confirmedFirst && !servedBefore {
+                // Replies held in the view before wait for the next view's transfer, as
+                // they do when it serves at once.
+                pipeline.held.waitForTransfer()
+                pipeline.heldForBatchInFlight.waitForTransfer()
+                pipeline.endStream()
+                duty = .primary(.waitingOutLease)
+                effects.append(
+                    .notice(.waitingOutLease(view: newView, milliseconds: (grants.until - clock) / 1_000_000)))
+                return
+            }
+            beginServing(&effects)
         } else if firstOfCluster && !newView.acked {
             // Serve only once the monitor confirms the acknowledgement: had this server
             // served first and restarted, its empty successor would see the same
@@ -282,6 +342,21 @@ public struct ServerCore {
             effects.append(.notice(.refusedPrimary(view: newView, reason: reason)))
             abandonPrimaryRole(&effects)
         }
+    }
+
+    /// Serves the view it is primary of, with the state it holds.
+    private mutating func beginServing(_ effects: inout [ServerEffect]) {
+        duty = .primary(.serving)
+        recordClaim(.primary, &effects)
+        startReplication(&effects)
+    }
+
+    /// A server named primary that granted a lease as backup serves once every grant has
+    /// run out (or was given back): before then, the primary that held it may still be
+    /// answering Gets on its own (docs/DESIGN.md §3.14).
+    mutating func endLeaseWaitIfOver(_ effects: inout [ServerEffect]) {
+        guard duty == .primary(.waitingOutLease), clock >= grants.until else { return }
+        beginServing(&effects)
     }
 
     // MARK: - The operator's way out
@@ -339,7 +414,8 @@ public struct ServerCore {
         if isServing { drainDeferred(&effects) }
         var released = 0
         while released < pendingAcks.count, pendingAcks[released].lsn <= lsn {
-            effects.append(.answerPrimary(pendingAcks[released].token, pendingAcks[released].ack))
+            let pending = pendingAcks[released]
+            answerPrimary(pending.token, pending.ack, pending.grant, &effects)
             released += 1
         }
         pendingAcks.removeFirst(released)
@@ -367,6 +443,7 @@ public struct ServerCore {
             precondition(pipeline.isEmpty, "a backup holds client requests")
             precondition(data != .current, "a backup claims the current state")
             precondition(stream.map { $0.viewnum == view.viewnum } ?? true, "a stream of another view")
+            precondition(readLease == .none, "a backup holds a read lease")
         case .primary(let phase):
             precondition(role == .primary, "primary, but \(role) of \(view)")
             switch phase {
@@ -379,11 +456,15 @@ public struct ServerCore {
                 } else {
                     precondition(view.backup.isEmpty, "\(view) has a backup, but no stream goes to it")
                     precondition(
-                        pipeline.held.isEmpty || config.durable, "replies held with no backup or log to wait for")
+                        pipeline.heldCount == 0 || config.durable, "replies held with no backup or log to wait for")
                 }
+            case .waitingOutLease:
+                precondition(data == .current, "waiting out a lease without the current state")
+                precondition(pipeline.stream == nil, "replicating before serving")
+                precondition(clock < grants.until, "waiting out a lease that has ended")
             case .awaitingFirstAck:
                 precondition(data == .empty, "awaiting the first acknowledgement with data")
-                precondition(pipeline.stream == nil && pipeline.held.isEmpty, "replicating before serving")
+                precondition(pipeline.stream == nil && pipeline.heldCount == 0, "replicating before serving")
             case .fenced:
                 precondition(data == .current, "fenced without the current state")
                 precondition(pipeline.isEmpty, "a fenced primary holds client requests")
@@ -395,6 +476,9 @@ public struct ServerCore {
         precondition(
             pipeline.openUpdates.isEmpty || pipeline.stream?.isStreaming == true, "updates gathered with no batch to go"
         )
+        precondition(
+            readLease == .none || readLease == .givenBack || duty == .primary(.serving),
+            "a read lease held by a \(duty)")
         precondition(persistedLSN <= lastLSN, "persisted \(persistedLSN) beyond the last LSN \(lastLSN)")
         precondition(config.durable || (lastLSN == 0 && pendingAcks.isEmpty), "logging without a data directory")
     }

@@ -94,6 +94,9 @@ public enum ServerNotice: Equatable, Sendable {
     case adoptRefused(reason: String)
     /// Named primary after the operator accepted its data: serves it, whatever it lacks.
     case servingAdoptedData(view: View, keys: Int)
+    /// Named primary of `view`, but a lease it granted as backup may still be held for
+    /// this long: it serves once that is over (docs/DESIGN.md §3.14).
+    case waitingOutLease(view: View, milliseconds: UInt64)
     /// The log's disk is full: updates are refused until it takes writes again.
     case diskFull
     /// The log's disk takes writes again.

@@ -41,6 +41,7 @@ struct KVServerCommand: AsyncParsableCommand {
     static let defaultMonitor = PeerAddress(host: "127.0.0.1", port: 7100)
     static let defaultPingInterval = DurationOption(.milliseconds(100))
     static let defaultLeaveTimeout = DurationOption(.seconds(10))
+    static let defaultReadLease = DurationOption(.nanoseconds(Int64(ServerNode.Configuration.defaultReadLease)))
 
     @Option(help: "Address to listen on (HOST:PORT; default: \(defaultListen)).", transform: PeerAddress.parse)
     var listen = defaultListen
@@ -100,6 +101,18 @@ struct KVServerCommand: AsyncParsableCommand {
         })
     var fsync = FsyncPolicy.always
 
+    @Option(
+        help: ArgumentHelp(
+            "The read lease asked of the backup, up to 1s; 0 turns it off (default: \(defaultReadLease)).",
+            discussion: """
+                While the lease holds, the primary answers a GET of a key whose last update the backup \
+                has acknowledged (and, with --data-dir, its own log holds) without a round trip to the \
+                backup. Keep it below the monitor's dead-server time (5 pings by default: 500ms), or a \
+                failover waits for it to run out; use the same value on every server.
+                """),
+        transform: DurationOption.parse)
+    var readLease = defaultReadLease
+
     @OptionGroup var connectionOptions: ConnectionOptions
 
     @OptionGroup var authOptions: AuthOptions
@@ -115,6 +128,9 @@ struct KVServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard pingInterval.amount > .zero else { throw ValidationError("--ping-interval must be longer than 0") }
+        guard readLease.amount >= .zero, readLease.amount.nanoseconds <= Int64(Limits.maxReadLease) else {
+            throw ValidationError("--read-lease must be between 0 and 1s, not \(readLease)")
+        }
         _ = try monitors()
     }
 
@@ -146,7 +162,7 @@ struct KVServerCommand: AsyncParsableCommand {
         let metricsListen = metricsOptions.address
         let respListen = respOptions.address
         let maxConnections = connectionOptions.maxConnections
-        let (dataDir, fsync) = (dataDir, fsync)
+        let (dataDir, fsync, readLease) = (dataDir, fsync, readLease)
         let secretPath = authOptions.path
         let secret: SharedSecret?
         do {
@@ -167,6 +183,7 @@ struct KVServerCommand: AsyncParsableCommand {
                 configuration.secret = secret
                 configuration.dataDirectory = dataDir
                 configuration.fsync = fsync
+                configuration.core.readLease = UInt64(readLease.amount.nanoseconds)
                 let node = try await ServerNode.start(
                     configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
@@ -192,6 +209,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
                         "kv_resp_listen": "\(resp?.description ?? "-")",
                         "kv_data_dir": "\(dataDir ?? "-")", "kv_fsync": "\(dataDir == nil ? "-" : "\(fsync)")",
+                        "kv_read_lease": "\(readLease)",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])

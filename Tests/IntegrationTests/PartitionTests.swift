@@ -13,15 +13,7 @@ final class PartitionTests: XCTestCase {
     /// from a client after the promoted backup has accepted a newer Put. It must answer
     /// `wrong server` (or nothing), never the old value.
     func testOldPrimaryDoesNotServeGets() async throws {
-        let cluster = try await makeCluster()
-        let s1 = try await cluster.addServer(monitorProxy: true)
-        try await cluster.waitForView(primary: s1, backup: nil)
-        let s2 = try await cluster.addServer()
-        try await cluster.waitForView(primary: s1, backup: s2)
-
-        let client1 = await cluster.makeClient()
-        try await client1.put("a", "1")
-        try await check(client1, "a", "1")
+        let (cluster, s1, s2, _) = try await pairHoldingA1()
 
         // Cut s1 off from the monitor only: its pings fail, clients and s2 still reach it.
         let toMonitor = try await cluster.monitorProxy(s1)
@@ -57,12 +49,14 @@ final class PartitionTests: XCTestCase {
     /// the view has moved on twice (new primary, new backup), a newer Put has been
     /// accepted, and the new primary has been killed. Released, the Get reaches the old
     /// primary, which still believes it is primary; the client must never see the stale
-    /// value.
+    /// value. Without read leases: with them, the old primary's renewals are refused once
+    /// the backup is in the next view, and it learns that it was replaced without any
+    /// Get (the next test).
     func testPartitionedOldPrimaryDoesNotCompleteGets() async throws {
         let cluster = try await makeCluster()
-        let s1 = try await cluster.addServer(viaProxy: true, monitorProxy: true)
+        let s1 = try await cluster.addServer(viaProxy: true, monitorProxy: true, readLease: 0)
         try await cluster.waitForView(primary: s1, backup: nil)
-        let s2 = try await cluster.addServer()
+        let s2 = try await cluster.addServer(readLease: 0)
         try await cluster.waitForView(primary: s1, backup: s2)
 
         // One attempt may wait long: the Get must still be waiting on the old primary when
@@ -83,7 +77,7 @@ final class PartitionTests: XCTestCase {
 
         // The view moves on without s1.
         try await cluster.waitForView(primary: s2, backup: nil)
-        let s3 = try await cluster.addServer()
+        let s3 = try await cluster.addServer(readLease: 0)
         try await cluster.waitForView(primary: s2, backup: s3)
         let client2 = await cluster.makeClient()
         try await client2.put("a", "2")
@@ -120,5 +114,49 @@ final class PartitionTests: XCTestCase {
         XCTAssertEqual(value, "2")
         try await cluster.waitForView(primary: s3, backup: nil)
         try await check(client2, "a", "2")
+    }
+
+    /// Partition 2 with read leases: the old primary, cut off from the monitor and idle,
+    /// renews its lease with empty batches; once its backup serves the next view it
+    /// refuses them, and the old primary stops answering as primary before any client asks
+    /// it. A Get that reaches it then is told to go elsewhere, never answered from its
+    /// store.
+    func testAnIdleOldPrimaryLearnsFromItsRenewalsThatItWasReplaced() async throws {
+        let (cluster, s1, s2, client1) = try await pairHoldingA1()
+        try await waitUntil("s1 answers Gets under its lease") {
+            _ = try? await client1.get("a")
+            return await cluster.inspect(s1) { $0.counters.leaseReads } ?? 0 > 0
+        }
+
+        let toMonitor = try await cluster.monitorProxy(s1)
+        toMonitor.block()
+        try await cluster.waitForView(primary: s2, backup: nil)
+        let client2 = await cluster.makeClient()
+        try await client2.put("a", "2")
+        try await waitUntil("s1 stops serving: a renewal was refused") {
+            await cluster.snapshot(s1)?.serving == false
+        }
+        let role = await cluster.snapshot(s1)?.role
+        XCTAssertEqual(role, .primary, "s1 has not heard of the new view: the case under test")
+
+        let connection = try await KVConnection.connect(to: await cluster.address(s1), group: Shared.group).get()
+        defer { connection.close() }
+        let request = ClientRequest(op: .get, clientID: 0xFEED, seq: 1, key: bytes("a"))
+        let reply = try await connection.request(.request(request), timeout: .seconds(3)).get()
+        XCTAssertEqual(reply, .reply(ClientReply(status: .wrongServer)), "never the stale value")
+        try await check(client2, "a", "2")
+    }
+
+    /// s1 primary (its way to the monitor through a proxy), s2 its backup, and a = 1 written.
+    private func pairHoldingA1() async throws -> (TestCluster, Int, Int, KVClient) {
+        let cluster = try await makeCluster()
+        let s1 = try await cluster.addServer(monitorProxy: true)
+        try await cluster.waitForView(primary: s1, backup: nil)
+        let s2 = try await cluster.addServer()
+        try await cluster.waitForView(primary: s1, backup: s2)
+        let client = await cluster.makeClient()
+        try await client.put("a", "1")
+        try await check(client, "a", "1")
+        return (cluster, s1, s2, client)
     }
 }

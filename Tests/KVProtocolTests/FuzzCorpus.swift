@@ -54,7 +54,7 @@ enum FuzzCorpus {
             (
                 "malformed-huge-update-count",
                 body(.forward) { w in
-                    w.u64(1); w.string("p:1"); w.u64(1); w.u64(1); w.u32(.max)
+                    w.u64(1); w.string("p:1"); w.u64(1); w.u64(1); w.u64(0); w.u32(.max)
                 }
             ),
             (

@@ -185,7 +185,7 @@ final class MessageCodecRejectionTests: XCTestCase {
                 (
                     "forward sender",
                     body(.forward) { w in
-                        w.u64(1); string(&w); w.u64(1); w.u64(1); w.u32(0)
+                        w.u64(1); string(&w); w.u64(1); w.u64(1); w.u64(0); w.u32(0)
                     }
                 ),
                 (
@@ -286,7 +286,7 @@ final class MessageCodecRejectionTests: XCTestCase {
         }
         for effect in [0, 3] as [UInt8] {
             let bytes = body(.forward) { w in
-                w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(1)
+                w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u64(0); w.u32(1)
                 w.u8(effect); w.blob([1]); w.blob([2]); w.u64(1); w.u64(1); w.u8(0); w.blob([])
             }
             expectDecodeError(bytes, .malformedFrame, "effect \(effect)")
@@ -332,23 +332,29 @@ final class MessageCodecRejectionTests: XCTestCase {
                 }
             ),
             (
+                "forward lease",
+                body(.forward) { w in
+                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u64(Limits.maxReadLease + 1); w.u32(0)
+                }
+            ),
+            (
                 "forward key",
                 body(.forward) { w in
-                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(1)
+                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u64(0); w.u32(1)
                     w.u8(1); w.blob(bigKey); w.blob([]); w.u64(1); w.u64(1); w.u8(0); w.blob([])
                 }
             ),
             (
                 "forward value",
                 body(.forward) { w in
-                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(1)
+                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u64(0); w.u32(1)
                     w.u8(1); w.blob([1]); w.blob(bigValue); w.u64(1); w.u64(1); w.u8(0); w.blob([])
                 }
             ),
             (
                 "forward reply value",
                 body(.forward) { w in
-                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(1)
+                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u64(0); w.u32(1)
                     w.u8(1); w.blob([1]); w.blob([]); w.u64(1); w.u64(1); w.u8(0); w.blob(bigValue)
                 }
             ),
@@ -416,7 +422,7 @@ final class MessageCodecRejectionTests: XCTestCase {
             for count in [UInt32.max, UInt32.max / 2, 1 << 24, 100] {
                 expectDecodeError(
                     body(.forward) { w in
-                        w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(count)
+                        w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u64(0); w.u32(count)
                     }, .malformedFrame,
                     "updates \(count)")
                 expectDecodeError(
@@ -436,7 +442,7 @@ final class MessageCodecRejectionTests: XCTestCase {
             // some bytes present.
             let error = expectDecodeError(
                 body(.forward) { w in
-                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u32(1_000_000);
+                    w.u64(1); w.string("p"); w.u64(1); w.u64(1); w.u64(0); w.u32(1_000_000);
                     w.raw(Bytes(repeating: 0, count: 1000))
                 }, .malformedFrame)
             XCTAssertTrue(error?.detail.contains("count") ?? false, "\(String(describing: error))")

@@ -313,7 +313,7 @@ enum SampleFrames {
             view: View(viewnum: 9, primary: "127.0.0.1:7101", backup: "[::1]:7102", acked: true), serving: true,
             backupSynchronized: true, keys: 1_000_000, bytes: .max, duplicates: 7, uptimeMillis: 123_456,
             connections: 3, pendingReplies: 2, deferredRequests: .max,
-            counters: ServerCounters(all: [1, 2, 3, 4, 5, 6, .max, 8]))
+            counters: ServerCounters(all: [1, 2, 3, 4, 5, 6, .max, 8, 9]))
     }
 }
 

@@ -40,6 +40,8 @@ package actor TestCluster {
         var dataDirectory: String?
         var fsync: FsyncPolicy
         var compactionMinimumBytes: Int
+        /// Its read lease (`--read-lease`), in nanoseconds.
+        var readLease: UInt64
         var node: ServerNode?
     }
 
@@ -114,7 +116,8 @@ package actor TestCluster {
         viaProxy: Bool = false, unreliable: Bool = false, monitorProxy: Bool = false, monitors: [String]? = nil,
         maxConnections: Int = FrameListener.defaultMaxConnections, metrics: ServerMetrics? = nil,
         dataDirectory: String? = nil, fsync: FsyncPolicy = .always,
-        compactionMinimumBytes: Int = DiskLog.compactionMinimumBytes
+        compactionMinimumBytes: Int = DiskLog.compactionMinimumBytes,
+        readLease: UInt64 = ServerNode.Configuration.defaultReadLease
     ) async throws -> Int {
         // A seed of its own for each server, different in each cluster (the monitor's port).
         let seed = UInt64(servers.count + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(monitorPort)
@@ -129,7 +132,7 @@ package actor TestCluster {
             var server = Server(
                 listenPort: port, advertise: "127.0.0.1:\(port)", proxy: nil, monitorProxy: toMonitor,
                 monitors: monitors, maxConnections: maxConnections, metrics: metrics, dataDirectory: dataDirectory,
-                fsync: fsync, compactionMinimumBytes: compactionMinimumBytes)
+                fsync: fsync, compactionMinimumBytes: compactionMinimumBytes, readLease: readLease)
             if viaProxy || unreliable {
                 let proxy = try await TCPProxy.start(
                     target: PeerAddress(host: "127.0.0.1", port: port), group: group, seed: seed)
@@ -162,6 +165,7 @@ package actor TestCluster {
         configuration.dataDirectory = server.dataDirectory
         configuration.fsync = server.fsync
         configuration.compactionMinimumBytes = server.compactionMinimumBytes
+        configuration.core.readLease = server.readLease
         return try await ServerNode.start(configuration: configuration, group: group, logger: logger)
     }
 

@@ -26,6 +26,7 @@ final class ScriptedServerEnvironment: ServerEnvironment {
 
     var now: UInt64 = 0
     var wallClockMillis: UInt64 = 1_767_225_600_000
+    var leaseClock: UInt64 { now }
     /// Requests sent and not answered yet, oldest first.
     private(set) var sent: [Sent] = []
     private var ticker: Timer?

@@ -58,6 +58,9 @@ final class Harness {
     private var nextSeq: [UInt64: UInt64] = [:]
     /// The wall clock every step is taken at (Unix milliseconds); tests of expiry move it.
     var clock: UInt64 = 1_767_225_600_000
+    /// Each server's lease clock (nanoseconds), for the tests of read leases; a server
+    /// without one steps without (and never waits after it starts).
+    var leaseClock: [String: UInt64] = [:]
 
     init(_ addresses: [String], configure: (inout ServerConfig) -> Void = { _ in }) {
         for address in addresses { add(address, configure: configure) }
@@ -74,7 +77,7 @@ final class Harness {
         var config = ServerConfig(address: address)
         config.pipelineAfterUpdates = 0
         configure(&config)
-        cores[address] = ServerCore(config: config, recovered: recovered)
+        cores[address] = ServerCore(config: config, recovered: recovered, startedAt: leaseClock[address])
     }
 
     /// The log of `address` reports every record up to `lsn` (default: all) on disk.
@@ -92,7 +95,9 @@ final class Harness {
 
     @discardableResult
     func step(_ address: String, _ event: ServerEvent) -> [ServerEffect] {
-        let effects = cores[address]!.step(event, now: clock)
+        let effects =
+            leaseClock[address].map { cores[address]!.step(event, now: clock, clock: $0) }
+            ?? cores[address]!.step(event, now: clock)
         for effect in effects {
             switch effect {
             case .reply(let token, let reply):

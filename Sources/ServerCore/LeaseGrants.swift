@@ -1,0 +1,59 @@
+import KVProtocol
+
+/// What this server has promised as a backup: not to act as primary before a time on its
+/// own lease clock (docs/DESIGN.md §3.14).
+///
+/// Every forward it accepts grants the primary that sent it the lease the forward asks
+/// for, counted from the moment of the answer; a forward asking for none gives back that
+/// primary's grants (a planned hand-over). Grants to the primaries of earlier streams,
+/// and the wait after the process starts, are only ever outlived.
+struct LeaseGrants: Equatable {
+    /// The primary of the stream this server follows (or followed last) and the end of
+    /// its grants.
+    private(set) var current: (viewnum: UInt64, primary: String, until: UInt64)?
+    /// The latest end of every other promise.
+    private(set) var earlier: UInt64
+
+    /// A process that starts may have granted leases before it stopped: it waits out the
+    /// longest any primary may hold (`startedAt` + `Limits.maxReadLease`). Nil: no clock
+    /// (tests of the core that do not concern leases).
+    init(startedAt clock: UInt64?) {
+        earlier = clock.map { $0 + Limits.maxReadLease } ?? 0
+    }
+
+    /// The end of every promise: before it, this server does not act as primary.
+    var until: UInt64 { max(earlier, current?.until ?? 0) }
+
+    /// The primary of `viewnum`, `primary`, was answered at `clock` for a forward asking
+    /// for `lease` (0: it gives its grants back).
+    mutating func answered(viewnum: UInt64, primary: String, lease: UInt64, at clock: UInt64) {
+        if let current, current.viewnum != viewnum || current.primary != primary {
+            earlier = max(earlier, current.until)
+            self.current = nil
+        }
+        guard lease > 0 else {
+            current = (viewnum, primary, 0)
+            return
+        }
+        current = (viewnum, primary, max(current?.until ?? 0, clock + lease))
+    }
+
+    /// The primary of `viewnum`, `primary`, gave its grants back after this server left
+    /// its stream (a hand-over that reached it after the next view did).
+    mutating func released(viewnum: UInt64, primary: String) {
+        guard let current, current.viewnum == viewnum, current.primary == primary else { return }
+        self.current = (viewnum, primary, 0)
+    }
+
+    static func == (lhs: LeaseGrants, rhs: LeaseGrants) -> Bool {
+        lhs.earlier == rhs.earlier && lhs.current?.viewnum == rhs.current?.viewnum
+            && lhs.current?.primary == rhs.current?.primary && lhs.current?.until == rhs.current?.until
+    }
+}
+
+/// The lease an acceptance grants, with whom it is granted to.
+struct LeaseGrant {
+    let viewnum: UInt64
+    let primary: String
+    let lease: UInt64
+}
