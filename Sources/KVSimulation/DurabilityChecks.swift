@@ -25,7 +25,10 @@ extension Simulation {
             update = ClientSequence(clientID: request.clientID, seq: request.seq)
         }
         arrival = (exchange, update, false)
-        if case .request(let request) = message, request.op == .get { arrivingGetKey = request.key }
+        if case .request(let request) = message, request.op == .get {
+            arrivingGetKey = request.key
+            keyOfGet[exchange] = request.key
+        }
         deliver()
         if let arrival, !arrival.answered, server.storage != nil, let core = server.core {
             // A duplicated copy of the request arrives later; its answer may come from either.
@@ -57,9 +60,12 @@ extension Simulation {
         } else {
             return
         }
-        // A Get answered at once under the read lease reveals only what is settled: its
-        // key's last update, and what was logged before (docs/DESIGN.md §3.14).
-        if arrival?.exchange == exchange, let key = arrivingGetKey { lsn = min(lsn, core.revealedLSN(ofGet: key)) }
+        // A Get answered under the read lease reveals only what is settled: its key's last
+        // update, and what was logged before (docs/DESIGN.md §3.14). One deferred, then
+        // read when the requests deferred go on, is read when it is answered.
+        if case .reply = message, let key = keyOfGet.removeValue(forKey: exchange) {
+            lsn = min(lsn, core.revealedLSN(ofGet: key))
+        }
         let what = engineTerm(storage)
         switch message {
         case .reply(let reply) where reply.status == .ok || reply.status == .noKey:

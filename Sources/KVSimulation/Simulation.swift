@@ -99,8 +99,10 @@ public final class Simulation {
     /// For each request, forward or chunk a server took and has not answered: the last
     /// LSN it had logged after the step that took it, and the update a request asks for.
     var revealedBy: [UInt64: (lsn: UInt64, update: ClientSequence?)] = [:]
-    /// The key of the Get `arrival` is, if it is one: what its answer reveals.
+    /// The key of the Get `arrival` is, if it is one; and of every Get received and not
+    /// yet answered, by exchange: what its answer reveals.
     var arrivingGetKey: Bytes?
+    var keyOfGet: [UInt64: Bytes] = [:]
     /// The message being delivered to a server, while its step runs.
     var arrival: (exchange: UInt64, update: ClientSequence?, answered: Bool)?
     /// Each client's latest acknowledged update (sequence number).

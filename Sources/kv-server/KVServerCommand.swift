@@ -197,6 +197,13 @@ struct KVServerCommand: AsyncParsableCommand {
                         // Not exit(): other threads may be mid-write; nothing must run after this.
                         _exit(70)
                     })
+                // The monitor declares a server dead after 5 silent ping intervals by default:
+                // a longer lease would make a crashed primary's failover wait for it.
+                if readLease.amount >= interval * 5 {
+                    logger.warning(
+                        "--read-lease \(readLease) is not below 5 ping intervals (\(DurationOption(interval * 5))): a failover after a crashed primary waits for the lease to run out",
+                        metadata: ["kv_event": "lease-too-long"])
+                }
                 let resp = try await Self.startRESP(
                     listen: respListen, node: node, logger: logger, maxConnections: maxConnections, secret: secret)
                 logger.notice(
