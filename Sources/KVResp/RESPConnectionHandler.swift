@@ -1,4 +1,5 @@
 import KVProtocol
+import KVServices
 import Logging
 import NIOCore
 
@@ -13,7 +14,11 @@ import NIOCore
 /// (`read` is held back): a client that pipelines a million commands is read from only
 /// as fast as its commands complete and it reads its replies, and what the server holds
 /// for it is bounded by the limit and one read's worth of commands.
-final class RESPConnectionHandler: ChannelDuplexHandler {
+///
+/// The handler is the connection's `ClientReplySink`: every request is submitted with its
+/// reply slot, and the server's reply comes back to `deliver(_:slot:)`, possibly from
+/// inside the submit (the server runs on this loop and may answer at once).
+final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink {
     typealias InboundIn = [Bytes]
     typealias OutboundIn = RESPReply
     typealias OutboundOut = RESPReply
@@ -24,7 +29,12 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     private let maxRequestsInFlight: Int
     private let logger: Logger
 
-    private var replies = ReplySequencer()
+    private var replies = ReplySequencer<Awaiting>()
+    /// Set once added to the pipeline; the replies come back through it.
+    private var context: ChannelHandlerContext!
+    /// Inside `startWaiting`: a command answered meanwhile (from inside a submit) leaves
+    /// the next ones to the loop already running, so that nesting stays bounded.
+    private var startingWaiting = false
     /// Commands read and not yet started.
     private var waiting = CircularBuffer<RESPCommand>()
     private var requestsInFlight = 0
@@ -40,8 +50,6 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     /// connection closes (`printf 'SET a 1\r\n' | nc HOST PORT` gets its reply).
     private var inputEnded = false
     private var inactive = false
-    /// Inside `backend.submit`, for an answer that comes back before it returns.
-    private var submitting = false
     /// The reply slot of a WATCH in flight: nothing after it starts until it is answered.
     private var barrier: UInt64?
 
@@ -54,7 +62,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         self.logger = logger
     }
 
+    var eventLoop: any EventLoop { context.eventLoop }
+
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         let port = context.channel.localAddress?.port
         runner = RESPCommandRunner(backend: backend, endpoint: endpoint, eventLoop: context.eventLoop, port: port)
     }
@@ -136,6 +147,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     /// Starts waiting commands in order while the bound allows.
     private func startWaiting(context: ChannelHandlerContext) {
+        guard !startingWaiting else { return }
+        startingWaiting = true
+        defer { startingWaiting = false }
         while !closing, barrier == nil, requestsInFlight < maxRequestsInFlight, let command = waiting.first {
             waiting.removeFirst()
             start(command, context: context)
@@ -163,6 +177,12 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         var waiting: Bool
     }
 
+    /// What a command submitted to the server needs once the reply comes back.
+    struct Awaiting {
+        var continuation: RESPCommandRunner.Continuation
+        var version: RESPProtocol
+    }
+
     private func carryOut(_ outcome: RESPCommandRunner.Outcome, _ step: Step, context: ChannelHandlerContext) {
         if case .now(let value) = outcome {
             if step.waiting { requestsInFlight -= 1 }
@@ -180,31 +200,26 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 self.finish(step, with: .now(value), context: context)
             }
         case .submit(let request, let continuation):
-            // Back on this connection's loop; when the server runs on it too (kv-server has
-            // one loop), at once. A backend that answers from inside `submit` is answered in
-            // a task of its own: finishing a command starts the next, which must not nest
-            // without bound.
-            let loop = context.eventLoop
-            let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-            submitting = true
-            backend.submit(request) { outcome in
-                if loop.inEventLoop && !bound.value.handler.submitting {
-                    bound.value.handler.answered(outcome, continuation, step, context: bound.value.context)
-                } else {
-                    loop.execute {
-                        bound.value.handler.answered(outcome, continuation, step, context: bound.value.context)
-                    }
-                }
-            }
-            submitting = false
+            // Kept in the command's reply slot, which the reply comes back with.
+            replies.wait(step.slot, for: Awaiting(continuation: continuation, version: step.version))
+            backend.submit(request, slot: step.slot, to: self)
         }
     }
 
-    private func answered(
-        _ outcome: Result<ClientReply, any Error>, _ continuation: RESPCommandRunner.Continuation, _ step: Step,
-        context: ChannelHandlerContext
-    ) {
-        finish(step, with: runner!.reply(to: outcome, then: continuation), context: context)
+    // MARK: - Replies from the server (ClientReplySink)
+
+    func deliver(_ reply: ClientReply, slot: UInt64) {
+        answered(reply, slot: slot)
+    }
+
+    func abandon(slot: UInt64) {
+        answered(nil, slot: slot)
+    }
+
+    private func answered(_ reply: ClientReply?, slot: UInt64) {
+        guard !inactive, let awaiting = replies.take(slot) else { return }
+        let step = Step(slot: slot, version: awaiting.version, waiting: true)
+        finish(step, with: runner!.reply(to: reply, then: awaiting.continuation), context: context)
     }
 
     /// A command that was in flight has its reply, or one more step to take.
