@@ -45,7 +45,7 @@ struct RESPCommandRunner {
     let endpoint: Endpoint
     let eventLoop: any EventLoop
     /// The port this connection came in on, for INFO.
-    let port: Int?
+    var port: Int?
 
     init(backend: any RESPBackend, endpoint: Endpoint, eventLoop: any EventLoop, port: Int?) {
         self.backend = backend

@@ -1,8 +1,9 @@
 import KVProtocol
 import NIOCore
 
-/// Writes replies as bytes, each in the protocol version it carries: one outbound
-/// handler's job.
+/// Writes replies as bytes, each in the protocol version it carries, as a pipeline
+/// handler (`MessageToByteHandler`) for a channel that carries replies. The endpoint's
+/// connections do not use it: `RESPConnectionHandler` encodes into its own buffer.
 public struct RESPEncoder: MessageToByteEncoder {
     public typealias OutboundIn = RESPReply
 
