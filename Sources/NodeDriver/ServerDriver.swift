@@ -54,23 +54,24 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public let measurements: (any ServerMeasurements)?
     /// The data directory's log, when the server has one (`ServerConfig.durable`).
     public let storage: (any ServerStorage)?
-    // Exclusivity: `core`, `pending`, `inbox` and `unwritten` are touched only on the
-    // environment's one thread, and no access to them is held across a call out of the
-    // driver: `core.step` is a pure function of the core, and its effects are carried out
-    // after it returned (a request that arrives meanwhile goes to `inbox`). Every access is
-    // therefore instantaneous and none overlaps another, which the dynamic checks (a
-    // `swift_beginAccess` on every request's several touches) would only confirm.
+    // Exclusivity: `core`, `pending`, `inbox`, `unwritten`, `lifecycle` and `carryingOut`
+    // are touched only on the environment's one thread, and no access to them is held
+    // across a call out of the driver: `core.step` is a pure function of the core, and its
+    // effects are carried out after it returned (a request that arrives meanwhile goes to
+    // `inbox`). Every access is therefore instantaneous and none overlaps another, which the
+    // dynamic checks (a `swift_beginAccess` on every request's several touches) would only
+    // confirm.
     @exclusivity(unchecked) public private(set) var core: ServerCore
     /// The records of the step being carried out, handed to the storage in one call.
     @exclusivity(unchecked) private var unwritten: [(lsn: UInt64, record: DurableRecord)] = []
-    private var lifecycle = Lifecycle.created
+    @exclusivity(unchecked) private var lifecycle = Lifecycle.created
     /// Who waits for which reply token.
     @exclusivity(unchecked) private var pending = TokenRing<Pending>()
     /// Client requests that arrived while effects were being carried out, in order of
     /// arrival; stepped once those are done. Reused, not reallocated.
     @exclusivity(unchecked) private var inbox: [(request: ClientRequest, requester: Environment.Requester)] = []
     /// Effects are being carried out (requests go to `inbox`).
-    private var carryingOut = false
+    @exclusivity(unchecked) private var carryingOut = false
     private var ping = PingSlot.free
     /// The monitor to ping, of the configured ones.
     public private(set) var monitors: MonitorRotation
