@@ -18,12 +18,14 @@ struct HotCommandReader {
         text.withUTF8Buffer { UInt32($0[0]) << 16 | UInt32($0[1]) << 8 | UInt32($0[2]) }
     }
 
+    @inline(__always)
     mutating func skip(_ byte: UInt8) -> Bool {
         guard offset < bytes.count, bytes[offset] == byte else { return false }
         offset += 1
         return true
     }
 
+    @inline(__always)
     mutating func lineEnd() -> Bool {
         guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\r"), bytes[offset + 1] == UInt8(ascii: "\n")
         else { return false }
@@ -32,6 +34,7 @@ struct HotCommandReader {
     }
 
     /// Decimal digits (at most 18, as `RESPDecoder` reads them) and the line's end.
+    @inline(__always)
     mutating func lengthLine() -> Int? {
         var value = 0
         var digits = 0
@@ -48,6 +51,7 @@ struct HotCommandReader {
 
     /// Three letters, uppercased: commands are matched without regard to case. Only
     /// letters: `& 0xDF` maps other bytes onto letters too.
+    @inline(__always)
     mutating func name() -> UInt32? {
         guard offset + 3 <= bytes.count else { return nil }
         var name: UInt32 = 0
@@ -61,6 +65,7 @@ struct HotCommandReader {
     }
 
     /// A `$n` bulk string within `bounds` (the command's size so far in `sizeSoFar`), whole.
+    @inline(__always)
     mutating func bulk(bounds: RESPDecoder.Bounds, sizeSoFar: inout Int) -> UnsafeRawBufferPointer.SubSequence? {
         guard skip(UInt8(ascii: "$")), let length = lengthLine(), length <= bounds.maxBulkLength,
             sizeSoFar + length <= bounds.maxRequestBytes, offset + length + 2 <= bytes.count

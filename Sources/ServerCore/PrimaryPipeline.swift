@@ -56,7 +56,12 @@ struct HeldReplies {
     /// persisted (up to `persisted`).
     mutating func release(batches: UInt64?, persisted: UInt64, _ effects: inout [ServerEffect]) {
         guard let batches else { return }
-        while head < replies.count, replies[head].releaseAt <= batches, replies[head].durableAt <= persisted {
+        var end = head
+        while end < replies.count, replies[end].releaseAt <= batches, replies[end].durableAt <= persisted { end += 1 }
+        // One acknowledgement releases a whole batch's replies: room for them at once, not
+        // by doubling (each doubling copied every effect so far).
+        effects.reserveCapacity(effects.count + end - head)
+        while head < end {
             effects.append(.reply(replies[head].token, replies[head].reply))
             head += 1
         }
