@@ -21,13 +21,14 @@ import NodeDriver
 ///   commit's batch size), and gauges `kvservice_log_bytes`, `kvservice_snapshot_bytes`,
 ///   `kvservice_log_synced_lsn`, `kvservice_log_appended_bytes` (since the process started).
 public final class ServerMetrics: ServerMeasurements, Sendable {
-    private struct RequestKey: Hashable {
-        var op: Operation
-        var status: ReplyStatus
-    }
-
     private let factory: any MetricsFactory
-    private let requests = NIOLockedValueBox<[RequestKey: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+    /// Each operation and result's counter and timer, made when first used (so that only
+    /// those seen are exported), at `requestSlot(op:status:)`: a flat table rather than a
+    /// dictionary, since it is read for every request answered.
+    private let requests = NIOLockedValueBox<[(CoreMetrics.Counter, CoreMetrics.Timer)?]>(
+        Array(repeating: nil, count: ServerMetrics.operationSlots * ServerMetrics.statusSlots))
+    private static let operationSlots = Int(Operation.allCases.map(\.rawValue).max()!) + 1
+    private static let statusSlots = Int(ReplyStatus.allCases.map(\.rawValue).max()!) + 1
     private let forwardBatches: [ForwardOutcome: CoreMetrics.Counter]
     private let forwardDuration: CoreMetrics.Timer
     private let transfers: [TransferOutcome: CoreMetrics.Counter]
@@ -110,15 +111,15 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
 
     /// A client request was answered `nanoseconds` after it arrived.
     public func requestAnswered(op: Operation, status: ReplyStatus, nanoseconds: Int64) {
-        let key = RequestKey(op: op, status: status)
+        let slot = Int(op.rawValue) * Self.statusSlots + Int(status.rawValue)
         let (counter, timer) = requests.withLockedValue { made in
-            if let pair = made[key] { return pair }
+            if let pair = made[slot] { return pair }
             let dimensions = [("op", "\(op)"), ("result", Self.resultLabel(status))]
             let pair = (
                 Counter(label: "kvservice_requests_total", dimensions: dimensions, factory: factory),
                 Timer(label: "kvservice_request_duration_seconds", dimensions: dimensions, factory: factory)
             )
-            made[key] = pair
+            made[slot] = pair
             return pair
         }
         counter.increment()

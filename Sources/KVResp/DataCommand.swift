@@ -41,12 +41,13 @@ enum PlainCommand: Equatable, Sendable {
         return []
     }
 
-    /// The reply to an `ok` or `noKey` answer from the server.
-    func answer(_ reply: ClientReply) -> RESPValue {
-        switch self {
+    /// The reply to an `ok` or `noKey` answer from the server to the plain command of
+    /// `operation`.
+    static func answer(_ operation: Operation, _ reply: ClientReply) -> RESPValue {
+        switch operation {
         case .get: reply.status == .ok ? .bulkString(reply.value) : .null
-        case .set: .ok
         case .delete: .integer(reply.status == .ok ? 1 : 0)
+        default: .ok
         }
     }
 

@@ -1,4 +1,5 @@
 import KVProtocol
+import KVServices
 import NIOCore
 
 /// What the Redis-protocol endpoint needs from a key/value server: `ServerNode` in the
@@ -9,10 +10,11 @@ public protocol RESPBackend: Sendable {
     /// event loop; it fails only when the server has stopped.
     func submit(_ request: ClientRequest) -> EventLoopFuture<ClientReply>
 
-    /// The same, with the outcome handed to `completion` (on any thread) instead of a
-    /// future: the endpoint's path for GET and SET, where a future and its callbacks cost
-    /// more than the rest of the request (scripts/bench, docs/PERFORMANCE.md).
-    func submit(_ request: ClientRequest, completion: @escaping @Sendable (Result<ClientReply, any Error>) -> Void)
+    /// The same, with the reply handed to `sink` (on its loop) under `slot`: the endpoint's
+    /// path for every command, where a future, a closure or a task per request would cost
+    /// more than the rest of it (scripts/bench, docs/PERFORMANCE.md). The sink may be
+    /// answered from inside this call.
+    func submit(_ request: ClientRequest, slot: UInt64, to sink: any ClientReplySink)
 
     /// The server's role, view and key count (INFO, DBSIZE, HELLO, and the error naming
     /// the primary); nil once the server has stopped.
@@ -45,9 +47,15 @@ public struct RESPServerState: Sendable, Equatable {
 }
 
 extension RESPBackend {
-    public func submit(
-        _ request: ClientRequest, completion: @escaping @Sendable (Result<ClientReply, any Error>) -> Void
-    ) {
-        submit(request).whenComplete(completion)
+    /// Through the future, for backends without a path of their own (tests' stand-ins).
+    public func submit(_ request: ClientRequest, slot: UInt64, to sink: any ClientReplySink) {
+        let loop = sink.eventLoop
+        let bound = NIOLoopBound(sink, eventLoop: loop)
+        submit(request).hop(to: loop).whenComplete { outcome in
+            switch outcome {
+            case .success(let reply): bound.value.deliver(reply, slot: slot)
+            case .failure: bound.value.abandon(slot: slot)
+            }
+        }
     }
 }

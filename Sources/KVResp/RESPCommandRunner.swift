@@ -22,13 +22,18 @@ struct RESPCommandRunner {
         case now(RESPValue)
         /// The reply once the future completes; it never fails.
         case later(EventLoopFuture<RESPValue>)
-        /// One client request for the caller to submit (`RESPBackend.submit(_:completion:)`),
+        /// One client request for the caller to submit (`RESPBackend.submit(_:slot:to:)`),
         /// then to go on with `reply(to:then:)`.
         case submit(ClientRequest, Continuation)
     }
 
     /// What follows a server's `ok` or `noKey` answer to a submitted request.
-    typealias Continuation = @Sendable (inout RESPCommandRunner, ClientReply) -> Outcome
+    enum Continuation {
+        /// A plain GET, SET or DEL: the reply follows from the answer and the operation
+        /// alone (no closure to allocate per command).
+        case plain(Operation)
+        case then(@Sendable (inout RESPCommandRunner, ClientReply) -> Outcome)
+    }
 
     private var session = RESPSession()
     private var authenticated: Bool
@@ -40,7 +45,7 @@ struct RESPCommandRunner {
     let endpoint: Endpoint
     let eventLoop: any EventLoop
     /// The port this connection came in on, for INFO.
-    let port: Int?
+    var port: Int?
 
     init(backend: any RESPBackend, endpoint: Endpoint, eventLoop: any EventLoop, port: Int?) {
         self.backend = backend
@@ -76,7 +81,7 @@ struct RESPCommandRunner {
         switch command {
         case .data(.plain(let plain)):
             let request = session.request(plain.operation, key: plain.key, value: plain.value)
-            return .submit(request) { _, reply in .now(plain.answer(reply)) }
+            return .submit(request, .plain(plain.operation))
         case .data(.txn(let plan)):
             return submit(plan)
         case .dbsize:
@@ -106,13 +111,15 @@ struct RESPCommandRunner {
 
     /// Sends `plan` as one transaction; its reply may be another plan to send.
     private mutating func submit(_ plan: TxnPlan) -> Outcome {
-        .submit(session.request(txn: plan.txn)) { runner, reply in
-            guard let outcome = reply.outcome else { return .now(TxnPlanResults.unexpected) }
-            switch plan.reply(TxnPlanResults(outcome)) {
-            case .value(let value): return .now(value)
-            case .more(let next): return runner.submit(next)
-            }
-        }
+        .submit(
+            session.request(txn: plan.txn),
+            .then { runner, reply in
+                guard let outcome = reply.outcome else { return .now(TxnPlanResults.unexpected) }
+                switch plan.reply(TxnPlanResults(outcome)) {
+                case .value(let value): return .now(value)
+                case .more(let next): return runner.submit(next)
+                }
+            })
     }
 
     // MARK: - Transactions
@@ -161,10 +168,12 @@ struct RESPCommandRunner {
         guard !queued.aborted else { return .now(RedisError.execAbort) }
         let batch = ExecBatch(queued.entries, watched: watchedKeys)
         guard batch.needsServer else { return answer(batch, nil) }
-        return .submit(session.request(txn: batch.txn)) { runner, reply in
-            guard let outcome = reply.outcome else { return .now(TxnPlanResults.unexpected) }
-            return runner.answer(batch, outcome)
-        }
+        return .submit(
+            session.request(txn: batch.txn),
+            .then { runner, reply in
+                guard let outcome = reply.outcome else { return .now(TxnPlanResults.unexpected) }
+                return runner.answer(batch, outcome)
+            })
     }
 
     /// EXEC's reply, once the server's state is read if a queued command needs it.
@@ -177,13 +186,15 @@ struct RESPCommandRunner {
     /// it is confirmed by the backup); EXEC compares them. A key watched again keeps the
     /// revision of its first WATCH, as a change since then must still abort EXEC.
     private mutating func watch(_ keys: [Bytes]) -> Outcome {
-        .submit(session.request(txn: Txn(success: keys.map { .get($0) }))) { runner, reply in
-            guard let outcome = reply.outcome else { return .now(TxnPlanResults.unexpected) }
-            for (key, result) in zip(keys, outcome.results) where runner.watched[key] == nil {
-                if case .value(let stored) = result { runner.watched[key] = stored?.revision ?? 0 }
-            }
-            return .now(.ok)
-        }
+        .submit(
+            session.request(txn: Txn(success: keys.map { .get($0) })),
+            .then { runner, reply in
+                guard let outcome = reply.outcome else { return .now(TxnPlanResults.unexpected) }
+                for (key, result) in zip(keys, outcome.results) where runner.watched[key] == nil {
+                    if case .value(let stored) = result { runner.watched[key] = stored?.revision ?? 0 }
+                }
+                return .now(.ok)
+            })
     }
 
     // MARK: - Authentication and protocol
@@ -253,16 +264,16 @@ struct RESPCommandRunner {
     // MARK: - Failures
 
     /// The command's next step once the server has answered a `.submit` outcome's
-    /// request: `then` for an ok or no-key reply, else through `failure`, which may have
-    /// to ask the server where the primary is.
-    mutating func reply(to outcome: Result<ClientReply, any Error>, then continuation: Continuation) -> Outcome {
-        switch outcome {
-        case .success(let reply) where reply.status == .ok || reply.status == .noKey:
-            return continuation(&self, reply)
-        case .success(let reply):
+    /// request (nil: it stopped first): `then` for an ok or no-key reply, else through
+    /// `failure`, which may have to ask the server where the primary is.
+    mutating func reply(to reply: ClientReply?, then continuation: Continuation) -> Outcome {
+        guard let reply else { return .now(Self.stoppedReply) }
+        guard reply.status == .ok || reply.status == .noKey else {
             return .later(Self.failure(reply, backend: backend, on: eventLoop).recover(Self.stopped))
-        case .failure:
-            return .now(Self.stoppedReply)
+        }
+        switch continuation {
+        case .plain(let operation): return .now(PlainCommand.answer(operation, reply))
+        case .then(let then): return then(&self, reply)
         }
     }
 

@@ -1,67 +1,111 @@
 import KVProtocol
+import KVServices
 import Logging
 import NIOCore
 
 /// Runs one connection's commands, many at a time (pipelining), and writes the replies
 /// strictly in the order the commands arrived.
 ///
+/// The whole connection in one handler, for the cost per command: it reads commands from
+/// the bytes received (`RESPDecoder`, no message per command through the pipeline), and
+/// encodes each reply straight into one output buffer, written and flushed once per read
+/// (at `channelReadComplete`) or once per loop turn for replies the server releases
+/// later (one acknowledgement from the backup releases many).
+///
 /// Bounded per connection: at most `maxRequestsInFlight` commands wait for the server at
-/// once (for a request, or for its state), and commands read beyond that wait here. A
-/// WATCH is waited for before the next command starts, since an EXEC behind it compares
-/// the revisions it reads. While any wait, while that many commands are
-/// unanswered, or while the socket does not take more replies, nothing more is read
-/// (`read` is held back): a client that pipelines a million commands is read from only
-/// as fast as its commands complete and it reads its replies, and what the server holds
-/// for it is bounded by the limit and one read's worth of commands.
-final class RESPConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = [Bytes]
-    typealias OutboundIn = RESPReply
-    typealias OutboundOut = RESPReply
+/// once (for a request, or for its state), and commands received beyond that wait, as
+/// bytes, until there is room. A WATCH is waited for before the next command starts,
+/// since an EXEC behind it compares the revisions it reads. While any wait, while that
+/// many commands are unanswered, or while the socket does not take more replies, nothing
+/// more is read (`read` is held back): a client that pipelines a million commands is read
+/// from only as fast as its commands complete and it reads its replies, and what the
+/// server holds for it is bounded by the limit and one read's worth of bytes.
+///
+/// The handler is the connection's `ClientReplySink`: every request is submitted with its
+/// reply slot, and the server's reply comes back to `deliver(_:slot:)`, possibly from
+/// inside the submit (the server runs on this loop and may answer at once) or from inside
+/// the server's effects, where starting the next command only queues its request.
+final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    private var runner: RESPCommandRunner?
+    // Exclusivity: the handler lives on its channel's loop, and none of these is accessed
+    // across a call out of the handler: the runner and the sequencer are structs whose
+    // mutating methods call nothing outside themselves (the backend is called after they
+    // returned), and the buffers are touched only between such calls. So no two accesses
+    // overlap, and the dynamic checks (several per command) are left out.
+    @exclusivity(unchecked) private var runner: RESPCommandRunner
+    @exclusivity(unchecked) private var replies = ReplySequencer<Awaiting>()
+    /// Bytes received and not yet read as commands; nil when every byte was.
+    @exclusivity(unchecked) private var input: ByteBuffer?
+    @exclusivity(unchecked) private var decoder: RESPDecoder
+    /// Replies encoded and not yet written.
+    @exclusivity(unchecked) private var output = ByteBuffer()
     private let backend: any RESPBackend
-    private let endpoint: RESPCommandRunner.Endpoint
     private let maxRequestsInFlight: Int
     private let logger: Logger
+    /// Set once added to the pipeline; the replies come back through it.
+    private var context: ChannelHandlerContext!
 
-    private var replies = ReplySequencer()
-    /// Commands read and not yet started.
-    private var waiting = CircularBuffer<RESPCommand>()
     private var requestsInFlight = 0
+    /// The last attempt to read a command found none whole, and nothing arrived since.
+    private var inputExhausted = true
     /// A read the channel asked for and that was held back.
     private var readHeld = false
     private var flushScheduled = false
-    /// Replies written and not yet flushed.
-    private var unflushed = false
     /// QUIT or a protocol error was read: nothing after it runs, and the connection closes
     /// once every earlier command is answered.
     private var closing = false
+    /// The close after the last reply has begun.
+    private var closed = false
     /// The client has shut down its sending side: what it sent is answered, then the
     /// connection closes (`printf 'SET a 1\r\n' | nc HOST PORT` gets its reply).
     private var inputEnded = false
     private var inactive = false
-    /// Inside `backend.submit`, for an answer that comes back before it returns.
-    private var submitting = false
     /// The reply slot of a WATCH in flight: nothing after it starts until it is answered.
     private var barrier: UInt64?
+    /// Inside `startWaiting`: a command answered meanwhile (from inside a submit) leaves
+    /// the next ones to the loop already running, so that nesting stays bounded.
+    private var startingWaiting = false
 
+    /// - Parameter eventLoop: the channel's loop (the runner's futures run there).
     init(
-        backend: any RESPBackend, endpoint: RESPCommandRunner.Endpoint, maxRequestsInFlight: Int, logger: Logger
+        backend: any RESPBackend, endpoint: RESPCommandRunner.Endpoint, eventLoop: any EventLoop,
+        decoderBounds: RESPDecoder.Bounds = .init(), maxRequestsInFlight: Int, logger: Logger
     ) {
         self.backend = backend
-        self.endpoint = endpoint
+        self.runner = RESPCommandRunner(backend: backend, endpoint: endpoint, eventLoop: eventLoop, port: nil)
+        self.decoder = RESPDecoder(bounds: decoderBounds)
         self.maxRequestsInFlight = maxRequestsInFlight
         self.logger = logger
     }
 
+    var eventLoop: any EventLoop { context.eventLoop }
+
     func handlerAdded(context: ChannelHandlerContext) {
-        let port = context.channel.localAddress?.port
-        runner = RESPCommandRunner(backend: backend, endpoint: endpoint, eventLoop: context.eventLoop, port: port)
+        self.context = context
+        runner.port = context.channel.localAddress?.port
+        output = context.channel.allocator.buffer(capacity: 1024)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // An embedded channel in tests has its address only once connected.
+        runner.port = context.channel.localAddress?.port
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        waiting.append(runner!.command(unwrapInboundIn(data)))
+        var bytes = unwrapInboundIn(data)
+        if input == nil {
+            input = bytes
+        } else {
+            // What is left is part of one command (whole ones were read, or wait for room).
+            input!.discardReadBytes()
+            input!.writeBuffer(&bytes)
+        }
+        inputExhausted = false
         startWaiting(context: context)
     }
 
@@ -72,17 +116,15 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         inactive = true
-        waiting.removeAll()
+        input = nil
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
             inputEnded = true
-            if replies.isEmpty && waiting.isEmpty {
-                flushNow(context: context)
-                context.close(promise: nil)
-            }
+            // A command cut short by the end of the stream can never be answered: dropped.
+            closeIfDone(context: context)
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -93,24 +135,10 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // After a protocol error the decoder reports any further input as an error too.
-        guard !closing else { return }
-        if let error = error as? RESPProtocolError {
-            logger.warning(
-                "bad input from a Redis-protocol client, closing the connection",
-                metadata: [
-                    "kv_peer": "\(context.channel.remoteAddress?.description ?? "?")", "kv_error": "\(error)",
-                    "kv_event": "bad-input",
-                ])
-            // Answered in its place: after every command read before it.
-            waiting.append(.close(.error("ERR \(error)")))
-            startWaiting(context: context)
-        } else {
-            logger.debug(
-                "Redis-protocol connection error: \(error)",
-                metadata: ["kv_peer": "\(context.channel.remoteAddress?.description ?? "?")"])
-            context.close(promise: nil)
-        }
+        logger.debug(
+            "Redis-protocol connection error: \(error)",
+            metadata: ["kv_peer": "\(context.channel.remoteAddress?.description ?? "?")"])
+        context.close(promise: nil)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -124,7 +152,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
     // MARK: - Running commands
 
     private func mustHoldReads(context: ChannelHandlerContext) -> Bool {
-        closing || !waiting.isEmpty || barrier != nil || requestsInFlight >= maxRequestsInFlight
+        closing || (input != nil && !inputExhausted) || barrier != nil || requestsInFlight >= maxRequestsInFlight
             || replies.count >= maxRequestsInFlight || !context.channel.isWritable
     }
 
@@ -134,11 +162,41 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    /// Starts waiting commands in order while the bound allows.
+    /// Starts the commands received, in order, while the bound allows.
     private func startWaiting(context: ChannelHandlerContext) {
-        while !closing, barrier == nil, requestsInFlight < maxRequestsInFlight, let command = waiting.first {
-            waiting.removeFirst()
+        guard !startingWaiting else { return }
+        startingWaiting = true
+        defer { startingWaiting = false }
+        while !closing, !inactive, barrier == nil, requestsInFlight < maxRequestsInFlight,
+            let command = nextCommand(context: context)
+        {
             start(command, context: context)
+        }
+        closeIfDone(context: context)
+    }
+
+    /// The next whole command received; nil once there is none (`inputExhausted`). Bad
+    /// input becomes a command too: its error is answered in its place, after every
+    /// command read before it, and the connection closes.
+    private func nextCommand(context: ChannelHandlerContext) -> RESPCommand? {
+        guard input != nil else {
+            inputExhausted = true
+            return nil
+        }
+        do {
+            let command = try decoder.nextCommand(from: &input!, context: runner.endpoint.context)
+            if input!.readableBytes == 0 { input = nil }
+            if command == nil { inputExhausted = true }
+            return command
+        } catch {
+            input = nil
+            logger.warning(
+                "bad input from a Redis-protocol client, closing the connection",
+                metadata: [
+                    "kv_peer": "\(context.channel.remoteAddress?.description ?? "?")", "kv_error": "\(error)",
+                    "kv_event": "bad-input",
+                ])
+            return .close(.error("ERR \(error)"))
         }
     }
 
@@ -146,11 +204,11 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         let slot = replies.reserve()
         if case .close = command {
             closing = true
-            waiting.removeAll()
+            input = nil
         }
-        let outcome = runner!.run(command)
+        let outcome = runner.run(command)
         // After the run: HELLO 3's own reply is in RESP3.
-        let step = Step(slot: slot, version: runner!.version, waiting: false)
+        let step = Step(slot: slot, version: runner.version, waiting: false)
         if command.isBarrier { barrier = slot }
         carryOut(outcome, step, context: context)
     }
@@ -161,6 +219,12 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         var slot: UInt64
         var version: RESPProtocol
         var waiting: Bool
+    }
+
+    /// What a command submitted to the server needs once the reply comes back.
+    struct Awaiting {
+        var continuation: RESPCommandRunner.Continuation
+        var version: RESPProtocol
     }
 
     private func carryOut(_ outcome: RESPCommandRunner.Outcome, _ step: Step, context: ChannelHandlerContext) {
@@ -180,31 +244,26 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
                 self.finish(step, with: .now(value), context: context)
             }
         case .submit(let request, let continuation):
-            // Back on this connection's loop; when the server runs on it too (kv-server has
-            // one loop), at once. A backend that answers from inside `submit` is answered in
-            // a task of its own: finishing a command starts the next, which must not nest
-            // without bound.
-            let loop = context.eventLoop
-            let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-            submitting = true
-            backend.submit(request) { outcome in
-                if loop.inEventLoop && !bound.value.handler.submitting {
-                    bound.value.handler.answered(outcome, continuation, step, context: bound.value.context)
-                } else {
-                    loop.execute {
-                        bound.value.handler.answered(outcome, continuation, step, context: bound.value.context)
-                    }
-                }
-            }
-            submitting = false
+            // Kept in the command's reply slot, which the reply comes back with.
+            replies.wait(step.slot, for: Awaiting(continuation: continuation, version: step.version))
+            backend.submit(request, slot: step.slot, to: self)
         }
     }
 
-    private func answered(
-        _ outcome: Result<ClientReply, any Error>, _ continuation: RESPCommandRunner.Continuation, _ step: Step,
-        context: ChannelHandlerContext
-    ) {
-        finish(step, with: runner!.reply(to: outcome, then: continuation), context: context)
+    // MARK: - Replies from the server (ClientReplySink)
+
+    func deliver(_ reply: ClientReply, slot: UInt64) {
+        answered(reply, slot: slot)
+    }
+
+    func abandon(slot: UInt64) {
+        answered(nil, slot: slot)
+    }
+
+    private func answered(_ reply: ClientReply?, slot: UInt64) {
+        guard !inactive, let awaiting = replies.take(slot) else { return }
+        let step = Step(slot: slot, version: awaiting.version, waiting: true)
+        finish(step, with: runner.reply(to: reply, then: awaiting.continuation), context: context)
     }
 
     /// A command that was in flight has its reply, or one more step to take.
@@ -216,33 +275,39 @@ final class RESPConnectionHandler: ChannelDuplexHandler {
         resumeReading(context: context)
     }
 
-    /// Writes every reply that is now next in line; closes once the last one owed before
+    // MARK: - Writing replies
+
+    /// Encodes every reply that is now next in line; closes once the last one owed before
     /// a QUIT, a protocol error or the end of the client's input has gone.
     private func complete(_ slot: UInt64, with value: RESPReply, context: ChannelHandlerContext) {
         replies.complete(slot, with: value)
         while let ready = replies.nextReady() {
-            if replies.isEmpty && (closing || (inputEnded && waiting.isEmpty)) {
-                context.writeAndFlush(wrapOutboundOut(ready)).assumeIsolated().whenComplete { _ in
-                    context.close(promise: nil)
-                }
-                unflushed = false
-                return
-            }
-            context.write(wrapOutboundOut(ready), promise: nil)
-            unflushed = true
+            output.writeRESPValue(ready.value, version: ready.version)
         }
+        closeIfDone(context: context)
+    }
+
+    /// After the last reply owed: closes once it is written.
+    private func closeIfDone(context: ChannelHandlerContext) {
+        guard !closed, !inactive, replies.isEmpty, closing || (inputEnded && inputExhausted) else { return }
+        closed = true
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(output), promise: written)
+        output.clear()
+        written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private func flushNow(context: ChannelHandlerContext) {
-        guard unflushed else { return }
-        unflushed = false
-        context.flush()
+        guard output.readableBytes > 0, !closed else { return }
+        context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        // The storage is reused once the channel has written it (it usually has by now).
+        output.clear()
     }
 
-    /// One flush for every reply completed in this turn of the event loop: replies
+    /// One write for every reply completed in this turn of the event loop: replies
     /// released together by one acknowledgement from the backup leave in one write.
     private func scheduleFlush(context: ChannelHandlerContext) {
-        guard unflushed, !flushScheduled else { return }
+        guard output.readableBytes > 0, !flushScheduled else { return }
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute {
             self.flushScheduled = false

@@ -43,6 +43,9 @@ public struct RESPDecoder: ByteToMessageDecoder {
         self.bounds = bounds
     }
 
+    /// Part of an array has been read (its arguments so far are kept here).
+    var isMidCommand: Bool { partial != nil }
+
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let command = try decodeCommand(from: &buffer) else { return .needMoreData }
         context.fireChannelRead(Self.wrapInboundOut(command))

@@ -1,8 +1,9 @@
 import KVProtocol
 import NIOCore
 
-/// Writes replies as bytes, each in the protocol version it carries: one outbound
-/// handler's job.
+/// Writes replies as bytes, each in the protocol version it carries, as a pipeline
+/// handler (`MessageToByteHandler`) for a channel that carries replies. The endpoint's
+/// connections do not use it: `RESPConnectionHandler` encodes into its own buffer.
 public struct RESPEncoder: MessageToByteEncoder {
     public typealias OutboundIn = RESPReply
 
@@ -20,13 +21,14 @@ extension ByteBuffer {
         let start = writerIndex
         switch value {
         case .simpleString(let text):
-            writeLine(prefix: "+", text)
+            // The reply to every SET: one write of constant bytes.
+            if text == "OK" { writeStaticString("+OK\r\n") } else { writeLine(prefix: "+", text) }
         case .error(let text):
             writeLine(prefix: "-", text)
         case .integer(let number):
-            writeLine(prefix: ":", String(number))
+            writeNumberLine(prefix: UInt8(ascii: ":"), number)
         case .bulkString(let bytes):
-            writeBulk(prefix: "$", bytes)
+            writeBulk(prefix: UInt8(ascii: "$"), bytes)
         case .null:
             writeStaticString(version == .resp3 ? "_\r\n" : "$-1\r\n")
         case .nullArray:
@@ -49,13 +51,13 @@ extension ByteBuffer {
             if version == .resp3 {
                 writeLine(prefix: ",", text)
             } else {
-                writeBulk(prefix: "$", Bytes(text.utf8))
+                writeBulk(prefix: UInt8(ascii: "$"), Bytes(text.utf8))
             }
         case .verbatim(let text):
             if version == .resp3 {
-                writeBulk(prefix: "=", Bytes(("txt:" + text).utf8))
+                writeBulk(prefix: UInt8(ascii: "="), Bytes(("txt:" + text).utf8))
             } else {
-                writeBulk(prefix: "$", Bytes(text.utf8))
+                writeBulk(prefix: UInt8(ascii: "$"), Bytes(text.utf8))
             }
         }
         return writerIndex - start
@@ -68,10 +70,41 @@ extension ByteBuffer {
         return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : "\(number)"
     }
 
-    private mutating func writeBulk(prefix: StaticString, _ bytes: Bytes) {
-        writeLine(prefix: prefix, String(bytes.count))
+    private mutating func writeBulk(prefix: UInt8, _ bytes: Bytes) {
+        writeNumberLine(prefix: prefix, Int64(bytes.count))
         writeBytes(bytes)
         writeStaticString("\r\n")
+    }
+
+    /// `prefix`, `number` in decimal and CR LF, in one write and without a `String`: the
+    /// line before every bulk reply, and every integer reply.
+    private mutating func writeNumberLine(prefix: UInt8, _ number: Int64) {
+        // The prefix, a sign, 19 digits at most and CR LF.
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 23) { out in
+            out[0] = prefix
+            var end = 1
+            if number < 0 {
+                out[1] = UInt8(ascii: "-")
+                end = 2
+            }
+            var magnitude = number.magnitude
+            var digits = 1
+            var rest = magnitude / 10
+            while rest > 0 {
+                digits += 1
+                rest /= 10
+            }
+            end += digits
+            var position = end
+            repeat {
+                position -= 1
+                out[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out[end] = UInt8(ascii: "\r")
+            out[end + 1] = UInt8(ascii: "\n")
+            return end + 2
+        }
     }
 
     /// A one-line value. A CR or LF inside it would end the line early and let the rest

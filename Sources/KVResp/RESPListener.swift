@@ -51,13 +51,10 @@ public final class RESPListener: Sendable {
                     }
                 }
                 return child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(RESPDecoder(bounds: decoderBounds)),
-                        MessageToByteHandler(RESPEncoder()),
+                    try child.pipeline.syncOperations.addHandler(
                         RESPConnectionHandler(
-                            backend: backend, endpoint: endpoint, maxRequestsInFlight: maxRequestsInFlight,
-                            logger: logger)
-                    )
+                            backend: backend, endpoint: endpoint, eventLoop: child.eventLoop,
+                            decoderBounds: decoderBounds, maxRequestsInFlight: maxRequestsInFlight, logger: logger))
                 }
             }
         let channel = try await bootstrap.listen(on: source)

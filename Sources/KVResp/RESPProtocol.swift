@@ -6,8 +6,8 @@ public enum RESPProtocol: Int64, Sendable {
     case resp3 = 3
 }
 
-/// One reply and the version to write it in: what the connection handler sends down the
-/// pipeline to `RESPEncoder`.
+/// One reply and the version to write it in: what the connection handler keeps until the
+/// replies before it are out, then encodes into its output buffer.
 public struct RESPReply: Equatable, Sendable {
     public var value: RESPValue
     public var version: RESPProtocol

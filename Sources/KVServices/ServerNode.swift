@@ -184,6 +184,9 @@ public final class ServerNode: @unchecked Sendable {
 
     public var localAddress: PeerAddress? { listener?.localAddress }
 
+    /// The loop the node's driver runs on: a `ClientReplySink` there is answered directly.
+    public var eventLoop: any EventLoop { loop }
+
     // MARK: - Inbound
 
     private func handle(_ frame: Frame, _ responder: Responder) {
@@ -221,18 +224,42 @@ public final class ServerNode: @unchecked Sendable {
         return promise.futureResult
     }
 
-    /// `submit` without a future: `completion` runs on the node's loop, with `StoppedError`
-    /// if the node has stopped (or stops before answering).
-    public func submit(
-        _ request: ClientRequest, completion: @escaping @Sendable (Result<ClientReply, any Error>) -> Void
-    ) {
-        submit(request, .callback(completion))
+    /// `submit` without a future, task or closure per request: the reply goes to
+    /// `sink.deliver(_:slot:)` (or `abandon(slot:)` once the node has stopped), on the
+    /// sink's loop. The path of the Redis-protocol endpoint's commands.
+    ///
+    /// On the node's own loop (kv-server runs one) the request reaches the driver at once
+    /// and its reply is a direct call from the driver's effects; the sink may submit again
+    /// from there (the driver steps that request after those effects). A sink on another
+    /// loop, or a call from another thread, hops: to the node's loop, and back to the sink's.
+    public func submit(_ request: ClientRequest, slot: UInt64, to sink: any ClientReplySink) {
+        let sinkLoop = sink.eventLoop
+        if sinkLoop === loop, loop.inEventLoop {
+            driver.receive(request, from: .sink(sink, slot: slot))
+            return
+        }
+        let remote = RemoteSink(sink: sink)
+        submit(
+            request,
+            .callback { outcome in
+                sinkLoop.execute {
+                    switch outcome {
+                    case .success(let reply): remote.sink.deliver(reply, slot: slot)
+                    case .failure: remote.sink.abandon(slot: slot)
+                    }
+                }
+            })
+    }
+
+    /// A sink handed to the node's loop and back to its own: only ever called there.
+    private struct RemoteSink: @unchecked Sendable {
+        let sink: any ClientReplySink
     }
 
     private func submit(_ request: ClientRequest, _ requester: ServerRequester) {
-        // Always as a new task, even from the node's loop: a caller answered from inside
-        // the driver must not step the core again before the rest of those effects are
-        // carried out. Tasks run in order, so a caller's requests reach the core in its order.
+        // As a new task even from the node's loop: a future's callbacks may run inside
+        // the driver's effects. Tasks run in order, so a caller's requests reach the core
+        // in its order.
         loop.execute { [self] in driver.receive(request, from: requester) }
     }
 

@@ -5,7 +5,8 @@ import ServerCore
 /// monitor's views, and carries out its effects (docs/DESIGN.md §7). The daemon runs it
 /// over SwiftNIO and the simulator over its simulated network, so the rules that live
 /// here run under the simulator too:
-/// - which requester each reply token belongs to;
+/// - which requester each reply token belongs to (a `TokenRing`), and client requests
+///   that arrive while it carries out effects (`inbox`);
 /// - one ping in flight at a time (a ping the core asks for meanwhile is dropped: the
 ///   next tick asks again with the core's state of then);
 /// - which of several monitors to ping (`MonitorRotation`, docs/DESIGN.md §4.3): the one
@@ -15,6 +16,11 @@ import ServerCore
 /// - readiness: the first ping has been answered or has failed.
 ///
 /// Not thread-safe: everything happens on the environment's one thread.
+///
+/// Client requests may arrive re-entrantly: an environment may hand a reply straight to
+/// its requester (the daemon's Redis-protocol endpoint does, on the driver's loop), and
+/// that requester may submit its next request at once. Such a request waits in `inbox`
+/// and is stepped after the effects being carried out, never in their middle.
 public final class ServerDriver<Environment: ServerEnvironment> {
     public struct Configuration: Sendable {
         public var core: ServerConfig
@@ -48,12 +54,24 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public let measurements: (any ServerMeasurements)?
     /// The data directory's log, when the server has one (`ServerConfig.durable`).
     public let storage: (any ServerStorage)?
-    public private(set) var core: ServerCore
+    // Exclusivity: `core`, `pending`, `inbox`, `unwritten`, `lifecycle` and `carryingOut`
+    // are touched only on the environment's one thread, and no access to them is held
+    // across a call out of the driver: `core.step` is a pure function of the core, and its
+    // effects are carried out after it returned (a request that arrives meanwhile goes to
+    // `inbox`). Every access is therefore instantaneous and none overlaps another, which the
+    // dynamic checks (a `swift_beginAccess` on every request's several touches) would only
+    // confirm.
+    @exclusivity(unchecked) public private(set) var core: ServerCore
     /// The records of the step being carried out, handed to the storage in one call.
-    private var unwritten: [(lsn: UInt64, record: DurableRecord)] = []
-    private var lifecycle = Lifecycle.created
-    private var pending: [UInt64: Pending] = [:]
-    private var nextToken: UInt64 = 1
+    @exclusivity(unchecked) private var unwritten: [(lsn: UInt64, record: DurableRecord)] = []
+    @exclusivity(unchecked) private var lifecycle = Lifecycle.created
+    /// Who waits for which reply token.
+    @exclusivity(unchecked) private var pending = TokenRing<Pending>()
+    /// Client requests that arrived while effects were being carried out, in order of
+    /// arrival; stepped once those are done. Reused, not reallocated.
+    @exclusivity(unchecked) private var inbox: [(request: ClientRequest, requester: Environment.Requester)] = []
+    /// Effects are being carried out (requests go to `inbox`).
+    @exclusivity(unchecked) private var carryingOut = false
     private var ping = PingSlot.free
     /// The monitor to ping, of the configured ones.
     public private(set) var monitors: MonitorRotation
@@ -186,12 +204,22 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     // (deferred, then drained at an acknowledgement) is judged at a time no earlier than
     // its arrival, and replicated updates carry deadlines the primary decided.
 
-    /// A client's request; the answer goes to `requester`.
+    /// A client's request; the answer goes to `requester`. May be called while the driver
+    /// carries out effects (from inside `ServerEnvironment.respond`): the request is then
+    /// stepped right after them.
     public func receive(_ request: ClientRequest, from requester: Environment.Requester) {
         guard lifecycle != .stopped else { return environment.abandon(requester) }
+        if carryingOut {
+            inbox.append((request, requester))
+            return
+        }
+        run(step(request, from: requester))
+    }
+
+    private func step(_ request: ClientRequest, from requester: Environment.Requester) -> [ServerEffect] {
         let token = register(
             requester, request: measurements == nil ? nil : (request.op, environment.now))
-        run(step(.clientRequest(request, token)))
+        return step(.clientRequest(request, token))
     }
 
     /// A forward batch from a primary (this server as backup).
@@ -215,20 +243,44 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     private func register(
         _ requester: Environment.Requester, request: (op: Operation, receivedAt: UInt64)?
     ) -> ReplyToken {
-        let token = nextToken
-        nextToken += 1
-        pending[token] = Pending(requester: requester, request: request)
-        return ReplyToken(token)
+        ReplyToken(pending.insert(Pending(requester: requester, request: request)))
     }
 
     // MARK: - Effects
 
+    /// Carries out `effects`, then steps the requests that arrived meanwhile (and carries
+    /// out theirs), in order.
     private func run(_ effects: [ServerEffect]) {
+        if carryingOut {
+            // A step taken while carrying out effects (a storage or peer callback that
+            // completed at once): its effects go after the current ones.
+            return carryOut(effects)
+        }
+        carryingOut = true
+        carryOut(effects)
+        var next = 0
+        while next < inbox.count {
+            let (request, requester) = inbox[next]
+            next += 1
+            if lifecycle == .stopped {
+                environment.abandon(requester)
+            } else {
+                carryOut(step(request, from: requester))
+            }
+        }
+        inbox.removeAll(keepingCapacity: true)
+        carryingOut = false
+        if pending.isEmpty { releaseIdleWaiters() }
+    }
+
+    private func carryOut(_ effects: [ServerEffect]) {
         var statusChanged = false
-        for effect in effects {
-            switch effect {
+        // By index, matched in place: iterating would copy each whole effect out first,
+        // through its value witness (a few hundred instructions per request).
+        for index in effects.indices {
+            switch effects[index] {
             case .reply(let token, let reply):
-                guard let waiting = pending.removeValue(forKey: token.raw) else { break }
+                guard let waiting = pending.remove(token.raw) else { break }
                 // Counted before the reply leaves, so a client that saw it also sees the count.
                 if let measurements, let (op, receivedAt) = waiting.request {
                     measurements.requestAnswered(
@@ -236,7 +288,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 }
                 environment.respond(to: waiting.requester, with: .reply(reply))
             case .answerPrimary(let token, let ack):
-                guard let waiting = pending.removeValue(forKey: token.raw) else { break }
+                guard let waiting = pending.remove(token.raw) else { break }
                 environment.respond(to: waiting.requester, with: .backupAck(ack))
             case .sendToBackup(let address, let id, let message):
                 sendToBackup(address, id, message)
@@ -254,7 +306,6 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         }
         writeRecords()
         if statusChanged { environment.statusChanged(core) }
-        if pending.isEmpty { releaseIdleWaiters() }
     }
 
     private func writeRecords() {
@@ -560,9 +611,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         lifecycle = .stopped
         ticker?.cancel()
         ticker = nil
-        let abandoned = pending.values
-        pending.removeAll()
-        for waiting in abandoned { environment.abandon(waiting.requester) }
+        for waiting in pending.removeAll() { environment.abandon(waiting.requester) }
         settleFirstPing()
         endLeave(.timedOut(core.view))
         releaseIdleWaiters()

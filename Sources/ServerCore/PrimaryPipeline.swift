@@ -64,9 +64,13 @@ struct HeldReplies {
     /// persisted (up to `persisted`).
     mutating func release(batches: UInt64?, persisted: UInt64, _ effects: inout [ServerEffect]) {
         guard let batches else { return }
-        while let next = replies.first, next.releaseAt <= batches, next.durableAt <= persisted {
+        let ready = replies.queued.prefix { $0.releaseAt <= batches && $0.durableAt <= persisted }.count
+        // One acknowledgement releases a whole batch's replies: room for them at once, not
+        // by doubling (each doubling copied every effect so far).
+        effects.reserveCapacity(effects.count + ready)
+        for _ in 0..<ready {
+            let next = replies.removeFirst()
             effects.append(.reply(next.token, next.reply))
-            replies.removeFirst()
         }
     }
 

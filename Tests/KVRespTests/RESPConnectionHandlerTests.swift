@@ -31,9 +31,10 @@ final class RESPConnectionHandlerTests: XCTestCase {
         logger.logLevel = .critical
         let endpoint = RESPCommandRunner.Endpoint(startedAt: .now(), connectedClients: { 1 })
         try channel.pipeline.syncOperations.addHandlers(
-            reads, ByteToMessageHandler(RESPDecoder()), MessageToByteHandler(RESPEncoder()),
+            reads,
             RESPConnectionHandler(
-                backend: backend, endpoint: endpoint, maxRequestsInFlight: maxRequestsInFlight, logger: logger))
+                backend: backend, endpoint: endpoint, eventLoop: channel.eventLoop,
+                maxRequestsInFlight: maxRequestsInFlight, logger: logger))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
     }
 

@@ -56,6 +56,17 @@ final class RESPEncoderTests: XCTestCase {
         for command in commands { XCTAssertEqual(try decoder.decodeCommand(from: &buffer), command) }
     }
 
+    func testNumbersAndLengthsAreWrittenInDecimalWithoutAString() {
+        for number in [0, 7, -1, 10, 99, 100, -12_345, Int64.max, Int64.min] {
+            XCTAssertEqual(encoded(.integer(number)), ":\(number)\r\n")
+        }
+        XCTAssertEqual(
+            encoded(.bulkString(Bytes(repeating: 0x61, count: 1_000))),
+            "$1000\r\n" + String(repeating: "a", count: 1_000) + "\r\n")
+        XCTAssertEqual(encoded(.simpleString("OK")), "+OK\r\n")
+        XCTAssertEqual(encoded(.simpleString("OKAY")), "+OKAY\r\n")
+    }
+
     private func encoded(_ value: RESPValue) -> String {
         var buffer = ByteBuffer()
         RESPEncoder().encode(data: RESPReply(value, .resp2), out: &buffer)

@@ -21,9 +21,10 @@ final class RESPTransactionTests: XCTestCase {
         logger.logLevel = .critical
         let endpoint = RESPCommandRunner.Endpoint(startedAt: .now(), connectedClients: { 1 })
         XCTAssertNoThrow(
-            try channel.pipeline.syncOperations.addHandlers(
-                ByteToMessageHandler(RESPDecoder()), MessageToByteHandler(RESPEncoder()),
-                RESPConnectionHandler(backend: backend, endpoint: endpoint, maxRequestsInFlight: 64, logger: logger)))
+            try channel.pipeline.syncOperations.addHandler(
+                RESPConnectionHandler(
+                    backend: backend, endpoint: endpoint, eventLoop: channel.eventLoop, maxRequestsInFlight: 64,
+                    logger: logger)))
         XCTAssertNoThrow(try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait())
     }
 

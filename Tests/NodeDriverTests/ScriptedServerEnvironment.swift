@@ -37,9 +37,22 @@ final class ScriptedServerEnvironment: ServerEnvironment {
         sent.append(Sent(message: message, peer: peer, completion: completion))
     }
 
-    func respond(to requester: Int, with message: Message) {}
+    /// Answers given, oldest first.
+    private(set) var responses: [(requester: Int, message: Message)] = []
+    /// Requesters told that no answer will come, in that order.
+    private(set) var abandoned: [Int] = []
+    /// Called with each answer, from inside the driver's effects (as the daemon's
+    /// Redis-protocol endpoint is).
+    var onRespond: ((Int, Message) -> Void)?
 
-    func abandon(_ requester: Int) {}
+    func respond(to requester: Int, with message: Message) {
+        responses.append((requester, message))
+        onRespond?(requester, message)
+    }
+
+    func abandon(_ requester: Int) {
+        abandoned.append(requester)
+    }
 
     func schedule(after delay: UInt64, _ action: @escaping () -> Void) -> Timer {
         Timer(action)
