@@ -35,7 +35,9 @@ extension Simulation {
             var lsn = core.lastLSN
             // A Get held under the read lease reveals its key as it was read: up to the
             // batch that carries its last update (docs/DESIGN.md §3.14).
-            if let key = arrivingGetKey { lsn = core.revealedLSN(ofGet: key) }
+            if let key = arrivingGetKey, let storage = server.storage {
+                lsn = min(lsn, storage.revealedLSN(ofGet: key))
+            }
             revealedBy[exchange] = (min(revealedBy[exchange]?.lsn ?? .max, lsn), update)
         }
         arrivingGetKey = nil
@@ -60,11 +62,11 @@ extension Simulation {
         } else {
             return
         }
-        // A Get answered under the read lease reveals only what is settled: its key's last
-        // update, and what was logged before (docs/DESIGN.md §3.14). One deferred, then
-        // read when the requests deferred go on, is read when it is answered.
+        // A Get reveals its key: the record that last wrote it, as this process logged it
+        // (a Get under the read lease leaves before later records are on disk, docs/DESIGN.md
+        // §3.14). Read when it arrived, or, deferred, later: no later than it is answered.
         if case .reply = message, let key = keyOfGet.removeValue(forKey: exchange) {
-            lsn = min(lsn, core.revealedLSN(ofGet: key))
+            lsn = min(lsn, storage.revealedLSN(ofGet: key))
         }
         let what = engineTerm(storage)
         switch message {

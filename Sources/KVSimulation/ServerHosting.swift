@@ -61,6 +61,7 @@ extension Simulation {
         guard let core = server.core else { return }
         let pingBefore = core.pingViewnum
         body()
+        if let core = server.core, core.isServing { newestViewServed = max(newestViewServed, core.view.viewnum) }
         checkLeaseReads(server)
         checkAcknowledgement(server, pingBefore: pingBefore, before: answersChunk ? core : nil)
         checkAgreement(around: server)

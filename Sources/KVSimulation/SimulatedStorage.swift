@@ -51,6 +51,10 @@ final class SimulatedStorage: ServerStorage {
     /// The LSN each update was logged under by this process, by client and sequence
     /// number, for the checks of what a reply reveals.
     private(set) var updateLSNs: [ClientSequence: UInt64] = [:]
+    /// The LSN of the last record that wrote each key, and of the last that wrote every
+    /// key (a deletion of all, a transfer's snapshot): what a Get of the key reveals.
+    private var keyLSNs: [Bytes: UInt64] = [:]
+    private var everyKeyLSN: UInt64 = 0
 
     init(
         engine: StorageEngine<SimulatedDisk>, simulation: Simulation, server: SimulatedServer, incarnation: UInt64,
@@ -93,11 +97,27 @@ final class SimulatedStorage: ServerStorage {
             guard case .update(let update) = record else { continue }
             let key = ClientSequence(clientID: update.clientID, seq: update.seq)
             if updateLSNs[key] == nil { updateLSNs[key] = lsn }
+            noteWrites(update.change, lsn: lsn)
         }
         enqueue(.records(records))
     }
 
+    private func noteWrites(_ change: StoreChange, lsn: UInt64) {
+        switch change {
+        case .none: break
+        case .put(let key, _), .setDeadline(let key, _, _), .delete(let key): keyLSNs[key] = lsn
+        case .deleteAll: everyKeyLSN = lsn
+        case .several(let changes): for change in changes { noteWrites(change, lsn: lsn) }
+        }
+    }
+
+    /// The last log record a Get of `key` read now reveals: the one that wrote the key.
+    func revealedLSN(ofGet key: Bytes) -> UInt64 {
+        max(everyKeyLSN, keyLSNs[key] ?? 0)
+    }
+
     func snapshot(_ state: SnapshotState, replacing: Bool) {
+        if replacing { everyKeyLSN = state.lsn }
         if !replacing {
             guard !compacting else { return }
             compacting = true

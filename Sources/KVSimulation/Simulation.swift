@@ -103,6 +103,8 @@ public final class Simulation {
     /// yet answered, by exchange: what its answer reveals.
     var arrivingGetKey: Bytes?
     var keyOfGet: [UInt64: Bytes] = [:]
+    /// The newest view any server has served in.
+    var newestViewServed: UInt64 = 0
     /// The message being delivered to a server, while its step runs.
     var arrival: (exchange: UInt64, update: ClientSequence?, answered: Bool)?
     /// Each client's latest acknowledged update (sequence number).
@@ -196,7 +198,8 @@ public final class Simulation {
         if random.chance(permille: 800) {
             diskSettings = DiskSettings(
                 policy: [.always, .everysec, .no][random.weighted([8, 1, 1])],
-                maxSyncDelay: random.pick([300, 2_000, 8_000]), compactionBytes: random.pick([2 << 10, 6 << 10]))
+                maxSyncDelay: random.pick([300, 2_000, 8_000, 8_000, 300_000]),
+                compactionBytes: random.pick([2 << 10, 6 << 10]))
             serverConfig.durable = true
         } else {
             diskSettings = nil

@@ -11,18 +11,26 @@ struct LeaseGrants: Equatable {
     /// The primary of the stream this server follows (or followed last) and the end of
     /// its grants.
     private(set) var current: (viewnum: UInt64, primary: String, until: UInt64)?
-    /// The latest end of every other promise.
-    private(set) var earlier: UInt64
-
+    /// The latest end of the grants to the primaries of earlier streams.
+    private(set) var earlier: UInt64 = 0
     /// A process that starts may have granted leases before it stopped: it waits out the
-    /// longest any primary may hold (`startedAt` + `Limits.maxReadLease`). Nil: no clock
-    /// (tests of the core that do not concern leases).
+    /// longest any primary may hold (`startedAt` + `Limits.maxReadLease`).
+    let afterStart: UInt64
+
+    /// Nil: no clock (tests of the core that do not concern leases).
     init(startedAt clock: UInt64?) {
-        earlier = clock.map { $0 + Limits.maxReadLease } ?? 0
+        afterStart = clock.map { $0 + Limits.maxReadLease } ?? 0
     }
 
     /// The end of every promise: before it, this server does not act as primary.
-    var until: UInt64 { max(earlier, current?.until ?? 0) }
+    var until: UInt64 { max(afterStart, earlier, current?.until ?? 0) }
+
+    /// The end of what covers a lease held by the primary of `viewnum`, `primary`: its own
+    /// grants, and the wait after this process started.
+    func promise(toPrimary primary: String, ofView viewnum: UInt64) -> UInt64 {
+        guard let current, current.viewnum == viewnum, current.primary == primary else { return afterStart }
+        return max(afterStart, current.until)
+    }
 
     /// The primary of `viewnum`, `primary`, was answered at `clock` for a forward asking
     /// for `lease` (0: it gives its grants back).
@@ -46,7 +54,7 @@ struct LeaseGrants: Equatable {
     }
 
     static func == (lhs: LeaseGrants, rhs: LeaseGrants) -> Bool {
-        lhs.earlier == rhs.earlier && lhs.current?.viewnum == rhs.current?.viewnum
+        lhs.earlier == rhs.earlier && lhs.afterStart == rhs.afterStart && lhs.current?.viewnum == rhs.current?.viewnum
             && lhs.current?.primary == rhs.current?.primary && lhs.current?.until == rhs.current?.until
     }
 }

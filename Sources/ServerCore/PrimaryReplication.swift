@@ -316,7 +316,10 @@ extension ServerCore {
         let lease = readLease == .givenBack ? 0 : config.readLease
         let batch = pipeline.stream!.send(pipeline.openUpdates, from: address, lease: lease)
         if config.readLease > 0 {
-            pipeline.settled.sent(seq: batch.batchSeq, revision: store.revision, lsn: lastLSN, at: clock)
+            // The revision its last update carries, not the store's: an update that would
+            // have taken this batch past a frame is applied already, and goes in the next.
+            let revision = batch.updates.last?.revision ?? 0
+            pipeline.settled.sent(seq: batch.batchSeq, revision: revision, lsn: lastLSN, at: clock)
         }
         pipeline.openUpdates = []
         pipeline.openBytes = 0
@@ -355,6 +358,7 @@ extension ServerCore {
         pipeline.held.waitForTransfer()
         pipeline.heldForBatchInFlight.waitForTransfer()
         pipeline.endStream()
+        pipeline.settled = SettledUpdates(untrackedUpTo: store.revision)
         guard !view.backup.isEmpty else {
             releaseHeld(&effects)
             ackedViewnum = view.viewnum

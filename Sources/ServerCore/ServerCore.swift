@@ -41,23 +41,17 @@ public struct ServerCore {
     /// The end, on the lease clock, of every promise not to act as primary (the lease
     /// it granted as backup, the wait after it started).
     public var leasePromisedUntil: UInt64 { grants.until }
-    /// The last log record a Get answered under the read lease may reveal.
-    public var settledLSN: UInt64 { pipeline.settled.lsn }
+
+    /// The end of this server's promise that covers a lease held by `primary` in `viewnum`
+    /// (its grants to it, and the wait after its start).
+    public func leasePromise(toPrimary primary: String, ofView viewnum: UInt64) -> UInt64 {
+        grants.promise(toPrimary: primary, ofView: viewnum)
+    }
 
     /// Whether `key`'s last update is settled (acknowledged by the backup, and in the
     /// log): only then may a Get of it be answered under the read lease.
     public func isSettled(_ key: Bytes) -> Bool {
         pipeline.settled.unsettledRevision(of: key, present: store.revision(of: key)) == nil
-    }
-
-    /// The last log record a Get of `key` read now may reveal: what is settled if its
-    /// last update is, else what the batch carrying that update holds, else everything.
-    public func revealedLSN(ofGet key: Bytes) -> UInt64 {
-        guard readLease.holds(at: clock), pipeline.stream?.isStreaming == true else { return lastLSN }
-        guard let last = pipeline.settled.unsettledRevision(of: key, present: store.revision(of: key)) else {
-            return settledLSN
-        }
-        return pipeline.settled.batch(carrying: last)?.lsn ?? lastLSN
     }
 
     var data: DataState = .empty
@@ -197,6 +191,7 @@ public struct ServerCore {
     public mutating func step(_ event: ServerEvent) -> [ServerEffect] {
         var effects: [ServerEffect] = []
         endLeaseWaitIfOver(&effects)
+        defer { checkInvariants() }
         switch event {
         case .clientRequest(let request, let token):
             handleClientRequest(request, token, &effects)
@@ -229,7 +224,8 @@ public struct ServerCore {
             // At once, not at the next tick: a shutdown is waiting on the answer.
             effects.append(.ping(viewnum: pingViewnum, leaving: true))
         }
-        checkInvariants()
+        // A grant given back in this step may have ended the wait.
+        endLeaseWaitIfOver(&effects)
         return effects
     }
 
@@ -258,6 +254,7 @@ public struct ServerCore {
         if oldRole == .primary { releaseBackupOfOldView(&effects) }
         readLease = .none
         view = newView
+        refusePendingAcceptances(&effects)
         let newRole = role(in: newView)
         effects.append(.notice(.viewChanged(from: old, to: newView)))
         if oldRole != newRole {
@@ -342,6 +339,17 @@ public struct ServerCore {
             effects.append(.notice(.refusedPrimary(view: newView, reason: reason)))
             abandonPrimaryRole(&effects)
         }
+    }
+
+    /// As backup of the view it leaves: acceptances still waiting for the log are refused
+    /// instead. Sent later, an acceptance would grant its primary a lease from then, which
+    /// this server, perhaps serving the new view by then, could not honour; and the old
+    /// view's primary counts on nothing from this server any more.
+    private mutating func refusePendingAcceptances(_ effects: inout [ServerEffect]) {
+        for pending in pendingAcks {
+            effects.append(.answerPrimary(pending.token, BackupAck(verdict: .rejected, backupViewnum: view.viewnum)))
+        }
+        pendingAcks.removeAll()
     }
 
     /// Serves the view it is primary of, with the state it holds.

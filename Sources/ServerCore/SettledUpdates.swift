@@ -19,10 +19,8 @@ struct SettledUpdates {
         let sentAt: UInt64
     }
 
-    /// Every update up to this revision is settled, and every log record up to `lsn` is
-    /// one of them (or before them).
+    /// Every update up to this revision is settled.
     private(set) var revision: UInt64 = 0
-    private(set) var lsn: UInt64 = 0
     /// Batches sent and not settled, oldest first.
     private var batches = FIFOQueue<Batch>()
     /// Keys deleted by an update not yet settled, with its revision; `deletions` lists
@@ -31,6 +29,13 @@ struct SettledUpdates {
     private var deletions = FIFOQueue<(key: Bytes, revision: UInt64)>()
     /// The revision of the last update that deleted every key.
     private var clearedAt: UInt64 = 0
+    /// The store's revision when the stream began: a key absent then may have been deleted
+    /// by any update up to it (this stream's tracking does not know which).
+    private let untrackedUpTo: UInt64
+
+    init(untrackedUpTo revision: UInt64 = 0) {
+        untrackedUpTo = revision
+    }
 
     /// The revision of the last update sent (0 before any).
     var lastSentRevision: UInt64 { batches.last?.revision ?? revision }
@@ -50,7 +55,6 @@ struct SettledUpdates {
     mutating func settle(acked: UInt64, persisted: UInt64) {
         while let batch = batches.first, batch.seq <= acked, batch.lsn <= persisted {
             revision = max(revision, batch.revision)
-            lsn = max(lsn, batch.lsn)
             batches.removeFirst()
         }
         while let (key, deletedAt) = deletions.first, deletedAt <= revision {
@@ -77,7 +81,7 @@ struct SettledUpdates {
     /// The revision of the last update of `key` (`present`: the store's, if it holds the
     /// key), if that update is not settled.
     func unsettledRevision(of key: Bytes, present: UInt64?) -> UInt64? {
-        let last = present ?? max(deleted[key] ?? 0, clearedAt)
+        let last = present ?? max(deleted[key] ?? 0, clearedAt, untrackedUpTo)
         return last > revision ? last : nil
     }
 

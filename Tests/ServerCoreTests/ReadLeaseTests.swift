@@ -34,14 +34,14 @@ final class ReadLeaseTests: XCTestCase {
 
     private func settle(_ h: Harness, durable: Bool) {
         guard durable else { return h.settle() }
+        deliverAll(h, persisting: ["b", "p"])
+    }
+
+    /// Delivers every message and answer, with the logs of `names` catching up after each.
+    private func deliverAll(_ h: Harness, persisting names: [String]) {
         while !h.toBackup.isEmpty || !h.toPrimary.isEmpty {
-            if !h.toBackup.isEmpty {
-                h.deliverToBackup()
-                h.persist("b")
-            } else {
-                h.deliverToPrimary()
-            }
-            h.persist("p")
+            if !h.toBackup.isEmpty { h.deliverToBackup() } else { h.deliverToPrimary() }
+            for name in names { h.persist(name) }
         }
     }
 
@@ -229,5 +229,52 @@ final class ReadLeaseTests: XCTestCase {
         resend.lease = Self.lease
         _ = h.sendDirect("b", .forward(resend))
         XCTAssertEqual(h["b"].leasePromisedUntil, released, "an older batch grants nothing again")
+    }
+
+    func testAnAcceptanceWaitingForTheLogIsRefusedOnceTheViewMoves() {
+        let h = leasedPair(durable: true)
+        h.request("p", .put, "k", "v2")
+        h.deliverToBackup()
+        XCTAssertTrue(h.toPrimary.isEmpty, "the acceptance waits for b's log")
+        let promised = h["b"].leasePromisedUntil
+        h.view(3, "b", "c", to: ["b"])
+        XCTAssertEqual(h.toPrimary.map(\.ack.verdict), [.rejected], "refused at once, granting nothing")
+        h.persist("b")
+        XCTAssertEqual(h["b"].leasePromisedUntil, promised, "its log catching up grants nothing later")
+        XCTAssertEqual(h.toPrimary.count, 1)
+    }
+
+    func testAGiveBackCancelsWhatAcceptancesStillWaitingWouldGrant() {
+        let h = leasedPair(durable: true)
+        h.request("p", .put, "k", "v2")
+        h.deliverToBackup()
+        h.step("p", .leave)
+        h.deliverToBackup()
+        h.persist("b")
+        XCTAssertLessThanOrEqual(h["b"].leasePromisedUntil, h.leaseClock["b"]!, "nothing to wait out")
+        h.view(3, "b", "c", to: ["b", "c"])
+        XCTAssertEqual(h["b"].duty, .primary(.serving))
+    }
+
+    func testAKeyDeletedBeforeTheStreamBeganIsSettledOnlyWithItsRecord() {
+        let h = leasedPair(durable: true)
+        // b applies p's deletion of k, and is promoted before its log holds it.
+        h.request("p", .delete, "k", client: 2)
+        h.deliverToBackup()
+        h.toPrimary.removeAll()
+        h.toBackup.removeAll()
+        h.view(3, "b", "c", to: ["b", "c"])
+        advance(h, Self.lease)
+        h.tick("b")
+        XCTAssertEqual(h["b"].duty, .primary(.serving))
+        // The transfer to c completes and a batch wins b a lease, b's own log still behind.
+        deliverAll(h, persisting: ["c"])
+        h.request("b", .put, "other", "x", client: 3)
+        deliverAll(h, persisting: ["c"])
+        XCTAssertTrue(h["b"].persistedLSN < h["b"].lastLSN, "b's log is behind: the case under test")
+        let get = h.request("b", .get, "k")
+        XCTAssertNil(h.reply(get), "k's deletion is not in b's log yet: a power cut could bring k back")
+        h.persist("b")
+        XCTAssertEqual(h.reply(get), ClientReply(status: .noKey))
     }
 }
