@@ -183,7 +183,13 @@ public enum MessageCodec {
     }
 
     public static func decode(_ body: [UInt8]) throws(ProtocolError) -> Frame {
-        var r = WireReader(body)
+        try body.withUnsafeBytes { bytes in Result { () throws(ProtocolError) in try decode(bytes) } }.get()
+    }
+
+    /// Decodes a frame body in place (the transport's receive buffer): every key and value
+    /// is copied once, into the array the frame holds, and nothing refers to `body` after.
+    public static func decode(_ body: UnsafeRawBufferPointer) throws(ProtocolError) -> Frame {
+        var r = WireReader(borrowing: body)
         let typeByte = try r.u8("message type")
         let requestID = try r.u64("request id")
         guard let type = MessageType(rawValue: typeByte) else {

@@ -11,10 +11,11 @@ public final class MessageCodecHandler: ChannelDuplexHandler {
     public init() {}
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var body = unwrapInboundIn(data)
-        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        let body = unwrapInboundIn(data)
         do {
-            let frame = try MessageCodec.decode(bytes)
+            // In place: a forward's keys and values are copied once, into the arrays the
+            // store keeps, not first into an array of the whole frame.
+            let frame = try body.withUnsafeReadableBytes { try MessageCodec.decode($0) }
             context.fireChannelRead(wrapInboundOut(frame))
         } catch {
             context.fireErrorCaught(error)
