@@ -147,7 +147,10 @@ public enum MessageCodec {
             w.u64(batch.transferID)
             w.u64(batch.batchSeq)
             w.u32(UInt32(batch.updates.count))
-            for update in batch.updates { w.append(update) }
+            // Read in place: a loop over the array copies each update, retaining its arrays.
+            batch.updates.withUnsafeBufferPointer { updates in
+                for index in updates.indices { w.append(updates[index]) }
+            }
         case .transfer(let chunk):
             w.u64(chunk.viewnum)
             w.string(chunk.from)

@@ -53,6 +53,7 @@ public struct WireReader {
         return T(bigEndian: bytes.loadUnaligned(fromByteOffset: index, as: T.self))
     }
 
+    @inline(__always)
     public mutating func u8(_ what: StaticString = "byte") throws(ProtocolError) -> UInt8 {
         try load(UInt8.self, what)
     }
@@ -65,14 +66,17 @@ public struct WireReader {
         }
     }
 
+    @inline(__always)
     public mutating func u16(_ what: StaticString = "u16") throws(ProtocolError) -> UInt16 {
         try load(UInt16.self, what)
     }
 
+    @inline(__always)
     public mutating func u32(_ what: StaticString = "u32") throws(ProtocolError) -> UInt32 {
         try load(UInt32.self, what)
     }
 
+    @inline(__always)
     public mutating func u64(_ what: StaticString = "u64") throws(ProtocolError) -> UInt64 {
         try load(UInt64.self, what)
     }
@@ -91,12 +95,14 @@ public struct WireReader {
         return string
     }
 
+    @inline(__always)
     public mutating func blob(_ what: StaticString = "bytes", max: Int) throws(ProtocolError) -> Bytes {
         let count = Int(try u32(what))
         if count > max { throw ProtocolError(.malformedFrame, "\(what) of \(count) bytes exceeds \(max)") }
         return try raw(count, what)
     }
 
+    @inline(__always)
     public mutating func raw(_ count: Int, _ what: StaticString) throws(ProtocolError) -> [UInt8] {
         try need(count, what)
         defer { index += count }
