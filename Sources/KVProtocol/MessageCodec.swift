@@ -159,9 +159,11 @@ public enum MessageCodec {
             w.bool(chunk.isLast)
             w.u64(chunk.revision)
             w.u32(UInt32(chunk.entries.count))
-            for entry in chunk.entries {
-                w.blob(entry.key)
-                w.append(entry.value)
+            chunk.entries.withUnsafeBufferPointer { entries in
+                for index in entries.indices {
+                    w.blob(entries[index].key)
+                    w.append(entries[index].value)
+                }
             }
             w.u32(UInt32(chunk.duplicates.count))
             for dup in chunk.duplicates {
