@@ -19,10 +19,12 @@ public enum MessageCodec {
 
     /// About the encoded size, so that a large batch or chunk is written into one
     /// allocation instead of a dozen doublings (an underestimate only costs a regrowth).
-    private static func sizeHint(_ message: Message) -> Int {
+    /// A forward is estimated from its number of updates: adding up each update's size
+    /// cost more per update than the occasional regrowth does.
+    public static func sizeHint(_ message: Message) -> Int {
         switch message {
         case .forward(let batch):
-            return 64 + batch.updates.reduce(0) { $0 + $1.encodedSize }
+            return 64 + batch.updates.count * 128
         case .transfer(let chunk):
             return 64 + chunk.entries.reduce(0) { $0 + TransferChunk.encodedSize(key: $1.key, value: $1.value.value) }
                 + chunk.duplicates.reduce(0) { $0 + $1.encodedSize }
@@ -31,7 +33,10 @@ public enum MessageCodec {
         }
     }
 
-    public static func encode(_ frame: Frame, into w: inout WireWriter) {
+    /// Inlinable and generic, so the transport specialises it for its send buffer and a
+    /// forward batch is encoded straight into it.
+    @inlinable
+    public static func encode<Output: WireOutput>(_ frame: Frame, into w: inout Output) {
         w.u8(frame.message.typeCode.rawValue)
         w.u64(frame.requestID)
         switch frame.message {
@@ -143,7 +148,10 @@ public enum MessageCodec {
             w.u64(batch.batchSeq)
             w.u64(batch.lease)
             w.u32(UInt32(batch.updates.count))
-            for update in batch.updates { w.append(update) }
+            // Read in place: a loop over the array copies each update, retaining its arrays.
+            batch.updates.withUnsafeBufferPointer { updates in
+                for index in updates.indices { w.append(updates[index]) }
+            }
         case .transfer(let chunk):
             w.u64(chunk.viewnum)
             w.string(chunk.from)
@@ -152,9 +160,11 @@ public enum MessageCodec {
             w.bool(chunk.isLast)
             w.u64(chunk.revision)
             w.u32(UInt32(chunk.entries.count))
-            for entry in chunk.entries {
-                w.blob(entry.key)
-                w.append(entry.value)
+            chunk.entries.withUnsafeBufferPointer { entries in
+                for index in entries.indices {
+                    w.blob(entries[index].key)
+                    w.append(entries[index].value)
+                }
             }
             w.u32(UInt32(chunk.duplicates.count))
             for dup in chunk.duplicates {
@@ -168,7 +178,8 @@ public enum MessageCodec {
         }
     }
 
-    private static func encode(_ claim: StateClaim, into w: inout WireWriter) {
+    @inlinable
+    static func encode<Output: WireOutput>(_ claim: StateClaim, into w: inout Output) {
         w.u8(claim.role.rawValue)
         w.u64(claim.viewnum)
         w.string(claim.primary)
@@ -176,7 +187,8 @@ public enum MessageCodec {
         w.u64(claim.cluster)
     }
 
-    private static func encode(_ view: View, into w: inout WireWriter) {
+    @inlinable
+    static func encode<Output: WireOutput>(_ view: View, into w: inout Output) {
         w.u64(view.viewnum)
         w.string(view.primary)
         w.string(view.backup)
@@ -184,7 +196,13 @@ public enum MessageCodec {
     }
 
     public static func decode(_ body: [UInt8]) throws(ProtocolError) -> Frame {
-        var r = WireReader(body)
+        try body.withUnsafeBytes { bytes in Result { () throws(ProtocolError) in try decode(bytes) } }.get()
+    }
+
+    /// Decodes a frame body in place (the transport's receive buffer): every key and value
+    /// is copied once, into the array the frame holds, and nothing refers to `body` after.
+    public static func decode(_ body: UnsafeRawBufferPointer) throws(ProtocolError) -> Frame {
+        var r = WireReader(borrowing: body)
         let typeByte = try r.u8("message type")
         let requestID = try r.u64("request id")
         guard let type = MessageType(rawValue: typeByte) else {
@@ -441,11 +459,12 @@ public enum MessageCodec {
 }
 
 /// The optional flags byte of a ping.
+@usableFromInline
 enum PingFlags {
-    static let leaving: UInt8 = 0x01
+    @usableFromInline static let leaving: UInt8 = 0x01
     /// A u64 incarnation follows.
-    static let incarnation: UInt8 = 0x02
+    @usableFromInline static let incarnation: UInt8 = 0x02
     /// A claim follows (after the incarnation): role u8, viewnum u64, primary and backup.
-    static let claim: UInt8 = 0x04
+    @usableFromInline static let claim: UInt8 = 0x04
     static let known: UInt8 = leaving | incarnation | claim
 }

@@ -1,12 +1,16 @@
 /// The wire encoding of transactions, their outcomes, store changes and forwarded
 /// updates (docs/PROTOCOL.md, "Transactions"). The log and snapshots use the same
-/// bytes (docs/STORAGE.md), so there is one encoding of each, not two.
-extension WireWriter {
+/// bytes (docs/STORAGE.md), so there is one encoding of each, not two. The writers are
+/// inlinable and generic over `WireOutput`, so the transport encodes a forward straight
+/// into its send buffer.
+extension WireOutput {
+    @inlinable
     public mutating func append(_ stored: StoredValue) {
         blob(stored.value)
         u64(stored.revision, stored.expiresAt)
     }
 
+    @inlinable
     public mutating func append(_ reply: ClientReply) {
         // The high bit says an outcome follows: clients that never send a transaction
         // never see it, so older clients read replies as before.
@@ -15,6 +19,7 @@ extension WireWriter {
         if let outcome = reply.outcome { append(outcome) }
     }
 
+    @inlinable
     public mutating func append(_ update: ForwardedUpdate) {
         if case .put(let key, let stored) = update.change {
             // Most updates are puts: the same bytes as `append(change)` then the fields
@@ -30,6 +35,7 @@ extension WireWriter {
         append(update.reply)
     }
 
+    @inlinable
     public mutating func append(_ change: StoreChange) {
         switch change {
         case .none:
@@ -54,6 +60,7 @@ extension WireWriter {
         }
     }
 
+    @inlinable
     public mutating func append(_ txn: Txn) {
         u32(UInt32(txn.compares.count))
         for compare in txn.compares {
@@ -76,6 +83,7 @@ extension WireWriter {
         }
     }
 
+    @inlinable
     public mutating func append(_ expiry: Expiry) {
         switch expiry {
         case .keep: u8(0)
@@ -89,6 +97,7 @@ extension WireWriter {
         }
     }
 
+    @inlinable
     public mutating func append(_ op: TxnOp) {
         switch op {
         case .get(let key):
@@ -145,6 +154,7 @@ extension WireWriter {
         }
     }
 
+    @inlinable
     public mutating func append(_ outcome: TxnOutcome) {
         bool(outcome.succeeded)
         u64(outcome.revision)
@@ -153,6 +163,7 @@ extension WireWriter {
         for result in outcome.results { append(result) }
     }
 
+    @inlinable
     public mutating func append(_ result: TxnOpResult) {
         switch result {
         case .done:
@@ -188,7 +199,8 @@ extension WireWriter {
         }
     }
 
-    private mutating func appendOptionalValue(_ stored: StoredValue?) {
+    @inlinable
+    mutating func appendOptionalValue(_ stored: StoredValue?) {
         guard let stored else { return u8(0) }
         u8(1)
         append(stored)

@@ -37,8 +37,8 @@ struct FramedRecord: Sendable {
 }
 
 extension FramedRecord {
-    /// A reader over this record's payload (a copy of it: `WireReader` reads an array).
+    /// A reader over this record's payload (a copy of it: the reader may outlive `bytes`).
     func payloadReader(_ bytes: UnsafeRawBufferPointer) -> WireReader {
-        WireReader(Array(UnsafeRawBufferPointer(rebasing: bytes[payload])))
+        WireReader(copying: UnsafeRawBufferPointer(rebasing: bytes[payload]))
     }
 }

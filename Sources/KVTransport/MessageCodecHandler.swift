@@ -11,10 +11,11 @@ public final class MessageCodecHandler: ChannelDuplexHandler {
     public init() {}
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var body = unwrapInboundIn(data)
-        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        let body = unwrapInboundIn(data)
         do {
-            let frame = try MessageCodec.decode(bytes)
+            // In place: a forward's keys and values are copied once, into the arrays the
+            // store keeps, not first into an array of the whole frame.
+            let frame = try body.withUnsafeReadableBytes { try MessageCodec.decode($0) }
             context.fireChannelRead(wrapInboundOut(frame))
         } catch {
             context.fireErrorCaught(error)
@@ -22,15 +23,17 @@ public final class MessageCodecHandler: ChannelDuplexHandler {
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let bytes = MessageCodec.encode(unwrapOutboundIn(data))
-        guard bytes.count <= Limits.maxFrameSize else {
+        let frame = unwrapOutboundIn(data)
+        // Encoded field by field into plain memory, then copied once into the buffer
+        // that is sent (no array per field, per update or of the body).
+        var out = FrameBuffer(bodyCapacity: MessageCodec.sizeHint(frame.message))
+        defer { out.deallocate() }
+        MessageCodec.encode(frame, into: &out)
+        guard out.bodyLength <= Limits.maxFrameSize else {
             // Never send what the peer must refuse (and never trap on the length field).
-            promise?.fail(ProtocolError(.frameTooLarge, "refusing to send a frame of \(bytes.count) bytes"))
+            promise?.fail(ProtocolError(.frameTooLarge, "refusing to send a frame of \(out.bodyLength) bytes"))
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: 4 + bytes.count)
-        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
-        buffer.writeBytes(bytes)
-        context.write(wrapOutboundOut(buffer), promise: promise)
+        context.write(wrapOutboundOut(out.buffer(from: context.channel.allocator)), promise: promise)
     }
 }

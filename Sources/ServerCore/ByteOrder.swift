@@ -33,6 +33,27 @@ enum ByteOrder {
         return x.count < y.count
     }
 
+    /// Whether the two keys hold the same bytes, eight at a time (keys are short: a
+    /// call to memcmp would cost more than the comparison).
+    @inline(__always)
+    static func equal(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        guard x.count == y.count else { return false }
+        let count = x.count
+        var at = 0
+        while at + 8 <= count {
+            guard
+                x.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+                    == y.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+            else { return false }
+            at += 8
+        }
+        while at < count {
+            guard x[at] == y[at] else { return false }
+            at += 1
+        }
+        return true
+    }
+
     /// The least key above every key that starts with `prefix`, or nil when there is
     /// none (the prefix is all 0xff bytes, or empty).
     static func successor(ofPrefix prefix: Bytes) -> Bytes? {

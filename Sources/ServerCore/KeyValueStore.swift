@@ -18,8 +18,9 @@ public struct KeyValueStore: Sendable {
         var revision: UInt64
     }
 
-    private var slots: [Bytes: Slot] = [:]
-    private var deadlineOf: [Bytes: UInt64] = [:]
+    /// Keyed by `StoreKey`: a key hashed in one call, not byte by byte.
+    private var slots: [StoreKey: Slot] = [:]
+    private var deadlineOf: [StoreKey: UInt64] = [:]
     /// The revision of the latest update that changed anything (etcd's header revision).
     public private(set) var revision: UInt64 = 0
     /// Bytes of keys and values.
@@ -35,18 +36,20 @@ public struct KeyValueStore: Sendable {
     public var expiring: Int { deadlineOf.count }
 
     public subscript(key: Bytes) -> StoredValue? {
-        guard let slot = slots[key] else { return nil }
+        guard let slot = slots[StoreKey(key)] else { return nil }
         return StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key))
     }
 
     /// The key's value alone, whatever its deadline (tests and checks).
-    public func value(_ key: Bytes) -> Bytes? { slots[key]?.value }
+    public func value(_ key: Bytes) -> Bytes? { slots[StoreKey(key)]?.value }
 
     /// Every key's value alone (tests and checks).
-    public var values: [Bytes: Bytes] { slots.mapValues(\.value) }
+    public var values: [Bytes: Bytes] {
+        Dictionary(uniqueKeysWithValues: slots.lazy.map { ($0.key.bytes, $0.value.value) })
+    }
 
     private func deadline(of key: Bytes) -> UInt64 {
-        deadlineOf.isEmpty ? StoredValue.never : deadlineOf[key] ?? StoredValue.never
+        deadlineOf.isEmpty ? StoredValue.never : deadlineOf[StoreKey(key)] ?? StoredValue.never
     }
 
     /// The key's value unless it has expired by `now`.
@@ -58,19 +61,19 @@ public struct KeyValueStore: Sendable {
     /// The key's value alone unless it has expired by `now`: what a GET reads, without
     /// building a `StoredValue` around it.
     public func liveValue(_ key: Bytes, at now: UInt64) -> Bytes? {
-        guard let slot = slots[key], !isExpired(key, at: now) else { return nil }
+        guard let slot = slots[StoreKey(key)], !isExpired(key, at: now) else { return nil }
         return slot.value
     }
 
-    public func contains(_ key: Bytes) -> Bool { slots[key] != nil }
+    public func contains(_ key: Bytes) -> Bool { slots[StoreKey(key)] != nil }
 
     /// The revision of the key's last update, if the store holds it.
-    public func revision(of key: Bytes) -> UInt64? { slots[key]?.revision }
+    public func revision(of key: Bytes) -> UInt64? { slots[StoreKey(key)]?.revision }
 
     /// Whether the key is held and its deadline has come by `now`. Only keys the store
     /// holds have a deadline, and most stores have none to look up.
     public func isExpired(_ key: Bytes, at now: UInt64) -> Bool {
-        guard !deadlineOf.isEmpty, let deadline = deadlineOf[key] else { return false }
+        guard !deadlineOf.isEmpty, let deadline = deadlineOf[StoreKey(key)] else { return false }
         return deadline <= now
     }
 
@@ -115,8 +118,12 @@ public struct KeyValueStore: Sendable {
     }
 
     /// Puts an entry as it is, revision and deadline included (transfers, snapshots).
+    ///
+    /// One probe of the table finds the key's slot or makes it; the sorted index is
+    /// consulted only for a key that was not there.
     public mutating func put(_ key: Bytes, _ stored: StoredValue) {
-        let previous = slots.updateValue(Slot(value: stored.value, revision: stored.revision), forKey: key)
+        let tableKey = StoreKey(key)
+        let previous = slots.updateValue(Slot(value: stored.value, revision: stored.revision), forKey: tableKey)
         if let previous {
             bytes -= key.count + previous.value.count
         } else {
@@ -125,11 +132,11 @@ public struct KeyValueStore: Sendable {
         bytes += key.count + stored.value.count
         if stored.hasDeadline {
             // An unchanged deadline (INCR, APPEND, a rewrite with KEEPTTL) is queued already.
-            if deadlineOf.updateValue(stored.expiresAt, forKey: key) != stored.expiresAt {
+            if deadlineOf.updateValue(stored.expiresAt, forKey: tableKey) != stored.expiresAt {
                 deadlines.add(key, at: stored.expiresAt)
             }
         } else if !deadlineOf.isEmpty {
-            deadlineOf.removeValue(forKey: key)
+            deadlineOf.removeValue(forKey: tableKey)
             forgetDeadlinesIfNoneLeft()
         }
     }
@@ -141,10 +148,11 @@ public struct KeyValueStore: Sendable {
     }
 
     public mutating func remove(_ key: Bytes) {
-        guard let previous = slots.removeValue(forKey: key) else { return }
+        let tableKey = StoreKey(key)
+        guard let previous = slots.removeValue(forKey: tableKey) else { return }
         bytes -= key.count + previous.value.count
         if !deadlineOf.isEmpty {
-            deadlineOf.removeValue(forKey: key)
+            deadlineOf.removeValue(forKey: tableKey)
             forgetDeadlinesIfNoneLeft()
         }
         order.remove(key)
@@ -168,17 +176,17 @@ public struct KeyValueStore: Sendable {
     /// earliest first.
     public mutating func expired(at now: UInt64, limit: Int, maxBytes: Int = 1 << 20) -> [Bytes] {
         var keys: [Bytes] = []
-        var seen = Set<Bytes>()
+        var seen = Set<StoreKey>()
         var bytes = 0
         while keys.count < limit, bytes < maxBytes, let (at, key) = deadlines.earliest(notAfter: now) {
             deadlines.removeEarliest()
-            if deadlineOf[key] == at, seen.insert(key).inserted {
+            if deadlineOf[StoreKey(key)] == at, seen.insert(StoreKey(key)).inserted {
                 keys.append(key)
                 bytes += key.count
             }
         }
         let live = deadlineOf
-        deadlines.compactIfNeeded(live: live.count) { live.map { ($0.value, $0.key) } }
+        deadlines.compactIfNeeded(live: live.count) { live.map { ($0.value, $0.key.bytes) } }
         return keys
     }
 
@@ -194,7 +202,7 @@ public struct KeyValueStore: Sendable {
     /// A position in the hash table (a transfer's cursor): valid while the store does not
     /// change, which is why a primary defers updates during a transfer.
     public struct Index: Equatable, Sendable {
-        fileprivate var slot: Dictionary<Bytes, Slot>.Index
+        fileprivate var slot: Dictionary<StoreKey, Slot>.Index
     }
 
     public var startIndex: Index { Index(slot: slots.startIndex) }
@@ -203,13 +211,14 @@ public struct KeyValueStore: Sendable {
 
     public func entry(at index: Index) -> (key: Bytes, value: StoredValue) {
         let (key, slot) = slots[index.slot]
-        return (key, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key)))
+        return (key.bytes, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key.bytes)))
     }
 
     /// Calls `body` with every entry, in no particular order (snapshots).
     public func forEachEntry(_ body: (Bytes, StoredValue) throws -> Void) rethrows {
         for (key, slot) in slots {
-            try body(key, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key)))
+            try body(
+                key.bytes, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key.bytes)))
         }
     }
 

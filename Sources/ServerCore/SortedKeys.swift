@@ -57,7 +57,7 @@ struct SortedKeys: Sendable {
             return
         }
         let at = position(of: key)
-        chunks[at.chunk].insert(key, at: at.index)
+        Self.insert(key, at: at.index, in: &chunks[at.chunk])
         if at.index == chunks[at.chunk].count - 1 { lastKeys[at.chunk] = key }
         if chunks[at.chunk].count > Self.maxChunk {
             let upper = Array(chunks[at.chunk][(Self.maxChunk / 2)...])
@@ -74,13 +74,42 @@ struct SortedKeys: Sendable {
         let at = position(of: key)
         guard at.index < chunks[at.chunk].count, chunks[at.chunk][at.index] == key else { return }
         count -= 1
-        chunks[at.chunk].remove(at: at.index)
+        Self.remove(at: at.index, from: &chunks[at.chunk])
         if chunks[at.chunk].isEmpty {
             chunks.remove(at: at.chunk)
             lastKeys.remove(at: at.chunk)
         } else if at.index == chunks[at.chunk].count {
             lastKeys[at.chunk] = chunks[at.chunk][at.index - 1]
         }
+    }
+
+    /// `Array.insert(_:at:)`, with the keys after `index` moved by one memmove: the array's
+    /// own goes through `replaceSubrange`'s general path, about 240 instructions of a SET
+    /// that adds a key (scripts/bench --callgrind).
+    private static func insert(_ key: Bytes, at index: Int, in chunk: inout [Bytes]) {
+        chunk.append(key)
+        let last = chunk.count - 1
+        guard index < last else { return }
+        chunk.withUnsafeMutableBufferPointer { keys in
+            let base = keys.baseAddress!
+            let moving = (base + last).move()
+            (base + index + 1).moveInitialize(from: base + index, count: last - index)
+            (base + index).initialize(to: moving)
+        }
+    }
+
+    /// `Array.remove(at:)` the same way.
+    private static func remove(at index: Int, from chunk: inout [Bytes]) {
+        let last = chunk.count - 1
+        if index < last {
+            chunk.withUnsafeMutableBufferPointer { keys in
+                let base = keys.baseAddress!
+                let removed = (base + index).move()
+                (base + index).moveInitialize(from: base + index + 1, count: last - index)
+                (base + last).initialize(to: removed)
+            }
+        }
+        chunk.removeLast()
     }
 
     mutating func removeAll() {

@@ -21,13 +21,13 @@ struct TxnExecution {
     /// Keys a range passed over because their deadline had passed: the primary deletes
     /// them before the reply leaves, as it does the keys a request names.
     private(set) var expiredSeen: [Bytes] = []
-    private var expiredSeenSet = Set<Bytes>()
+    private var expiredSeenSet = Set<StoreKey>()
     /// Keys the transaction's ranges may still look at, all ranges together: one request's
     /// work on the loop is bounded whatever its number of ranges.
     private var rangeVisitsLeft: Int
     /// What each key held before the transaction first changed it, in order.
     private var undo: [(key: Bytes, value: StoredValue?)] = []
-    private var touched = Set<Bytes>()
+    private var touched = Set<StoreKey>()
     /// The whole store before a `deleteAll` (the table's storage, shared, not copied).
     private var beforeDeleteAll: KeyValueStore?
 
@@ -113,7 +113,7 @@ struct TxnExecution {
         if beforeDeleteAll == nil {
             switch change {
             case .put(let key, _), .setDeadline(let key, _, _), .delete(let key):
-                if touched.insert(key).inserted { undo.append((key, store[key])) }
+                if touched.insert(StoreKey(key)).inserted { undo.append((key, store[key])) }
             case .deleteAll:
                 beforeDeleteAll = store
             case .none, .several:
@@ -260,7 +260,7 @@ struct TxnExecution {
             return true
         }
         rangeVisitsLeft -= visited
-        for key in expired where expiredSeenSet.insert(key).inserted { expiredSeen.append(key) }
+        for key in expired where expiredSeenSet.insert(StoreKey(key)).inserted { expiredSeen.append(key) }
         return .range(items, next: next)
     }
 }
