@@ -81,6 +81,15 @@ class FaultSchedule:
         return Draws(first, link, self.uniform(0, 1), self.uniform(0, 1))
 
 
+async def for_a_while(seconds: float, begin, end) -> None:
+    """Calls `begin`, and `end` `seconds` later, however the wait ends."""
+    begin()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        end()
+
+
 class FaultSkipped(Exception):
     """The fault could not be aimed (no view, or no primary or backup to aim at)."""
 
@@ -103,11 +112,7 @@ class ProxyFaults:
         primary, backup = aim.primary, aim.backup
         if kind == "partition-primary":
             cut = 0.5 + draws.first * 2.5
-            primary.to_monitor.cut()
-            try:
-                await asyncio.sleep(cut)
-            finally:
-                primary.to_monitor.heal()
+            await for_a_while(cut, primary.to_monitor.cut, primary.to_monitor.heal)
             return f"{primary.name} cut off from the monitor for {cut:.1f} s ({aim.where})"
         if kind == "lossy-link":
             proxy = {
@@ -169,11 +174,7 @@ class FaultInjector:
             return f"kill -9 {victim.name}, restarted after {down:.1f} s ({where})"
         if kind == "pause-primary":
             paused = 0.3 + first * 1.7
-            primary.daemon.pause()
-            try:
-                await asyncio.sleep(paused)
-            finally:
-                primary.daemon.resume()
+            await for_a_while(paused, primary.daemon.pause, primary.daemon.resume)
             return f"SIGSTOP {primary.name} for {paused:.1f} s ({where})"
         if kind == "kill-all":
             down = 0.2 + first * 1.3
