@@ -32,7 +32,9 @@ class LoadClient:
         self._readers: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        self.process = await self.processes.spawn(self.argv, netns=self.netns, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = await self.processes.spawn(
+            self.argv, netns=self.netns, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self._readers = [
             asyncio.ensure_future(self._follow_progress()),
             asyncio.ensure_future(self._collect_stdout()),

@@ -16,7 +16,6 @@ was killed outright leaves namespaces whose PID is gone, and the next run remove
 """
 
 import asyncio
-import json
 import os
 import random
 import re
@@ -24,7 +23,7 @@ import shutil
 import subprocess
 
 from chaos_cluster import BaseCluster, Daemon, Server, enter_netns
-from chaos_faults import LINKS, Aim, Draws
+from chaos_faults import Aim, Draws
 
 PREFIX = "kvchaos"
 SUBNET = "10.77.0"
