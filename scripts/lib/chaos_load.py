@@ -15,8 +15,9 @@ _PROGRESS = re.compile(rb"progress ok=(\d+) unknown=(\d+) unexpected=(\d+)")
 
 
 class LoadClient:
-    def __init__(self, argv: list[str], log_path: str, processes: Processes):
+    def __init__(self, argv: list[str], log_path: str, processes: Processes, netns: str | None = None):
         self.argv = argv
+        self.netns = netns
         self.log_path = log_path
         self.processes = processes
         self.process: asyncio.subprocess.Process | None = None
@@ -31,7 +32,9 @@ class LoadClient:
         self._readers: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        self.process = await self.processes.spawn(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = await self.processes.spawn(
+            self.argv, netns=self.netns, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self._readers = [
             asyncio.ensure_future(self._follow_progress()),
             asyncio.ensure_future(self._collect_stdout()),

@@ -1,0 +1,362 @@
+"""The real-network mode of a chaos run (scripts/chaos --netns): every daemon on a host
+of its own, and network faults injected by the kernel.
+
+Hosts are network namespaces, named `kvchaos-PID-HOST` after the run's process: one for
+the monitor, one per server, one for the clients, each with an `eth0` on 10.77.0.0/24
+whose veth peer is a port of the bridge `br0` in a further namespace, the switch
+(`kvchaos-PID-switch`). Nothing is added to the root namespace, so runs side by side do
+not meet. The switch's nftables table `bridge kvchaos` has a `faults` chain that every
+bridged frame passes: a fault adds rules to it (`ip saddr A ip daddr B counter drop`,
+with `numgen random mod 100 < N` for random loss) and healing flushes it, after reading
+how many packets its rules dropped. tc netem, where the kernel has it, delays,
+reorders and duplicates what one host sends (a qdisc on its eth0).
+
+Everything is made by the run as root and removed on every way out of it; a run that
+was killed outright leaves namespaces whose PID is gone, and the next run removes them.
+"""
+
+import asyncio
+import os
+import random
+import re
+import shutil
+import subprocess
+
+from chaos_cluster import BaseCluster, Daemon, Server, enter_netns
+from chaos_faults import Aim, Draws
+
+PREFIX = "kvchaos"
+SUBNET = "10.77.0"
+PORT = 7000
+NETEM_UNAVAILABLE = "netem unavailable in this kernel: delay, reordering and duplication faults not run"
+
+
+def run(argv: list[str], netns: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Runs a command (in namespace `netns`), its output captured; raises on failure."""
+    result = subprocess.run(
+        argv,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        preexec_fn=(lambda: enter_netns(netns)) if netns else None,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}{' in ' + netns if netns else ''}: {result.stderr.strip()}")
+    return result
+
+
+def missing_prerequisite() -> str | None:
+    """Why this machine cannot run the mode, or None. As root, installs nftables when it
+    is missing (waiting for the dpkg lock, as scripts/lib/ensure-test-deps does)."""
+    if os.geteuid() != 0:
+        return "network namespaces, veth pairs and nftables rules need root"
+    if shutil.which("ip") is None:
+        return "ip (iproute2) is not installed"
+    if shutil.which("nft") is None and shutil.which("apt-get") is not None:
+        subprocess.run(
+            ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq", "--no-install-recommends", "nftables"],
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    if shutil.which("nft") is None:
+        return "nft (the nftables package) is not installed and could not be installed"
+    probe = f"{PREFIX}-{os.getpid()}-probe"
+    try:
+        run(["ip", "netns", "add", probe])
+        run(["nft", "add table bridge kvchaos"], netns=probe)
+    except RuntimeError as error:
+        return f"this machine cannot make a network namespace with an nftables bridge table ({error})"
+    finally:
+        remove_namespace(probe)
+    return None
+
+
+def namespaces() -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def remove_namespace(name: str) -> None:
+    """Kills what still runs in the namespace, then removes it (its veths go with it)."""
+    pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        try:
+            os.kill(int(pid), 9)
+        except (ProcessLookupError, ValueError):
+            pass
+    subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
+def remove_leftovers() -> list[str]:
+    """Removes the namespaces of runs whose process is gone (killed outright); returns them."""
+    removed = []
+    for name in namespaces():
+        match = re.fullmatch(rf"{PREFIX}-(\d+)-[a-z0-9]+", name)
+        if match and not os.path.exists(f"/proc/{match.group(1)}"):
+            remove_namespace(name)
+            removed.append(name)
+    return removed
+
+
+def netem_works() -> bool:
+    """Whether tc can add a netem qdisc, tried on a veth in a scratch namespace."""
+    scratch = f"{PREFIX}-{os.getpid()}-scratch"
+    try:
+        run(["ip", "netns", "add", scratch])
+        run(["ip", "link", "add", "a", "type", "veth", "peer", "name", "b"], netns=scratch)
+        run(["tc", "qdisc", "add", "dev", "a", "root", "netem", "delay", "1ms"], netns=scratch)
+        return True
+    except RuntimeError:
+        return False
+    finally:
+        remove_namespace(scratch)
+
+
+class Network:
+    """The hosts, the switch, and the faults on them."""
+
+    def __init__(self, server_count: int):
+        self.prefix = f"{PREFIX}-{os.getpid()}"
+        self.addresses = {"monitor": f"{SUBNET}.1", "clients": f"{SUBNET}.100"}
+        for number in range(1, server_count + 1):
+            self.addresses[f"server{number}"] = f"{SUBNET}.{10 + number}"
+        self.switch = self.netns("switch")
+        self.dropped_total = 0
+        self.shaped: set[str] = set()  # hosts with a netem qdisc
+
+    def netns(self, host: str) -> str:
+        return f"{self.prefix}-{host}"
+
+    def create(self) -> None:
+        run(["ip", "netns", "add", self.switch])
+        run(["ip", "link", "set", "lo", "up"], netns=self.switch)
+        run(["ip", "link", "add", "br0", "type", "bridge"], netns=self.switch)
+        run(["ip", "link", "set", "br0", "up"], netns=self.switch)
+        for host, address in self.addresses.items():
+            self.add_host(host, address)
+        run(
+            ["nft", "-f", "-"],
+            netns=self.switch,
+            stdin="table bridge kvchaos {\n"
+            "  chain faults {}\n"
+            "  chain forward { type filter hook forward priority 0; policy accept; jump faults; }\n"
+            "}\n",
+        )
+
+    def add_host(self, host: str, address: str) -> None:
+        netns = self.netns(host)
+        run(["ip", "netns", "add", netns])
+        run(["ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", netns], netns=self.switch)
+        run(["ip", "link", "set", host, "master", "br0", "up"], netns=self.switch)
+        run(["ip", "addr", "add", f"{address}/24", "dev", "eth0"], netns=netns)
+        run(["ip", "link", "set", "eth0", "up"], netns=netns)
+        run(["ip", "link", "set", "lo", "up"], netns=netns)
+
+    def destroy(self) -> None:
+        for name in namespaces():
+            if name.startswith(self.prefix + "-"):
+                remove_namespace(name)
+
+    async def nft(self, script: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            "nft", "-f", "-",
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=lambda: enter_netns(self.switch),
+        )  # fmt: skip
+        out, err = await process.communicate(script.encode())
+        if process.returncode != 0:
+            raise RuntimeError(f"nft: {err.decode(errors='replace').strip()}")
+        return out.decode()
+
+    async def drop(self, pairs: list[tuple[str, str]], percent: int | None = None) -> None:
+        """Drops what host A sends host B, for each (A, B): all of it, or `percent`% at random."""
+        loss = f"numgen random mod 100 < {percent} " if percent is not None else ""
+        rules = "".join(
+            f"add rule bridge kvchaos faults ip saddr {self.addresses[a]} ip daddr {self.addresses[b]} "
+            f"{loss}counter drop\n"
+            for a, b in pairs
+        )
+        await self.nft(rules)
+
+    async def heal_links(self) -> int:
+        """Flushes every drop rule; returns the packets they dropped."""
+        listing = await self.nft("list chain bridge kvchaos faults\n")
+        dropped = sum(int(count) for count in re.findall(r"counter packets (\d+)", listing))
+        await self.nft("flush chain bridge kvchaos faults\n")
+        self.dropped_total += dropped
+        return dropped
+
+    async def shape(self, host: str, netem: list[str]) -> None:
+        """A netem qdisc on what `host` sends."""
+        await asyncio.to_thread(
+            run, ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", *netem], self.netns(host)
+        )
+        self.shaped.add(host)
+
+    async def heal(self) -> int:
+        for host in list(self.shaped):
+            await asyncio.to_thread(
+                subprocess.run,
+                ["tc", "qdisc", "del", "dev", "eth0", "root"],
+                capture_output=True,
+                preexec_fn=lambda: enter_netns(self.netns(host)),
+            )
+            self.shaped.discard(host)
+        return await self.heal_links()
+
+
+class NetnsCluster(BaseCluster):
+    """The daemons each on a host of `network`; kvctl runs on the monitor's host, which
+    no fault separates from the monitor."""
+
+    def __init__(self, bin_dir: str, work_dir: str, server_count: int, network: Network, fsync: str = "always"):
+        super().__init__(bin_dir, work_dir, fsync)
+        self.network = network
+        self.monitor_address = f"{network.addresses['monitor']}:{PORT}"
+        self.control_netns = network.netns("monitor")
+        self.client_netns = network.netns("clients")
+        self.monitor = Daemon(
+            "monitor", self.monitor_argv(), os.path.join(work_dir, "monitor.log"), self.processes, self.control_netns
+        )
+        for number in range(1, server_count + 1):
+            host = f"server{number}"
+            log = os.path.join(work_dir, f"{host}.log")
+            daemon = Daemon(host, [], log, self.processes, network.netns(host))
+            self.servers.append(Server(number, f"{network.addresses[host]}:{PORT}", daemon, host=host))
+
+    def describe(self) -> str:
+        return "hosts (network namespaces on one bridge): " + ", ".join(
+            f"{host} {address}" for host, address in self.network.addresses.items()
+        )
+
+    def links_line(self) -> str:
+        return f"  network: {self.network.dropped_total} packets dropped by nftables rules over the run"
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.network.create)
+        for server in self.servers:
+            server.daemon.argv = self.server_argv(server, self.monitor_address)
+        await self.start_daemons()
+
+    async def stop(self) -> None:
+        await super().stop()
+        await asyncio.to_thread(self.network.destroy)
+
+    async def heal_all(self) -> None:
+        await self.network.heal()
+
+
+class KernelFaults:
+    """The network faults of the --netns mode: nftables drop rules on the switch, and tc
+    netem on a host's eth0 when `netem` (the kernel has sch_netem)."""
+
+    WEIGHTS = {
+        "partition-primary": 2,
+        "one-way": 2,
+        "isolate-primary": 1,
+        "split": 1,
+        "flapping-link": 1,
+        "lossy-link": 2,
+    }
+    NETEM_WEIGHTS = {"netem-delay": 1, "netem-reorder": 1, "netem-duplicate": 1}
+    DESCRIPTIONS = {
+        "partition-primary": "the primary and the monitor cut off from each other (both directions; the primary "
+        "still reaches its backup and the clients) for 0.5-3 s",
+        "one-way": "one direction of one link dropped (primary->monitor, monitor->primary, primary->backup, ... "
+        "chosen by the seed) for 0.5-3 s",
+        "isolate-primary": "the primary cut off from every other host, both directions, for 1-4 s",
+        "split": "majority/minority: {monitor, backup, spare servers} cut off from {primary, clients} for 1-4 s",
+        "flapping-link": "one link cut and healed every 100-400 ms for 2-5 s",
+        "lossy-link": "one link drops 5-40% of its packets at random (nft numgen), both directions, for 2-5 s",
+        "netem-delay": "tc netem: what the primary sends delayed 20-200 ms (+-25%) for 2-5 s",
+        "netem-reorder": "tc netem: what the primary sends delayed 10 ms, 25% of it not, so reordered, for 2-5 s",
+        "netem-duplicate": "tc netem: 5-30% of what the primary sends duplicated for 2-5 s",
+    }
+
+    def __init__(self, cluster: NetnsCluster, netem: bool):
+        self.cluster = cluster
+        self.network = cluster.network
+        self.netem = netem
+
+    @classmethod
+    def weights(cls, netem: bool) -> dict[str, int]:
+        return {**cls.WEIGHTS, **(cls.NETEM_WEIGHTS if netem else {})}
+
+    def link(self, name: str, aim: Aim) -> tuple[str, str]:
+        return {
+            "clients->primary": ("clients", aim.primary.host),
+            "primary->backup": (aim.primary.host, aim.backup.host),
+            "primary->monitor": (aim.primary.host, "monitor"),
+            "backup->monitor": (aim.backup.host, "monitor"),
+        }[name]
+
+    async def inject(self, kind: str, aim: Aim, draws: Draws) -> str:
+        before = self.network.dropped_total
+        if kind.startswith("netem-"):
+            what, lasting = await self.shape(kind, aim, draws)
+        else:
+            what, lasting = await self.drop(kind, aim, draws)
+        try:
+            await self.hold(kind, lasting, aim, draws)
+            during = await self.cluster.view()
+        finally:
+            await self.network.heal()
+        dropped = self.network.dropped_total - before
+        seen = f"view {during['viewnum']}, primary {self.name_at(during.get('primary'))}" if during else "no view"
+        return f"{what} for {lasting:.1f} s: {dropped} packets dropped; struck in {aim.where}; at its end {seen}"
+
+    def name_at(self, advertised: str | None) -> str:
+        server = self.cluster.server_at(advertised or "")
+        return server.name if server else "none"
+
+    async def drop(self, kind: str, aim: Aim, draws: Draws) -> tuple[str, float]:
+        primary = aim.primary.host
+        a, b = self.link(draws.link, aim)
+        if kind == "partition-primary":
+            await self.network.drop([(primary, "monitor"), ("monitor", primary)])
+            return f"{primary} <-/-> monitor", 0.5 + draws.first * 2.5
+        if kind == "one-way":
+            if draws.second >= 0.5:
+                a, b = b, a
+            await self.network.drop([(a, b)])
+            return f"one-way {a} -/-> {b} ({b} -> {a} still delivered)", 0.5 + draws.first * 2.5
+        if kind in ("isolate-primary", "split"):
+            minority = [primary] + (["clients"] if kind == "split" else [])
+            majority = [host for host in self.network.addresses if host not in minority]
+            await self.network.drop([pair for x in minority for y in majority for pair in ((x, y), (y, x))])
+            return f"{{{', '.join(minority)}}} <-/-> {{{', '.join(majority)}}}", 1 + draws.first * 3
+        if kind == "flapping-link":
+            return f"flapping {a} <-> {b}", 2 + draws.first * 3
+        if kind == "lossy-link":
+            percent = 5 + round(draws.second * 35)
+            await self.network.drop([(a, b), (b, a)], percent)
+            return f"{percent}% loss on {a} <-> {b}", 2 + draws.first * 3
+        raise ValueError(f"unknown fault {kind}")
+
+    async def shape(self, kind: str, aim: Aim, draws: Draws) -> tuple[str, float]:
+        lasting = 2 + draws.first * 3
+        if kind == "netem-delay":
+            delay = 20 + round(draws.second * 180)
+            netem = ["delay", f"{delay}ms", f"{delay // 4}ms"]
+        elif kind == "netem-reorder":
+            netem = ["delay", "10ms", "reorder", "25%", "50%"]
+        else:
+            netem = ["duplicate", f"{5 + round(draws.second * 25)}%"]
+        await self.network.shape(aim.primary.host, netem)
+        return f"netem {' '.join(netem)} on {aim.primary.host}'s eth0", lasting
+
+    async def hold(self, kind: str, lasting: float, aim: Aim, draws: Draws) -> None:
+        """Waits out the fault; a flapping link is cut and healed all the while, at
+        intervals from a generator of its own (the schedule's draws stay fixed)."""
+        if kind != "flapping-link":
+            await asyncio.sleep(lasting)
+            return
+        a, b = self.link(draws.link, aim)
+        rng = random.Random(draws.third)
+        end = asyncio.get_running_loop().time() + lasting
+        while asyncio.get_running_loop().time() < end:
+            await self.network.drop([(a, b), (b, a)])
+            await asyncio.sleep(rng.uniform(0.1, 0.4))
+            await self.network.heal_links()
+            await asyncio.sleep(rng.uniform(0.1, 0.4))
