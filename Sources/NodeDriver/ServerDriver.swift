@@ -80,7 +80,8 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     private var ticker: Environment.Timer?
     private var leave = LeaveState.notLeaving
     private var firstPing = FirstPing.waiting([])
-    private var whenIdle: [() -> Void] = []
+    /// Confined like `pending`, and looked at after every run of effects.
+    @exclusivity(unchecked) private var whenIdle: [() -> Void] = []
     /// When the state transfer under way began (restarts included).
     private var transferStartedAt: UInt64?
     /// Whether the monitor, and as primary the backup, answer (for operators: the log,

@@ -65,6 +65,12 @@ public struct KeyValueStore: Sendable {
         return slot.value
     }
 
+    /// `liveValue` with the revision of the key's last update, in one probe.
+    public func liveValueAndRevision(_ key: Bytes, at now: UInt64) -> (value: Bytes, revision: UInt64)? {
+        guard let slot = slots[StoreKey(key)], !isExpired(key, at: now) else { return nil }
+        return (slot.value, slot.revision)
+    }
+
     public func contains(_ key: Bytes) -> Bool { slots[StoreKey(key)] != nil }
 
     /// The revision of the key's last update, if the store holds it.

@@ -81,9 +81,14 @@ extension ServerCore {
         let reply: ClientReply
         var update: ForwardedUpdate?
         var passedOver: [Bytes] = []
-        if !request.mayWrite {
+        if request.op == .get {
+            // One probe for the value and its revision (the lease's question).
+            let found = store.liveValueAndRevision(request.key, at: now)
+            reply = found.map { ClientReply(status: .ok, value: $0.value) } ?? ClientReply(status: .noKey)
+            let revision = found?.revision ?? store.revision(of: request.key)
+            if answeredUnderLease(reply, key: request.key, revision: revision, token, &effects) { return }
+        } else if !request.mayWrite {
             (reply, passedOver) = read(request)
-            if request.txn == nil, answeredUnderLease(reply, key: request.key, token, &effects) { return }
         } else if let seen = duplicates.lookup(request.clientID), request.seq <= seen.seq {
             // A retry: answer as the first time, never apply twice. The answer still waits
             // for the backup, since the first attempt may not be acknowledged yet.
@@ -119,11 +124,12 @@ extension ServerCore {
     /// settled, or held for the batch in flight that carries that update. False when the
     /// lease does not hold or the update is still in the open batch: the Get then waits
     /// for the backup as it does without a lease (docs/DESIGN.md §3.14).
+    /// `revision`: the key's in the store, if it holds it.
     private mutating func answeredUnderLease(
-        _ reply: ClientReply, key: Bytes, _ token: ReplyToken, _ effects: inout [ServerEffect]
+        _ reply: ClientReply, key: Bytes, revision: UInt64?, _ token: ReplyToken, _ effects: inout [ServerEffect]
     ) -> Bool {
         guard readLease.holds(at: clock), pipeline.stream?.isStreaming == true else { return false }
-        guard let last = pipeline.settled.unsettledRevision(of: key, present: store.revision(of: key)) else {
+        guard let last = pipeline.settled.unsettledRevision(of: key, present: revision) else {
             counters.leaseReads += 1
             effects.append(.reply(token, reply))
             return true
@@ -150,17 +156,12 @@ extension ServerCore {
         pipeline.openBytes += size
     }
 
-    /// A request that changes nothing: a Get, or a transaction of reads.
-    /// The reply, and the keys a range passed over as expired.
+    /// A transaction of reads: the reply, and the keys a range passed over as expired.
     private mutating func read(_ request: ClientRequest) -> (ClientReply, [Bytes]) {
-        if let txn = request.txn {
-            var execution = TxnExecution(revision: store.revision, now: now)
-            let reply = ClientReply(outcome: execution.run(txn, on: &store))
-            let sized = reply.encodedSize <= Limits.maxTransactionBytes ? reply : Self.tooLarge(reply.encodedSize)
-            return (sized, execution.expiredSeen)
-        }
-        guard let value = store.liveValue(request.key, at: now) else { return (ClientReply(status: .noKey), []) }
-        return (ClientReply(status: .ok, value: value), [])
+        var execution = TxnExecution(revision: store.revision, now: now)
+        let reply = ClientReply(outcome: execution.run(request.txn ?? Txn(success: []), on: &store))
+        let sized = reply.encodedSize <= Limits.maxTransactionBytes ? reply : Self.tooLarge(reply.encodedSize)
+        return (sized, execution.expiredSeen)
     }
 
     /// What an update changes and what its client is told, decided against the store.
