@@ -71,12 +71,6 @@ extension ServerCore {
         // is in: heard even after this server has moved on (docs/DESIGN.md §3.14).
         if batch.lease == 0 {
             grants.released(viewnum: batch.viewnum, primary: batch.from)
-            // Acceptances of its earlier batches still waiting for the log grant nothing now.
-            for index in pendingAcks.indices
-            where pendingAcks[index].grant?.viewnum == batch.viewnum && pendingAcks[index].grant?.primary == batch.from
-            {
-                pendingAcks[index].grant = nil
-            }
         }
         if let verdict = checkSender(batch.from, batch.viewnum, &effects) {
             return answer(token, verdict, batch.from, batch.viewnum, &effects)

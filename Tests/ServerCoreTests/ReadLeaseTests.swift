@@ -244,7 +244,8 @@ final class ReadLeaseTests: XCTestCase {
         XCTAssertEqual(h.toPrimary.count, 1)
     }
 
-    func testAGiveBackCancelsWhatAcceptancesStillWaitingWouldGrant() {
+    /// The give-back's own acceptance waits behind the earlier ones, and is sent last.
+    func testAGiveBackWithAcceptancesStillWaitingLeavesNothingToWaitOut() {
         let h = leasedPair(durable: true)
         h.request("p", .put, "k", "v2")
         h.deliverToBackup()
