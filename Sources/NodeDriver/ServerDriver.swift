@@ -72,6 +72,8 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     @exclusivity(unchecked) private var inbox: [(request: ClientRequest, requester: Environment.Requester)] = []
     /// Effects are being carried out (requests go to `inbox`).
     @exclusivity(unchecked) private var carryingOut = false
+    /// An emptied array for the next step's effects (`step(_:)`, `recycle`).
+    @exclusivity(unchecked) private var spareEffects: [ServerEffect] = []
     private var ping = PingSlot.free
     /// The monitor to ping, of the configured ones.
     public private(set) var monitors: MonitorRotation
@@ -174,8 +176,20 @@ public final class ServerDriver<Environment: ServerEnvironment> {
 
     /// One step of the core, at the clocks' time now: the wall clock for deadlines, the
     /// lease clock (read fresh for every step) for read leases.
+    /// The effects go into the spare array, taken for the step (`recycle` gives it back).
     private func step(_ event: ServerEvent) -> [ServerEffect] {
-        core.step(event, now: environment.wallClockMillis, clock: environment.leaseClock)
+        var effects = spareEffects
+        spareEffects = []
+        effects.removeAll(keepingCapacity: true)
+        core.step(event, now: environment.wallClockMillis, clock: environment.leaseClock, into: &effects)
+        return effects
+    }
+
+    /// Keeps the array of effects carried out for the next step, so that steps reuse one
+    /// allocation. A step taken while another's effects are carried out finds the spare
+    /// taken, and makes its own.
+    private func recycle(_ effects: [ServerEffect]) {
+        if effects.capacity > spareEffects.capacity { spareEffects = effects }
     }
 
     /// Starts ticking: the first tick (and ping) at once, then every ping interval.
@@ -259,6 +273,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         }
         carryingOut = true
         carryOut(effects)
+        recycle(effects)
         var next = 0
         while next < inbox.count {
             let (request, requester) = inbox[next]
@@ -266,7 +281,9 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             if lifecycle == .stopped {
                 environment.abandon(requester)
             } else {
-                carryOut(step(request, from: requester))
+                let effects = step(request, from: requester)
+                carryOut(effects)
+                recycle(effects)
             }
         }
         inbox.removeAll(keepingCapacity: true)

@@ -190,6 +190,21 @@ public struct ServerCore {
     /// Takes one event at the time of the last (tests that do not concern time).
     public mutating func step(_ event: ServerEvent) -> [ServerEffect] {
         var effects: [ServerEffect] = []
+        step(event, into: &effects)
+        return effects
+    }
+
+    /// `step(_:now:clock:)`, appending the effects to `effects`: a driver passes the same
+    /// emptied array every time, instead of one allocated per step.
+    public mutating func step(
+        _ event: ServerEvent, now: UInt64, clock: UInt64, into effects: inout [ServerEffect]
+    ) {
+        self.now = max(self.now, now)
+        self.clock = max(self.clock, clock)
+        step(event, into: &effects)
+    }
+
+    private mutating func step(_ event: ServerEvent, into effects: inout [ServerEffect]) {
         endLeaseWaitIfOver(&effects)
         defer { checkInvariants() }
         switch event {
@@ -226,7 +241,6 @@ public struct ServerCore {
         }
         // A grant given back in this step may have ended the wait.
         endLeaseWaitIfOver(&effects)
-        return effects
     }
 
     // MARK: - Views
