@@ -79,7 +79,6 @@ extension ServerCore {
     private mutating func apply(_ request: ClientRequest, _ token: ReplyToken, _ effects: inout [ServerEffect]) {
         expireTouchedKeys(of: request, &effects)
         let reply: ClientReply
-        var update: ForwardedUpdate?
         var passedOver: [Bytes] = []
         if request.op == .get {
             // One probe for the value and its revision (the lease's question).
@@ -98,21 +97,24 @@ extension ServerCore {
             let (change, result, expired) = transact(request)
             reply = result
             passedOver = expired
-            update = ForwardedUpdate(
+            let update = ForwardedUpdate(
                 change: change, revision: store.revision, clientID: request.clientID, seq: request.seq, reply: reply)
             duplicates.record(clientID: request.clientID, seq: request.seq, reply: reply)
-            persist(.update(update!), &effects)
+            persist(.update(update), &effects)
+            enqueueForBackup(update, &effects)
         } else {
+            // One update, built once and never copied out of an optional: each copy of it
+            // retains its key, value and reply (a few hundred instructions per SET).
             let (change, result) = decide(request)
             reply = result
-            update = ForwardedUpdate(
-                change: change, revision: store.revision + 1, clientID: request.clientID, seq: request.seq,
-                reply: reply)
-            if case .none = change { update!.revision = store.revision }
-            applyUpdate(update!)
-            persist(.update(update!), &effects)
+            let changesNothing = if case .none = change { true } else { false }
+            let update = ForwardedUpdate(
+                change: change, revision: changesNothing ? store.revision : store.revision + 1,
+                clientID: request.clientID, seq: request.seq, reply: reply)
+            applyUpdate(update)
+            persist(.update(update), &effects)
+            enqueueForBackup(update, &effects)
         }
-        if let update { enqueueForBackup(update, &effects) }
         // Keys a range passed over as expired go the way of the keys a request names,
         // before the reply can leave.
         let due = passedOver.filter { store.isExpired($0, at: now) }
