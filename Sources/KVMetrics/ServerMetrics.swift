@@ -25,7 +25,7 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     /// Each operation and result's counter and timer, made when first used (so that only
     /// those seen are exported), at `requestSlot(op:status:)`: a flat table rather than a
     /// dictionary, since it is read for every request answered.
-    private let requests = NIOLockedValueBox<[(CoreMetrics.Counter, CoreMetrics.Timer)?]>(
+    private let requests = NIOLockedValueBox<[(CoreMetrics.Counter, CoreMetrics.Recorder)?]>(
         Array(repeating: nil, count: ServerMetrics.operationSlots * ServerMetrics.statusSlots))
     private static let operationSlots = Int(Operation.allCases.map(\.rawValue).max()!) + 1
     private static let statusSlots = Int(ReplyStatus.allCases.map(\.rawValue).max()!) + 1
@@ -51,6 +51,10 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     private let appendedBytes: Gauge
 
     public static let syncBatchLabel = "kvservice_log_sync_records"
+    /// Every request's time from receipt to reply, in seconds: a histogram of plain
+    /// numbers rather than of `Duration`s, since recording one compares it with every
+    /// bucket (swift-prometheus), on every request.
+    public static let requestDurationLabel = "kvservice_request_duration_seconds"
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -112,18 +116,18 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     /// A client request was answered `nanoseconds` after it arrived.
     public func requestAnswered(op: Operation, status: ReplyStatus, nanoseconds: Int64) {
         let slot = Int(op.rawValue) * Self.statusSlots + Int(status.rawValue)
-        let (counter, timer) = requests.withLockedValue { made in
+        let (counter, duration) = requests.withLockedValue { made in
             if let pair = made[slot] { return pair }
             let dimensions = [("op", "\(op)"), ("result", Self.resultLabel(status))]
             let pair = (
                 Counter(label: "kvservice_requests_total", dimensions: dimensions, factory: factory),
-                Timer(label: "kvservice_request_duration_seconds", dimensions: dimensions, factory: factory)
+                Recorder(label: Self.requestDurationLabel, dimensions: dimensions, aggregate: true, factory: factory)
             )
             made[slot] = pair
             return pair
         }
         counter.increment()
-        timer.recordNanoseconds(nanoseconds)
+        duration.record(Double(nanoseconds) / 1e9)
     }
 
     public func forwardBatches(_ outcome: ForwardOutcome, count: Int = 1) {
