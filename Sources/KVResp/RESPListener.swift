@@ -27,17 +27,21 @@ public final class RESPListener: Sendable {
 
     public var openConnections: Int { connections.count }
 
-    /// - Parameter maxConnections: connections beyond this many get `-ERR max number of
-    ///   clients reached` (Redis's words) and are closed.
+    /// - Parameters:
+    ///   - maxConnections: connections beyond this many get `-ERR max number of clients
+    ///     reached` (Redis's words) and are closed.
+    ///   - connectionGroup: the loops the connections run on (`kv-server --io-threads`);
+    ///     nil: `group`'s, where the listening socket runs.
     public static func start(
-        source: FrameListener.Source, backend: any RESPBackend, group: any EventLoopGroup, logger: Logger,
+        source: FrameListener.Source, backend: any RESPBackend, group: any EventLoopGroup,
+        connectionGroup: (any EventLoopGroup)? = nil, logger: Logger,
         maxRequestsInFlight: Int = defaultMaxRequestsInFlight, decoderBounds: RESPDecoder.Bounds = .init(),
         maxConnections: Int = FrameListener.defaultMaxConnections, secret: SharedSecret? = nil
     ) async throws -> RESPListener {
         let connections = ConnectionRegistry(limit: maxConnections)
         let endpoint = RESPCommandRunner.Endpoint(
             startedAt: .now(), connectedClients: { connections.count }, secret: secret)
-        let bootstrap = ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group, childGroup: connectionGroup ?? group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)

@@ -7,20 +7,25 @@ import ServerCore
 
 /// Who gets an answer in the daemon: a connection of the kvservice protocol, or an
 /// in-process caller of `ServerNode.submit` (the Redis-protocol endpoint, tests).
-/// `@unchecked Sendable` for `sink`: that case is made and answered on the node's loop only;
-/// the others are `Sendable` themselves.
+/// `@unchecked Sendable` for `sink` and `relayed`: those are made and answered on the node's
+/// loop only; the others are `Sendable` themselves.
 enum ServerRequester: @unchecked Sendable {
     case connection(Responder)
     case promise(EventLoopPromise<ClientReply>)
     case callback(@Sendable (Result<ClientReply, any Error>) -> Void)
     /// A sink on the node's loop, called directly (`ClientReplySink`).
     case sink(any ClientReplySink, slot: UInt64)
+    /// A sink on an I/O loop, answered through its relay (`kv-server --io-threads`).
+    case relayed(IOLoopRelay, any ClientReplySink, slot: UInt64)
 
     func answer(_ message: Message) {
         switch self {
         case .sink(let sink, let slot):
             guard case .reply(let reply) = message else { return sink.abandon(slot: slot) }
             sink.deliver(reply, slot: slot)
+        case .relayed(let relay, let sink, let slot):
+            guard case .reply(let reply) = message else { return relay.answer(nil, slot: slot, to: sink) }
+            relay.answer(reply, slot: slot, to: sink)
         case .connection(let responder):
             responder.respond(message)
         case .promise(let promise):
@@ -38,6 +43,7 @@ enum ServerRequester: @unchecked Sendable {
         switch self {
         case .connection: break
         case .sink(let sink, let slot): sink.abandon(slot: slot)
+        case .relayed(let relay, let sink, let slot): relay.answer(nil, slot: slot, to: sink)
         case .promise(let promise): promise.fail(ServerNode.StoppedError())
         case .callback(let completion): completion(.failure(ServerNode.StoppedError()))
         }

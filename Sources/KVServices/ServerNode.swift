@@ -42,6 +42,11 @@ public final class ServerNode: @unchecked Sendable {
         public var compactionMinimumBytes = DiskLog.compactionMinimumBytes
         /// New at every start of the process (see `ServerDriver.Configuration.incarnation`).
         public var incarnation = UInt64.random(in: 1...UInt64.max)
+        /// Loops of their own for in-process front ends' connections (`kv-server
+        /// --io-threads`): a `ClientReplySink` on one of them reaches the core, and is
+        /// answered, through batches of one task per loop turn (`IOLoopRelay`). Empty (the
+        /// default): sinks on other loops hop once per request.
+        public var ioLoops: [any EventLoop] = []
 
         public init(
             listen: FrameListener.Source, advertise: String, monitors: [String],
@@ -117,6 +122,8 @@ public final class ServerNode: @unchecked Sendable {
     public let storageReport: String?
     /// The kvservice-protocol listener; set once `start` has bound it.
     public private(set) var listener: FrameListener!
+    /// One per I/O loop of the configuration.
+    private let relays: [IOLoopRelay]
 
     /// - Parameter fail: ends the process after a failed write or sync of the data
     ///   directory (tests pass one that records it).
@@ -180,6 +187,12 @@ public final class ServerNode: @unchecked Sendable {
             environment: environment, measurements: configuration.metrics, storage: storage?.log,
             recovered: storage?.opening.recovered)
         environment.peerTrouble = { [weak driver] in driver?.peerTrouble }
+        let driver = self.driver
+        self.relays = configuration.ioLoops.map { ioLoop in
+            IOLoopRelay(ioLoop: ioLoop, coreLoop: loop) { submission, relay in
+                driver.receive(submission.request, from: .relayed(relay, submission.sink, slot: submission.slot))
+            }
+        }
     }
 
     public var localAddress: PeerAddress? { listener?.localAddress }
@@ -228,14 +241,21 @@ public final class ServerNode: @unchecked Sendable {
     /// `sink.deliver(_:slot:)` (or `abandon(slot:)` once the node has stopped), on the
     /// sink's loop. The path of the Redis-protocol endpoint's commands.
     ///
-    /// On the node's own loop (kv-server runs one) the request reaches the driver at once
+    /// On the node's own loop (kv-server's default) the request reaches the driver at once
     /// and its reply is a direct call from the driver's effects; the sink may submit again
-    /// from there (the driver steps that request after those effects). A sink on another
+    /// from there (the driver steps that request after those effects). On one of the
+    /// configuration's I/O loops, the request joins that loop's turn's batch to the core,
+    /// and the reply the core's turn's batch back (`IOLoopRelay`). A sink on any other
     /// loop, or a call from another thread, hops: to the node's loop, and back to the sink's.
     public func submit(_ request: ClientRequest, slot: UInt64, to sink: any ClientReplySink) {
         let sinkLoop = sink.eventLoop
         if sinkLoop === loop, loop.inEventLoop {
             driver.receive(request, from: .sink(sink, slot: slot))
+            return
+        }
+        for relay in relays where relay.ioLoop === sinkLoop {
+            guard sinkLoop.inEventLoop else { break }
+            relay.toCore.append(.init(request: request, slot: slot, sink: sink))
             return
         }
         let remote = RemoteSink(sink: sink)
@@ -330,6 +350,28 @@ public final class ServerNode: @unchecked Sendable {
             }
         }
         try? await promise.futureResult.get()
+        await relaysDelivered()
+    }
+
+    /// Returns once every reply the core has made so far has reached its I/O loop's
+    /// connection: the core's loop hands this turn's replies over, then each I/O loop runs
+    /// what was handed to it.
+    private func relaysDelivered() async {
+        guard !relays.isEmpty else { return }
+        try? await loop.submit {}.get()
+        for relay in relays { try? await relay.ioLoop.submit {}.get() }
+    }
+
+    /// For each I/O loop: the requests its connections submitted and the tasks that
+    /// carried them to the core, then the replies and the tasks that carried them back.
+    public func handOffCounts() async -> [(requests: Int, hops: Int, replies: Int, replyHops: Int)] {
+        var counts: [(requests: Int, hops: Int, replies: Int, replyHops: Int)] = []
+        for relay in relays {
+            let inbound = try? await relay.ioLoop.submit { (relay.toCore.items, relay.toCore.hops) }.get()
+            let outbound = try? await loop.submit { (relay.toIO.items, relay.toIO.hops) }.get()
+            counts.append((inbound?.0 ?? 0, inbound?.1 ?? 0, outbound?.0 ?? 0, outbound?.1 ?? 0))
+        }
+        return counts
     }
 
     /// Stops the driver (no more ticks or pings; requests still waiting are abandoned)
@@ -339,6 +381,8 @@ public final class ServerNode: @unchecked Sendable {
             self.driver.stop()
             self.environment.close()
         }.get()
+        // The abandoned requests' answers reach their I/O loops' connections.
+        await relaysDelivered()
         // What was handed to the log is written and synced before the process goes.
         await diskLog?.close()
     }

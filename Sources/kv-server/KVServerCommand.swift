@@ -113,6 +113,17 @@ struct KVServerCommand: AsyncParsableCommand {
         transform: DurationOption.parse)
     var readLease = defaultReadLease
 
+    @Option(
+        help: ArgumentHelp(
+            "Event loops of their own for the Redis-protocol connections, up to 64 (default: 0).",
+            discussion: """
+                0 runs everything on one event loop. With N, the Redis-protocol connections are spread \
+                over N more threads, which read commands and write replies, and the first loop runs the \
+                server's core alone; requests reach it, and replies leave it, in one hand-off per loop \
+                turn per I/O thread. Worth it with more than 2 cores (docs/PERFORMANCE.md).
+                """))
+    var ioThreads = 0
+
     @OptionGroup var connectionOptions: ConnectionOptions
 
     @OptionGroup var authOptions: AuthOptions
@@ -130,6 +141,9 @@ struct KVServerCommand: AsyncParsableCommand {
         guard pingInterval.amount > .zero else { throw ValidationError("--ping-interval must be longer than 0") }
         guard readLease.amount >= .zero, readLease.amount.nanoseconds <= Int64(Limits.maxReadLease) else {
             throw ValidationError("--read-lease must be between 0 and 1s, not \(readLease)")
+        }
+        guard (0...64).contains(ioThreads) else {
+            throw ValidationError("--io-threads must be between 0 and 64, not \(ioThreads)")
         }
         _ = try monitors()
     }
@@ -150,7 +164,12 @@ struct KVServerCommand: AsyncParsableCommand {
         // connections on that same thread a request reaches it, and its reply leaves, without
         // a hop between threads (a wake-up and a context switch each). scripts/bench: SET at
         // -P 1 went from 38k to 51k requests/s on 2 cores.
+        // With --io-threads, that loop runs the core (and the kvservice protocol, the backup
+        // link, the metrics) and the Redis-protocol connections run on loops of their own,
+        // handing requests and replies over in one task per loop turn (docs/DESIGN.md §7.3).
         NIOSingletons.groupLoopCountSuggestion = 1
+        let ioLoopCount = ioThreads
+        let ioGroup = ioLoopCount > 0 ? MultiThreadedEventLoopGroup(numberOfThreads: ioLoopCount) : nil
         let logger = logging.bootstrap(identifier: "kv-server")
         let interval = pingInterval.amount
         let advertised = (advertise ?? listen).description
@@ -184,6 +203,7 @@ struct KVServerCommand: AsyncParsableCommand {
                 configuration.dataDirectory = dataDir
                 configuration.fsync = fsync
                 configuration.core.readLease = UInt64(readLease.amount.nanoseconds)
+                if let ioGroup { configuration.ioLoops = Array(ioGroup.makeIterator()) }
                 let node = try await ServerNode.start(
                     configuration: configuration,
                     group: MultiThreadedEventLoopGroup.singleton, logger: logger,
@@ -205,7 +225,8 @@ struct KVServerCommand: AsyncParsableCommand {
                         metadata: ["kv_event": "lease-too-long"])
                 }
                 let resp = try await Self.startRESP(
-                    listen: respListen, node: node, logger: logger, maxConnections: maxConnections, secret: secret)
+                    listen: respListen, node: node, ioGroup: ioGroup, logger: logger, maxConnections: maxConnections,
+                    secret: secret)
                 logger.notice(
                     "kv-server listening on \(listenDescription)",
                     metadata: [
@@ -216,7 +237,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
                         "kv_resp_listen": "\(resp?.description ?? "-")",
                         "kv_data_dir": "\(dataDir ?? "-")", "kv_fsync": "\(dataDir == nil ? "-" : "\(fsync)")",
-                        "kv_read_lease": "\(readLease)",
+                        "kv_read_lease": "\(readLease)", "kv_io_threads": "\(ioLoopCount)",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
@@ -262,11 +283,13 @@ struct KVServerCommand: AsyncParsableCommand {
     /// The Redis-protocol endpoint, when `--resp-listen` was given or systemd passed a
     /// socket named "resp"; with where it listens, for the startup record.
     static func startRESP(
-        listen: PeerAddress?, node: ServerNode, logger: Logger, maxConnections: Int, secret: SharedSecret?
+        listen: PeerAddress?, node: ServerNode, ioGroup: (any EventLoopGroup)?, logger: Logger, maxConnections: Int,
+        secret: SharedSecret?
     ) async throws -> (listener: RESPListener, description: String)? {
         guard let (source, description) = try ListenSource.resolveRESP(listen: listen) else { return nil }
         let listener = try await RESPListener.start(
-            source: source, backend: node, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+            source: source, backend: node, group: MultiThreadedEventLoopGroup.singleton, connectionGroup: ioGroup,
+            logger: logger,
             maxConnections: maxConnections, secret: secret)
         if case .bind = source, let bound = listener.localAddress { return (listener, bound.description) }
         return (listener, description)

@@ -18,10 +18,13 @@ final class ReplySinkTests: XCTestCase {
         private let recorded = NIOLockedValueBox<[(slot: UInt64, status: ReplyStatus?, onLoop: Bool)]>([])
         private let done: EventLoopPromise<Void>
 
-        init(on loop: any EventLoop, expecting count: Int) {
+        /// - Parameter timeout: `answers` fails if the replies have not all come by then.
+        init(on loop: any EventLoop, expecting count: Int, timeout: TimeAmount = .seconds(30)) {
             eventLoop = loop
             expected = count
             done = loop.makePromise()
+            let done = done
+            loop.scheduleTask(in: timeout) { done.fail(TestSetupError("not every reply came")) }
         }
 
         func deliver(_ reply: ClientReply, slot: UInt64) { record(slot, reply.status) }

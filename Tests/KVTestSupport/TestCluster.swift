@@ -42,6 +42,8 @@ package actor TestCluster {
         var compactionMinimumBytes: Int
         /// Its read lease (`--read-lease`), in nanoseconds.
         var readLease: UInt64
+        /// Its I/O loops (`ServerNode.Configuration.ioLoops`).
+        var ioLoops: [any EventLoop] = []
         var node: ServerNode?
     }
 
@@ -111,13 +113,14 @@ package actor TestCluster {
     ///     cluster's alone (several monitors: docs/DESIGN.md §4.3).
     ///   - metrics: where the server records its metrics.
     ///   - dataDirectory: where it keeps its log (kept across `restart`); nil: memory only.
+    ///   - ioLoops: loops of its own for in-process front ends (`kv-server --io-threads`).
     @discardableResult
     package func addServer(
         viaProxy: Bool = false, unreliable: Bool = false, monitorProxy: Bool = false, monitors: [String]? = nil,
         maxConnections: Int = FrameListener.defaultMaxConnections, metrics: ServerMetrics? = nil,
         dataDirectory: String? = nil, fsync: FsyncPolicy = .always,
         compactionMinimumBytes: Int = DiskLog.compactionMinimumBytes,
-        readLease: UInt64 = ServerNode.Configuration.defaultReadLease
+        readLease: UInt64 = ServerNode.Configuration.defaultReadLease, ioLoops: [any EventLoop] = []
     ) async throws -> Int {
         // A seed of its own for each server, different in each cluster (the monitor's port).
         let seed = UInt64(servers.count + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(monitorPort)
@@ -132,7 +135,7 @@ package actor TestCluster {
             var server = Server(
                 listenPort: port, advertise: "127.0.0.1:\(port)", proxy: nil, monitorProxy: toMonitor,
                 monitors: monitors, maxConnections: maxConnections, metrics: metrics, dataDirectory: dataDirectory,
-                fsync: fsync, compactionMinimumBytes: compactionMinimumBytes, readLease: readLease)
+                fsync: fsync, compactionMinimumBytes: compactionMinimumBytes, readLease: readLease, ioLoops: ioLoops)
             if viaProxy || unreliable {
                 let proxy = try await TCPProxy.start(
                     target: PeerAddress(host: "127.0.0.1", port: port), group: group, seed: seed)
@@ -166,6 +169,7 @@ package actor TestCluster {
         configuration.fsync = server.fsync
         configuration.compactionMinimumBytes = server.compactionMinimumBytes
         configuration.core.readLease = server.readLease
+        configuration.ioLoops = server.ioLoops
         return try await ServerNode.start(configuration: configuration, group: group, logger: logger)
     }
 

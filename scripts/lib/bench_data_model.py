@@ -92,7 +92,7 @@ def main(args, bench) -> int:
     tests = ("set", "get", "incr", "mset")
     with bench.Children() as children:
         try:
-            cluster = bench.Cluster(bin_dir, work, children)
+            cluster = bench.Cluster(bin_dir, work, children, server_args=args.server_args)
             cluster.start()
             view = cluster.wait_for_view(cluster.complete, "an acknowledged view with a primary and a backup")
             print(f"redis-benchmark -t {','.join(tests)} -r 100000 -c {args.clients} -n {args.requests}, "

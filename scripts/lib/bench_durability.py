@@ -160,7 +160,8 @@ def main(args, bench) -> int:
               flush=True)  # fmt: skip
         with bench.Children() as children:
             try:
-                cluster = bench.Cluster(bin_dir, work, children, fsync=fsync, redis_appendfsync=appendfsync)
+                cluster = bench.Cluster(
+                    bin_dir, work, children, fsync=fsync, redis_appendfsync=appendfsync, server_args=args.server_args)
                 cluster.start()
                 run = {"throughput": throughput(cluster, bench, args)}
                 if fsync is not None:

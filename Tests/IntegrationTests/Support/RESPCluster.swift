@@ -1,6 +1,8 @@
 import KVResp
 import KVTestSupport
 import KVTransport
+import NIOCore
+import NIOPosix
 import XCTest
 
 /// A primary and a synchronised backup, in process, each with a Redis-protocol endpoint.
@@ -13,11 +15,21 @@ struct RESPCluster {
 }
 
 extension XCTestCase {
-    func makeRESPCluster() async throws -> RESPCluster {
+    /// - Parameter ioThreads: with 1 or more, each server's Redis-protocol connections run
+    ///   on that many loops of their own (`kv-server --io-threads`).
+    func makeRESPCluster(ioThreads: Int = 0) async throws -> RESPCluster {
+        var ioGroup: MultiThreadedEventLoopGroup?
+        if ioThreads > 0 {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: ioThreads)
+            // Registered before the cluster's, so it runs after the cluster and the listeners stopped.
+            addTeardownBlock { try? await group.shutdownGracefully() }
+            ioGroup = group
+        }
         let cluster = try await makeCluster()
-        let primary = try await cluster.addServer()
+        let ioLoops = ioGroup.map { Array($0.makeIterator()) } ?? []
+        let primary = try await cluster.addServer(ioLoops: ioLoops)
         try await cluster.waitForView(primary: primary, backup: nil)
-        let backup = try await cluster.addServer()
+        let backup = try await cluster.addServer(ioLoops: ioLoops)
         try await cluster.waitForView(primary: primary, backup: backup)
         var addresses: [PeerAddress] = []
         for index in [primary, backup] {
@@ -25,7 +37,7 @@ extension XCTestCase {
             let node = try XCTUnwrap(running)
             let listener = try await RESPListener.start(
                 source: .bind(PeerAddress(host: "127.0.0.1", port: 0)), backend: node, group: Shared.group,
-                logger: Shared.logger)
+                connectionGroup: ioGroup, logger: Shared.logger)
             addTeardownBlock { await listener.close() }
             addresses.append(try XCTUnwrap(listener.localAddress))
         }
