@@ -7,7 +7,7 @@ import KVProtocol
 /// for, counted from the moment of the answer; a forward asking for none gives back that
 /// primary's grants (a planned hand-over). Grants to the primaries of earlier streams,
 /// and the wait after the process starts, are only ever outlived.
-struct LeaseGrants: Equatable {
+struct LeaseGrants {
     /// The primary of the stream this server follows (or followed last) and the end of
     /// its grants.
     private(set) var current: (viewnum: UInt64, primary: String, until: UInt64)?
@@ -51,11 +51,6 @@ struct LeaseGrants: Equatable {
     mutating func released(viewnum: UInt64, primary: String) {
         guard let current, current.viewnum == viewnum, current.primary == primary else { return }
         self.current = (viewnum, primary, 0)
-    }
-
-    static func == (lhs: LeaseGrants, rhs: LeaseGrants) -> Bool {
-        lhs.earlier == rhs.earlier && lhs.afterStart == rhs.afterStart && lhs.current?.viewnum == rhs.current?.viewnum
-            && lhs.current?.primary == rhs.current?.primary && lhs.current?.until == rhs.current?.until
     }
 }
 
