@@ -25,22 +25,19 @@ extension Simulation {
             update = ClientSequence(clientID: request.clientID, seq: request.seq)
         }
         arrival = (exchange, update, false)
-        if case .request(let request) = message, request.op == .get {
-            arrivingGetKey = request.key
+        if case .request(let request) = message, request.op == .get, server.storage != nil {
             keyOfGet[exchange] = request.key
         }
         deliver()
         if let arrival, !arrival.answered, server.storage != nil, let core = server.core {
             // A duplicated copy of the request arrives later; its answer may come from either.
             var lsn = core.lastLSN
-            // A Get held under the read lease reveals its key as it was read: up to the
-            // batch that carries its last update (docs/DESIGN.md §3.14).
-            if let key = arrivingGetKey, let storage = server.storage {
+            // A Get reveals its key as it was read: the record that last wrote it.
+            if let key = keyOfGet[exchange], let storage = server.storage {
                 lsn = min(lsn, storage.revealedLSN(ofGet: key))
             }
             revealedBy[exchange] = (min(revealedBy[exchange]?.lsn ?? .max, lsn), update)
         }
-        arrivingGetKey = nil
         arrival = nil
     }
 

@@ -99,9 +99,8 @@ public final class Simulation {
     /// For each request, forward or chunk a server took and has not answered: the last
     /// LSN it had logged after the step that took it, and the update a request asks for.
     var revealedBy: [UInt64: (lsn: UInt64, update: ClientSequence?)] = [:]
-    /// The key of the Get `arrival` is, if it is one; and of every Get received and not
-    /// yet answered, by exchange: what its answer reveals.
-    var arrivingGetKey: Bytes?
+    /// The key of every Get a server with a data directory received and has not answered,
+    /// by exchange: what its answer reveals.
     var keyOfGet: [UInt64: Bytes] = [:]
     /// The newest view any server has served in.
     var newestViewServed: UInt64 = 0
