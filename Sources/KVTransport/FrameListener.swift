@@ -35,11 +35,15 @@ public final class FrameListener: Sendable {
         return PeerAddress(host: address.ipAddress ?? "127.0.0.1", port: port)
     }
 
-    /// - Parameter maxConnections: connections beyond this many are told `overloaded` and
-    ///   closed at once.
+    /// - Parameters:
+    ///   - maxConnections: connections beyond this many are told `overloaded` and closed
+    ///     at once.
+    ///   - tls: when set, every connection begins with its handshake, and only a peer that
+    ///     proved a certificate may send a cluster member's or an operator's messages.
     public static func start(
         source: Source, group: any EventLoopGroup, logger: Logger,
         maxConnections: Int = defaultMaxConnections, secret: SharedSecret? = nil,
+        tls: (any ConnectionSecurity)? = nil,
         onFrame: @escaping @Sendable (Frame, Responder) -> Void
     ) async throws -> FrameListener {
         let connections = ConnectionRegistry(limit: maxConnections)
@@ -54,10 +58,12 @@ public final class FrameListener: Sendable {
                 guard connections.admit(child) else {
                     refusals.refused(child, limit: maxConnections)
                     return child.eventLoop.makeCompletedFuture {
+                        try tls?.secureAccepted(child)
                         try child.pipeline.syncOperations.addHandlers(MessageCodecHandler(), OverloadRefusal())
                     }
                 }
                 return child.eventLoop.makeCompletedFuture {
+                    try tls?.secureAccepted(child)
                     try child.pipeline.syncOperations.addHandlers(
                         FlushCoalescingHandler(),
                         // A client that sends requests without reading the replies: stop
@@ -66,7 +72,8 @@ public final class FrameListener: Sendable {
                         BackPressureHandler(),
                         ByteToMessageHandler(FrameDecoder()),
                         MessageCodecHandler(),
-                        ServerHandshakeHandler(secret: secret),
+                        ServerHandshakeHandler(
+                            secret: secret, certificateRule: tls == nil ? .none : .requiredForClusterMessages),
                         FrameDispatcher(
                             maxInFlight: maxRequestsInFlightPerConnection, onFrame: onFrame),
                         ProtocolErrorHandler(logger: logger)

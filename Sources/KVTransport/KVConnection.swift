@@ -17,10 +17,11 @@ public final class KVConnection: Sendable {
 
     /// Connects to `address` ("host:port") and performs the hello exchange, and with a
     /// shared secret the challenge-response in both directions. A secret configured on one
-    /// side only is a failure: either side could otherwise be an impostor.
+    /// side only is a failure: either side could otherwise be an impostor. With `tls`, the
+    /// TLS handshake comes first, and its failure is the connection's.
     public static func connect(
         to address: String, group: any EventLoopGroup, timeout: TimeAmount = .seconds(2),
-        secret: SharedSecret? = nil
+        secret: SharedSecret? = nil, tls: (any ConnectionSecurity)? = nil
     ) -> EventLoopFuture<KVConnection> {
         let loop = group.next()
         guard let peer = PeerAddress(address) else {
@@ -31,6 +32,7 @@ public final class KVConnection: Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.secureConnecting(channel, to: peer)
                     try channel.pipeline.syncOperations.addHandlers(
                         FlushCoalescingHandler(),
                         ByteToMessageHandler(FrameDecoder()),
@@ -42,6 +44,8 @@ public final class KVConnection: Sendable {
             .connect(host: peer.host, port: peer.port)
             .flatMap { channel in
                 let connection = KVConnection(peer: address, channel: channel)
+                // Behind TLS the hello waits in the TLS handler for the handshake; a failed
+                // handshake fails it with the reason.
                 return connection.request(.hello(version: ProtocolVersion.current), timeout: timeout)
                     .flatMap { reply -> EventLoopFuture<KVConnection> in
                         guard case .helloAck(_, let challenge) = reply else {

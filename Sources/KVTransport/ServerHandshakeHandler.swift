@@ -6,6 +6,9 @@ import NIOCore
 /// carries a challenge, and the connection opens only once the peer's `authenticate`
 /// proves it knows the secret; this side then proves the same in `authenticated`. No
 /// frame reaches the node before that.
+///
+/// Behind TLS it also keeps the messages only cluster members and operators may send
+/// (`Message.needsClusterCertificate`) from a peer that proved no certificate.
 public final class ServerHandshakeHandler: ChannelInboundHandler {
     public typealias InboundIn = Frame
     public typealias InboundOut = Frame
@@ -18,16 +21,49 @@ public final class ServerHandshakeHandler: ChannelInboundHandler {
     }
 
     private let secret: SharedSecret?
+    private let certificateRule: CertificateRule
     private var state = State.awaitingHello
 
-    public init(secret: SharedSecret? = nil) {
+    /// Who may send `Message.needsClusterCertificate` messages.
+    public enum CertificateRule: Sendable {
+        /// No TLS: the shared secret, if any, is the only proof a connection gives.
+        case none
+        /// Behind TLS: only a connection whose peer proved a certificate (`PeerCertified`).
+        case requiredForClusterMessages
+    }
+
+    private enum PeerIdentity {
+        case anonymous
+        case certified(subject: String)
+    }
+
+    private var identity = PeerIdentity.anonymous
+
+    public init(secret: SharedSecret? = nil, certificateRule: CertificateRule = .none) {
         self.secret = secret
+        self.certificateRule = certificateRule
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let certified = event as? PeerCertified {
+            identity = .certified(subject: certified.subject)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch state {
         case .established:
+            if case .requiredForClusterMessages = certificateRule, case .anonymous = identity,
+                frame.message.needsClusterCertificate
+            {
+                context.fireErrorCaught(
+                    ProtocolError(
+                        .authenticationFailed,
+                        "\(frame.message.typeCode) needs a client certificate signed by the cluster's CA"))
+                return
+            }
             context.fireChannelRead(data)
         case .awaitingHello:
             guard case .hello(let version) = frame.message else {
