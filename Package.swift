@@ -138,7 +138,8 @@ let package = Package(
         .target(
             name: "KVCtl",
             dependencies: [
-                "KVProtocol", "KVClient", "KVTransport",
+                "KVProtocol", "KVClient", "KVTransport", "KVTLS",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -150,7 +151,8 @@ let package = Package(
         .target(
             name: "DaemonSupport",
             dependencies: [
-                "KVSystemd", "KVTransport", "KVMetrics",
+                "KVSystemd", "KVTransport", "KVMetrics", "KVTLS",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -161,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "kv-monitor",
             dependencies: [
-                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "NodeDriver",
+                "KVTLS", "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "NodeDriver",
                 "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -173,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "kv-server",
             dependencies: [
-                "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "KVResp", "ServerCore",
+                "KVTLS", "KVServices", "KVSystemd", "KVTransport", "DaemonSupport", "KVProtocol", "KVResp", "ServerCore",
                 "KVMetrics", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -28,6 +28,8 @@ public final class KVClient: Sendable {
         public var attemptTimeout: TimeAmount = .seconds(1)
         /// The shared secret, when the service requires one.
         public var secret: SharedSecret?
+        /// TLS to the monitors and servers (module KVTLS's `TLSLayer`); nil: plain TCP.
+        public var tls: (any ConnectionSecurity)?
         /// Connections shared with other sessions (one per server address); nil: this
         /// session opens its own.
         public var connectionPool: KVConnectionPool?
@@ -335,7 +337,7 @@ public final class KVClient: Sendable {
     private func connection(to address: String, timeout: TimeAmount) async throws -> KVConnection {
         if let cached = state.withLockedValue({ $0.connections[address] }), cached.isActive { return cached }
         let connection = try await KVConnection.connect(
-            to: address, group: group, timeout: timeout, secret: configuration.secret
+            to: address, group: group, timeout: timeout, secret: configuration.secret, tls: configuration.tls
         ).get()
         let previous = state.withLockedValue { state in
             defer { state.connections[address] = connection }

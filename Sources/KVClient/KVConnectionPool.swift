@@ -48,16 +48,18 @@ public final class KVConnectionPool: Sendable {
     public let maxInFlight: Int
     private let group: any EventLoopGroup
     private let secret: SharedSecret?
+    private let tls: (any ConnectionSecurity)?
     private let state = NIOLockedValueBox(State())
 
     public init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, maxInFlight: Int = 4096,
-        secret: SharedSecret? = nil
+        secret: SharedSecret? = nil, tls: (any ConnectionSecurity)? = nil
     ) {
         precondition(maxInFlight > 0, "maxInFlight must be positive")
         self.group = group
         self.maxInFlight = maxInFlight
         self.secret = secret
+        self.tls = tls
     }
 
     /// Sends `message` to `address` over the shared connection and returns the reply, or
@@ -146,7 +148,7 @@ public final class KVConnectionPool: Sendable {
             return try await future.get()
         case .start(let promise):
             // Connected outside the lock: NIO may complete the future on this thread.
-            KVConnection.connect(to: address, group: group, timeout: timeout, secret: secret)
+            KVConnection.connect(to: address, group: group, timeout: timeout, secret: secret, tls: tls)
                 .cascade(to: promise)
             return try await promise.futureResult.get()
         }

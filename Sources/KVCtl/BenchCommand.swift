@@ -70,7 +70,7 @@ struct BenchCommand: AsyncParsableCommand {
             warmup: Self.seconds(warmup),
             limit: ops.map { .operations($0) } ?? .duration(Self.seconds(duration ?? 10)),
             operationTimeout: Self.seconds(options.givenTimeout ?? Self.defaultOperationTimeout),
-            secret: try options.loadSecret())
+            secret: try options.loadSecret(), tls: try options.loadTLS())
         let outcome: BenchOutcome
         do {
             outcome = try await BenchRunner.run(plan)

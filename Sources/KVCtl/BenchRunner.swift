@@ -22,6 +22,7 @@ struct BenchPlan: Sendable {
     /// Each operation (retries included) gives up after this long.
     var operationTimeout: TimeAmount
     var secret: SharedSecret?
+    var tls: (any ConnectionSecurity)?
 }
 
 /// What a finished run measured.
@@ -47,12 +48,13 @@ struct BenchUnavailable: Error, CustomStringConvertible {
 /// percentiles describe this closed loop, not a fixed offered rate.
 enum BenchRunner {
     static func run(_ plan: BenchPlan) async throws -> BenchOutcome {
-        let pools = (0..<plan.connections).map { _ in KVConnectionPool(secret: plan.secret) }
+        let pools = (0..<plan.connections).map { _ in KVConnectionPool(secret: plan.secret, tls: plan.tls) }
         defer { for pool in pools { pool.close() } }
         let clients = (0..<plan.sessions).map { index in
             var configuration = KVClient.Configuration(monitors: plan.monitors)
             configuration.connectionPool = pools[index % pools.count]
             configuration.secret = plan.secret
+            configuration.tls = plan.tls
             return KVClient(configuration: configuration)
         }
         try await checkReachable(plan, clients[0])

@@ -1,6 +1,8 @@
 import ArgumentParser
 import KVClient
+import KVTLS
 import KVTransport
+import Logging
 import NIOCore
 
 #if canImport(Glibc)
@@ -29,6 +31,20 @@ struct ClientOptions: ParsableArguments {
             "File holding the service's shared secret (default: $KV_SECRET_FILE, then /etc/kvservice/secret if readable)."
     )
     var secretFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Speak TLS, trusting the CA certificates in this file (PEM); default $KV_TLS_CA.", valueName: "file"))
+    var tlsCa: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The client certificate to present (PEM), for a service that requires one; default $KV_TLS_CERT.",
+            valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The client certificate's private key (PEM); default $KV_TLS_KEY.", valueName: "file"))
+    var tlsKey: String?
 
     func validate() throws {
         if let timeout, !(timeout >= 0 && timeout < 1e9) {
@@ -96,9 +112,42 @@ struct ClientOptions: ParsableArguments {
         }
     }
 
+    /// The TLS files: each flag, else its `KV_TLS_*` variable.
+    var tlsFiles: (certificate: String?, key: String?, ca: String?) {
+        func environment(_ name: String) -> String? {
+            getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        return (
+            tlsCert ?? environment("KV_TLS_CERT"), tlsKey ?? environment("KV_TLS_KEY"),
+            tlsCa ?? environment("KV_TLS_CA")
+        )
+    }
+
+    /// TLS to the monitors and servers, or nil for plain TCP (no CA given). Files that
+    /// cannot be used are a usage error: kvctl says why and exits 1.
+    func loadTLS() throws -> TLSLayer? {
+        let files = tlsFiles
+        guard let ca = files.ca else {
+            guard files.certificate == nil, files.key == nil else {
+                Output.error("a client certificate needs the CA to check the service's (--tls-ca or KV_TLS_CA)")
+                throw ExitCode.failure
+            }
+            return nil
+        }
+        do {
+            return try TLSLayer(
+                files: TLSFiles(certificate: files.certificate, privateKey: files.key, ca: ca),
+                logger: Logger(label: "kvctl", factory: { _ in SwiftLogNoOpLogHandler() }))
+        } catch {
+            Output.error("\(error)")
+            throw ExitCode.failure
+        }
+    }
+
     func makeClient() throws -> KVClient {
         var configuration = KVClient.Configuration(monitors: monitorAddresses)
         configuration.secret = try loadSecret()
+        configuration.tls = try loadTLS()
         // On a terminal, say what it waits for instead of hanging in silence; scripts
         // read the outcome from the exit status and stderr's last line.
         if isatty(STDERR_FILENO) == 1 {

@@ -12,9 +12,10 @@ enum DirectServerRequest {
     static func ask(_ server: String, _ message: Message, options: ClientOptions) async throws -> Message {
         let timeout = TimeAmount.nanoseconds(Int64((options.givenTimeout ?? 5) * 1e9))
         let secret = try options.loadSecret()
+        let tls = try options.loadTLS()
         do {
             let connection = try await KVConnection.connect(
-                to: server, group: MultiThreadedEventLoopGroup.singleton, timeout: timeout, secret: secret
+                to: server, group: MultiThreadedEventLoopGroup.singleton, timeout: timeout, secret: secret, tls: tls
             ).get()
             defer { connection.close() }
             return try await connection.request(message, timeout: timeout).get()

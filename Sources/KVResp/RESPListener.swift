@@ -32,11 +32,13 @@ public final class RESPListener: Sendable {
     ///     reached` (Redis's words) and are closed.
     ///   - connectionGroup: the loops the connections run on (`kv-server --io-threads`);
     ///     nil: `group`'s, where the listening socket runs.
+    ///   - tls: when set, every connection begins with a TLS handshake (`redis-cli --tls`).
     public static func start(
         source: FrameListener.Source, backend: any RESPBackend, group: any EventLoopGroup,
         connectionGroup: (any EventLoopGroup)? = nil, logger: Logger,
         maxRequestsInFlight: Int = defaultMaxRequestsInFlight, decoderBounds: RESPDecoder.Bounds = .init(),
-        maxConnections: Int = FrameListener.defaultMaxConnections, secret: SharedSecret? = nil
+        maxConnections: Int = FrameListener.defaultMaxConnections, secret: SharedSecret? = nil,
+        tls: (any ConnectionSecurity)? = nil
     ) async throws -> RESPListener {
         let connections = ConnectionRegistry(limit: maxConnections)
         let endpoint = RESPCommandRunner.Endpoint(
@@ -51,10 +53,12 @@ public final class RESPListener: Sendable {
             .childChannelInitializer { child in
                 guard connections.admit(child) else {
                     return child.eventLoop.makeCompletedFuture {
+                        try tls?.secureAccepted(child)
                         try child.pipeline.syncOperations.addHandler(RESPConnectionRefusal())
                     }
                 }
                 return child.eventLoop.makeCompletedFuture {
+                    try tls?.secureAccepted(child)
                     try child.pipeline.syncOperations.addHandler(
                         RESPConnectionHandler(
                             backend: backend, endpoint: endpoint, eventLoop: child.eventLoop,

@@ -28,6 +28,8 @@ public final class MonitorNode: @unchecked Sendable {
         public var maxConnections = FrameListener.defaultMaxConnections
         /// With a shared secret, every connection in either direction must prove it knows it.
         public var secret: SharedSecret?
+        /// TLS on every connection it accepts and opens (module KVTLS); nil: plain TCP.
+        public var tls: (any ConnectionSecurity)?
         /// For one of several monitors sharing a view in etcd; nil for a sole monitor.
         public var controlPlane: ControlPlane?
 
@@ -115,7 +117,7 @@ public final class MonitorNode: @unchecked Sendable {
         }
         node.listener = try await FrameListener.start(
             source: configuration.listen, group: group, logger: logger, maxConnections: configuration.maxConnections,
-            secret: configuration.secret
+            secret: configuration.secret, tls: configuration.tls
         ) { [node] frame, responder in
             node.loop.execute { node.handle(frame, responder) }
         }

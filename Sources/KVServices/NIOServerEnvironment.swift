@@ -61,6 +61,7 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let secret: SharedSecret?
+    private let tls: (any ConnectionSecurity)?
     /// One link per monitor the driver has pinged, made on its first ping.
     private var monitorLinks: [String: PeerLink] = [:]
     private var backupLink: PeerLink?
@@ -69,11 +70,15 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
     /// The driver's `peerTrouble`, for the summaries (set once the driver exists).
     var peerTrouble: (() -> String?)?
 
-    init(loop: any EventLoop, group: any EventLoopGroup, secret: SharedSecret?, logger: Logger) {
+    init(
+        loop: any EventLoop, group: any EventLoopGroup, secret: SharedSecret?, tls: (any ConnectionSecurity)?,
+        logger: Logger
+    ) {
         self.loop = loop
         self.group = group
         self.logger = logger
         self.secret = secret
+        self.tls = tls
     }
 
     var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -90,13 +95,13 @@ final class NIOServerEnvironment: ServerEnvironment, @unchecked Sendable {
             if let existing = monitorLinks[address] {
                 link = existing
             } else {
-                link = PeerLink(address: address, group: group, loop: loop, secret: secret)
+                link = PeerLink(address: address, group: group, loop: loop, secret: secret, tls: tls)
                 monitorLinks[address] = link
             }
         case .server(let address):
             if backupLink?.address != address {
                 backupLink?.close()
-                backupLink = PeerLink(address: address, group: group, loop: loop, secret: secret)
+                backupLink = PeerLink(address: address, group: group, loop: loop, secret: secret, tls: tls)
             }
             link = backupLink!
         }

@@ -10,15 +10,18 @@ final class PeerLink: @unchecked Sendable {
     private let group: any EventLoopGroup
     private let loop: any EventLoop
     private let secret: SharedSecret?
+    private let tls: (any ConnectionSecurity)?
     private var connection: EventLoopFuture<KVConnection>?
 
     init(
-        address: String, group: any EventLoopGroup, loop: any EventLoop, secret: SharedSecret?
+        address: String, group: any EventLoopGroup, loop: any EventLoop, secret: SharedSecret?,
+        tls: (any ConnectionSecurity)?
     ) {
         self.address = address
         self.group = group
         self.loop = loop
         self.secret = secret
+        self.tls = tls
     }
 
     /// Sends `message`; the reply (or failure) is delivered on the owner's loop.
@@ -29,7 +32,7 @@ final class PeerLink: @unchecked Sendable {
             connection = existing
         } else {
             connection = KVConnection.connect(
-                to: address, group: group, timeout: timeout, secret: secret)
+                to: address, group: group, timeout: timeout, secret: secret, tls: tls)
             self.connection = connection
             connection.hop(to: loop).whenComplete { [weak self] result in
                 guard let self else { return }

@@ -33,6 +33,8 @@ public final class ServerNode: @unchecked Sendable {
         public var maxConnections = FrameListener.defaultMaxConnections
         /// With a shared secret, every connection in either direction must prove it knows it.
         public var secret: SharedSecret?
+        /// TLS on every connection it accepts and opens (module KVTLS); nil: plain TCP.
+        public var tls: (any ConnectionSecurity)?
         /// Where the server keeps its log and snapshots (docs/STORAGE.md); nil keeps the
         /// data in memory only.
         public var dataDirectory: String?
@@ -158,7 +160,7 @@ public final class ServerNode: @unchecked Sendable {
         node.environment.onTick = onTick
         node.listener = try await FrameListener.start(
             source: configuration.listen, group: group, logger: logger,
-            maxConnections: configuration.maxConnections, secret: configuration.secret
+            maxConnections: configuration.maxConnections, secret: configuration.secret, tls: configuration.tls
         ) { [node] frame, responder in
             node.loop.execute { node.handle(frame, responder) }
         }
@@ -178,7 +180,7 @@ public final class ServerNode: @unchecked Sendable {
         self.diskLog = storage?.log
         self.storageReport = storage?.opening.report
         self.environment = NIOServerEnvironment(
-            loop: loop, group: group, secret: configuration.secret, logger: logger)
+            loop: loop, group: group, secret: configuration.secret, tls: configuration.tls, logger: logger)
         self.driver = ServerDriver(
             configuration: .init(
                 core: core, monitors: configuration.monitors,

@@ -1,28 +1,57 @@
 import NIOSSL
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// A failed TLS handshake said in an operator's words: BoringSSL's error names (which
 /// stay in the text, for searching) mapped to what went wrong and on which side.
 struct HandshakeFailure: Error, CustomStringConvertible, Sendable {
     let reason: String
+    /// Whether a certificate was refused (by either side): trying again cannot help until
+    /// an operator changes one. A cut connection is not.
+    let isAboutCertificates: Bool
 
     var description: String { reason }
 
-    init(reason: String) {
-        self.reason = reason
-    }
-
-    init(_ error: any Error) {
-        if let failure = error as? HandshakeFailure {
-            self = failure
-            return
-        }
+    /// - Parameter peerCertificate: what the peer presented, if known: a failed
+    ///   verification is then told more exactly (expired, not yet valid, another CA).
+    init(_ error: any Error, peerCertificate: NIOSSLCertificate? = nil) {
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
             reason = "the peer's certificate is not valid for the name or address dialled (\(extra))"
+            isAboutCertificates = true
             return
         }
         let text = "\(error)"
-        reason = Self.explanations.first { text.contains($0.name) }.map { "\($0.meaning) [\($0.name)]" } ?? text
+        guard let known = Self.explanations.first(where: { text.contains($0.name) }) else {
+            (reason, isAboutCertificates) = (text, false)
+            return
+        }
+        if known.name == "CERTIFICATE_VERIFY_FAILED", let certificate = peerCertificate {
+            reason = "\(Self.verificationFailure(of: certificate)) [\(known.name)]"
+        } else {
+            reason = "\(known.meaning) [\(known.name)]"
+        }
+        isAboutCertificates = !Self.cutConnections.contains(known.name)
     }
+
+    private static func verificationFailure(of certificate: NIOSSLCertificate) -> String {
+        let now = time(nil)
+        let subject = CertificateTime.subject(of: certificate)
+        if certificate.notValidAfter < now {
+            return "the peer's certificate (\(subject)) expired on \(CertificateTime.text(certificate.notValidAfter))"
+        }
+        if certificate.notValidBefore > now {
+            return "the peer's certificate (\(subject)) is not valid before "
+                + CertificateTime.text(certificate.notValidBefore)
+        }
+        return "the peer's certificate (\(subject)) is not signed by a CA this process trusts, or is unusable"
+    }
+
+    /// The names that mean the connection was cut rather than a certificate refused.
+    static let cutConnections: Set = ["EOF during handshake", "uncleanShutdown"]
 
     /// BoringSSL's names for the common failures, and what each means here.
     static let explanations: [(name: String, meaning: String)] = [

@@ -46,26 +46,36 @@ final class HandshakeObserver: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard case .handshaking = phase else {
-            context.fireErrorCaught(error)
-            return
-        }
-        phase = .failed
-        let failure = HandshakeFailure(error)
-        switch side {
-        case .accepting(let log):
+        let failure = HandshakeFailure(error, peerCertificate: peerCertificate(context))
+        switch (side, phase) {
+        case (.accepting(let log), .handshaking):
+            phase = .failed
             log.failed(peer: context.channel.remoteAddress?.description ?? "?", failure: failure)
             context.close(promise: nil)
-        case .connecting(let peer):
-            context.fireErrorCaught(TLSHandshakeError(peer: peer, reason: failure.reason))
+        case (.connecting(let peer), .handshaking):
+            phase = .failed
+            context.fireErrorCaught(
+                failure.isAboutCertificates
+                    ? TransportError.certificateRefused(peer: peer, reason: failure.reason)
+                    : TransportError.handshakeFailed(peer: peer, reason: failure.reason))
+        case (.connecting(let peer), .established) where failure.isAboutCertificates:
+            // Under TLS 1.3 the listener checks this side's certificate after this side's
+            // part of the handshake is done: its refusal comes as the first read's error.
+            phase = .failed
+            context.fireErrorCaught(TransportError.certificateRefused(peer: peer, reason: failure.reason))
+        case (_, .established), (_, .failed):
+            context.fireErrorCaught(error)
         }
     }
-}
 
-/// A connection this process opened failed its TLS handshake.
-public struct TLSHandshakeError: Error, CustomStringConvertible, Sendable {
-    public let peer: String
-    public let reason: String
-
-    public var description: String { "TLS handshake with \(peer) failed: \(reason)" }
+    /// The certificate the peer presented, when the TLS handler still has it (after a
+    /// failed verification it may not).
+    private func peerCertificate(_ context: ChannelHandlerContext) -> NIOSSLCertificate? {
+        switch side {
+        case .accepting:
+            try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+        case .connecting:
+            try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate
+        }
+    }
 }

@@ -19,6 +19,9 @@ public struct FrameDecoder: ByteToMessageDecoder {
         guard let announced = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
             return .needMoreData
         }
+        // A TLS record (a handshake, or an alert) where a frame's length should be: far
+        // over any frame's limit, so never a frame; said as what it is.
+        if announced >> 16 == 0x1603 || announced >> 16 == 0x1503 { throw TransportError.peerSpeaksTLS }
         let length = try FrameLength.bodyLength(announced: announced, maxFrameSize: maxFrameSize)
         guard buffer.readableBytes >= FrameLength.prefixSize + length else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: FrameLength.prefixSize)

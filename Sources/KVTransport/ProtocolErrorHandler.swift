@@ -26,6 +26,11 @@ public final class ProtocolErrorHandler: ChannelInboundHandler {
             let frame = Frame(requestID: 0, message: .error(code: error.code, message: error.detail))
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        } else if case .peerSpeaksTLS? = error as? TransportError {
+            logger.warning(
+                "a peer began a TLS handshake on this plain-TCP listener: closing (start this daemon with --tls-*, or the peer without)",
+                metadata: ["kv_peer": "\(peer)", "kv_event": "bad-input"])
+            context.close(promise: nil)
         } else if let error = error as? ByteToMessageDecoderError.PayloadTooLargeError {
             logger.warning("bad input from peer: \(error)", metadata: ["kv_peer": "\(peer)", "kv_event": "bad-input"])
             context.close(promise: nil)

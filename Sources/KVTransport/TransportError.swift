@@ -2,10 +2,11 @@ import KVProtocol
 
 /// Why a request over a connection got no answer.
 public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Whether the failure is about the shared secret: retrying cannot help.
+    /// Whether the failure is about the shared secret or a certificate: retrying cannot
+    /// help.
     public var isAuthenticationFailure: Bool {
         switch self {
-        case .authenticationRequired, .peerNotAuthenticated: true
+        case .authenticationRequired, .peerNotAuthenticated, .certificateRefused, .peerSpeaksTLS: true
         case .peerError(let code, _): code == .authenticationFailed
         default: false
         }
@@ -20,6 +21,13 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
     case authenticationRequired(String)
     /// A shared secret is configured here and the peer does not prove it knows it.
     case peerNotAuthenticated(String, String)
+    /// The TLS handshake with the peer failed over a certificate: this side refused the
+    /// peer's (untrusted, expired, another name) or the peer refused this side's.
+    case certificateRefused(peer: String, reason: String)
+    /// The TLS handshake with the peer failed for another reason (the connection was cut).
+    case handshakeFailed(peer: String, reason: String)
+    /// The peer sent a TLS record where this side, without TLS, expected a frame.
+    case peerSpeaksTLS
 
     public var description: String {
         switch self {
@@ -31,6 +39,9 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
         case .authenticationRequired(let peer):
             "\(peer) requires authentication, and no shared secret is configured (--secret-file)"
         case .peerNotAuthenticated(let peer, let why): "\(peer) did not authenticate: \(why)"
+        case .certificateRefused(let peer, let reason), .handshakeFailed(let peer, let reason):
+            "TLS handshake with \(peer) failed: \(reason)"
+        case .peerSpeaksTLS: "the peer speaks TLS and this side does not (give it the cluster's CA: --tls-ca)"
         }
     }
 }

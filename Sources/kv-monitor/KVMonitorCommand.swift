@@ -4,6 +4,7 @@ import KVMetrics
 import KVProtocol
 import KVServices
 import KVSystemd
+import KVTLS
 import KVTransport
 import Logging
 import NIOCore
@@ -58,6 +59,8 @@ struct KVMonitorCommand: AsyncParsableCommand {
 
     @OptionGroup var authOptions: AuthOptions
 
+    @OptionGroup var tlsOptions: TLSOptions
+
     @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -96,6 +99,13 @@ struct KVMonitorCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure
         }
+        let tls: TLSLayer?
+        do {
+            tls = try tlsOptions.load(logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
@@ -106,6 +116,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                     metrics: metrics.map { MonitorMetrics(factory: $0.factory) })
                 configuration.maxConnections = maxConnections
                 configuration.secret = secret
+                configuration.tls = tls
                 configuration.controlPlane = controlPlane
                 let node = try await MonitorNode.start(
                     configuration: configuration,
@@ -128,6 +139,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_max_connections": "\(maxConnections)",
                         "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
+                        "kv_tls": "\(tls?.summary ?? "off")",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
@@ -136,6 +148,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "no --state-dir: the view is kept in memory only; a restarted monitor forgets it, and an empty server could then become primary of a new view 1",
                         metadata: ["kv_event": "startup"])
                 }
+                let reload = await ReloadOnHangup(tls: tls, logger: logger)
                 supervisor.ready(status: Self.statusLine(await node.report()))
                 // Started in this order; stopped one after the other from the end.
                 let parts: [(any Service)?] = [
@@ -143,6 +156,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         StopAtShutdown("metrics endpoint") { await metrics.endpoint.close() }
                     },
                     StopAtShutdown("monitor node") { await node.stopDriver() },
+                    reload,
                     StopAtShutdown("kvservice listener") {
                         logger.notice("stopping", metadata: ["kv_event": "shutdown"])
                         supervisor.stopping(status: "stopping")

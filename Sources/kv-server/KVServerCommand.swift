@@ -5,6 +5,7 @@ import KVProtocol
 import KVResp
 import KVServices
 import KVSystemd
+import KVTLS
 import KVTransport
 import Logging
 import NIOCore
@@ -128,6 +129,8 @@ struct KVServerCommand: AsyncParsableCommand {
 
     @OptionGroup var authOptions: AuthOptions
 
+    @OptionGroup var tlsOptions: TLSOptions
+
     @OptionGroup var metricsOptions: MetricsOptions
 
     @OptionGroup var respOptions: RESPOptions
@@ -190,6 +193,13 @@ struct KVServerCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure
         }
+        let tls: TLSLayer?
+        do {
+            tls = try tlsOptions.load(logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)
@@ -200,6 +210,7 @@ struct KVServerCommand: AsyncParsableCommand {
                     metrics: metrics.map { ServerMetrics(factory: $0.factory) })
                 configuration.maxConnections = maxConnections
                 configuration.secret = secret
+                configuration.tls = tls
                 configuration.dataDirectory = dataDir
                 configuration.fsync = fsync
                 configuration.core.readLease = UInt64(readLease.amount.nanoseconds)
@@ -226,7 +237,7 @@ struct KVServerCommand: AsyncParsableCommand {
                 }
                 let resp = try await Self.startRESP(
                     listen: respListen, node: node, ioGroup: ioGroup, logger: logger, maxConnections: maxConnections,
-                    secret: secret)
+                    secret: secret, tls: tls)
                 logger.notice(
                     "kv-server listening on \(listenDescription)",
                     metadata: [
@@ -235,12 +246,14 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_metrics_listen": "\(metrics?.description ?? "-")",
                         "kv_max_connections": "\(maxConnections)",
                         "kv_authentication": "\(secret == nil ? "off" : "on (\(secretPath ?? "-"))")",
+                        "kv_tls": "\(tls?.summary ?? "off")",
                         "kv_resp_listen": "\(resp?.description ?? "-")",
                         "kv_data_dir": "\(dataDir ?? "-")", "kv_fsync": "\(dataDir == nil ? "-" : "\(fsync)")",
                         "kv_read_lease": "\(readLease)", "kv_io_threads": "\(ioLoopCount)",
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
+                let reload = await ReloadOnHangup(tls: tls, logger: logger)
                 // Ready once it accepts connections and has tried its first ping; never
                 // gated on a role or on data.
                 await node.firstPingSettled()
@@ -255,6 +268,7 @@ struct KVServerCommand: AsyncParsableCommand {
                         StopAtShutdown("metrics endpoint") { await metrics.endpoint.close() }
                     },
                     StopAtShutdown("server node") { await node.stop() },
+                    reload,
                     StopAtShutdown("kvservice listener") { await node.stopListening(grace: Self.drainGrace) },
                     resp.map { resp in
                         StopAtShutdown("Redis-protocol listener") {
@@ -284,13 +298,13 @@ struct KVServerCommand: AsyncParsableCommand {
     /// socket named "resp"; with where it listens, for the startup record.
     static func startRESP(
         listen: PeerAddress?, node: ServerNode, ioGroup: (any EventLoopGroup)?, logger: Logger, maxConnections: Int,
-        secret: SharedSecret?
+        secret: SharedSecret?, tls: TLSLayer?
     ) async throws -> (listener: RESPListener, description: String)? {
         guard let (source, description) = try ListenSource.resolveRESP(listen: listen) else { return nil }
         let listener = try await RESPListener.start(
             source: source, backend: node, group: MultiThreadedEventLoopGroup.singleton, connectionGroup: ioGroup,
             logger: logger,
-            maxConnections: maxConnections, secret: secret)
+            maxConnections: maxConnections, secret: secret, tls: tls)
         if case .bind = source, let bound = listener.localAddress { return (listener, bound.description) }
         return (listener, description)
     }
