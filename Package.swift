@@ -91,6 +91,7 @@ let package = Package(
         .target(
             name: "KVEtcd",
             dependencies: [
+                "KVTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,7 @@
 import ArgumentParser
+import KVTLS
 import KVTransport
+import Logging
 
 /// kv-monitor's flags for a control plane of several monitors sharing one view in etcd
 /// (docs/DESIGN.md §2.10). Without `--etcd-endpoints` the monitor is the only one and
@@ -28,7 +30,29 @@ public struct ControlPlaneOptions: ParsableArguments {
         transform: DurationOption.parse)
     public var leaderTTL = DurationOption(.seconds(3))
 
+    @Option(
+        help: ArgumentHelp(
+            "CA certificates (PEM) that sign the etcd members' certificates, for https:// endpoints.",
+            valueName: "file"))
+    public var etcdCacert: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Client certificate (PEM) to present to etcd members that require one (--client-cert-auth).",
+            valueName: "file"))
+    public var etcdCert: String?
+
+    @Option(help: ArgumentHelp("The etcd client certificate's private key (PEM).", valueName: "file"))
+    public var etcdKey: String?
+
     public init() {}
+
+    /// TLS to the etcd members, or nil when none is https://.
+    public func etcdTLS(logger: Logger) throws(TLSSetupError) -> TLSLayer? {
+        guard let etcdCacert else { return nil }
+        return try TLSLayer(
+            files: TLSFiles(certificate: etcdCert, privateKey: etcdKey, ca: etcdCacert), logger: logger)
+    }
 
     public func validate() throws {
         let ttl = leaderTTL.amount.nanoseconds
@@ -42,6 +66,10 @@ public struct ControlPlaneOptions: ParsableArguments {
         if let etcdEndpoints {
             let endpoints = Self.split(etcdEndpoints)
             guard !endpoints.isEmpty else { throw ValidationError("--etcd-endpoints names no endpoint") }
+            if etcdCacert == nil, endpoints.contains(where: { $0.lowercased().hasPrefix("https://") }) {
+                throw ValidationError(
+                    "https:// etcd endpoints need the CA that signs their certificates (--etcd-cacert)")
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import KVTransport
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -20,6 +21,7 @@ public final class EtcdClient: Sendable {
     private let group: any EventLoopGroup
     private let requestTimeout: TimeAmount
     private let logger: Logger
+    private let tls: (any ConnectionSecurity)?
     private let state: NIOLockedValueBox<State>
 
     private struct State {
@@ -32,10 +34,14 @@ public final class EtcdClient: Sendable {
     }
 
     /// `requestTimeout` bounds each request (connection and whole answer) unless the call
-    /// gives its own, and a watch's wait for its creation to be confirmed.
+    /// gives its own, and a watch's wait for its creation to be confirmed. `tls` is how
+    /// https:// endpoints are spoken to (an https:// endpoint without it fails every
+    /// request with `tlsNotConfigured`).
     public init(
-        endpoints: [EtcdEndpoint], group: any EventLoopGroup, requestTimeout: TimeAmount = .seconds(1), logger: Logger
+        endpoints: [EtcdEndpoint], group: any EventLoopGroup, requestTimeout: TimeAmount = .seconds(1),
+        tls: (any ConnectionSecurity)? = nil, logger: Logger
     ) {
+        self.tls = tls
         precondition(!endpoints.isEmpty, "an etcd client needs at least one endpoint")
         self.group = group
         self.requestTimeout = requestTimeout
@@ -172,7 +178,7 @@ public final class EtcdClient: Sendable {
         logger.debug(
             "etcd watch starting",
             metadata: ["etcd_endpoint": "\(endpoint)", "etcd_from_revision": "\(fromRevision)"])
-        watch.start(request: Self.encode(body), creationTimeout: requestTimeout, onEvents: onEvents)
+        watch.start(request: Self.encode(body), creationTimeout: requestTimeout, tls: tls, onEvents: onEvents)
         return watch
     }
 
@@ -255,7 +261,7 @@ public final class EtcdClient: Sendable {
                 metadata: ["etcd_path": "\(path)", "etcd_endpoint": "\(endpoint)", "etcd_error": "\(error)"])
             promise.fail(error)
         }
-        exchange.start(endpoint: endpoint, path: path, body: body, timeout: deadline - .now())
+        exchange.start(endpoint: endpoint, path: path, body: body, timeout: deadline - .now(), tls: tls)
     }
 
     /// Registers something `close()` must end, under a fresh number; nil if the client is

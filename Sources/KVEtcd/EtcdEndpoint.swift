@@ -2,31 +2,32 @@
 public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// An https:// URL: the member is spoken to in TLS.
+    public var secure: Bool
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, secure: Bool = false) {
         self.host = host
         self.port = port
+        self.secure = secure
     }
 
-    public var description: String { "http://\(hostForURL):\(port)" }
+    public var description: String { "\(secure ? "https" : "http")://\(hostForURL):\(port)" }
 
     /// The host as it goes in a URL or a Host header: an IPv6 address in brackets.
     var hostForURL: String { host.contains(":") ? "[\(host)]" : host }
 
-    /// Accepts "http://HOST:PORT" and "HOST:PORT" (a trailing "/" is tolerated; HOST may be
-    /// a bracketed IPv6 address). "https://..." is refused: the client speaks plain HTTP
-    /// only, and silently sending the cluster's traffic unencrypted to a member that
-    /// expects TLS would hide a configuration error until the first request failed.
+    /// Accepts "http://HOST:PORT", "https://HOST:PORT" (TLS) and "HOST:PORT" (plain; a
+    /// trailing "/" is tolerated; HOST may be a bracketed IPv6 address).
     public static func parse(_ text: String) throws -> EtcdEndpoint {
         var rest = Substring(text)
+        var secure = false
         if let schemeEnd = rest.firstRange(of: "://") {
             let scheme = rest[..<schemeEnd.lowerBound].lowercased()
             switch scheme {
             case "http":
                 break
             case "https":
-                throw EtcdEndpointError(
-                    text: text, reason: "TLS to etcd is not supported yet: give the member's plain http:// URL")
+                secure = true
             default:
                 throw EtcdEndpointError(text: text, reason: "unknown scheme \"\(scheme)\"; expected http://HOST:PORT")
             }
@@ -59,7 +60,7 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
         else {
             throw EtcdEndpointError(text: text, reason: "the port must be a number from 1 to 65535")
         }
-        return EtcdEndpoint(host: String(host), port: port)
+        return EtcdEndpoint(host: String(host), port: port, secure: secure)
     }
 }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import KVTransport
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -37,7 +38,7 @@ public final class EtcdWatch: Sendable {
     /// watch was cancelled already. `onEvents` runs on the watch's event loop, one batch at
     /// a time in the order etcd sent them; it should return quickly.
     func start(
-        request: ByteBuffer, creationTimeout: TimeAmount,
+        request: ByteBuffer, creationTimeout: TimeAmount, tls: (any ConnectionSecurity)?,
         onEvents: @escaping @Sendable ([EtcdWatchEvent], Int64) -> Void
     ) {
         let endpoint = endpoint
@@ -54,7 +55,7 @@ public final class EtcdWatch: Sendable {
             return true
         }
         guard started else { return timer.cancel() }
-        GatewayConnection.open(to: endpoint, on: eventLoop, timeout: creationTimeout) { [self] in
+        GatewayConnection.open(to: endpoint, on: eventLoop, timeout: creationTimeout, tls: tls) { [self] in
             WatchStreamHandler(watch: self, onEvents: onEvents)
         }.whenComplete { [self] result in
             switch result {

@@ -1,3 +1,4 @@
+import KVTransport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -11,13 +12,17 @@ import NIOPosix
 /// retried (a transaction may not). The monitor's few requests a second do not need it.
 enum GatewayConnection {
     /// Connects to `endpoint` on `eventLoop` with an HTTP/1.1 client pipeline ending in the
-    /// handler `makeHandler` makes. Fails if the connection is not made within `timeout`
-    /// (name resolution included).
+    /// handler `makeHandler` makes, behind TLS for an https:// endpoint. Fails if the
+    /// connection is not made within `timeout` (name resolution included); a failed TLS
+    /// handshake reaches the handler as an error.
     static func open<Handler: ChannelHandler>(
         to endpoint: EtcdEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount,
-        makeHandler: @escaping @Sendable () -> Handler
+        tls: (any ConnectionSecurity)?, makeHandler: @escaping @Sendable () -> Handler
     ) -> EventLoopFuture<any Channel> {
-        ClientBootstrap(group: eventLoop)
+        if endpoint.secure && tls == nil {
+            return eventLoop.makeFailedFuture(TLSNotConfigured(endpoint: endpoint))
+        }
+        return ClientBootstrap(group: eventLoop)
             .connectTimeout(max(timeout, .milliseconds(1)))
             // tcpOption, not socketOption: at SOL_SOCKET level TCP_NODELAY's number is
             // SO_DEBUG, which a process without CAP_NET_ADMIN (the packaged unit's empty
@@ -25,11 +30,19 @@ enum GatewayConnection {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if endpoint.secure, let tls {
+                        try tls.secureConnecting(channel, to: PeerAddress(host: endpoint.host, port: endpoint.port))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(makeHandler())
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
+    }
+
+    struct TLSNotConfigured: Error, CustomStringConvertible {
+        let endpoint: EtcdEndpoint
+        var description: String { "\(endpoint) is https://, and no TLS is configured (--etcd-cacert)" }
     }
 
     /// Writes a POST of `body` (a JSON document) to `path`.

@@ -1,3 +1,4 @@
+import KVTransport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -49,7 +50,9 @@ final class UnaryExchange: Sendable {
 
     /// Connects, sends the request and reads the answer, all within `timeout`. Does
     /// nothing if the exchange was cancelled already.
-    func start(endpoint: EtcdEndpoint, path: String, body: ByteBuffer, timeout: TimeAmount) {
+    func start(
+        endpoint: EtcdEndpoint, path: String, body: ByteBuffer, timeout: TimeAmount, tls: (any ConnectionSecurity)?
+    ) {
         let eventLoop = future.eventLoop
         let timer = eventLoop.scheduleTask(in: timeout) { [self] in finish(.failure(.timedOut)) }
         let started = state.withLockedValue { state -> Bool in
@@ -58,7 +61,7 @@ final class UnaryExchange: Sendable {
             return true
         }
         guard started else { return timer.cancel() }
-        GatewayConnection.open(to: endpoint, on: eventLoop, timeout: timeout) { [self] in
+        GatewayConnection.open(to: endpoint, on: eventLoop, timeout: timeout, tls: tls) { [self] in
             UnaryAnswerHandler(exchange: self)
         }.whenComplete { [self] result in
             switch result {

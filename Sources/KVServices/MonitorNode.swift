@@ -54,6 +54,8 @@ public final class MonitorNode: @unchecked Sendable {
         /// The address servers and clients reach this monitor at.
         public var advertise: String
         public var leaderTTL: TimeAmount
+        /// TLS to https:// members (`--etcd-cacert`, `--etcd-cert`, `--etcd-key`).
+        public var tls: (any ConnectionSecurity)?
 
         public init(endpoints: [String], cluster: String, advertise: String, leaderTTL: TimeAmount = .seconds(3)) {
             self.endpoints = endpoints
@@ -92,7 +94,8 @@ public final class MonitorNode: @unchecked Sendable {
             let endpoints = try controlPlane.endpoints.map(EtcdEndpoint.parse)
             let client = EtcdClient(
                 endpoints: endpoints, group: group,
-                requestTimeout: .nanoseconds(controlPlane.leaderTTL.nanoseconds / 3), logger: logger)
+                requestTimeout: .nanoseconds(controlPlane.leaderTTL.nanoseconds / 3), tls: controlPlane.tls,
+                logger: logger)
             election = Election(
                 config: ElectionConfig(
                     address: controlPlane.advertise, leaseTTL: UInt64(controlPlane.leaderTTL.nanoseconds),

@@ -83,6 +83,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
                     endpoints: endpoints, cluster: controlPlaneOptions.cluster,
                     advertise: try controlPlaneOptions.advertisedAddress(listen: listen),
                     leaderTTL: controlPlaneOptions.leaderTTL.amount)
+                chosenControlPlane?.tls = try controlPlaneOptions.etcdTLS(logger: logger)
             } catch {
                 logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
                 throw ExitCode.failure

@@ -285,7 +285,11 @@ final class ControlPlaneTests: XCTestCase {
         let scratch = try makeScratch()
         let port = try Loopback.freePort()
         let cases: [(arguments: [String], status: Int32, says: String)] = [
-            (["--etcd-endpoints", "https://127.0.0.1:2379"], 1, "TLS to etcd is not supported yet"),
+            (["--etcd-endpoints", "https://127.0.0.1:2379"], 64, "need the CA that signs their certificates"),
+            (
+                ["--etcd-endpoints", "https://127.0.0.1:2379", "--etcd-cacert", "/nonexistent/ca.crt"], 1,
+                "cannot open the CA file /nonexistent/ca.crt"
+            ),
             (["--etcd-endpoints", "ftp://x"], 1, "invalid etcd endpoint"),
             (["--etcd-endpoints", ","], 64, "names no endpoint"),
             (["--etcd-endpoints", "http://127.0.0.1:2379", "--leader-ttl", "1s"], 64, "at least 2s"),

@@ -13,10 +13,11 @@ final class EtcdEndpointTests: XCTestCase {
         XCTAssertEqual(try EtcdEndpoint.parse("[::1]:2379").description, "http://[::1]:2379")
     }
 
-    func testParseRefusesTLSSayingItIsNotSupported() {
-        XCTAssertThrowsError(try EtcdEndpoint.parse("https://127.0.0.1:2379")) { error in
-            XCTAssertTrue("\(error)".contains("TLS to etcd is not supported yet"), "\(error)")
-        }
+    func testParseTakesHTTPSAsTLS() throws {
+        let endpoint = try EtcdEndpoint.parse("https://127.0.0.1:2379")
+        XCTAssertEqual(endpoint, EtcdEndpoint(host: "127.0.0.1", port: 2379, secure: true))
+        XCTAssertEqual(endpoint.description, "https://127.0.0.1:2379")
+        XCTAssertNotEqual(endpoint, try EtcdEndpoint.parse("http://127.0.0.1:2379"))
     }
 
     func testParseRefusesWhatIsNotAnEndpoint() {
