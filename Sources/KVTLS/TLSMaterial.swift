@@ -93,9 +93,12 @@ struct TLSMaterial: Sendable {
             case .required: .noHostnameVerification
             case .optional: .optionalVerification
             }
+        // Before the contexts: BoringSSL refuses a key that does not match the certificate
+        // when a context is built (NIOSSL's bare `failedToLoadPrivateKey`), which the
+        // check says in words.
+        try TLSSelfCheck.run(certificate: leaf, key: key, ca: ca, files: files)
         let acceptingContext = try context(accepting, files)
         let connectingContext = try context(connecting, files)
-        try TLSSelfCheck.run(certificate: leaf, key: key, ca: ca, files: files)
         return TLSMaterial(
             files: files, acceptingContext: acceptingContext, connectingContext: connectingContext,
             summary: "\(CertificateTime.subject(of: leaf)), valid until \(CertificateTime.text(leaf.notValidAfter))",
