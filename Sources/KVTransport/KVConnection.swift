@@ -1,4 +1,5 @@
 import KVProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -27,6 +28,9 @@ public final class KVConnection: Sendable {
         guard let peer = PeerAddress(address) else {
             return loop.makeFailedFuture(TransportError.badAddress(address))
         }
+        // Why the connection failed, if it did before the hello was written (a TLS
+        // handshake refused at once): the hello's own failure would say only "closed".
+        let failure = NIOLockedValueBox<(any Error)?>(nil)
         return ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -37,7 +41,7 @@ public final class KVConnection: Sendable {
                         FlushCoalescingHandler(),
                         ByteToMessageHandler(FrameDecoder()),
                         MessageCodecHandler(),
-                        RequestMultiplexer()
+                        RequestMultiplexer(failure: failure)
                     )
                 }
             }
@@ -66,7 +70,7 @@ public final class KVConnection: Sendable {
                     }
                     .flatMapErrorThrowing { error in
                         channel.close(promise: nil)
-                        throw error
+                        throw (failure.withLockedValue { $0 } ?? error) as any Error
                     }
             }
     }

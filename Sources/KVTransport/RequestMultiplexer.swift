@@ -1,4 +1,5 @@
 import KVProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// A request to send, with the promise its reply completes.
@@ -32,12 +33,20 @@ final class RequestMultiplexer: ChannelDuplexHandler {
     private var closed = false
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
+    /// The first error the connection failed with, kept for a request made after it
+    /// closed (a TLS handshake can fail before the first request is written).
+    private let failure: NIOLockedValueBox<(any Error)?>
+
+    init(failure: NIOLockedValueBox<(any Error)?> = NIOLockedValueBox(nil)) {
+        self.failure = failure
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
         guard !closed else {
-            request.promise.fail(TransportError.connectionClosed)
-            promise?.fail(TransportError.connectionClosed)
+            let error: any Error = failure.withLockedValue { $0 } ?? TransportError.connectionClosed
+            request.promise.fail(error)
+            promise?.fail(error)
             return
         }
         let id = nextID
@@ -68,6 +77,7 @@ final class RequestMultiplexer: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failure.withLockedValue { $0 = $0 ?? error }
         failAll(error)
         context.close(promise: nil)
     }
