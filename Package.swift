@@ -303,6 +303,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // TLS: the material's checks at load, handshakes over loopback between a listener
+        // and connections with good and bad certificates (made with openssl), reload.
+        .testTarget(
+            name: "KVTLSTests",
+            dependencies: [
+                "KVTLS", "KVTransport", "KVProtocol", "KVTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The daemons' systemd face: sd_notify, socket activation, journald, the units.
         .testTarget(
             name: "SystemdTests",
