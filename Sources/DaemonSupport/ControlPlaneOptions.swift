@@ -51,7 +51,8 @@ public struct ControlPlaneOptions: ParsableArguments {
     public func etcdTLS(logger: Logger) throws(TLSSetupError) -> TLSLayer? {
         guard let etcdCacert else { return nil }
         return try TLSLayer(
-            files: TLSFiles(certificate: etcdCert, privateKey: etcdKey, ca: etcdCacert), logger: logger)
+            files: TLSFiles(certificate: etcdCert, privateKey: etcdKey, ca: etcdCacert), role: .client,
+            logger: logger)
     }
 
     public func validate() throws {

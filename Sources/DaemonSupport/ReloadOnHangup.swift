@@ -28,7 +28,7 @@ public struct ReloadOnHangup: Service {
 
     func reload() {
         guard let tls else {
-            logger.notice("SIGHUP: TLS is off, nothing to reload", metadata: ["kv_event": "reload"])
+            logger.notice("SIGHUP: TLS is off, nothing to reload", metadata: ["kv_event": "reload-skipped"])
             return
         }
         do {

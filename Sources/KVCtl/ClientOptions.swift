@@ -136,7 +136,7 @@ struct ClientOptions: ParsableArguments {
         }
         do {
             return try TLSLayer(
-                files: TLSFiles(certificate: files.certificate, privateKey: files.key, ca: ca),
+                files: TLSFiles(certificate: files.certificate, privateKey: files.key, ca: ca), role: .client,
                 logger: Logger(label: "kvctl", factory: { _ in SwiftLogNoOpLogHandler() }))
         } catch {
             Output.error("\(error)")

@@ -18,9 +18,13 @@ struct HandshakeFailure: Error, CustomStringConvertible, Sendable {
 
     /// - Parameter peerCertificate: what the peer presented, if known: a failed
     ///   verification is then told more exactly (expired, not yet valid, another CA).
-    init(_ error: any Error, peerCertificate: NIOSSLCertificate? = nil) {
+    ///   `dialled`: the name or address this side dialled, when it dialled.
+    init(_ error: any Error, peerCertificate: NIOSSLCertificate? = nil, dialled: String? = nil) {
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
-            reason = "the peer's certificate is not valid for the name or address dialled (\(extra))"
+            let subject = peerCertificate.map { " (\(CertificateTime.subject(of: $0)))" } ?? ""
+            reason =
+                "the peer's certificate\(subject) does not name \(dialled ?? "the name or address dialled") "
+                + "in its subjectAltName [failedToValidateHostname]"
             isAboutCertificates = true
             return
         }
@@ -72,11 +76,11 @@ struct HandshakeFailure: Error, CustomStringConvertible, Sendable {
         ("DECRYPT_ERROR", "a handshake signature failed: a private key that does not match its certificate?"),
         (
             "EOF during handshake",
-            "the peer closed the connection during the handshake (it may have refused our certificate)"
+            "the peer closed the connection during the handshake: it may not speak TLS, or it refused this process's certificate"
         ),
         (
             "uncleanShutdown",
-            "the peer closed the connection during the handshake (it may have refused our certificate)"
+            "the peer closed the connection during the handshake: it may not speak TLS, or it refused this process's certificate"
         ),
     ]
 }

@@ -16,7 +16,7 @@ final class HandshakeObserver: ChannelInboundHandler {
 
     enum Side {
         case accepting(HandshakeFailureLog)
-        case connecting(peer: String)
+        case connecting(peer: PeerAddress)
     }
 
     private enum Phase {
@@ -46,26 +46,37 @@ final class HandshakeObserver: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let failure = HandshakeFailure(error, peerCertificate: peerCertificate(context))
+        let failure = HandshakeFailure(error, peerCertificate: peerCertificate(context), dialled: dialledHost)
         switch (side, phase) {
         case (.accepting(let log), .handshaking):
             phase = .failed
-            log.failed(peer: context.channel.remoteAddress?.description ?? "?", failure: failure)
+            log.failed(peer: Self.describe(context.channel.remoteAddress), failure: failure)
             context.close(promise: nil)
         case (.connecting(let peer), .handshaking):
             phase = .failed
             context.fireErrorCaught(
                 failure.isAboutCertificates
-                    ? TransportError.certificateRefused(peer: peer, reason: failure.reason)
-                    : TransportError.handshakeFailed(peer: peer, reason: failure.reason))
+                    ? TransportError.certificateRefused(peer: "\(peer)", reason: failure.reason)
+                    : TransportError.handshakeFailed(peer: "\(peer)", reason: failure.reason))
         case (.connecting(let peer), .established) where failure.isAboutCertificates:
             // Under TLS 1.3 the listener checks this side's certificate after this side's
             // part of the handshake is done: its refusal comes as the first read's error.
             phase = .failed
-            context.fireErrorCaught(TransportError.certificateRefused(peer: peer, reason: failure.reason))
+            context.fireErrorCaught(TransportError.certificateRefused(peer: "\(peer)", reason: failure.reason))
         case (_, .established), (_, .failed):
             context.fireErrorCaught(error)
         }
+    }
+
+    private var dialledHost: String? {
+        guard case .connecting(let peer) = side else { return nil }
+        return peer.host
+    }
+
+    /// "HOST:PORT", as peers are named in every other log record.
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let host = address.ipAddress, let port = address.port else { return "?" }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The certificate the peer presented, when the TLS handler still has it (after a

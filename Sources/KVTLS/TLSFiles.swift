@@ -12,6 +12,16 @@ public struct TLSFiles: Sendable, Equatable {
     }
 }
 
+/// What a process does with its certificate, which decides what it must be good for.
+public enum TLSRole: Sendable {
+    /// A daemon: it listens and dials, so its certificate is presented both as a
+    /// server's and as a client's.
+    case member
+    /// A client (kvctl, a monitor dialling etcd): it only dials; its certificate, if it
+    /// has one, is a client's.
+    case client
+}
+
 /// Whether a client of a TLS listener must prove a certificate signed by the cluster's
 /// CA (`--tls-client-auth`). Cluster members always must, whatever this says: a server's
 /// pings and forwards, and an operator's view changes, are refused without one.

@@ -12,17 +12,19 @@ import NIOSSL
 /// reload drops nothing. A reload whose files are unusable keeps the previous material.
 public final class TLSLayer: ConnectionSecurity {
     public let files: TLSFiles
+    public let role: TLSRole
     public let clientPolicy: ClientCertificatePolicy
     private let material: NIOLockedValueBox<TLSMaterial>
     private let failures: HandshakeFailureLog
 
     /// Reads and checks the files; throws what is wrong with them.
-    public init(files: TLSFiles, clientPolicy: ClientCertificatePolicy = .required, logger: Logger)
-        throws(TLSSetupError)
-    {
+    public init(
+        files: TLSFiles, role: TLSRole = .member, clientPolicy: ClientCertificatePolicy = .required, logger: Logger
+    ) throws(TLSSetupError) {
         self.files = files
+        self.role = role
         self.clientPolicy = clientPolicy
-        self.material = NIOLockedValueBox(try TLSMaterial.load(files, clientPolicy: clientPolicy))
+        self.material = NIOLockedValueBox(try TLSMaterial.load(files, role: role, clientPolicy: clientPolicy))
         self.failures = HandshakeFailureLog(logger: logger)
     }
 
@@ -44,7 +46,7 @@ public final class TLSLayer: ConnectionSecurity {
     /// what is wrong with them.
     @discardableResult
     public func reload() throws(TLSSetupError) -> String {
-        let loaded = try TLSMaterial.load(files, clientPolicy: clientPolicy)
+        let loaded = try TLSMaterial.load(files, role: role, clientPolicy: clientPolicy)
         material.withLockedValue { $0 = loaded }
         return loaded.summary
     }
@@ -64,6 +66,6 @@ public final class TLSLayer: ConnectionSecurity {
         let isAddress = (try? SocketAddress(ipAddress: peer.host, port: 0)) != nil
         try channel.pipeline.syncOperations.addHandlers(
             try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : peer.host),
-            HandshakeObserver(side: .connecting(peer: "\(peer.host):\(peer.port)")))
+            HandshakeObserver(side: .connecting(peer: peer)))
     }
 }

@@ -25,7 +25,9 @@ struct TLSMaterial: Sendable {
     /// Reads and checks the files: the CA file holds certificates, the key matches the
     /// certificate, the certificate is valid now and is signed by the CA (the peers will
     /// check the same, so a mistake found here is one found before any peer refuses us).
-    static func load(_ files: TLSFiles, clientPolicy: ClientCertificatePolicy) throws(TLSSetupError) -> TLSMaterial {
+    static func load(
+        _ files: TLSFiles, role: TLSRole, clientPolicy: ClientCertificatePolicy
+    ) throws(TLSSetupError) -> TLSMaterial {
         let caBytes = try PEMFile.contents(of: files.ca, what: "CA file")
         let ca: [NIOSSLCertificate]
         do {
@@ -96,8 +98,8 @@ struct TLSMaterial: Sendable {
         // Before the contexts: BoringSSL refuses a key that does not match the certificate
         // when a context is built (NIOSSL's bare `failedToLoadPrivateKey`), which the
         // check says in words.
-        try TLSSelfCheck.run(certificate: leaf, key: key, ca: ca, files: files)
-        let acceptingContext = try context(accepting, files)
+        try TLSSelfCheck.run(certificate: leaf, key: key, ca: ca, files: files, role: role)
+        let acceptingContext = role == .member ? try context(accepting, files) : nil
         let connectingContext = try context(connecting, files)
         return TLSMaterial(
             files: files, acceptingContext: acceptingContext, connectingContext: connectingContext,

@@ -3,41 +3,67 @@ import NIOEmbedded
 import NIOSSL
 import NIOTLS
 
-/// Checks a process's own material the way its peers will, before any of them does: a
-/// TLS handshake in memory between a listener holding the certificate and a client that
-/// trusts only the CA. First with no chain check (the key must match the certificate),
-/// then with it (the CA must have signed the certificate), so the error says which.
+/// Checks a process's own material the way its peers will, before any of them does: TLS
+/// handshakes in memory. First with no chain check (the key must match the
+/// certificate); then the certificate as each side will see it: a listener's, checked by
+/// a client that trusts only the CA, and a client's, checked by a listener that trusts
+/// only the CA (the CA must have signed it, and its key usage must allow that use). So
+/// the error says which.
 enum TLSSelfCheck {
     static func run(
-        certificate: NIOSSLCertificate, key: NIOSSLPrivateKey, ca: [NIOSSLCertificate], files: TLSFiles
+        certificate: NIOSSLCertificate, key: NIOSSLPrivateKey, ca: [NIOSSLCertificate], files: TLSFiles, role: TLSRole
     ) throws(TLSSetupError) {
         let certificatePath = files.certificate ?? "-"
-        if let error = handshake(certificate: certificate, key: key, trusting: nil) {
+        if let error = handshake(certificate: certificate, key: key, checkedAs: nil, trusting: ca) {
             throw TLSSetupError(
                 "the private key \(files.privateKey ?? "-") does not match the certificate \(certificatePath): \(error)"
             )
         }
-        if let error = handshake(certificate: certificate, key: key, trusting: ca) {
-            throw TLSSetupError(
-                "the certificate \(certificatePath) is not signed by a CA in \(files.ca) "
-                    + "(the cluster's peers would refuse it): \(error)")
+        let uses: [Use] =
+            switch role {
+            case .member: [.listener, .client]
+            case .client: [.client]
+            }
+        for use in uses {
+            if let error = handshake(certificate: certificate, key: key, checkedAs: use, trusting: ca) {
+                throw TLSSetupError(
+                    "the certificate \(certificatePath) is not signed by a CA in \(files.ca), or may not be used "
+                        + "as a \(use == .listener ? "server" : "client")'s certificate (its extended key usage): "
+                        + "the cluster's peers would refuse it [\(error)]")
+            }
         }
     }
 
-    /// Nil when the handshake completes, else what failed.
+    enum Use {
+        /// Presented by a listener, checked by whoever dials it.
+        case listener
+        /// Presented by the side that dials, checked by the listener.
+        case client
+    }
+
+    /// Nil when the handshake completes, else what failed: BoringSSL's name for it when
+    /// it has one.
     private static func handshake(
-        certificate: NIOSSLCertificate, key: NIOSSLPrivateKey, trusting ca: [NIOSSLCertificate]?
+        certificate: NIOSSLCertificate, key: NIOSSLPrivateKey, checkedAs use: Use?, trusting ca: [NIOSSLCertificate]
     ) -> String? {
         do {
+            let own: [NIOSSLCertificateSource] = [.certificate(certificate)]
             var serverConfiguration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: [.certificate(certificate)], privateKey: .privateKey(key))
+                certificateChain: own, privateKey: .privateKey(key))
             serverConfiguration.certificateVerification = .none
             var clientConfiguration = TLSConfiguration.makeClientConfiguration()
-            if let ca {
+            clientConfiguration.certificateVerification = .none
+            switch use {
+            case nil:
+                break
+            case .listener:
                 clientConfiguration.trustRoots = .certificates(ca)
                 clientConfiguration.certificateVerification = .noHostnameVerification
-            } else {
-                clientConfiguration.certificateVerification = .none
+            case .client:
+                clientConfiguration.certificateChain = own
+                clientConfiguration.privateKey = .privateKey(key)
+                serverConfiguration.trustRoots = .certificates(ca)
+                serverConfiguration.certificateVerification = .noHostnameVerification
             }
             let server = EmbeddedChannel()
             let client = EmbeddedChannel()
@@ -45,8 +71,9 @@ enum TLSSelfCheck {
             // other's, which nothing would deliver. They are dropped open; nothing of
             // theirs outlives this call.
             let done = HandshakeDone()
-            try server.pipeline.syncOperations.addHandler(
-                NIOSSLServerHandler(context: try NIOSSLContext(configuration: serverConfiguration)))
+            let serverDone = HandshakeDone()
+            try server.pipeline.syncOperations.addHandlers(
+                NIOSSLServerHandler(context: try NIOSSLContext(configuration: serverConfiguration)), serverDone)
             try client.pipeline.syncOperations.addHandlers(
                 try NIOSSLClientHandler(
                     context: try NIOSSLContext(configuration: clientConfiguration), serverHostname: nil),
@@ -59,13 +86,15 @@ enum TLSSelfCheck {
             server.embeddedEventLoop.run()
             client.embeddedEventLoop.run()
             // A TLS 1.3 handshake is two flights each way; a few more rounds cost nothing.
-            for _ in 0..<8 where !done.completed {
+            // The listener checks a client's certificate last: both sides must be done.
+            for _ in 0..<8 where !(done.completed && serverDone.completed) {
                 while let bytes = try client.readOutbound(as: ByteBuffer.self) { try server.writeInbound(bytes) }
                 while let bytes = try server.readOutbound(as: ByteBuffer.self) { try client.writeInbound(bytes) }
             }
-            return done.completed ? nil : "the handshake did not complete"
+            return done.completed && serverDone.completed ? nil : "the handshake did not complete"
         } catch {
-            return HandshakeFailure(error).reason
+            let text = "\(error)"
+            return HandshakeFailure.explanations.first { text.contains($0.name) }?.name ?? text
         }
     }
 

@@ -55,6 +55,23 @@ final class TLSMaterialTests: XCTestCase {
         XCTAssertNil(layer.secondsToExpiry(now: 0))
     }
 
+    /// A certificate made for clients only (extended key usage clientAuth) is what kvctl
+    /// and applications should hold: it loads for a client, and a daemon, which also
+    /// listens with it, refuses it at start rather than have every peer refuse it.
+    func testAClientOnlyCertificateLoadsForAClientAndIsRefusedForADaemon() async throws {
+        let operatorLeaf = try await certificates.leaf("operator", extendedKeyUsage: "clientAuth")
+        let client = try layer(operatorLeaf, ca: certificates.ca.certificate, role: .client)
+        assert(client.summary, contains: "CN=operator")
+        XCTAssertThrowsError(try layer(operatorLeaf, ca: certificates.ca.certificate, role: .member)) { error in
+            assert("\(error)", contains: "operator.pem", "may not be used as a server's certificate")
+        }
+        // And the other way round: a server-only certificate cannot be a client's.
+        let serverOnly = try await certificates.leaf("listener-only", extendedKeyUsage: "serverAuth")
+        XCTAssertThrowsError(try layer(serverOnly, ca: certificates.ca.certificate, role: .client)) { error in
+            assert("\(error)", contains: "may not be used as a client's certificate")
+        }
+    }
+
     func testAMissingCAFileIsNamed() async throws {
         let node = try await certificates.leaf("node")
         let missing = certificates.scratch.path("no-such-ca.pem")

@@ -56,19 +56,20 @@ struct UncheckedTLS: ConnectionSecurity {
 extension XCTestCase {
     /// A `TLSLayer` logging into `log` (a fresh recorder by default).
     func layer(
-        certificate: String?, privateKey: String?, ca: String, policy: ClientCertificatePolicy = .required,
-        log: LogRecorder = LogRecorder()
+        certificate: String?, privateKey: String?, ca: String, role: TLSRole = .member,
+        policy: ClientCertificatePolicy = .required, log: LogRecorder = LogRecorder()
     ) throws -> TLSLayer {
         try TLSLayer(
-            files: TLSFiles(certificate: certificate, privateKey: privateKey, ca: ca), clientPolicy: policy,
-            logger: log.logger(label: "tls"))
+            files: TLSFiles(certificate: certificate, privateKey: privateKey, ca: ca), role: role,
+            clientPolicy: policy, logger: log.logger(label: "tls"))
     }
 
     func layer(
-        _ leaf: TestCertificates.Leaf, ca: String, policy: ClientCertificatePolicy = .required,
+        _ leaf: TestCertificates.Leaf, ca: String, role: TLSRole = .member, policy: ClientCertificatePolicy = .required,
         log: LogRecorder = LogRecorder()
     ) throws -> TLSLayer {
-        try layer(certificate: leaf.certificate, privateKey: leaf.privateKey, ca: ca, policy: policy, log: log)
+        try layer(
+            certificate: leaf.certificate, privateKey: leaf.privateKey, ca: ca, role: role, policy: policy, log: log)
     }
 
     /// Starts a listener behind `tls` on a free port; closed when the test ends. `log` is

@@ -63,10 +63,11 @@ package struct TestCertificates: Sendable {
     }
 
     /// A leaf signed by `issuer` (the cluster's CA by default), for `subjectAltName`, usable
-    /// as a server's and as a client's certificate; `NAME.pem` and `NAME.key`.
+    /// as a server's and as a client's certificate unless `extendedKeyUsage` says
+    /// otherwise; `NAME.pem` and `NAME.key`.
     package func leaf(
         _ name: String, commonName: String? = nil, subjectAltName: String = loopbackNames,
-        issuer: Authority? = nil, validity: Validity = .days(30)
+        extendedKeyUsage: String = "serverAuth,clientAuth", issuer: Authority? = nil, validity: Validity = .days(30)
     ) async throws -> Leaf {
         let issuer = issuer ?? ca
         let leaf = Leaf(
@@ -76,7 +77,7 @@ package struct TestCertificates: Sendable {
             "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", leaf.privateKey,
             "-subj", "/CN=\(leaf.commonName)",
             "-addext", "subjectAltName=\(subjectAltName)",
-            "-addext", "extendedKeyUsage=serverAuth,clientAuth",
+            "-addext", "extendedKeyUsage=\(extendedKeyUsage)",
             "-addext", "keyUsage=critical,digitalSignature",
             "-addext", "basicConstraints=critical,CA:FALSE",
         ]
