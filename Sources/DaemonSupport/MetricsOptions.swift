@@ -21,6 +21,8 @@ public struct MetricsOptions: ParsableArguments {
 public struct DaemonMetrics: Sendable {
     public let factory: PrometheusMetricsFactory
     public let endpoint: MetricsEndpoint
+    /// What the endpoint writes after the registry (`ServerMetrics`' request metrics).
+    public let appendix: MetricsAppendix
     /// Where the endpoint listens, for the startup record.
     public let description: String
 
@@ -29,9 +31,13 @@ public struct DaemonMetrics: Sendable {
     public static func start(listen: PeerAddress?, group: any EventLoopGroup) async throws -> DaemonMetrics? {
         guard let (source, description) = try ListenSource.resolveMetrics(listen: listen) else { return nil }
         let registry = PrometheusCollectorRegistry()
-        let endpoint = try await MetricsEndpoint.start(source: source, registry: registry, group: group)
+        let appendix = MetricsAppendix()
+        let endpoint = try await MetricsEndpoint.start(
+            source: source, registry: registry, appendix: appendix, group: group)
         var shown = description
         if case .bind = source, let bound = endpoint.localAddress { shown = bound.description }
-        return DaemonMetrics(factory: KVMetricsFactory.make(registry: registry), endpoint: endpoint, description: shown)
+        return DaemonMetrics(
+            factory: KVMetricsFactory.make(registry: registry), endpoint: endpoint, appendix: appendix,
+            description: shown)
     }
 }

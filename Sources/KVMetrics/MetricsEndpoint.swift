@@ -28,7 +28,9 @@ public final class MetricsEndpoint: Sendable {
     }
 
     public static func start(
-        source: FrameListener.Source, registry: PrometheusCollectorRegistry, group: any EventLoopGroup
+        source: FrameListener.Source, registry: PrometheusCollectorRegistry,
+        appendix: MetricsAppendix = MetricsAppendix(),
+        group: any EventLoopGroup
     ) async throws -> MetricsEndpoint {
         // A scraper needs one connection; a few more for people looking by hand.
         let connections = ConnectionRegistry(limit: 32)
@@ -39,7 +41,8 @@ public final class MetricsEndpoint: Sendable {
                 guard connections.admit(child) else { return child.close() }
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try child.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
+                    try child.pipeline.syncOperations.addHandler(
+                        MetricsHTTPHandler(registry: registry, appendix: appendix))
                 }
             }
         let channel = try await bootstrap.listen(on: source)
@@ -59,10 +62,12 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let registry: PrometheusCollectorRegistry
+    private let appendix: MetricsAppendix
     private var head: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: PrometheusCollectorRegistry, appendix: MetricsAppendix) {
         self.registry = registry
+        self.appendix = appendix
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -95,6 +100,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         } else {
             status = .ok
             registry.emit(into: &body)
+            appendix.emit(into: &body)
             headers.add(name: "Content-Type", value: MetricsEndpoint.contentType)
         }
         headers.add(name: "Content-Length", value: "\(body.count)")

@@ -11,11 +11,6 @@ public enum KVMetricsFactory {
         .milliseconds(250), .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10),
     ]
 
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
     /// Records per log sync (group commit): 1 to 16,384 in powers of 4.
     public static let syncBatchBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384]
 
@@ -24,7 +19,14 @@ public enum KVMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = durationBuckets
         factory.valueHistogramBuckets[ServerMetrics.syncBatchLabel] = syncBatchBuckets
-        factory.valueHistogramBuckets[ServerMetrics.requestDurationLabel] = durationBuckets.map(Self.seconds)
         return factory
+    }
+}
+
+extension Duration {
+    /// In seconds, as Prometheus writes durations.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -6,7 +6,9 @@ import NodeDriver
 /// A server's metrics, made from an explicit `MetricsFactory` (no global bootstrap).
 ///
 /// - `kvservice_requests_total{op,result}` and `kvservice_request_duration_seconds{op,result}`:
-///   client requests answered, from receipt to reply.
+///   client requests answered, from receipt to reply. Kept apart from the factory's
+///   metrics (`RequestTally`, written by the endpoint's `MetricsAppendix`): one is
+///   recorded for every request.
 /// - `kvservice_forward_batches_total{outcome}` (`sent`, `acked`, `failed`, `resent`) and
 ///   `kvservice_forward_batch_duration_seconds`: batches sent to the backup and their round trips.
 /// - `kvservice_transfers_total{outcome}` (`started`, `completed`, `restarted`, `resumed`) and
@@ -22,13 +24,8 @@ import NodeDriver
 ///   `kvservice_log_synced_lsn`, `kvservice_log_appended_bytes` (since the process started).
 public final class ServerMetrics: ServerMeasurements, Sendable {
     private let factory: any MetricsFactory
-    /// Each operation and result's counter and timer, made when first used (so that only
-    /// those seen are exported), at `requestSlot(op:status:)`: a flat table rather than a
-    /// dictionary, since it is read for every request answered.
-    private let requests = NIOLockedValueBox<[(CoreMetrics.Counter, CoreMetrics.Recorder)?]>(
-        Array(repeating: nil, count: ServerMetrics.operationSlots * ServerMetrics.statusSlots))
-    private static let operationSlots = Int(Operation.allCases.map(\.rawValue).max()!) + 1
-    private static let statusSlots = Int(ReplyStatus.allCases.map(\.rawValue).max()!) + 1
+    /// Requests answered: taken on the core's loop, read by scrapes.
+    private let requests = NIOLockedValueBox(RequestTally(bounds: KVMetricsFactory.durationBuckets.map(\.seconds)))
     private let forwardBatches: [ForwardOutcome: CoreMetrics.Counter]
     private let forwardDuration: CoreMetrics.Timer
     private let transfers: [TransferOutcome: CoreMetrics.Counter]
@@ -51,12 +48,9 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     private let appendedBytes: Gauge
 
     public static let syncBatchLabel = "kvservice_log_sync_records"
-    /// Every request's time from receipt to reply, in seconds: a histogram of plain
-    /// numbers rather than of `Duration`s, since recording one compares it with every
-    /// bucket (swift-prometheus), on every request.
-    public static let requestDurationLabel = "kvservice_request_duration_seconds"
-
-    public init(factory: any MetricsFactory) {
+    /// - Parameter appendix: where the request metrics are written at every scrape (the
+    ///   endpoint's); nil: they are counted and not exported.
+    public init(factory: any MetricsFactory, appendix: MetricsAppendix? = nil) {
         self.factory = factory
         forwardBatches = Dictionary(
             uniqueKeysWithValues: ForwardOutcome.allCases.map {
@@ -98,6 +92,7 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
         syncedLSN = Gauge(label: "kvservice_log_synced_lsn", factory: factory)
         appendedBytes = Gauge(label: "kvservice_log_appended_bytes", factory: factory)
         update(ServerGauges())
+        appendix?.add { [requests] buffer in requests.withLockedValue { $0 }.emit(into: &buffer) }
     }
 
     /// The label value for a reply status: `ok`, `no_key`, `wrong_server`, `retry_later`,
@@ -115,19 +110,8 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
 
     /// A client request was answered `nanoseconds` after it arrived.
     public func requestAnswered(op: Operation, status: ReplyStatus, nanoseconds: Int64) {
-        let slot = Int(op.rawValue) * Self.statusSlots + Int(status.rawValue)
-        let (counter, duration) = requests.withLockedValue { made in
-            if let pair = made[slot] { return pair }
-            let dimensions = [("op", "\(op)"), ("result", Self.resultLabel(status))]
-            let pair = (
-                Counter(label: "kvservice_requests_total", dimensions: dimensions, factory: factory),
-                Recorder(label: Self.requestDurationLabel, dimensions: dimensions, aggregate: true, factory: factory)
-            )
-            made[slot] = pair
-            return pair
-        }
-        counter.increment()
-        duration.record(Double(nanoseconds) / 1e9)
+        let seconds = Double(nanoseconds) / 1e9
+        requests.withLockedValue { $0.record(op: op, status: status, seconds: seconds) }
     }
 
     public func forwardBatches(_ outcome: ForwardOutcome, count: Int = 1) {

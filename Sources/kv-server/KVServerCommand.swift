@@ -207,7 +207,7 @@ struct KVServerCommand: AsyncParsableCommand {
                     listen: metricsListen, group: MultiThreadedEventLoopGroup.singleton)
                 var configuration = ServerNode.Configuration(
                     listen: source, advertise: advertised, monitors: monitors, pingInterval: interval,
-                    metrics: metrics.map { ServerMetrics(factory: $0.factory) })
+                    metrics: metrics.map { ServerMetrics(factory: $0.factory, appendix: $0.appendix) })
                 configuration.maxConnections = maxConnections
                 configuration.secret = secret
                 configuration.tls = tls

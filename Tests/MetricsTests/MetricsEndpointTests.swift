@@ -13,13 +13,14 @@ final class MetricsEndpointTests: XCTestCase {
     private static let anyPort = PeerAddress(host: "127.0.0.1", port: 0)
 
     /// A registry with its endpoint on a free port, closed when the test ends; returns the
-    /// factory and the address.
-    private func startEndpoint() async throws -> (PrometheusMetricsFactory, String) {
+    /// factory, the address and the endpoint's appendix (for a server's request metrics).
+    private func startEndpoint() async throws -> (PrometheusMetricsFactory, String, MetricsAppendix) {
         let registry = PrometheusCollectorRegistry()
+        let appendix = MetricsAppendix()
         let endpoint = try await MetricsEndpoint.start(
-            source: .bind(Self.anyPort), registry: registry, group: Shared.group)
+            source: .bind(Self.anyPort), registry: registry, appendix: appendix, group: Shared.group)
         addTeardownBlock { await endpoint.close() }
-        return (KVMetricsFactory.make(registry: registry), endpoint.localAddress!.description)
+        return (KVMetricsFactory.make(registry: registry), endpoint.localAddress!.description, appendix)
     }
 
     private func scrape(_ address: String) async throws -> Samples {
@@ -32,13 +33,15 @@ final class MetricsEndpointTests: XCTestCase {
     }
 
     func testCountersMoveAndGaugesFollowTheCluster() async throws {
-        let (monitorFactory, monitorMetrics) = try await startEndpoint()
+        let (monitorFactory, monitorMetrics, _) = try await startEndpoint()
         let cluster = try await makeCluster(metrics: MonitorMetrics(factory: monitorFactory))
-        let (primaryFactory, primaryMetrics) = try await startEndpoint()
-        let primary = try await cluster.addServer(metrics: ServerMetrics(factory: primaryFactory))
+        let (primaryFactory, primaryMetrics, primaryAppendix) = try await startEndpoint()
+        let primary = try await cluster.addServer(
+            metrics: ServerMetrics(factory: primaryFactory, appendix: primaryAppendix))
         try await waitUntil("view 1 acknowledged") { await cluster.view().acked }
-        let (backupFactory, backupMetrics) = try await startEndpoint()
-        let backup = try await cluster.addServer(metrics: ServerMetrics(factory: backupFactory))
+        let (backupFactory, backupMetrics, backupAppendix) = try await startEndpoint()
+        let backup = try await cluster.addServer(
+            metrics: ServerMetrics(factory: backupFactory, appendix: backupAppendix))
         try await waitUntil("view 2 acknowledged with a synchronised backup") {
             let view = await cluster.view()
             let state = await cluster.snapshot(primary)
@@ -112,9 +115,37 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertGreaterThan(monitorNow["kvservice_pings_total"] ?? 0, 0, monitorNow.text)
     }
 
+    /// The request histogram is kept outside the registry (one observation per request):
+    /// its buckets are cumulative, end with +Inf, and its sum and count add up.
+    func testTheRequestHistogramCountsEachObservationInItsBucket() async throws {
+        let (factory, address, appendix) = try await startEndpoint()
+        let metrics = ServerMetrics(factory: factory, appendix: appendix)
+        for nanoseconds: Int64 in [50_000, 100_000, 300_000, 20_000_000_000] {
+            metrics.requestAnswered(op: .get, status: .ok, nanoseconds: nanoseconds)
+        }
+        metrics.requestAnswered(op: .put, status: .retryLater, nanoseconds: 1_000)
+        let samples = try await scrape(address)
+        let labels = #"op="get",result="ok""#
+        func bucket(_ bound: String) -> Double? {
+            samples["kvservice_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"}"]
+        }
+        XCTAssertEqual(bucket("0.0001"), 2, "50 µs and 100 µs (a bound is inclusive): \(samples.text)")
+        XCTAssertEqual(bucket("0.00025"), 2, samples.text)
+        XCTAssertEqual(bucket("0.0005"), 3, samples.text)
+        XCTAssertEqual(bucket("10.0"), 3, "20 s is over the last bound: \(samples.text)")
+        XCTAssertEqual(bucket("+Inf"), 4, samples.text)
+        XCTAssertEqual(samples["kvservice_request_duration_seconds_count{\(labels)}"], 4, samples.text)
+        let sum = try XCTUnwrap(samples["kvservice_request_duration_seconds_sum{\(labels)}"], samples.text)
+        XCTAssertEqual(sum, 20.00045, accuracy: 1e-9)
+        XCTAssertEqual(samples["kvservice_requests_total{\(labels)}"], 4, samples.text)
+        XCTAssertEqual(samples[#"kvservice_requests_total{op="put",result="retry_later"}"#], 1, samples.text)
+        XCTAssertEqual(samples[#"kvservice_requests_total{op="put",result="ok"}"#], nil, "unseen: not written")
+        XCTAssertTrue(samples.text.contains("# TYPE kvservice_request_duration_seconds histogram"), samples.text)
+    }
+
     func testOnlyGetMetricsIsServed() async throws {
-        let (factory, address) = try await startEndpoint()
-        let metrics = ServerMetrics(factory: factory)
+        let (factory, address, appendix) = try await startEndpoint()
+        let metrics = ServerMetrics(factory: factory, appendix: appendix)
         metrics.requestAnswered(op: .put, status: .ok, nanoseconds: 1_000_000)
 
         let ok = try await MetricsScrape.request("GET", "/metrics", at: address, group: Shared.group)
