@@ -20,9 +20,14 @@ public final class ProtocolErrorHandler: ChannelInboundHandler {
         closing = true
         let peer = context.channel.remoteAddress?.description ?? "?"
         if let error = error as? ProtocolError {
+            // A refusal for want of a secret or a certificate is the peer's credentials,
+            // not its bytes: told apart so an operator can search for either.
+            let refused = error.code == .authenticationFailed
             logger.warning(
-                "bad input from peer, closing connection",
-                metadata: ["kv_peer": "\(peer)", "kv_error": "\(error)", "kv_event": "bad-input"])
+                refused ? "peer refused: \(error.detail); closing connection" : "bad input from peer, closing connection",
+                metadata: [
+                    "kv_peer": "\(peer)", "kv_error": "\(error)", "kv_event": refused ? "auth-refused" : "bad-input",
+                ])
             let frame = Frame(requestID: 0, message: .error(code: error.code, message: error.detail))
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
