@@ -265,14 +265,15 @@ public final class ServerDriver<Environment: ServerEnvironment> {
 
     /// Carries out `effects`, then steps the requests that arrived meanwhile (and carries
     /// out theirs), in order.
-    private func run(_ effects: [ServerEffect]) {
+    private func run(_ effects: consuming [ServerEffect]) {
+        var effects = effects
         if carryingOut {
             // A step taken while carrying out effects (a storage or peer callback that
             // completed at once): its effects go after the current ones.
-            return carryOut(effects)
+            return carryOut(&effects)
         }
         carryingOut = true
-        carryOut(effects)
+        carryOut(&effects)
         recycle(effects)
         var next = 0
         while next < inbox.count {
@@ -281,8 +282,8 @@ public final class ServerDriver<Environment: ServerEnvironment> {
             if lifecycle == .stopped {
                 environment.abandon(requester)
             } else {
-                let effects = step(request, from: requester)
-                carryOut(effects)
+                var effects = step(request, from: requester)
+                carryOut(&effects)
                 recycle(effects)
             }
         }
@@ -291,12 +292,17 @@ public final class ServerDriver<Environment: ServerEnvironment> {
         if pending.isEmpty { releaseIdleWaiters() }
     }
 
-    private func carryOut(_ effects: [ServerEffect]) {
+    /// Carries out `effects`, moving each out of the array (which is left holding
+    /// placeholders, for `recycle`).
+    private func carryOut(_ effects: inout [ServerEffect]) {
         var statusChanged = false
-        // By index, matched in place: iterating would copy each whole effect out first,
-        // through its value witness (a few hundred instructions per request).
+        // Each effect is moved out, not copied: matching one in place still copied it
+        // through its value witness, retaining every array it holds (about 370
+        // instructions per request; scripts/bench --callgrind).
         for index in effects.indices {
-            switch effects[index] {
+            var effect = ServerEffect.ping(viewnum: 0, leaving: false)
+            swap(&effect, &effects[index])
+            switch consume effect {
             case .reply(let token, let reply):
                 guard let waiting = pending.remove(token.raw) else { break }
                 // Counted before the reply leaves, so a client that saw it also sees the count.
