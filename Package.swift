@@ -282,11 +282,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // The etcd client against real etcd members on loopback (/usr/bin/etcd), and its parts.
+        // The etcd client against real etcd members on loopback (/usr/bin/etcd), in plain
+        // HTTP and in TLS (KVTLS's layer), and its parts.
         .testTarget(
             name: "KVEtcdTests",
             dependencies: [
-                "KVEtcd", "KVTestSupport",
+                "KVEtcd", "KVTestSupport", "KVTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

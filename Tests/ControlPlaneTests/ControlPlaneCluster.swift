@@ -77,16 +77,24 @@ final class ControlPlaneCluster: @unchecked Sendable {
     // MARK: - Processes
 
     /// Starts monitor `index` sharing the view in etcd (with `stateDirectory`, it may
-    /// import the view file found there).
+    /// import the view file found there); in TLS, with the etcd cluster's CA and client
+    /// certificate, when the etcd cluster was started with `tls: true`.
     func startMonitor(_ index: Int, stateDirectory: String? = nil) throws {
         let endpoints =
             etcdProxies.isEmpty
             ? etcd.endpoints.joined(separator: ",")
-            : etcdProxies[index].map { "http://127.0.0.1:\($0.port)" }.joined(separator: ",")
+            : etcdProxies[index].map { "\(etcd.tls == nil ? "http" : "https")://127.0.0.1:\($0.port)" }
+                .joined(separator: ",")
         var arguments = [
             "--listen", monitorAddresses[index], "--etcd-endpoints", endpoints, "--cluster", name,
             "--leader-ttl", "\(Self.leaderTTL)s", "--log-target", "stderr",
         ]
+        if let tls = etcd.tls {
+            // The etcd members serve TLS only and require a client certificate.
+            arguments += [
+                "--etcd-cacert", tls.ca, "--etcd-cert", tls.client.certificate, "--etcd-key", tls.client.privateKey,
+            ]
+        }
         if let stateDirectory { arguments += ["--state-dir", stateDirectory] }
         let child = try scratch.spawn("monitor\(index)", Binaries.monitor, arguments, diesWithTests: true)
         lock.withLock {

@@ -4,10 +4,13 @@
 /// tests keep apart by using key prefixes of their own.
 package final class SharedEtcdCluster: Sendable {
     private let members: Int
+    private let tls: Bool
     private let cluster = Locked<EtcdCluster?>(nil)
 
-    package init(members: Int = 3) {
+    /// With `tls`, the members serve their client URLs in TLS (`EtcdCluster.start`).
+    package init(members: Int = 3, tls: Bool = false) {
         self.members = members
+        self.tls = tls
     }
 
     /// The cluster, every member running and healthy. Tests of a class run one at a time,
@@ -17,7 +20,7 @@ package final class SharedEtcdCluster: Sendable {
             try await running.heal()
             return running
         }
-        let started = try await EtcdCluster.start(members: members)
+        let started = try await EtcdCluster.start(members: members, tls: tls)
         cluster.set(started)
         return started
     }
