@@ -65,7 +65,7 @@ struct HandshakeFailure: Error, CustomStringConvertible, Sendable {
         ),
         ("CERTIFICATE_EXPIRED", "the peer refused this process's certificate: it has expired"),
         ("UNKNOWN_CA", "the peer refused this process's certificate: it is not signed by a CA the peer trusts"),
-        ("BAD_CERTIFICATE", "the peer refused this process's certificate"),
+        ("BAD_CERTIFICATE", "the peer refused this process's certificate, or its lack of one"),
         ("CERTIFICATE_UNKNOWN", "the peer refused this process's certificate"),
         ("CERTIFICATE_REQUIRED", "the peer requires a client certificate and this process presented none"),
         ("PEER_DID_NOT_RETURN_A_CERTIFICATE", "the peer presented no certificate, and this listener requires one"),
