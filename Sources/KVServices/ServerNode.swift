@@ -134,6 +134,8 @@ public final class ServerNode: @unchecked Sendable {
         onStatusChange: (@Sendable (Summary) -> Void)? = nil, onTick: (@Sendable (Summary) -> Void)? = nil,
         fail: @escaping @Sendable (String) -> Never = { fatalError($0) }
     ) async throws -> ServerNode {
+        // Before the recovery: the wait out of an earlier process's leases runs from here.
+        let startedAt = LeaseClock.nanoseconds()
         let loop = group.next()
         var storage: (log: DiskLog, opening: StorageEngine<POSIXDataDirectory>.Opening)?
         if let path = configuration.dataDirectory {
@@ -155,7 +157,8 @@ public final class ServerNode: @unchecked Sendable {
             Notices.storageOpened(storage!.opening, directory: path, logger: logger)
         }
         let node = ServerNode(
-            configuration: configuration, loop: loop, group: group, logger: logger, storage: storage)
+            configuration: configuration, loop: loop, group: group, logger: logger, storage: storage,
+            startedAt: startedAt)
         node.environment.onStatusChange = onStatusChange
         node.environment.onTick = onTick
         node.listener = try await FrameListener.start(
@@ -170,7 +173,7 @@ public final class ServerNode: @unchecked Sendable {
 
     private init(
         configuration: Configuration, loop: any EventLoop, group: any EventLoopGroup, logger: Logger,
-        storage: (log: DiskLog, opening: StorageEngine<POSIXDataDirectory>.Opening)?
+        storage: (log: DiskLog, opening: StorageEngine<POSIXDataDirectory>.Opening)?, startedAt: UInt64
     ) {
         var core = configuration.core
         core.durable = storage != nil
@@ -187,7 +190,7 @@ public final class ServerNode: @unchecked Sendable {
                 pingInterval: UInt64(configuration.pingInterval.nanoseconds),
                 peerTimeout: UInt64(configuration.peerTimeout.nanoseconds), incarnation: configuration.incarnation),
             environment: environment, measurements: configuration.metrics, storage: storage?.log,
-            recovered: storage?.opening.recovered)
+            recovered: storage?.opening.recovered, startedAt: startedAt)
         environment.peerTrouble = { [weak driver] in driver?.peerTrouble }
         let driver = self.driver
         self.relays = configuration.ioLoops.map { ioLoop in

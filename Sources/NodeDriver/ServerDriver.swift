@@ -158,16 +158,20 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     /// - Parameters:
     ///   - storage: the log, required when `configuration.core.durable` is set.
     ///   - recovered: what that log held at start.
+    ///   - startedAt: the lease clock when the process started, before its recovery (the
+    ///     wait out of the leases an earlier process may have granted runs from there,
+    ///     docs/DESIGN.md §3.14); nil: now.
     public init(
         configuration: Configuration, environment: Environment, measurements: (any ServerMeasurements)? = nil,
-        storage: (any ServerStorage)? = nil, recovered: RecoveredData? = nil
+        storage: (any ServerStorage)? = nil, recovered: RecoveredData? = nil, startedAt: UInt64? = nil
     ) {
         precondition(configuration.core.durable == (storage != nil), "a durable server needs storage, and only it")
         self.configuration = configuration
         self.environment = environment
         self.measurements = measurements
         self.storage = storage
-        self.core = ServerCore(config: configuration.core, recovered: recovered, startedAt: environment.leaseClock)
+        self.core = ServerCore(
+            config: configuration.core, recovered: recovered, startedAt: startedAt ?? environment.leaseClock)
         self.monitors = MonitorRotation(configuration.monitors)
         let threshold = Self.troubleAfterIntervals * configuration.pingInterval
         monitorReach = PeerReachability(threshold: threshold, remindEvery: Self.remindEvery, now: environment.now)
