@@ -64,6 +64,17 @@ public struct TLSOptions: ParsableArguments {
         return layer
     }
 
+    /// `load`, at a daemon's start: files that cannot be used end the start (logged as
+    /// critical, exit status 1).
+    public func loadAtStart(logger: Logger) throws -> TLSLayer? {
+        do {
+            return try load(logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
+            throw ExitCode.failure
+        }
+    }
+
     static func warnIfExpiringSoon(_ layer: TLSLayer, logger: Logger) {
         guard layer.expiresSoon(now: Int(time(nil))) else { return }
         logger.warning(

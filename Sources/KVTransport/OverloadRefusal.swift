@@ -1,6 +1,5 @@
 import KVProtocol
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// Tells a connection over the listener's limit why it is refused, then closes it. It
@@ -18,32 +17,20 @@ final class OverloadRefusal: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
 
-/// Logs refused connections, at most once a second (a flood must not flood the journal).
+/// Logs refused connections, at most once a second.
 final class RefusalLog: Sendable {
-    private let logger: Logger
-    private let state = NIOLockedValueBox((lastLogged: NIODeadline.distantPast, suppressed: 0))
+    private let log: RateLimitedLog
 
     init(logger: Logger) {
-        self.logger = logger
+        log = RateLimitedLog(logger: logger)
     }
 
     func refused(_ channel: any Channel, limit: Int) {
-        let now = NIODeadline.now()
-        let suppressed: Int? = state.withLockedValue { state in
-            guard now - state.lastLogged >= .seconds(1) else {
-                state.suppressed += 1
-                return nil
-            }
-            defer { state = (now, 0) }
-            return state.suppressed
-        }
-        guard let suppressed else { return }
-        let more = suppressed > 0 ? " (\(suppressed) more refused since the last record)" : ""
-        logger.warning(
-            "refusing a connection: \(limit) already open\(more)",
+        log.warning(
             metadata: [
                 "kv_peer": "\(channel.remoteAddress?.description ?? "?")", "kv_event": "bad-input",
                 "kv_reason": "too many connections",
-            ])
+            ]
+        ) { more in "refusing a connection: \(limit) already open\(more)" }
     }
 }

@@ -24,7 +24,8 @@ public final class ProtocolErrorHandler: ChannelInboundHandler {
             // not its bytes: told apart so an operator can search for either.
             let refused = error.code == .authenticationFailed
             logger.warning(
-                refused ? "peer refused: \(error.detail); closing connection" : "bad input from peer, closing connection",
+                refused
+                    ? "peer refused: \(error.detail); closing connection" : "bad input from peer, closing connection",
                 metadata: [
                     "kv_peer": "\(peer)", "kv_error": "\(error)", "kv_event": refused ? "auth-refused" : "bad-input",
                 ])

@@ -100,13 +100,7 @@ struct KVMonitorCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure
         }
-        let tls: TLSLayer?
-        do {
-            tls = try tlsOptions.load(logger: logger)
-        } catch {
-            logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
-            throw ExitCode.failure
-        }
+        let tls = try tlsOptions.loadAtStart(logger: logger)
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)

@@ -114,23 +114,7 @@ def main(args, bench) -> int:
     except (bench.BenchFailed, TimeoutError, subprocess.TimeoutExpired, RuntimeError) as error:
         print(f"scripts/bench: {error} (logs in {work})", file=bench.sys.stderr)
         return 1
-    figures["elapsed_s"] = time.monotonic() - started
-    m = figures["machine"]
-    print(f"\n{m['cpu']}, {m['cores']} cores, {m['memory_mib']} MiB, Linux {m['kernel']}; {m['redis']}")
-    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in m['load_average'])}; run took "
-          f"{figures['elapsed_s']:.0f} s\n")  # fmt: skip
-    for line in report(figures, bench):
-        print(line)
-    if os.path.basename(bin_dir.rstrip("/")) == "debug":
-        print("\n(debug binaries: a check that the run works; these figures say nothing about performance)")
-    if args.json:
-        with open(args.json, "w") as out:
-            bench.json.dump(figures, out, indent=2)
-    if not args.keep:
-        bench.shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"\nlogs: {work}")
-    return 0
+    return bench.finish(figures, report(figures, bench), args, bin_dir, work, started)
 
 
 def report(figures: dict, bench) -> list[str]:
