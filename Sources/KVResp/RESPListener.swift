@@ -52,8 +52,10 @@ public final class RESPListener: Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { child in
                 guard connections.admit(child) else {
+                    // Behind TLS the refusal would wait for a handshake an idle peer never
+                    // begins, holding a descriptor the limit does not count: closed at once.
+                    if tls != nil { return child.close() }
                     return child.eventLoop.makeCompletedFuture {
-                        try tls?.secureAccepted(child)
                         try child.pipeline.syncOperations.addHandler(RESPConnectionRefusal())
                     }
                 }

@@ -16,6 +16,11 @@ struct HandshakeFailure: Error, CustomStringConvertible, Sendable {
 
     var description: String { reason }
 
+    init(reason: String, isAboutCertificates: Bool) {
+        self.reason = reason
+        self.isAboutCertificates = isAboutCertificates
+    }
+
     /// - Parameter peerCertificate: what the peer presented, if known: a failed
     ///   verification is then told more exactly (expired, not yet valid, another CA).
     ///   `dialled`: the name or address this side dialled, when it dialled.

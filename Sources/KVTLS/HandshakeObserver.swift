@@ -15,7 +15,8 @@ final class HandshakeObserver: ChannelInboundHandler {
     typealias InboundOut = ByteBuffer
 
     enum Side {
-        case accepting(HandshakeFailureLog)
+        /// Closed, and logged, when the handshake has not completed within `timeout`.
+        case accepting(HandshakeFailureLog, timeout: TimeAmount)
         case connecting(peer: PeerAddress)
     }
 
@@ -27,14 +28,37 @@ final class HandshakeObserver: ChannelInboundHandler {
 
     private let side: Side
     private var phase = Phase.handshaking
+    private var deadline: Scheduled<Void>?
 
     init(side: Side) {
         self.side = side
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        if case .accepting(let log, let timeout) = side {
+            deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                guard case .handshaking = self.phase else { return }
+                self.phase = .failed
+                log.failed(
+                    peer: Self.describe(context.channel.remoteAddress),
+                    failure: HandshakeFailure(
+                        reason: "no TLS handshake within \(timeout.nanoseconds / 1_000_000) ms",
+                        isAboutCertificates: false))
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted? = event as? TLSUserEvent {
             phase = .established
+            deadline?.cancel()
             if case .accepting = side,
                 let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
                     .peerCertificate
@@ -48,8 +72,9 @@ final class HandshakeObserver: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let failure = HandshakeFailure(error, peerCertificate: peerCertificate(context), dialled: dialledHost)
         switch (side, phase) {
-        case (.accepting(let log), .handshaking):
+        case (.accepting(let log, _), .handshaking):
             phase = .failed
+            deadline?.cancel()
             log.failed(peer: Self.describe(context.channel.remoteAddress), failure: failure)
             context.close(promise: nil)
         case (.connecting(let peer), .handshaking):

@@ -16,11 +16,19 @@ public final class TLSLayer: ConnectionSecurity {
     public let clientPolicy: ClientCertificatePolicy
     private let material: NIOLockedValueBox<TLSMaterial>
     private let failures: HandshakeFailureLog
+    /// How long an accepted connection may take to finish its handshake: a peer that
+    /// connects and says nothing would otherwise hold one of the listener's connections
+    /// for ever.
+    public let handshakeTimeout: TimeAmount
+
+    public static let defaultHandshakeTimeout = TimeAmount.seconds(10)
 
     /// Reads and checks the files; throws what is wrong with them.
     public init(
-        files: TLSFiles, role: TLSRole = .member, clientPolicy: ClientCertificatePolicy = .required, logger: Logger
+        files: TLSFiles, role: TLSRole = .member, clientPolicy: ClientCertificatePolicy = .required,
+        handshakeTimeout: TimeAmount = defaultHandshakeTimeout, logger: Logger
     ) throws(TLSSetupError) {
+        self.handshakeTimeout = handshakeTimeout
         self.files = files
         self.role = role
         self.clientPolicy = clientPolicy
@@ -56,7 +64,8 @@ public final class TLSLayer: ConnectionSecurity {
             throw TLSSetupError("a listener needs a certificate and its key (--tls-cert, --tls-key)")
         }
         try channel.pipeline.syncOperations.addHandlers(
-            NIOSSLServerHandler(context: context), HandshakeObserver(side: .accepting(failures)))
+            NIOSSLServerHandler(context: context),
+            HandshakeObserver(side: .accepting(failures, timeout: handshakeTimeout)))
     }
 
     public func secureConnecting(_ channel: any Channel, to peer: PeerAddress) throws {

@@ -98,7 +98,7 @@ struct TLSMaterial: Sendable {
         // Before the contexts: BoringSSL refuses a key that does not match the certificate
         // when a context is built (NIOSSL's bare `failedToLoadPrivateKey`), which the
         // check says in words.
-        try TLSSelfCheck.run(certificate: leaf, key: key, ca: ca, files: files, role: role)
+        try TLSSelfCheck.run(chain: chain, key: key, ca: ca, files: files, role: role)
         let acceptingContext = role == .member ? try context(accepting, files) : nil
         let connectingContext = try context(connecting, files)
         return TLSMaterial(

@@ -10,11 +10,12 @@ import NIOTLS
 /// only the CA (the CA must have signed it, and its key usage must allow that use). So
 /// the error says which.
 enum TLSSelfCheck {
+    /// - Parameter chain: the certificate and the intermediates after it, as presented.
     static func run(
-        certificate: NIOSSLCertificate, key: NIOSSLPrivateKey, ca: [NIOSSLCertificate], files: TLSFiles, role: TLSRole
+        chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, ca: [NIOSSLCertificate], files: TLSFiles, role: TLSRole
     ) throws(TLSSetupError) {
         let certificatePath = files.certificate ?? "-"
-        if let error = handshake(certificate: certificate, key: key, checkedAs: nil, trusting: ca) {
+        if let error = handshake(chain: chain, key: key, checkedAs: nil, trusting: ca) {
             throw TLSSetupError(
                 "the private key \(files.privateKey ?? "-") does not match the certificate \(certificatePath): \(error)"
             )
@@ -25,7 +26,7 @@ enum TLSSelfCheck {
             case .client: [.client]
             }
         for use in uses {
-            if let error = handshake(certificate: certificate, key: key, checkedAs: use, trusting: ca) {
+            if let error = handshake(chain: chain, key: key, checkedAs: use, trusting: ca) {
                 throw TLSSetupError(
                     "the certificate \(certificatePath) is not signed by a CA in \(files.ca), or may not be used "
                         + "as a \(use == .listener ? "server" : "client")'s certificate (its extended key usage): "
@@ -44,10 +45,27 @@ enum TLSSelfCheck {
     /// Nil when the handshake completes, else what failed: BoringSSL's name for it when
     /// it has one.
     private static func handshake(
-        certificate: NIOSSLCertificate, key: NIOSSLPrivateKey, checkedAs use: Use?, trusting ca: [NIOSSLCertificate]
+        chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, checkedAs use: Use?, trusting ca: [NIOSSLCertificate]
     ) -> String? {
+        let server = EmbeddedChannel()
+        let client = EmbeddedChannel()
+        // Closed at the end, whatever happened: an open embedded channel and its pipeline
+        // hold each other, and with them the TLS handlers and contexts (about 200 KiB a
+        // reload). A close sends a close_notify and waits for the other's, or for the
+        // handler's shutdown timeout: the records are passed across and the loops'
+        // clocks moved past that timeout.
+        defer {
+            server.close(promise: nil)
+            client.close(promise: nil)
+            for _ in 0..<4 {
+                while let bytes = try? client.readOutbound(as: ByteBuffer.self) { _ = try? server.writeInbound(bytes) }
+                while let bytes = try? server.readOutbound(as: ByteBuffer.self) { _ = try? client.writeInbound(bytes) }
+            }
+            server.embeddedEventLoop.advanceTime(by: .seconds(60))
+            client.embeddedEventLoop.advanceTime(by: .seconds(60))
+        }
         do {
-            let own: [NIOSSLCertificateSource] = [.certificate(certificate)]
+            let own = chain.map { NIOSSLCertificateSource.certificate($0) }
             var serverConfiguration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: own, privateKey: .privateKey(key))
             serverConfiguration.certificateVerification = .none
@@ -65,11 +83,6 @@ enum TLSSelfCheck {
                 serverConfiguration.trustRoots = .certificates(ca)
                 serverConfiguration.certificateVerification = .noHostnameVerification
             }
-            let server = EmbeddedChannel()
-            let client = EmbeddedChannel()
-            // Not finished with finish(): closing sends a close_notify and waits for the
-            // other's, which nothing would deliver. They are dropped open; nothing of
-            // theirs outlives this call.
             let done = HandshakeDone()
             let serverDone = HandshakeDone()
             try server.pipeline.syncOperations.addHandlers(

@@ -57,8 +57,10 @@ public final class FrameListener: Sendable {
             .childChannelInitializer { child in
                 guard connections.admit(child) else {
                     refusals.refused(child, limit: maxConnections)
+                    // Behind TLS the refusal would wait for a handshake an idle peer never
+                    // begins, holding a descriptor the limit does not count: closed at once.
+                    if tls != nil { return child.close() }
                     return child.eventLoop.makeCompletedFuture {
-                        try tls?.secureAccepted(child)
                         try child.pipeline.syncOperations.addHandlers(MessageCodecHandler(), OverloadRefusal())
                     }
                 }

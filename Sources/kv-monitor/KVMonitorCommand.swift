@@ -71,25 +71,29 @@ struct KVMonitorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let hangups = await ReloadOnHangup.trap()
         let logger = logging.bootstrap(identifier: "kv-monitor")
         let interval = pingInterval.amount
         let stateDirectory = stateDir ?? getenv("STATE_DIRECTORY").map { String(cString: $0) }
         let supervisor = ServiceSupervisor(tickMicroseconds: UInt64(interval.nanoseconds / 1000), logger: logger)
         let (listen, deadPings, pingInterval) = (listen, deadPings, pingInterval)
         var chosenControlPlane: MonitorNode.ControlPlane?
+        var etcdTLS: TLSLayer?
         if let endpoints = controlPlaneOptions.endpoints {
             do {
                 chosenControlPlane = MonitorNode.ControlPlane(
                     endpoints: endpoints, cluster: controlPlaneOptions.cluster,
                     advertise: try controlPlaneOptions.advertisedAddress(listen: listen),
                     leaderTTL: controlPlaneOptions.leaderTTL.amount)
-                chosenControlPlane?.tls = try controlPlaneOptions.etcdTLS(logger: logger)
+                etcdTLS = try controlPlaneOptions.etcdTLS(logger: logger)
+                chosenControlPlane?.tls = etcdTLS
             } catch {
                 logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
                 throw ExitCode.failure
             }
         }
         let controlPlane = chosenControlPlane
+        let etcdLayer = etcdTLS
         let metricsListen = metricsOptions.address
         let maxConnections = connectionOptions.maxConnections
         let secretPath = authOptions.path
@@ -143,7 +147,10 @@ struct KVMonitorCommand: AsyncParsableCommand {
                         "no --state-dir: the view is kept in memory only; a restarted monitor forgets it, and an empty server could then become primary of a new view 1",
                         metadata: ["kv_event": "startup"])
                 }
-                let reload = await ReloadOnHangup(tls: tls, logger: logger)
+                let reload = ReloadOnHangup(
+                    signals: hangups,
+                    layers: [tls.map { ("TLS", $0) }, etcdLayer.map { ("etcd TLS", $0) }].compactMap { $0 },
+                    logger: logger)
                 supervisor.ready(status: Self.statusLine(await node.report()))
                 // Started in this order; stopped one after the other from the end.
                 let parts: [(any Service)?] = [

@@ -163,6 +163,7 @@ struct KVServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let hangups = await ReloadOnHangup.trap()
         // One event loop for everything: the core runs on one thread anyway, and with the
         // connections on that same thread a request reaches it, and its reply leaves, without
         // a hop between threads (a wake-up and a context switch each). scripts/bench: SET at
@@ -247,7 +248,8 @@ struct KVServerCommand: AsyncParsableCommand {
                         "kv_watchdog_ms":
                             "\(supervisor.watchdog.map { String($0.intervalMicroseconds / 1000) } ?? "-")",
                     ])
-                let reload = await ReloadOnHangup(tls: tls, logger: logger)
+                let reload = ReloadOnHangup(
+                    signals: hangups, layers: tls.map { [("TLS", $0)] } ?? [], logger: logger)
                 // Ready once it accepts connections and has tried its first ping; never
                 // gated on a role or on data.
                 await node.firstPingSettled()

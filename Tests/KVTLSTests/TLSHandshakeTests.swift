@@ -50,6 +50,28 @@ final class TLSHandshakeTests: XCTestCase {
         }
     }
 
+    /// A peer that connects and never begins its handshake is closed after the listener's
+    /// handshake timeout, and logged; so is one beyond the connection limit, at once
+    /// (behind TLS the `overloaded` frame would itself wait for a handshake).
+    func testAnIdlePeerIsClosedAfterTheHandshakeTimeoutAndOneOverTheLimitAtOnce() async throws {
+        let log = LogRecorder()
+        let server = try await certificates.leaf("server")
+        let tls = try layer(
+            certificate: server.certificate, privateKey: server.privateKey, ca: ca,
+            handshakeTimeout: .milliseconds(300),
+            log: log)
+        let listener = try await startListener(tls, log: log)
+        let idle = try await idleConnection(to: listener.address)
+        try await waitUntil("the idle peer is closed") { !idle.isActive }
+        XCTAssertTrue(
+            log.events("tls-refused").contains { $0.message.contains("no TLS handshake within 300 ms") },
+            "\(log.all.map(\.message))")
+
+        let full = try await startListener(try layer(server, ca: ca), log: LogRecorder(), maxConnections: 0)
+        let refused = try await idleConnection(to: full.address)
+        try await waitUntil("the peer over the limit is closed", timeout: 5) { !refused.isActive }
+    }
+
     func testAClientOnlyCertificateIsAcceptedByAListener() async throws {
         let listener = try await goodListener()
         let operatorLeaf = try await certificates.leaf("operator", extendedKeyUsage: "clientAuth")

@@ -72,6 +72,25 @@ final class TLSMaterialTests: XCTestCase {
         }
     }
 
+    /// A certificate from an intermediate CA, its file holding the intermediate after it
+    /// (as `--tls-cert` says), loads against a CA file with the root only; the checks at
+    /// load present the whole chain, as the listener will. Without the intermediate it is
+    /// refused: peers could not build the path either.
+    func testACertificateFromAnIntermediateLoadsWithItsChain() async throws {
+        let intermediate = try await certificates.intermediate("issuing")
+        let leaf = try await certificates.leaf("chained", issuer: intermediate)
+        let chain = certificates.scratch.path("chained-chain.pem")
+        let bytes =
+            try Data(contentsOf: URL(fileURLWithPath: leaf.certificate))
+            + Data(contentsOf: URL(fileURLWithPath: intermediate.certificate))
+        try bytes.write(to: URL(fileURLWithPath: chain))
+        let layer = try layer(certificate: chain, privateKey: leaf.privateKey, ca: certificates.ca.certificate)
+        assert(layer.summary, contains: "CN=chained")
+        XCTAssertThrowsError(try self.layer(leaf, ca: certificates.ca.certificate)) { error in
+            assert("\(error)", contains: "not signed by a CA in")
+        }
+    }
+
     func testAMissingCAFileIsNamed() async throws {
         let node = try await certificates.leaf("node")
         let missing = certificates.scratch.path("no-such-ca.pem")

@@ -4,6 +4,7 @@ import KVTestSupport
 import KVTransport
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import XCTest
 
@@ -57,11 +58,12 @@ extension XCTestCase {
     /// A `TLSLayer` logging into `log` (a fresh recorder by default).
     func layer(
         certificate: String?, privateKey: String?, ca: String, role: TLSRole = .member,
-        policy: ClientCertificatePolicy = .required, log: LogRecorder = LogRecorder()
+        policy: ClientCertificatePolicy = .required, handshakeTimeout: TimeAmount = TLSLayer.defaultHandshakeTimeout,
+        log: LogRecorder = LogRecorder()
     ) throws -> TLSLayer {
         try TLSLayer(
             files: TLSFiles(certificate: certificate, privateKey: privateKey, ca: ca), role: role,
-            clientPolicy: policy, logger: log.logger(label: "tls"))
+            clientPolicy: policy, handshakeTimeout: handshakeTimeout, logger: log.logger(label: "tls"))
     }
 
     func layer(
@@ -74,12 +76,13 @@ extension XCTestCase {
 
     /// Starts a listener behind `tls` on a free port; closed when the test ends. `log` is
     /// the recorder `tls` logs into, when it is a `TLSLayer` made with one.
-    func startListener(_ tls: (any ConnectionSecurity)?, log: LogRecorder = LogRecorder()) async throws
-        -> TestListener
-    {
+    func startListener(
+        _ tls: (any ConnectionSecurity)?, log: LogRecorder = LogRecorder(),
+        maxConnections: Int = FrameListener.defaultMaxConnections
+    ) async throws -> TestListener {
         let listener = try await FrameListener.start(
             source: .bind(PeerAddress(host: "127.0.0.1", port: 0)), group: Shared.group,
-            logger: log.logger(label: "listener"), tls: tls
+            logger: log.logger(label: "listener"), maxConnections: maxConnections, tls: tls
         ) { frame, responder in
             switch frame.message {
             case .request: responder.respond(.reply(ClientReply(status: .ok, value: Array("answer".utf8))))
@@ -152,5 +155,16 @@ extension XCTestCase {
             detail: { "\(listener.log.all.map(\.message))" }, file: file, line: line
         ) { !listener.refusals.isEmpty }
         return listener.refusals
+    }
+}
+
+extension XCTestCase {
+    /// A TCP connection to `address` that sends nothing (inactive once the other side
+    /// closes it). Closed when the test ends.
+    func idleConnection(to address: String) async throws -> any Channel {
+        guard let peer = PeerAddress(address) else { throw TestSetupError("bad address \(address)") }
+        let channel = try await ClientBootstrap(group: Shared.group).connect(host: peer.host, port: peer.port).get()
+        addTeardownBlock { try? await channel.close() }
+        return channel
     }
 }

@@ -57,6 +57,12 @@ package struct TestCertificates: Sendable {
         return TestCertificates(scratch: scratch, openssl: openssl, ca: ca)
     }
 
+    /// An intermediate CA signed by the cluster's CA, as most PKIs issue from.
+    package func intermediate(_ name: String) async throws -> Authority {
+        try await Self.makeAuthority(
+            name, commonName: "\(name) intermediate CA", issuer: ca, openssl: openssl, scratch: scratch)
+    }
+
     /// Another CA, which the cluster does not trust (unless a test puts it in a CA file).
     package func authority(_ name: String) async throws -> Authority {
         try await Self.makeAuthority(name, commonName: "\(name) test CA", openssl: openssl, scratch: scratch)
@@ -149,7 +155,7 @@ package struct TestCertificates: Sendable {
     }
 
     private static func makeAuthority(
-        _ name: String, commonName: String, openssl: String, scratch: TestScratch
+        _ name: String, commonName: String, issuer: Authority? = nil, openssl: String, scratch: TestScratch
     ) async throws -> Authority {
         let database = scratch.path("\(name)-db")
         try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
@@ -184,7 +190,8 @@ package struct TestCertificates: Sendable {
                 "-subj", "/CN=\(commonName)",
                 "-addext", "basicConstraints=critical,CA:TRUE",
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            ], openssl: openssl, scratch: scratch)
+            ] + (issuer.map { ["-CA", $0.certificate, "-CAkey", $0.privateKey] } ?? []), openssl: openssl,
+            scratch: scratch)
         return authority
     }
 }
