@@ -54,21 +54,22 @@ public struct TLSOptions: ParsableArguments {
     }
 
     /// Loads and checks the material (nil: TLS off); a warning when the certificate
-    /// expires within 30 days.
-    public func load(logger: Logger) throws(TLSSetupError) -> TLSLayer? {
+    /// expires within 30 days. `advertised`: the host peers dial this daemon at, which
+    /// the certificate must name (nil: not known, as for a monitor).
+    public func load(logger: Logger, advertised: String? = nil) throws(TLSSetupError) -> TLSLayer? {
         guard let tlsCert, let tlsKey, let tlsCa else { return nil }
         let layer = try TLSLayer(
             files: TLSFiles(certificate: tlsCert, privateKey: tlsKey, ca: tlsCa), clientPolicy: tlsClientAuth.policy,
-            logger: logger)
+            dialledAt: advertised, logger: logger)
         Self.warnIfExpiringSoon(layer, logger: logger)
         return layer
     }
 
     /// `load`, at a daemon's start: files that cannot be used end the start (logged as
     /// critical, exit status 1).
-    public func loadAtStart(logger: Logger) throws -> TLSLayer? {
+    public func loadAtStart(logger: Logger, advertised: String? = nil) throws -> TLSLayer? {
         do {
-            return try load(logger: logger)
+            return try load(logger: logger, advertised: advertised)
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure

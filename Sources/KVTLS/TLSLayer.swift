@@ -14,6 +14,9 @@ public final class TLSLayer: ConnectionSecurity {
     public let files: TLSFiles
     public let role: TLSRole
     public let clientPolicy: ClientCertificatePolicy
+    /// The host peers dial this process at, which its certificate must name (checked at
+    /// every load); nil when unknown.
+    public let dialledAt: String?
     private let material: NIOLockedValueBox<TLSMaterial>
     private let failures: HandshakeFailureLog
     /// How long an accepted connection may take to finish its handshake: a peer that
@@ -26,13 +29,15 @@ public final class TLSLayer: ConnectionSecurity {
     /// Reads and checks the files; throws what is wrong with them.
     public init(
         files: TLSFiles, role: TLSRole = .member, clientPolicy: ClientCertificatePolicy = .required,
-        handshakeTimeout: TimeAmount = defaultHandshakeTimeout, logger: Logger
+        handshakeTimeout: TimeAmount = defaultHandshakeTimeout, dialledAt: String? = nil, logger: Logger
     ) throws(TLSSetupError) {
         self.handshakeTimeout = handshakeTimeout
+        self.dialledAt = dialledAt
         self.files = files
         self.role = role
         self.clientPolicy = clientPolicy
-        self.material = NIOLockedValueBox(try TLSMaterial.load(files, role: role, clientPolicy: clientPolicy))
+        self.material = NIOLockedValueBox(
+            try TLSMaterial.load(files, role: role, clientPolicy: clientPolicy, dialledAt: dialledAt))
         self.failures = HandshakeFailureLog(logger: logger)
     }
 
@@ -54,7 +59,7 @@ public final class TLSLayer: ConnectionSecurity {
     /// what is wrong with them.
     @discardableResult
     public func reload() throws(TLSSetupError) -> String {
-        let loaded = try TLSMaterial.load(files, role: role, clientPolicy: clientPolicy)
+        let loaded = try TLSMaterial.load(files, role: role, clientPolicy: clientPolicy, dialledAt: dialledAt)
         material.withLockedValue { $0 = loaded }
         return loaded.summary
     }

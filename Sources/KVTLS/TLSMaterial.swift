@@ -25,8 +25,10 @@ struct TLSMaterial: Sendable {
     /// Reads and checks the files: the CA file holds certificates, the key matches the
     /// certificate, the certificate is valid now and is signed by the CA (the peers will
     /// check the same, so a mistake found here is one found before any peer refuses us).
+    /// - Parameter dialledAt: the host peers dial this process at, when it is known (a
+    ///   server's `--advertise`): the certificate must name it.
     static func load(
-        _ files: TLSFiles, role: TLSRole, clientPolicy: ClientCertificatePolicy
+        _ files: TLSFiles, role: TLSRole, clientPolicy: ClientCertificatePolicy, dialledAt: String? = nil
     ) throws(TLSSetupError) -> TLSMaterial {
         let caBytes = try PEMFile.contents(of: files.ca, what: "CA file")
         let ca: [NIOSSLCertificate]
@@ -98,7 +100,7 @@ struct TLSMaterial: Sendable {
         // Before the contexts: BoringSSL refuses a key that does not match the certificate
         // when a context is built (NIOSSL's bare `failedToLoadPrivateKey`), which the
         // check says in words.
-        try TLSSelfCheck.run(chain: chain, key: key, ca: ca, files: files, role: role)
+        try TLSSelfCheck.run(chain: chain, key: key, ca: ca, files: files, role: role, dialledAt: dialledAt)
         let acceptingContext = role == .member ? try context(accepting, files) : nil
         let connectingContext = try context(connecting, files)
         return TLSMaterial(

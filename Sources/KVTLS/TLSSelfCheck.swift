@@ -11,8 +11,13 @@ import NIOTLS
 /// the error says which.
 enum TLSSelfCheck {
     /// - Parameter chain: the certificate and the intermediates after it, as presented.
+    /// - Parameter dialledAt: the host peers dial this listener at (a server's
+    ///   `--advertise`). An IP address must be among the certificate's, or every peer
+    ///   refuses it. A name is not checked: a peer also accepts a certificate naming the
+    ///   address the name resolves to, which this process cannot know.
     static func run(
-        chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, ca: [NIOSSLCertificate], files: TLSFiles, role: TLSRole
+        chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, ca: [NIOSSLCertificate], files: TLSFiles, role: TLSRole,
+        dialledAt: String? = nil
     ) throws(TLSSetupError) {
         let certificatePath = files.certificate ?? "-"
         if let error = handshake(chain: chain, key: key, checkedAs: nil, trusting: ca) {
@@ -29,15 +34,25 @@ enum TLSSelfCheck {
             if let error = handshake(chain: chain, key: key, checkedAs: use, trusting: ca) {
                 throw TLSSetupError(
                     "the certificate \(certificatePath) is not signed by a CA in \(files.ca), or may not be used "
-                        + "as a \(use == .listener ? "server" : "client")'s certificate (its extended key usage): "
+                        + "as a \(use == .client ? "client" : "server")'s certificate (its extended key usage): "
                         + "the cluster's peers would refuse it [\(error)]")
             }
         }
+        if case .member = role, let host = dialledAt, let address = try? SocketAddress(ipAddress: host, port: 1),
+            handshake(chain: chain, key: key, checkedAs: .dialledAt(address), trusting: ca) != nil
+        {
+            throw TLSSetupError(
+                "the certificate \(certificatePath) does not name \(host), where peers dial this server "
+                    + "(--advertise): every peer would refuse it; its subjectAltName needs IP:\(host)")
+        }
     }
 
-    enum Use {
+    enum Use: Equatable {
         /// Presented by a listener, checked by whoever dials it.
         case listener
+        /// Presented by a listener, checked by whoever dials it at this address: the
+        /// certificate must name it.
+        case dialledAt(SocketAddress)
         /// Presented by the side that dials, checked by the listener.
         case client
     }
@@ -77,6 +92,9 @@ enum TLSSelfCheck {
             case .listener:
                 clientConfiguration.trustRoots = .certificates(ca)
                 clientConfiguration.certificateVerification = .noHostnameVerification
+            case .dialledAt:
+                clientConfiguration.trustRoots = .certificates(ca)
+                clientConfiguration.certificateVerification = .fullVerification
             case .client:
                 clientConfiguration.certificateChain = own
                 clientConfiguration.privateKey = .privateKey(key)
@@ -87,11 +105,15 @@ enum TLSSelfCheck {
             let serverDone = HandshakeDone()
             try server.pipeline.syncOperations.addHandlers(
                 NIOSSLServerHandler(context: try NIOSSLContext(configuration: serverConfiguration)), serverDone)
+            // With no name given, the certificate's IP addresses are checked against the
+            // channel's remote address.
+            var address = try SocketAddress(ipAddress: "127.0.0.1", port: 1)
+            if case .dialledAt(let dialled) = use { address = dialled }
             try client.pipeline.syncOperations.addHandlers(
                 try NIOSSLClientHandler(
                     context: try NIOSSLContext(configuration: clientConfiguration), serverHostname: nil),
                 done)
-            let address = try SocketAddress(ipAddress: "127.0.0.1", port: 1)
+            client.remoteAddress = address
             // Embedded channels complete a connect on their loop's next run; never wait()
             // on one (it blocks for ever).
             server.connect(to: address, promise: nil)

@@ -194,7 +194,12 @@ struct KVServerCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)", metadata: ["kv_event": "startup"])
             throw ExitCode.failure
         }
-        let tls = try tlsOptions.loadAtStart(logger: logger)
+        // The host peers dial (none to check when it is a wildcard: peers then dial
+        // whatever name the operator gave them).
+        let advertisedHost = (advertise ?? listen).host
+        let tls = try tlsOptions.loadAtStart(
+            logger: logger,
+            advertised: ["0.0.0.0", "::", ""].contains(advertisedHost) ? nil : advertisedHost)
         do {
             try await DaemonLifecycle.run(logger: logger) {
                 let (source, listenDescription) = try ListenSource.resolve(listen: listen)

@@ -91,6 +91,26 @@ final class TLSMaterialTests: XCTestCase {
         }
     }
 
+    /// A server's certificate must name the address peers dial it at (`--advertise`): one
+    /// that does not would be refused by every peer, so it is refused at load, with the
+    /// subjectAltName entry it lacks. A name is not checked (a peer also accepts the
+    /// address the name resolves to, which the process cannot know).
+    func testAServersCertificateMustNameTheHostPeersDial() async throws {
+        let node = try await certificates.leaf("named", subjectAltName: "IP:127.0.0.1,DNS:localhost")
+        let files = TLSFiles(
+            certificate: node.certificate, privateKey: node.privateKey, ca: certificates.ca.certificate)
+        for host in ["127.0.0.1", "localhost", "kv-1.example"] {
+            XCTAssertNoThrow(try TLSLayer(files: files, dialledAt: host, logger: Shared.logger), host)
+        }
+        for host in ["10.9.9.9", "::1"] {
+            XCTAssertThrowsError(try TLSLayer(files: files, dialledAt: host, logger: Shared.logger), host) { error in
+                assert("\(error)", contains: "named.pem does not name \(host)", "needs IP:\(host)")
+            }
+        }
+        // A client is dialled by nobody: the host is not its to name.
+        XCTAssertNoThrow(try TLSLayer(files: files, role: .client, dialledAt: "10.9.9.9", logger: Shared.logger))
+    }
+
     func testAMissingCAFileIsNamed() async throws {
         let node = try await certificates.leaf("node")
         let missing = certificates.scratch.path("no-such-ca.pem")
