@@ -23,7 +23,6 @@ import NodeDriver
 ///   commit's batch size), and gauges `kvservice_log_bytes`, `kvservice_snapshot_bytes`,
 ///   `kvservice_log_synced_lsn`, `kvservice_log_appended_bytes` (since the process started).
 public final class ServerMetrics: ServerMeasurements, Sendable {
-    private let factory: any MetricsFactory
     /// Requests answered: taken on the core's loop, read by scrapes.
     private let requests = NIOLockedValueBox(RequestTally(bounds: KVMetricsFactory.durationBuckets.map(\.seconds)))
     private let forwardBatches: [ForwardOutcome: CoreMetrics.Counter]
@@ -51,7 +50,6 @@ public final class ServerMetrics: ServerMeasurements, Sendable {
     /// - Parameter appendix: where the request metrics are written at every scrape (the
     ///   endpoint's); nil: they are counted and not exported.
     public init(factory: any MetricsFactory, appendix: MetricsAppendix? = nil) {
-        self.factory = factory
         forwardBatches = Dictionary(
             uniqueKeysWithValues: ForwardOutcome.allCases.map {
                 (

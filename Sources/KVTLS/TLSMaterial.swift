@@ -10,7 +10,6 @@ import NIOSSL
 /// it: one for the connections it accepts (when it has a certificate of its own) and one
 /// for those it opens. Immutable: a reload builds a new one.
 struct TLSMaterial: Sendable {
-    let files: TLSFiles
     /// Nil for a client with no certificate of its own (kvctl given only `--tls-ca`).
     let acceptingContext: NIOSSLContext?
     let connectingContext: NIOSSLContext
@@ -49,7 +48,7 @@ struct TLSMaterial: Sendable {
                 throw TLSSetupError("a private key (\(files.privateKey!)) was given without its certificate")
             }
             return TLSMaterial(
-                files: files, acceptingContext: nil, connectingContext: try context(connecting, files),
+                acceptingContext: nil, connectingContext: try context(connecting, files),
                 summary: "no certificate of its own; CA \(files.ca)", notValidAfter: nil)
         }
         guard let keyPath = files.privateKey else {
@@ -104,7 +103,7 @@ struct TLSMaterial: Sendable {
         let acceptingContext = role == .member ? try context(accepting, files) : nil
         let connectingContext = try context(connecting, files)
         return TLSMaterial(
-            files: files, acceptingContext: acceptingContext, connectingContext: connectingContext,
+            acceptingContext: acceptingContext, connectingContext: connectingContext,
             summary: "\(CertificateTime.subject(of: leaf)), valid until \(CertificateTime.text(leaf.notValidAfter))",
             notValidAfter: Int(leaf.notValidAfter))
     }

@@ -34,7 +34,7 @@ public final class ServerHandshakeHandler: ChannelInboundHandler {
 
     private enum PeerIdentity {
         case anonymous
-        case certified(subject: String)
+        case certified
     }
 
     private var identity = PeerIdentity.anonymous
@@ -45,8 +45,8 @@ public final class ServerHandshakeHandler: ChannelInboundHandler {
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let certified = event as? PeerCertified {
-            identity = .certified(subject: certified.subject)
+        if event is PeerCertified {
+            identity = .certified
         }
         context.fireUserInboundEventTriggered(event)
     }
