@@ -36,7 +36,9 @@ let package = Package(
         // The key/value server's replication logic as a deterministic state machine.
         .target(name: "ServerCore", dependencies: ["KVProtocol"]),
         // A data directory's file formats and recovery from them: bytes in, values out. No I/O.
-        .target(name: "KVStorage", dependencies: ["KVProtocol", "ServerCore"]),
+        .target(name: "KVStorage", dependencies: ["KVProtocol", "ServerCore", "CCRC32C"]),
+        // CRC-32C with the CPU's instruction (SSE 4.2), for KVStorage's checksums.
+        .target(name: "CCRC32C"),
         // Runs the monitor and server cores in an environment (clock, timers, network,
         // storage): the same driver code in the daemons (NIO) and in the simulator.
         // Its drivers are generic over the environment; cross-module optimisation lets the

@@ -54,7 +54,7 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
 
     private enum Work {
         /// A turn's records, queued behind work before them.
-        case entries([LogEntry])
+        case records(EncodedRecords)
         case compact(SnapshotState)
         case replace(SnapshotState)
         case install(generation: UInt64, lsn: UInt64, bytes: Int)
@@ -67,6 +67,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     private let compactionMinimumBytes: Int
     /// How long after a compaction abandoned for want of space the next may start.
     static let compactionRetryDelay = TimeAmount.seconds(60)
+    /// Room for a turn's records to start with (a turn's bytes grow it, up to 16 times this).
+    static let turnCapacity = 16 << 10
     /// How long the I/O thread waits before it tries again a write refused for want of space.
     static let diskFullRetryDelay = TimeAmount.seconds(1)
 
@@ -99,7 +101,7 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// Whether the core was last told the disk is full; on the loop only.
     private var reportedFull = false
     /// Records of this turn, and whether the task that writes them is queued.
-    private var turnRecords: [LogEntry] = []
+    private var turnRecords = EncodedRecords(capacity: DiskLog.turnCapacity)
     private var flushQueued = false
     /// I/O thread only: when the log was last synced, for `everysec`.
     private var lastSyncAt = NIODeadline.now()
@@ -152,8 +154,8 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         return retryAt != nil
     }
 
-    public func append(_ records: [(lsn: UInt64, record: DurableRecord)]) {
-        for item in records { turnRecords.append(LogEntry(lsn: item.lsn, record: .record(item.record))) }
+    public func append(_ record: DurableRecord, lsn: UInt64) {
+        turnRecords.append(record, lsn: lsn)
         guard !flushQueued else { return }
         flushQueued = true
         loop.execute { self.flushTurn(reportingAt: .now) }
@@ -210,26 +212,26 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     private func flushTurn(reportingAt reportTime: ReportTime) {
         flushQueued = false
         guard !turnRecords.isEmpty else { return }
-        let entries = turnRecords
-        turnRecords.removeAll(keepingCapacity: true)
+        let records = turnRecords
+        turnRecords = EncodedRecords(capacity: min(max(records.byteCount, Self.turnCapacity), 16 * Self.turnCapacity))
         // Queued without touching `engineLock`, which the I/O thread holds through a sync
         // or a snapshot: the loop must not wait for the disk.
-        if queueIfThreadBusy(entries) { return }
+        if queueIfThreadBusy(records) { return }
         engineLock.lock()
         // Checked again: work may have come in (a compaction's installation, from the
         // snapshot thread) since the look above.
-        if queueIfThreadBusy(entries) {
+        if queueIfThreadBusy(records) {
             engineLock.unlock()
             return
         }
         let reached: UInt64
         do {
-            try engine.append(entries)
+            try engine.append(records)
             reached = engine.lastWritten
             publishFigures()
         } catch is DiskFull {
             // The I/O thread tries again, in a second; later turns queue behind.
-            waitForSpace(putBack: [.entries(entries)])
+            waitForSpace(putBack: [.records(records)])
             engineLock.unlock()
             return
         } catch {
@@ -242,15 +244,15 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         }
     }
 
-    /// Queues `entries` for the I/O thread if it has work queued or running (or always,
+    /// Queues `records` for the I/O thread if it has work queued or running (or always,
     /// under `always`), and says whether it did.
-    private func queueIfThreadBusy(_ entries: [LogEntry]) -> Bool {
+    private func queueIfThreadBusy(_ records: EncodedRecords) -> Bool {
         signal.lock()
         guard engine.policy == .always || !queue.isEmpty || threadBusy else {
             signal.unlock()
             return false
         }
-        queue.append(.entries(entries))
+        queue.append(.records(records))
         signal.unlock(withValue: 1)
         return true
     }
@@ -388,13 +390,13 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
     /// With `engineLock` held. Returns true once closed. Work refused for want of space
     /// goes back to the head of the queue, with everything after it.
     private func carryOut(_ taken: [Work]) throws -> Bool {
-        var batch: [LogEntry] = []
+        var batch: EncodedRecords?
         var closers: [() -> Void] = []
         var index = 0
         do {
             try carryOut(taken, &index, &batch, &closers)
         } catch is DiskFull where !taken.contains(where: { if case .close = $0 { true } else { false } }) {
-            waitForSpace(putBack: (batch.isEmpty ? [] : [.entries(batch)]) + taken[index...])
+            waitForSpace(putBack: (batch.map { [.records($0)] } ?? []) + taken[index...])
             reportReached()
             return false
         } catch is DiskFull {
@@ -430,20 +432,21 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
 
     /// Carries out `taken` from `index` on, which it advances past each work done.
     private func carryOut(
-        _ taken: [Work], _ index: inout Int, _ batch: inout [LogEntry], _ closers: inout [() -> Void]
+        _ taken: [Work], _ index: inout Int, _ batch: inout EncodedRecords?, _ closers: inout [() -> Void]
     ) throws {
         // Under `always` every write is synced before the next one starts: recovery tells
         // a torn write from damage by that (docs/STORAGE.md, "Torn tail or damage").
         func writeBatch() throws {
-            guard !batch.isEmpty else { return }
-            try engine.append(batch)
-            batch.removeAll(keepingCapacity: true)
+            guard let records = batch else { return }
+            try engine.append(records)
+            batch = nil
             if engine.policy == .always { try sync() }
         }
         while index < taken.count {
             switch taken[index] {
-            case .entries(let entries):
-                batch.append(contentsOf: entries)
+            case .records(let records):
+                // The turns queued while the log synced go out as one write.
+                if let batch { batch.append(contentsOf: records) } else { batch = records }
             case .compact(let state):
                 try writeBatch()
                 let generation: UInt64

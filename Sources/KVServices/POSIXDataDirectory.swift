@@ -140,7 +140,7 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
         return fd
     }
 
-    public func write(_ handle: Int32, _ bytes: [UInt8]) throws {
+    public func write(_ handle: Int32, _ bytes: UnsafeRawBufferPointer) throws {
         guard spaceForTests.load(ordering: .relaxed) >= 0 else {
             return try Self.writeAll(bytes, in: path) { Glibc.write(handle, $0, $1) }
         }
@@ -160,11 +160,11 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     /// takes. A call that writes nothing is an error: with a count above zero, write(2)
     /// returns 0 only when it cannot go on, and retrying it would spin for ever.
     static func writeAll(
-        _ bytes: [UInt8], in path: String, _ write: (UnsafeRawPointer, Int) -> Int
+        _ bytes: UnsafeRawBufferPointer, in path: String, _ write: (UnsafeRawPointer, Int) -> Int
     ) throws {
         var written = 0
         while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write($0.baseAddress! + written, $0.count - written) }
+            let count = write(bytes.baseAddress! + written, bytes.count - written)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw Self.error("cannot write to \(path)")

@@ -118,8 +118,9 @@ final class SimulatedDisk: StorageFileSystem {
         return Handle(inode: inode)
     }
 
-    func write(_ handle: Handle, _ bytes: [UInt8]) throws {
+    func write(_ handle: Handle, _ raw: UnsafeRawBufferPointer) throws {
         try reachCrashPoint()
+        let bytes = [UInt8](raw)
         guard !bytes.isEmpty else { return }
         inodes[handle.inode]!.writeStarts.append(inodes[handle.inode]!.bytes.count)
         if full {

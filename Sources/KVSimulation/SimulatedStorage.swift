@@ -90,16 +90,22 @@ final class SimulatedStorage: ServerStorage {
         }
     }
 
-    func append(_ records: [(lsn: UInt64, record: DurableRecord)]) {
-        for (lsn, record) in records {
-            // The first record of an update is the one its answer depends on (a process
-            // logs each update once; a retry is answered from the duplicate table).
-            guard case .update(let update) = record else { continue }
+    func append(_ record: DurableRecord, lsn: UInt64) {
+        // The first record of an update is the one its answer depends on (a process logs
+        // each update once; a retry is answered from the duplicate table).
+        if case .update(let update) = record {
             let key = ClientSequence(clientID: update.clientID, seq: update.seq)
             if updateLSNs[key] == nil { updateLSNs[key] = lsn }
             noteWrites(update.change, lsn: lsn)
         }
-        enqueue(.records(records))
+        // The records of one step (and of every step until the next round) make one write.
+        if case .records(var last) = queue.last {
+            queue.removeLast()
+            last.append((lsn, record))
+            queue.append(.records(last))
+        } else {
+            enqueue(.records([(lsn, record)]))
+        }
     }
 
     private func noteWrites(_ change: StoreChange, lsn: UInt64) {

@@ -1,15 +1,28 @@
+import CCRC32C
+
 /// CRC-32C (Castagnoli): reflected polynomial 0x82F63B78, initial value 0xFFFFFFFF, final
 /// xor 0xFFFFFFFF. Every record of a data directory carries one (docs/STORAGE.md).
 ///
-/// Table-driven, slicing by 8: eight 256-entry tables let the loop fold eight bytes per
-/// step with eight independent lookups instead of one dependent lookup per byte. It runs
-/// over every byte written and every byte recovered, so it has to keep up with the disk.
+/// It runs over every byte written and every byte recovered. With the CPU's own
+/// instruction where it has one (SSE 4.2's crc32, module CCRC32C); else table-driven,
+/// slicing by 8: eight 256-entry tables let the loop fold eight bytes per step with eight
+/// independent lookups instead of one dependent lookup per byte.
 public enum CRC32C {
     static let polynomial: UInt32 = 0x82F6_3B78
 
     /// The checksum of `bytes`. To checksum data that arrives in pieces, pass the checksum
     /// of what came before as `seed`: `checksum(b, seed: checksum(a))` is `checksum(a + b)`.
     public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard hasInstruction, let start = bytes.baseAddress else { return tableChecksum(bytes, seed: seed) }
+        return ~kv_crc32c_instruction_update(~seed, start, bytes.count)
+    }
+
+    /// Whether the CPU computes CRC-32C itself (SSE 4.2 on x86-64): about 25 times fewer
+    /// instructions than the tables for a record of an update.
+    static let hasInstruction = kv_crc32c_instruction_available() != 0
+
+    /// `checksum` without the CPU's instruction: where it has none, and in tests.
+    static func tableChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         tables.withUnsafeBufferPointer { tables in
             ~update(~seed, bytes, tables.baseAddress!)
         }

@@ -23,24 +23,18 @@ public enum LogEncoder {
     /// record carries the first and last of them, which is how recovery tells the records
     /// of a write cut short from those of a later write (docs/STORAGE.md).
     public static func encodeBatch(_ entries: [LogEntry], into buffer: inout [UInt8]) {
-        guard let first = entries.first?.lsn, let last = entries.last?.lsn else { return }
-        precondition(
-            last >= first && last - first == UInt64(entries.count - 1), "the lsns of a write must be consecutive")
+        guard !entries.isEmpty else { return }
+        encode(entries).seal { buffer.append(contentsOf: $0) }
+    }
+
+    /// The records of `entries`, not yet sealed as one write.
+    static func encode(_ entries: [LogEntry]) -> EncodedRecords {
         var capacity = 0
         for entry in entries {
             capacity += RecordLayout.headerSize + entry.record.payloadSizeEstimate + RecordLayout.alignment
         }
-        var writer = FramedRecordWriter(capacity: capacity)
-        for (index, entry) in entries.enumerated() {
-            precondition(entry.lsn == first + UInt64(index), "the lsns of a write must be consecutive")
-            writer.beginRecord(lsn: entry.lsn, batchFirst: first, batchLast: last)
-            writer.payload.append(entry.record)
-            writer.endRecord()
-        }
-        if buffer.isEmpty {
-            buffer = writer.takeBytes()
-        } else {
-            buffer.append(contentsOf: writer.takeBytes())
-        }
+        let records = EncodedRecords(capacity: capacity)
+        for entry in entries { records.append(entry.record, lsn: entry.lsn) }
+        return records
     }
 }

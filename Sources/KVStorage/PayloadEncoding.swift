@@ -4,7 +4,7 @@ import ServerCore
 /// The payload fields of each record type, in KVProtocol's wire encoding (big-endian
 /// integers, u16-length strings, u32-length blobs): the same bytes a forward or a
 /// transfer carries, so there is one encoding of an update, not two.
-extension WireWriter {
+extension WireOutput {
     mutating func append(_ record: LogRecord) {
         switch record {
         case .start(let start):
@@ -45,7 +45,7 @@ extension WireWriter {
     }
 
     /// A has-flag byte, then the fields if present.
-    mutating func appendOptional<Value>(_ value: Value?, _ appendFields: (inout WireWriter, Value) -> Void) {
+    mutating func appendOptional<Value>(_ value: Value?, _ appendFields: (inout Self, Value) -> Void) {
         guard let value else { return u8(0) }
         u8(1)
         appendFields(&self, value)

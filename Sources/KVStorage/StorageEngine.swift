@@ -30,7 +30,6 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     public private(set) var snapshotBytes = 0
     /// Bytes appended to logs since the process started (records and their framing).
     public private(set) var bytesAppended = 0
-    private var encoded: [UInt8] = []
 
     public init(fileSystem: FileSystem, policy: FsyncPolicy) {
         self.fileSystem = fileSystem
@@ -252,27 +251,33 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
 
     // MARK: - Appending
 
-    /// Appends the records of one group commit as one write (not synced).
+    /// Appends the records of one group commit as one write (not synced), as
+    /// `append(_: EncodedRecords)` does.
+    public func append(_ entries: [LogEntry]) throws {
+        guard !entries.isEmpty else { return }
+        try append(LogEncoder.encode(entries))
+    }
+
+    /// Appends `records` as one write (not synced; they are sealed as one:
+    /// `EncodedRecords.seal`).
     ///
     /// Throws `DiskFull` with the log cut back to its size before the write, and
     /// `lastWritten` unchanged: the same records may be appended again once there is
     /// space. If the cut fails, that error is thrown instead (the caller ends the process).
-    public func append(_ entries: [LogEntry]) throws {
-        guard let first = entries.first, let log, let current = manifest.logs.last else { return }
-        precondition(first.lsn == lastWritten + 1, "LSN \(first.lsn) appended after \(lastWritten)")
-        encoded.removeAll(keepingCapacity: true)
-        LogEncoder.encodeBatch(entries, into: &encoded)
+    public func append(_ records: EncodedRecords) throws {
+        guard !records.isEmpty, let log, let current = manifest.logs.last else { return }
+        precondition(records.firstLSN == lastWritten + 1, "LSN \(records.firstLSN) appended after \(lastWritten)")
         do {
-            try fileSystem.write(log, encoded)
+            try records.seal { try fileSystem.write(log, $0) }
         } catch let full as DiskFull {
             // Part of the write may have gone through before the space ran out: no partial
             // record may stay, as the next write would follow it. Cutting needs no space.
             try fileSystem.truncate(current.fileName, to: logSizes[current.generation, default: 0])
             throw full
         }
-        lastWritten = entries.last!.lsn
-        logSizes[current.generation, default: 0] += encoded.count
-        bytesAppended += encoded.count
+        lastWritten = records.lastLSN
+        logSizes[current.generation, default: 0] += records.byteCount
+        bytesAppended += records.byteCount
     }
 
     /// fdatasync of the log: everything written is on disk.

@@ -14,7 +14,8 @@ public protocol StorageFileSystem: DataDirectoryReader {
     func create(_ name: String) throws -> Handle
     /// Opens an existing file for appending at its end.
     func openForAppend(_ name: String) throws -> Handle
-    func write(_ handle: Handle, _ bytes: [UInt8]) throws
+    /// Appends all of `bytes` (as many write(2) calls as it takes).
+    func write(_ handle: Handle, _ bytes: UnsafeRawBufferPointer) throws
     /// fdatasync: the file's data (and the size needed to read it) is on disk.
     func sync(_ handle: Handle) throws
     func close(_ handle: Handle)
@@ -35,6 +36,10 @@ public protocol StorageFileSystem: DataDirectoryReader {
 }
 
 extension StorageFileSystem {
+    public func write(_ handle: Handle, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write(handle, $0) }
+    }
+
     /// Writes `chunks` to a new file `name` and syncs it, replacing any leftover of a
     /// crashed attempt.
     public func writeFile(_ name: String, _ chunks: [[UInt8]]) throws {

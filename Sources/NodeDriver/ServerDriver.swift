@@ -54,7 +54,7 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     public let measurements: (any ServerMeasurements)?
     /// The data directory's log, when the server has one (`ServerConfig.durable`).
     public let storage: (any ServerStorage)?
-    // Exclusivity: `core`, `pending`, `inbox`, `unwritten`, `lifecycle` and `carryingOut`
+    // Exclusivity: `core`, `pending`, `inbox`, `lifecycle` and `carryingOut`
     // are touched only on the environment's one thread, and no access to them is held
     // across a call out of the driver: `core.step` is a pure function of the core, and its
     // effects are carried out after it returned (a request that arrives meanwhile goes to
@@ -62,8 +62,6 @@ public final class ServerDriver<Environment: ServerEnvironment> {
     // dynamic checks (a `swift_beginAccess` on every request's several touches) would only
     // confirm.
     @exclusivity(unchecked) public private(set) var core: ServerCore
-    /// The records of the step being carried out, handed to the storage in one call.
-    @exclusivity(unchecked) private var unwritten: [(lsn: UInt64, record: DurableRecord)] = []
     @exclusivity(unchecked) private var lifecycle = Lifecycle.created
     /// Who waits for which reply token.
     @exclusivity(unchecked) private var pending = TokenRing<Pending>()
@@ -326,20 +324,12 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 log(notice)
                 statusChanged = true
             case .persist(let record, let lsn):
-                unwritten.append((lsn, record))
+                storage!.append(record, lsn: lsn)
             case .persistSnapshot(let lsn):
-                writeRecords()
                 storage!.snapshot(snapshotState(lsn: lsn), replacing: true)
             }
         }
-        writeRecords()
         if statusChanged { environment.statusChanged(core) }
-    }
-
-    private func writeRecords() {
-        guard !unwritten.isEmpty else { return }
-        storage!.append(unwritten)
-        unwritten.removeAll(keepingCapacity: true)
     }
 
     private func snapshotState(lsn: UInt64) -> SnapshotState {

@@ -3,15 +3,15 @@ import ServerCore
 
 /// Where a server with a data directory keeps its log (docs/STORAGE.md): the daemon's
 /// files, written and fdatasync'ed on an I/O thread of their own, or the simulator's
-/// disk. The driver hands it each step's records at once, so that everything one turn
-/// of the event loop produced can go out in one write (group commit).
+/// disk. The records one turn of the event loop produces go out in one write (group
+/// commit).
 ///
 /// Like the environment, it reports back on the driver's thread only, and never from
 /// inside the call that asked.
 public protocol ServerStorage: AnyObject {
-    /// Appends records, LSNs consecutive and following the last appended. Then calls
-    /// `persisted(upTo:)`, as the fsync policy allows, once they are on disk.
-    func append(_ records: [(lsn: UInt64, record: DurableRecord)])
+    /// Appends a record, its LSN following the last appended. Then calls
+    /// `persisted(upTo:)`, as the fsync policy allows, once it is on disk.
+    func append(_ record: DurableRecord, lsn: UInt64)
 
     /// Writes `state` as a snapshot covering every record up to `state.lsn`, and keeps
     /// only the log after it. With `replacing`, `state` is not the result of the log

@@ -14,14 +14,16 @@ final class POSIXDataDirectoryTests: XCTestCase {
     func testAWriteThatWritesNothingIsAnError() {
         var calls = 0
         XCTAssertThrowsError(
-            try POSIXDataDirectory.writeAll([1, 2, 3], in: "/data") { _, _ in
-                calls += 1
-                // Without the check the loop comes back; give up after a while.
-                if calls > 100 {
-                    errno = EIO
-                    return -1
+            try [UInt8]([1, 2, 3]).withUnsafeBytes { bytes in
+                try POSIXDataDirectory.writeAll(bytes, in: "/data") { _, _ in
+                    calls += 1
+                    // Without the check the loop comes back; give up after a while.
+                    if calls > 100 {
+                        errno = EIO
+                        return -1
+                    }
+                    return 0
                 }
-                return 0
             }
         ) { error in
             XCTAssertTrue("\(error)".contains("wrote nothing"), "\(error)")
@@ -33,14 +35,16 @@ final class POSIXDataDirectoryTests: XCTestCase {
     func testShortWritesAreContinued() throws {
         var received: [UInt8] = []
         var interrupted = false
-        try POSIXDataDirectory.writeAll([1, 2, 3, 4, 5], in: "/data") { pointer, count in
-            if !interrupted {
-                interrupted = true
-                errno = EINTR
-                return -1
+        try [UInt8]([1, 2, 3, 4, 5]).withUnsafeBytes { bytes in
+            try POSIXDataDirectory.writeAll(bytes, in: "/data") { pointer, count in
+                if !interrupted {
+                    interrupted = true
+                    errno = EINTR
+                    return -1
+                }
+                received.append(pointer.load(as: UInt8.self))
+                return 1
             }
-            received.append(pointer.load(as: UInt8.self))
-            return 1
         }
         XCTAssertEqual(received, [1, 2, 3, 4, 5])
     }

@@ -97,7 +97,7 @@ final class BootTestDataDirectory: StorageFileSystem {
         return name
     }
 
-    func write(_ handle: String, _ bytes: [UInt8]) throws { files[handle, default: []] += bytes }
+    func write(_ handle: String, _ bytes: UnsafeRawBufferPointer) throws { files[handle, default: []] += bytes }
 
     func sync(_ handle: String) throws {}
 

@@ -1,6 +1,7 @@
 import KVProtocol
-import KVStorage
 import XCTest
+
+@testable import KVStorage
 
 final class CRC32CTests: XCTestCase {
     func testStandardCheckValue() {
@@ -27,6 +28,29 @@ final class CRC32CTests: XCTestCase {
                 XCTAssertEqual(CRC32C.checksum(slice), bitwiseCRC32C(slice), "bytes \(start)..<\(end)")
             }
         }
+    }
+
+    /// The CPU's instruction (where the machine has it) and the tables agree at every
+    /// length, alignment and seed: a record written by one is read by the other after the
+    /// data directory moves to another machine.
+    func testInstructionAndTablesAgree() {
+        var rng = SplitMix64(seed: 23)
+        let data = (0..<300).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        data.withUnsafeBytes { buffer in
+            for start in 0..<9 {
+                for end in start...buffer.count {
+                    let slice = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
+                    let seed = UInt32(truncatingIfNeeded: rng.next())
+                    XCTAssertEqual(
+                        CRC32C.checksum(slice, seed: seed), CRC32C.tableChecksum(slice, seed: seed),
+                        "bytes \(start)..<\(end)")
+                }
+            }
+        }
+        #if arch(x86_64)
+            // Every x86-64 machine this runs on since 2008 has SSE 4.2.
+            XCTAssertTrue(CRC32C.hasInstruction, "the CPU's crc32 instruction was not detected")
+        #endif
     }
 
     func testChecksumContinuesAcrossBuffers() {

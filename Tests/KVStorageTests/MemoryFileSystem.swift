@@ -40,7 +40,8 @@ final class MemoryFileSystem: StorageFileSystem {
     /// then fails with `DiskFull`, as write(2) does (a short write, then ENOSPC).
     var spaceLeft: Int?
 
-    func write(_ handle: Handle, _ bytes: [UInt8]) throws {
+    func write(_ handle: Handle, _ raw: UnsafeRawBufferPointer) throws {
+        let bytes = [UInt8](raw)
         if let space = spaceLeft {
             if bytes.count > space {
                 files[handle.name]! += bytes.prefix(space)
