@@ -8,7 +8,8 @@ when a fault strikes depends on timing, and so does the history.
 
 Process faults are the same in every mode; network faults belong to the mode: on
 loopback `ProxyFaults` (the TCP proxies of chaos_proxy.py), in network namespaces
-chaos_netns.py's `KernelFaults` (nftables, and tc netem where the kernel has it).
+chaos_netns.py's `KernelFaults` (nftables rules, and tc qdiscs: netem where the kernel
+has it, else tbf and htb).
 """
 
 import asyncio

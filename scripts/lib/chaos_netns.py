@@ -8,8 +8,13 @@ whose veth peer is a port of the bridge `br0` in a further namespace, the switch
 not meet. The switch's nftables table `bridge kvchaos` has a `faults` chain that every
 bridged frame passes: a fault adds rules to it (`ip saddr A ip daddr B counter drop`,
 with `numgen random mod 100 < N` for random loss) and healing flushes it, after reading
-how many packets its rules dropped. tc netem, where the kernel has it, delays,
-reorders and duplicates what one host sends (a qdisc on its eth0).
+how many packets its rules dropped. Delay, reordering and duplication of what the primary
+sends are tc netem's where the kernel has it (a qdisc on the primary's eth0); where it
+has not (CONFIG_NET_SCH_NETEM unset), the kernel makes them with what it has: a slow link
+(a tc tbf qdisc whose queue holds packets up to the delay and drops beyond), a slow lane
+(a tc htb class at a low rate that nftables sends a share of the packets to, so they
+arrive after later ones) and nftables' `dup`, which sends a copy of a share of the
+frames through the bridge again.
 
 Everything is made by the run as root and removed on every way out of it; a run that
 was killed outright leaves namespaces whose PID is gone, and the next run removes them.
@@ -28,7 +33,10 @@ from chaos_faults import Aim, Draws
 PREFIX = "kvchaos"
 SUBNET = "10.77.0"
 PORT = 7000
-NETEM_UNAVAILABLE = "netem unavailable in this kernel: delay, reordering and duplication faults not run"
+NETEM_UNAVAILABLE = (
+    "netem unavailable in this kernel: delay is a slow link (tc tbf), reordering a slow lane (tc htb, packets "
+    "marked by nftables), duplication nftables' dup"
+)
 
 
 def run(argv: list[str], netns: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -104,13 +112,29 @@ def netem_works() -> bool:
     scratch = f"{PREFIX}-{os.getpid()}-scratch"
     try:
         run(["ip", "netns", "add", scratch])
-        run(["ip", "link", "add", "a", "type", "veth", "peer", "name", "b"], netns=scratch)
-        run(["tc", "qdisc", "add", "dev", "a", "root", "netem", "delay", "1ms"], netns=scratch)
+        # `name`: a bare "a" would be read as `address`.
+        run(["ip", "link", "add", "name", "probe0", "type", "veth", "peer", "name", "probe1"], netns=scratch)
+        run(["tc", "qdisc", "add", "dev", "probe0", "root", "netem", "delay", "1ms"], netns=scratch)
         return True
     except RuntimeError:
         return False
     finally:
         remove_namespace(scratch)
+
+
+def qdisc_effects(statistics: str) -> list[str]:
+    """What the fault's qdiscs did, from `tc -s qdisc show`: per netem, tbf or slow-lane
+    queue, the packets it sent, held back (tbf and htb count them as overlimits) and dropped."""
+    effects = []
+    for header, sent, dropped, overlimits in re.findall(
+        r"^qdisc (.*?)\n\s*Sent \d+ bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)", statistics, re.MULTILINE
+    ):
+        kind = header.split()[0]
+        if kind in ("netem", "tbf") or "parent 1:20" in header:
+            name = "slow lane" if "parent 1:20" in header else kind
+            held = f", {overlimits} held back" if kind == "tbf" else ""
+            effects.append(f"{name} sent {sent} packets{held}, dropped {dropped}")
+    return effects
 
 
 class Network:
@@ -123,7 +147,11 @@ class Network:
             self.addresses[f"server{number}"] = f"{SUBNET}.{10 + number}"
         self.switch = self.netns("switch")
         self.dropped_total = 0
-        self.shaped: set[str] = set()  # hosts with a netem qdisc
+        self.shaped: set[str] = set()  # hosts with a qdisc on eth0
+        self.laned: set[str] = set()  # hosts whose packets nftables marks for a slow lane
+        self.duplicating: set[str] = set()  # switch ports whose frames nftables duplicates
+        self.duplicated_total = 0
+        self.shaping_report: list[str] = []  # what the last heal found the qdiscs had done
 
     def netns(self, host: str) -> str:
         return f"{self.prefix}-{host}"
@@ -187,15 +215,55 @@ class Network:
         self.dropped_total += dropped
         return dropped
 
-    async def shape(self, host: str, netem: list[str]) -> None:
-        """A netem qdisc on what `host` sends."""
-        await asyncio.to_thread(
-            run, ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", *netem], self.netns(host)
-        )
+    async def shape(self, host: str, qdisc: list[str]) -> None:
+        """A root qdisc (`qdisc`: its kind and parameters) on what `host` sends."""
+        await asyncio.to_thread(run, ["tc", "qdisc", "replace", "dev", "eth0", "root", *qdisc], self.netns(host))
         self.shaped.add(host)
 
+    async def slow_lane(self, host: str, percent: int, rate: str, packets: int) -> None:
+        """`percent`% of what `host` sends, chosen at random by nftables, goes through an htb
+        class limited to `rate` with a queue of `packets`, the rest unhindered: the slow
+        lane's packets arrive after ones sent later (and drop when its queue is full)."""
+        netns = self.netns(host)
+
+        def build() -> None:
+            run(["tc", "qdisc", "replace", "dev", "eth0", "root", "handle", "1:", "htb", "default", "10"], netns)
+            run(["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit",
+                 "quantum", "60000"], netns)  # fmt: skip
+            run(["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:20", "htb", "rate", rate], netns)
+            run(["tc", "qdisc", "add", "dev", "eth0", "parent", "1:20", "pfifo", "limit", str(packets)], netns)
+            # htb takes a packet whose priority names one of its classes into that class.
+            run(["nft", "-f", "-"], netns, stdin="table ip kvchaos {\n  chain lane {\n"
+                "    type filter hook output priority 0; policy accept;\n"
+                f"    numgen random mod 100 < {percent} meta priority set 1:20\n  }}\n}}\n")  # fmt: skip
+
+        self.shaped.add(host)
+        self.laned.add(host)
+        await asyncio.to_thread(build)
+
+    async def duplicate(self, host: str, percent: int) -> None:
+        """`percent`% of the frames `host` sends, at random, also sent through the bridge a
+        second time (nftables `dup`, at the switch port's ingress)."""
+        self.duplicating.add(host)
+        await self.nft(
+            f"table netdev kvchaos-dup-{host} {{\n  chain sent {{\n"
+            f'    type filter hook ingress device "{host}" priority 0;\n'
+            f'    numgen random mod 100 < {percent} counter dup to "br0"\n  }}\n}}\n'
+        )
+
     async def heal(self) -> int:
+        """Removes every fault; returns the packets the drop rules dropped. What the tc
+        qdiscs removed did is left in `shaping_report`."""
+        self.shaping_report = []
         for host in list(self.shaped):
+            statistics = await asyncio.to_thread(
+                subprocess.run,
+                ["tc", "-s", "qdisc", "show", "dev", "eth0"],
+                capture_output=True,
+                text=True,
+                preexec_fn=lambda: enter_netns(self.netns(host)),
+            )
+            self.shaping_report += qdisc_effects(statistics.stdout)
             await asyncio.to_thread(
                 subprocess.run,
                 ["tc", "qdisc", "del", "dev", "eth0", "root"],
@@ -203,6 +271,23 @@ class Network:
                 preexec_fn=lambda: enter_netns(self.netns(host)),
             )
             self.shaped.discard(host)
+        for host in list(self.laned):
+            await asyncio.to_thread(
+                subprocess.run,
+                ["nft", "delete", "table", "ip", "kvchaos"],
+                capture_output=True,
+                preexec_fn=lambda: enter_netns(self.netns(host)),
+            )
+            self.laned.discard(host)
+        for host in list(self.duplicating):
+            table = f"kvchaos-dup-{host}"
+            self.duplicating.discard(host)
+            try:
+                listing = await self.nft(f"list table netdev {table}\n")
+            except RuntimeError:  # never made: the fault failed as it was injected
+                continue
+            self.duplicated_total += sum(int(count) for count in re.findall(r"counter packets (\d+)", listing))
+            await self.nft(f"delete table netdev {table}\n")
         return await self.heal_links()
 
 
@@ -248,8 +333,10 @@ class NetnsCluster(BaseCluster):
 
 
 class KernelFaults:
-    """The network faults of the --netns mode: nftables drop rules on the switch, and tc
-    netem on a host's eth0 when `netem` (the kernel has sch_netem)."""
+    """The network faults of the --netns mode: nftables drop rules on the switch, and
+    delay, reordering and duplication of what the primary sends: tc netem on its eth0 when
+    `netem` (the kernel has sch_netem), else tc tbf, tc htb with nftables marks, and
+    nftables `dup` (see the module's docstring). A seed draws the same schedule either way."""
 
     WEIGHTS = {
         "partition-primary": 2,
@@ -258,8 +345,10 @@ class KernelFaults:
         "split": 1,
         "flapping-link": 1,
         "lossy-link": 2,
+        "delay": 1,
+        "reorder": 1,
+        "duplicate": 1,
     }
-    NETEM_WEIGHTS = {"netem-delay": 1, "netem-reorder": 1, "netem-duplicate": 1}
     DESCRIPTIONS = {
         "partition-primary": "the primary and the monitor cut off from each other (both directions; the primary "
         "still reaches its backup and the clients) for 0.5-3 s",
@@ -269,9 +358,12 @@ class KernelFaults:
         "split": "majority/minority: {monitor, backup, spare servers} cut off from {primary, clients} for 1-4 s",
         "flapping-link": "one link cut and healed every 100-400 ms for 2-5 s",
         "lossy-link": "one link drops 5-40% of its packets at random (nft numgen), both directions, for 2-5 s",
-        "netem-delay": "tc netem: what the primary sends delayed 20-200 ms (+-25%) for 2-5 s",
-        "netem-reorder": "tc netem: what the primary sends delayed 10 ms, 25% of it not, so reordered, for 2-5 s",
-        "netem-duplicate": "tc netem: 5-30% of what the primary sends duplicated for 2-5 s",
+        "delay": "what the primary sends delayed 20-200 ms for 2-5 s: tc netem delay D (+-25%); without netem a "
+        "slow link, tc tbf at 0.5-4 Mbit/s whose queue holds packets up to D and drops beyond",
+        "reorder": "what the primary sends reordered for 2-5 s: tc netem delay 10ms, 25% of it not; without netem "
+        "25% of it (nftables numgen) through a tc htb lane at 256 kbit/s with a 20-packet queue",
+        "duplicate": "5-30% of what the primary sends duplicated for 2-5 s: tc netem duplicate; without netem "
+        "nftables dup at its switch port",
     }
 
     def __init__(self, cluster: NetnsCluster, netem: bool):
@@ -280,8 +372,8 @@ class KernelFaults:
         self.netem = netem
 
     @classmethod
-    def weights(cls, netem: bool) -> dict[str, int]:
-        return {**cls.WEIGHTS, **(cls.NETEM_WEIGHTS if netem else {})}
+    def weights(cls) -> dict[str, int]:
+        return dict(cls.WEIGHTS)
 
     def link(self, name: str, aim: Aim) -> tuple[str, str]:
         return {
@@ -293,7 +385,8 @@ class KernelFaults:
 
     async def inject(self, kind: str, aim: Aim, draws: Draws) -> str:
         before = self.network.dropped_total
-        if kind.startswith("netem-"):
+        duplicated_before = self.network.duplicated_total
+        if kind in ("delay", "reorder", "duplicate"):
             what, lasting = await self.shape(kind, aim, draws)
         else:
             what, lasting = await self.drop(kind, aim, draws)
@@ -303,8 +396,11 @@ class KernelFaults:
         finally:
             await self.network.heal()
         dropped = self.network.dropped_total - before
+        duplicated = self.network.duplicated_total - duplicated_before
         seen = f"view {during['viewnum']}, primary {self.name_at(during.get('primary'))}" if during else "no view"
-        return f"{what} for {lasting:.1f} s: {dropped} packets dropped; struck in {aim.where}; at its end {seen}"
+        counts = f"{dropped} packets dropped by nftables" + (f", {duplicated} duplicated" if kind == "duplicate" else "")
+        counts += "".join(f"; {effect}" for effect in self.network.shaping_report)
+        return f"{what} for {lasting:.1f} s: {counts}; struck in {aim.where}; at its end {seen}"
 
     def name_at(self, advertised: str | None) -> str:
         server = self.cluster.server_at(advertised or "")
@@ -336,15 +432,27 @@ class KernelFaults:
 
     async def shape(self, kind: str, aim: Aim, draws: Draws) -> tuple[str, float]:
         lasting = 2 + draws.first * 3
-        if kind == "netem-delay":
-            delay = 20 + round(draws.second * 180)
-            netem = ["delay", f"{delay}ms", f"{delay // 4}ms"]
-        elif kind == "netem-reorder":
-            netem = ["delay", "10ms", "reorder", "25%", "50%"]
-        else:
-            netem = ["duplicate", f"{5 + round(draws.second * 25)}%"]
-        await self.network.shape(aim.primary.host, netem)
-        return f"netem {' '.join(netem)} on {aim.primary.host}'s eth0", lasting
+        host = aim.primary.host
+        delay = 20 + round(draws.second * 180)
+        percent = 5 + round(draws.second * 25)
+        if self.netem:
+            qdisc = {
+                "delay": ["netem", "delay", f"{delay}ms", f"{delay // 4}ms"],
+                "reorder": ["netem", "delay", "10ms", "reorder", "25%", "50%"],
+                "duplicate": ["netem", "duplicate", f"{percent}%"],
+            }[kind]
+            await self.network.shape(host, qdisc)
+            return f"{' '.join(qdisc)} on {host}'s eth0", lasting
+        if kind == "delay":
+            rate = f"{512 * (1 + int(draws.third * 8))}kbit"
+            qdisc = ["tbf", "rate", rate, "burst", "16kb", "latency", f"{delay}ms"]
+            await self.network.shape(host, qdisc)
+            return f"slow link: {' '.join(qdisc)} on {host}'s eth0", lasting
+        if kind == "reorder":
+            await self.network.slow_lane(host, 25, "256kbit", 20)
+            return f"slow lane: 25% of what {host} sends through htb rate 256kbit, pfifo limit 20", lasting
+        await self.network.duplicate(host, percent)
+        return f"nft dup to br0 of {percent}% of the frames {host} sends", lasting
 
     async def hold(self, kind: str, lasting: float, aim: Aim, draws: Draws) -> None:
         """Waits out the fault; a flapping link is cut and healed all the while, at
