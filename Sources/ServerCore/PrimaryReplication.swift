@@ -100,8 +100,8 @@ extension ServerCore {
             let update = ForwardedUpdate(
                 change: change, revision: store.revision, clientID: request.clientID, seq: request.seq, reply: reply)
             duplicates.record(clientID: request.clientID, seq: request.seq, reply: reply)
-            persist(.update(update), &effects)
             enqueueForBackup(update, &effects)
+            persist(taking: update, &effects)
         } else {
             // One update, built once and never copied out of an optional: each copy of it
             // retains its key, value and reply (a few hundred instructions per SET).
@@ -112,8 +112,8 @@ extension ServerCore {
                 change: change, revision: changesNothing ? store.revision : store.revision + 1,
                 clientID: request.clientID, seq: request.seq, reply: reply)
             applyUpdate(update)
-            persist(.update(update), &effects)
             enqueueForBackup(update, &effects)
+            persist(taking: update, &effects)
         }
         // Keys a range passed over as expired go the way of the keys a request names,
         // before the reply can leave.
@@ -239,9 +239,9 @@ extension ServerCore {
                 change: change, revision: store.revision + 1, clientID: ForwardedUpdate.noClient, seq: 0,
                 reply: ClientReply(status: .ok))
             applyUpdate(update)
-            persist(.update(update), &effects)
             counters.keysExpired += UInt64(part.count)
             enqueueForBackup(update, &effects)
+            persist(taking: update, &effects)
             start = end
         }
     }

@@ -417,6 +417,14 @@ public struct ServerCore {
         effects.append(.persist(record(), lsn: lastLSN))
     }
 
+    /// `persist` of an update at its last use: moved into the record, not copied (a copy
+    /// retains its key, value and reply), and without a data directory just dropped.
+    mutating func persist(taking update: consuming ForwardedUpdate, _ effects: inout [ServerEffect]) {
+        guard config.durable else { return }
+        lastLSN += 1
+        effects.append(.persist(.update(update), lsn: lastLSN))
+    }
+
     /// Logs that this server now holds the complete state of the current view in `role`.
     /// It precedes every update of the view in the log, so once one of them is on disk,
     /// so is the claim (docs/STORAGE.md, "Claims").
