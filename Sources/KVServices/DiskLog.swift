@@ -154,8 +154,17 @@ public final class DiskLog: ServerStorage, @unchecked Sendable {
         return retryAt != nil
     }
 
+    public func append(update: ForwardedUpdate, lsn: UInt64) {
+        turnRecords.append(update: update, lsn: lsn)
+        queueFlush()
+    }
+
     public func append(_ record: DurableRecord, lsn: UInt64) {
         turnRecords.append(record, lsn: lsn)
+        queueFlush()
+    }
+
+    private func queueFlush() {
         guard !flushQueued else { return }
         flushQueued = true
         loop.execute { self.flushTurn(reportingAt: .now) }

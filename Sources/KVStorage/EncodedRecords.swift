@@ -39,19 +39,30 @@ public final class EncodedRecords: @unchecked Sendable {
 
     /// Encodes `record`, whose lsn must follow the last one's.
     public func append(_ record: DurableRecord, lsn: UInt64) {
+        switch record {
+        case .update(let update):
+            append(update: update, lsn: lsn)
+        case .claim(let claim):
+            begin(lsn: lsn)
+            var output = bytes
+            let start = output.count
+            output.appendBlankHeader()
+            output.u8(PayloadType.claim.rawValue)
+            output.append(claim)
+            output.endRecord(startingAt: start, lsn: lsn)
+            bytes = output
+        }
+    }
+
+    /// Encodes the record of `update`, whose lsn must follow the last one's.
+    public func append(update: ForwardedUpdate, lsn: UInt64) {
         begin(lsn: lsn)
         // One exclusive access to the stored buffer per record, not one per field.
         var output = bytes
         let start = output.count
         output.appendBlankHeader()
-        switch record {
-        case .update(let update):
-            output.u8(PayloadType.update.rawValue)
-            output.append(update)
-        case .claim(let claim):
-            output.u8(PayloadType.claim.rawValue)
-            output.append(claim)
-        }
+        output.u8(PayloadType.update.rawValue)
+        output.append(update)
         output.endRecord(startingAt: start, lsn: lsn)
         bytes = output
     }

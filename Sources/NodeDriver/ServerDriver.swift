@@ -325,6 +325,10 @@ public final class ServerDriver<Environment: ServerEnvironment> {
                 statusChanged = true
             case .persist(let record, let lsn):
                 storage!.append(record, lsn: lsn)
+            case .persistUpdates(let updates, let firstLSN):
+                for index in updates.indices {
+                    storage!.append(update: updates[index], lsn: firstLSN + UInt64(index))
+                }
             case .persistSnapshot(let lsn):
                 storage!.snapshot(snapshotState(lsn: lsn), replacing: true)
             }

@@ -13,6 +13,9 @@ public protocol ServerStorage: AnyObject {
     /// `persisted(upTo:)`, as the fsync policy allows, once it is on disk.
     func append(_ record: DurableRecord, lsn: UInt64)
 
+    /// `append(.update(update), lsn:)`, without making the record (which copies the update).
+    func append(update: ForwardedUpdate, lsn: UInt64)
+
     /// Writes `state` as a snapshot covering every record up to `state.lsn`, and keeps
     /// only the log after it. With `replacing`, `state` is not the result of the log
     /// (a completed transfer): the snapshot counts as persisted only once it is durable,
@@ -34,6 +37,10 @@ public protocol ServerStorage: AnyObject {
 }
 
 extension ServerStorage {
+    public func append(update: ForwardedUpdate, lsn: UInt64) {
+        append(.update(update), lsn: lsn)
+    }
+
     /// For a storage whose disk is never full.
     public func start(persisted: @escaping (UInt64) -> Void, diskFull: @escaping (Bool) -> Void) {
         start(persisted: persisted)

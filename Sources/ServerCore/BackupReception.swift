@@ -87,10 +87,8 @@ extension ServerCore {
         case .outOfOrder:
             answer(token, .outOfOrder, batch.from, batch.viewnum, &effects)
         case .next:
-            for update in batch.updates {
-                applyUpdate(update)
-                persist(.update(update), &effects)
-            }
+            for update in batch.updates { applyUpdate(update) }
+            persist(updates: batch.updates, &effects)
             stream.record(batch)
             duty = .backup(stream)
             counters.batchesApplied += 1

@@ -417,6 +417,13 @@ public struct ServerCore {
         effects.append(.persist(record(), lsn: lastLSN))
     }
 
+    /// `persist` of each of `updates`, in order, as one effect.
+    mutating func persist(updates: [ForwardedUpdate], _ effects: inout [ServerEffect]) {
+        guard config.durable, !updates.isEmpty else { return }
+        effects.append(.persistUpdates(updates, firstLSN: lastLSN + 1))
+        lastLSN += UInt64(updates.count)
+    }
+
     /// `persist` of an update at its last use: moved into the record, not copied (a copy
     /// retains its key, value and reply), and without a data directory just dropped.
     mutating func persist(taking update: consuming ForwardedUpdate, _ effects: inout [ServerEffect]) {

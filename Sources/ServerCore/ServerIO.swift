@@ -53,6 +53,10 @@ public enum ServerEffect: Equatable, Sendable {
     /// Append this record to the log under this LSN (numbers follow each other without
     /// gaps); report with `.persisted` once it is on disk.
     case persist(DurableRecord, lsn: UInt64)
+    /// Append these updates as records under consecutive LSNs from `firstLSN`: a backup's
+    /// forward batch, whose updates the log takes from the batch's own array rather than
+    /// one effect and one copy each.
+    case persistUpdates([ForwardedUpdate], firstLSN: UInt64)
     /// Write the whole state as it is now (store, duplicate table, claim) as a snapshot
     /// that replaces every earlier record, under this LSN: a completed transfer, which a
     /// backup acknowledges only once `.persisted` reaches it.

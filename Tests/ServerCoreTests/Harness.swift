@@ -118,6 +118,10 @@ final class Harness {
                 notices[address, default: []].append(notice)
             case .persist(let record, let lsn):
                 logged[address, default: []].append((lsn, record))
+            case .persistUpdates(let updates, let firstLSN):
+                for (index, update) in updates.enumerated() {
+                    logged[address, default: []].append((firstLSN + UInt64(index), .update(update)))
+                }
             case .persistSnapshot(let lsn):
                 snapshots[address, default: []].append(lsn)
             }
