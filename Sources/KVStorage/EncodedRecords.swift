@@ -43,28 +43,13 @@ public final class EncodedRecords: @unchecked Sendable {
         case .update(let update):
             append(update: update, lsn: lsn)
         case .claim(let claim):
-            begin(lsn: lsn)
-            var output = bytes
-            let start = output.count
-            output.appendBlankHeader()
-            output.u8(PayloadType.claim.rawValue)
-            output.append(claim)
-            output.endRecord(startingAt: start, lsn: lsn)
-            bytes = output
+            appendRecord(.claim, lsn: lsn) { $0.append(claim) }
         }
     }
 
     /// Encodes the record of `update`, whose lsn must follow the last one's.
     public func append(update: ForwardedUpdate, lsn: UInt64) {
-        begin(lsn: lsn)
-        // One exclusive access to the stored buffer per record, not one per field.
-        var output = bytes
-        let start = output.count
-        output.appendBlankHeader()
-        output.u8(PayloadType.update.rawValue)
-        output.append(update)
-        output.endRecord(startingAt: start, lsn: lsn)
-        bytes = output
+        appendRecord(.update, lsn: lsn) { $0.append(update) }
     }
 
     /// Encodes `record`, whose lsn must follow the last one's.
@@ -73,15 +58,22 @@ public final class EncodedRecords: @unchecked Sendable {
         case .record(let durable):
             append(durable, lsn: lsn)
         case .start(let start):
-            begin(lsn: lsn)
-            var output = bytes
-            let offset = output.count
-            output.appendBlankHeader()
-            output.u8(PayloadType.serverStart.rawValue)
-            output.append(start)
-            output.endRecord(startingAt: offset, lsn: lsn)
-            bytes = output
+            appendRecord(.serverStart, lsn: lsn) { $0.append(start) }
         }
+    }
+
+    /// A record of `type` whose fields `payload` writes.
+    @inline(__always)
+    private func appendRecord(_ type: PayloadType, lsn: UInt64, _ payload: (inout UnmanagedBytes) -> Void) {
+        begin(lsn: lsn)
+        // One exclusive access to the stored buffer per record, not one per field.
+        var output = bytes
+        let start = output.count
+        output.appendBlankHeader()
+        output.u8(type.rawValue)
+        payload(&output)
+        output.endRecord(startingAt: start, lsn: lsn)
+        bytes = output
     }
 
     /// Appends the records of `later`, whose first lsn must follow this one's last: the
