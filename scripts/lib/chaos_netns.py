@@ -28,7 +28,7 @@ import shutil
 import subprocess
 
 from chaos_cluster import BaseCluster, Daemon, Server, enter_netns
-from chaos_faults import Aim, Draws
+from chaos_faults import Aim, Draws, FaultSkipped
 
 PREFIX = "kvchaos"
 SUBNET = "10.77.0"
@@ -107,34 +107,87 @@ def remove_leftovers() -> list[str]:
     return removed
 
 
-def netem_works() -> bool:
-    """Whether tc can add a netem qdisc, tried on a veth in a scratch namespace."""
-    scratch = f"{PREFIX}-{os.getpid()}-scratch"
-    try:
-        run(["ip", "netns", "add", scratch])
-        # `name`: a bare "a" would be read as `address`.
-        run(["ip", "link", "add", "name", "probe0", "type", "veth", "peer", "name", "probe1"], netns=scratch)
-        run(["tc", "qdisc", "add", "dev", "probe0", "root", "netem", "delay", "1ms"], netns=scratch)
-        return True
-    except RuntimeError:
-        return False
-    finally:
-        remove_namespace(scratch)
+class Shaping:
+    """How this kernel delays, reorders and duplicates packets: with tc netem, or else with
+    what it has; `unavailable` names each of those faults it cannot make, and why (the
+    schedule still draws them, so a seed's faults stay the same, and they are skipped)."""
+
+    def __init__(self, netem: bool, unavailable: dict[str, str]):
+        self.netem = netem
+        self.unavailable = unavailable
+
+    @classmethod
+    def probe(cls) -> "Shaping":
+        """Tries each way on a veth pair in a scratch namespace."""
+        scratch = f"{PREFIX}-{os.getpid()}-scratch"
+        try:
+            run(["ip", "netns", "add", scratch])
+            # `name`: a bare "a" would be read as `address`.
+            run(["ip", "link", "add", "name", "probe0", "type", "veth", "peer", "name", "probe1"], netns=scratch)
+
+            def works(*commands: tuple[list[str], str | None]) -> str | None:
+                try:
+                    for argv, stdin in commands:
+                        run(argv, netns=scratch, stdin=stdin)
+                    return None
+                except RuntimeError as error:
+                    return str(error)
+                finally:
+                    subprocess.run(["tc", "qdisc", "del", "dev", "probe0", "root"], capture_output=True,
+                                   preexec_fn=lambda: enter_netns(scratch))  # fmt: skip
+                    subprocess.run(["nft", "flush", "ruleset"], capture_output=True,
+                                   preexec_fn=lambda: enter_netns(scratch))  # fmt: skip
+
+            if works((["tc", "qdisc", "add", "dev", "probe0", "root", "netem", "delay", "1ms"], None)) is None:
+                return cls(True, {})
+            lane = Network.slow_lane_commands("probe0", 25, "64kbit", 5)
+            unavailable = {
+                "delay": works((["tc", "qdisc", "add", "dev", "probe0", "root", *Network.slow_link(20, "256kbit")], None)),
+                "reorder": works(*lane),
+                "duplicate": works((["nft", "-f", "-"], Network.duplication_rules("probe0", "probe1", 10))),
+            }  # fmt: skip
+            return cls(False, {kind: why for kind, why in unavailable.items() if why is not None})
+        except RuntimeError as error:
+            return cls(False, {kind: str(error) for kind in ("delay", "reorder", "duplicate")})
+        finally:
+            remove_namespace(scratch)
+
+    def report_line(self) -> str | None:
+        if self.netem:
+            return None
+        line = NETEM_UNAVAILABLE
+        for kind, why in self.unavailable.items():
+            line += f"; {kind} cannot be made here either, and is skipped ({why})"
+        return line
 
 
 def qdisc_effects(statistics: str) -> list[str]:
-    """What the fault's qdiscs did, from `tc -s qdisc show`: per netem, tbf or slow-lane
-    queue, the packets it sent, held back (tbf and htb count them as overlimits) and dropped."""
+    """What a fault's qdiscs and classes did, from `tc -s qdisc show` and `tc -s class show`:
+    for netem, tbf and the slow lane's htb class, the packets sent and dropped, and for tbf
+    and the lane how often the rate held packets back (their `overlimits`: throttling
+    events, not packets)."""
     effects = []
-    for header, sent, dropped, overlimits in re.findall(
-        r"^qdisc (.*?)\n\s*Sent \d+ bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)", statistics, re.MULTILINE
+    for what, header, sent, dropped, overlimits in re.findall(
+        r"^(qdisc|class) (.*?)\n\s*Sent \d+ bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)",
+        statistics,
+        re.MULTILINE,
     ):
         kind = header.split()[0]
-        if kind in ("netem", "tbf") or "parent 1:20" in header:
-            name = "slow lane" if "parent 1:20" in header else kind
-            held = f", {overlimits} held back" if kind == "tbf" else ""
-            effects.append(f"{name} sent {sent} packets{held}, dropped {dropped}")
+        if what == "qdisc" and kind in ("netem", "tbf"):
+            throttled = f", throttled {overlimits} times" if kind == "tbf" else ""
+            effects.append(f"{kind} sent {sent} packets{throttled}, dropped {dropped}")
+        elif what == "class" and header.startswith("htb 1:20 "):
+            effects.append(f"slow lane sent {sent} packets, throttled {overlimits} times, dropped {dropped}")
     return effects
+
+
+def out_of_order_segments(netstat: str) -> int:
+    """TcpExt TCPOFOQueue from /proc/net/netstat: the TCP segments a host received out of
+    order (queued until the gap before them filled)."""
+    lines = [line.split() for line in netstat.splitlines() if line.startswith("TcpExt:")]
+    if len(lines) < 2 or "TCPOFOQueue" not in lines[0]:
+        return 0
+    return int(lines[1][lines[0].index("TCPOFOQueue")])
 
 
 class Network:
@@ -220,50 +273,77 @@ class Network:
         await asyncio.to_thread(run, ["tc", "qdisc", "replace", "dev", "eth0", "root", *qdisc], self.netns(host))
         self.shaped.add(host)
 
-    async def slow_lane(self, host: str, percent: int, rate: str, packets: int) -> None:
-        """`percent`% of what `host` sends, chosen at random by nftables, goes through an htb
-        class limited to `rate` with a queue of `packets`, the rest unhindered: the slow
-        lane's packets arrive after ones sent later (and drop when its queue is full)."""
-        netns = self.netns(host)
+    @staticmethod
+    def slow_link(delay_ms: int, rate: str) -> list[str]:
+        """A tbf qdisc: what exceeds `rate` waits in its queue, up to `delay_ms`, and drops
+        beyond. The burst is small, so the queue fills as soon as the rate is exceeded."""
+        return ["tbf", "rate", rate, "burst", "4kb", "latency", f"{delay_ms}ms"]
 
-        def build() -> None:
-            run(["tc", "qdisc", "replace", "dev", "eth0", "root", "handle", "1:", "htb", "default", "10"], netns)
-            run(["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit",
-                 "quantum", "60000"], netns)  # fmt: skip
-            run(["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:20", "htb", "rate", rate], netns)
-            run(["tc", "qdisc", "add", "dev", "eth0", "parent", "1:20", "pfifo", "limit", str(packets)], netns)
+    @staticmethod
+    def slow_lane_commands(device: str, percent: int, rate: str, packets: int) -> list[tuple[list[str], str | None]]:
+        """The commands (argv, stdin) of a slow lane on `device`: an htb class limited to
+        `rate`, with a queue of `packets`, that nftables sends `percent`% of what the host
+        sends to, at random; the rest passes unhindered."""
+        tc = ["tc", "class", "add", "dev", device, "parent", "1:"]
+        return [
+            (["tc", "qdisc", "replace", "dev", device, "root", "handle", "1:", "htb", "default", "10"], None),
+            ([*tc, "classid", "1:10", "htb", "rate", "10gbit", "quantum", "60000"], None),
+            ([*tc, "classid", "1:20", "htb", "rate", rate, "burst", "1600", "cburst", "1600"], None),
+            (["tc", "qdisc", "add", "dev", device, "parent", "1:20", "pfifo", "limit", str(packets)], None),
             # htb takes a packet whose priority names one of its classes into that class.
-            run(["nft", "-f", "-"], netns, stdin="table ip kvchaos {\n  chain lane {\n"
-                "    type filter hook output priority 0; policy accept;\n"
-                f"    numgen random mod 100 < {percent} meta priority set 1:20\n  }}\n}}\n")  # fmt: skip
+            (["nft", "-f", "-"], "table ip kvchaos {\n  chain lane {\n"
+             "    type filter hook output priority 0; policy accept;\n"
+             f"    numgen random mod 100 < {percent} meta priority set 1:20\n  }}\n}}\n"),
+        ]  # fmt: skip
 
+    @staticmethod
+    def duplication_rules(port: str, through: str, percent: int) -> str:
+        """nftables rules that send `percent`% of the frames entering `port`, at random, out
+        through `through` a second time."""
+        return (
+            f"table netdev kvchaos-dup-{port} {{\n  chain sent {{\n"
+            f'    type filter hook ingress device "{port}" priority 0;\n'
+            f'    numgen random mod 100 < {percent} counter dup to "{through}"\n  }}\n}}\n'
+        )
+
+    async def slow_lane(self, host: str, percent: int, rate: str, packets: int) -> None:
+        """A slow lane (`slow_lane_commands`) on `host`'s eth0: the lane's packets arrive
+        after ones sent later (and drop when its queue is full)."""
+        netns = self.netns(host)
         self.shaped.add(host)
         self.laned.add(host)
-        await asyncio.to_thread(build)
+        await asyncio.to_thread(
+            lambda: [run(argv, netns, stdin) for argv, stdin in self.slow_lane_commands("eth0", percent, rate, packets)]
+        )
 
     async def duplicate(self, host: str, percent: int) -> None:
         """`percent`% of the frames `host` sends, at random, also sent through the bridge a
         second time (nftables `dup`, at the switch port's ingress)."""
         self.duplicating.add(host)
-        await self.nft(
-            f"table netdev kvchaos-dup-{host} {{\n  chain sent {{\n"
-            f'    type filter hook ingress device "{host}" priority 0;\n'
-            f'    numgen random mod 100 < {percent} counter dup to "br0"\n  }}\n}}\n'
-        )
+        await self.nft(self.duplication_rules(host, "br0", percent))
+
+    async def out_of_order(self, hosts: list[str]) -> int:
+        """The TCP segments `hosts` have received out of order so far, together."""
+        total = 0
+        for host in hosts:
+            netstat = await asyncio.to_thread(run, ["cat", "/proc/net/netstat"], self.netns(host))
+            total += out_of_order_segments(netstat.stdout)
+        return total
 
     async def heal(self) -> int:
         """Removes every fault; returns the packets the drop rules dropped. What the tc
         qdiscs removed did is left in `shaping_report`."""
         self.shaping_report = []
         for host in list(self.shaped):
-            statistics = await asyncio.to_thread(
-                subprocess.run,
-                ["tc", "-s", "qdisc", "show", "dev", "eth0"],
-                capture_output=True,
-                text=True,
-                preexec_fn=lambda: enter_netns(self.netns(host)),
-            )
-            self.shaping_report += qdisc_effects(statistics.stdout)
+            for listing in ("qdisc", "class"):
+                statistics = await asyncio.to_thread(
+                    subprocess.run,
+                    ["tc", "-s", listing, "show", "dev", "eth0"],
+                    capture_output=True,
+                    text=True,
+                    preexec_fn=lambda: enter_netns(self.netns(host)),
+                )
+                self.shaping_report += qdisc_effects(statistics.stdout)
             await asyncio.to_thread(
                 subprocess.run,
                 ["tc", "qdisc", "del", "dev", "eth0", "root"],
@@ -335,8 +415,8 @@ class NetnsCluster(BaseCluster):
 class KernelFaults:
     """The network faults of the --netns mode: nftables drop rules on the switch, and
     delay, reordering and duplication of what the primary sends: tc netem on its eth0 when
-    `netem` (the kernel has sch_netem), else tc tbf, tc htb with nftables marks, and
-    nftables `dup` (see the module's docstring). A seed draws the same schedule either way."""
+    the kernel has sch_netem, else tc tbf, tc htb with nftables marks, and nftables `dup`
+    (see the module's docstring; `Shaping`). A seed draws the same schedule either way."""
 
     WEIGHTS = {
         "partition-primary": 2,
@@ -359,17 +439,19 @@ class KernelFaults:
         "flapping-link": "one link cut and healed every 100-400 ms for 2-5 s",
         "lossy-link": "one link drops 5-40% of its packets at random (nft numgen), both directions, for 2-5 s",
         "delay": "what the primary sends delayed 20-200 ms for 2-5 s: tc netem delay D (+-25%); without netem a "
-        "slow link, tc tbf at 0.5-4 Mbit/s whose queue holds packets up to D and drops beyond",
+        "slow link, tc tbf at 256 kbit/s-1 Mbit/s with a 4 KB burst, whose queue holds packets up to D and drops "
+        "beyond",
         "reorder": "what the primary sends reordered for 2-5 s: tc netem delay 10ms, 25% of it not; without netem "
-        "25% of it (nftables numgen) through a tc htb lane at 256 kbit/s with a 20-packet queue",
+        "25% of it (nftables numgen) through a tc htb lane at 64 kbit/s with a 10-packet queue; the report counts "
+        "the segments the other hosts received out of order (TcpExt TCPOFOQueue)",
         "duplicate": "5-30% of what the primary sends duplicated for 2-5 s: tc netem duplicate; without netem "
         "nftables dup at its switch port",
     }
 
-    def __init__(self, cluster: NetnsCluster, netem: bool):
+    def __init__(self, cluster: NetnsCluster, shaping: Shaping):
         self.cluster = cluster
         self.network = cluster.network
-        self.netem = netem
+        self.shaping = shaping
 
     @classmethod
     def weights(cls) -> dict[str, int]:
@@ -386,20 +468,26 @@ class KernelFaults:
     async def inject(self, kind: str, aim: Aim, draws: Draws) -> str:
         before = self.network.dropped_total
         duplicated_before = self.network.duplicated_total
-        if kind in ("delay", "reorder", "duplicate"):
-            what, lasting = await self.shape(kind, aim, draws)
-        else:
-            what, lasting = await self.drop(kind, aim, draws)
+        receivers = [host for host in self.network.addresses if host != aim.primary.host]
+        out_of_order_before = await self.network.out_of_order(receivers)
+        # Set up inside the try: a fault that fails half made is removed too.
         try:
+            if kind in ("delay", "reorder", "duplicate"):
+                what, lasting = await self.shape(kind, aim, draws)
+            else:
+                what, lasting = await self.drop(kind, aim, draws)
             await self.hold(kind, lasting, aim, draws)
             during = await self.cluster.view()
         finally:
             await self.network.heal()
+        out_of_order = await self.network.out_of_order(receivers) - out_of_order_before
         dropped = self.network.dropped_total - before
         duplicated = self.network.duplicated_total - duplicated_before
         seen = f"view {during['viewnum']}, primary {self.name_at(during.get('primary'))}" if during else "no view"
         counts = f"{dropped} packets dropped by nftables" + (f", {duplicated} duplicated" if kind == "duplicate" else "")
         counts += "".join(f"; {effect}" for effect in self.network.shaping_report)
+        if kind in ("delay", "reorder", "duplicate"):
+            counts += f"; the other hosts received {out_of_order} TCP segments out of order"
         return f"{what} for {lasting:.1f} s: {counts}; struck in {aim.where}; at its end {seen}"
 
     def name_at(self, advertised: str | None) -> str:
@@ -435,7 +523,7 @@ class KernelFaults:
         host = aim.primary.host
         delay = 20 + round(draws.second * 180)
         percent = 5 + round(draws.second * 25)
-        if self.netem:
+        if self.shaping.netem:
             qdisc = {
                 "delay": ["netem", "delay", f"{delay}ms", f"{delay // 4}ms"],
                 "reorder": ["netem", "delay", "10ms", "reorder", "25%", "50%"],
@@ -443,14 +531,15 @@ class KernelFaults:
             }[kind]
             await self.network.shape(host, qdisc)
             return f"{' '.join(qdisc)} on {host}'s eth0", lasting
+        if kind in self.shaping.unavailable:
+            raise FaultSkipped(f"{kind} without netem cannot be made in this kernel ({self.shaping.unavailable[kind]})")
         if kind == "delay":
-            rate = f"{512 * (1 + int(draws.third * 8))}kbit"
-            qdisc = ["tbf", "rate", rate, "burst", "16kb", "latency", f"{delay}ms"]
+            qdisc = Network.slow_link(delay, f"{256 * (1 + int(draws.third * 4))}kbit")
             await self.network.shape(host, qdisc)
             return f"slow link: {' '.join(qdisc)} on {host}'s eth0", lasting
         if kind == "reorder":
-            await self.network.slow_lane(host, 25, "256kbit", 20)
-            return f"slow lane: 25% of what {host} sends through htb rate 256kbit, pfifo limit 20", lasting
+            await self.network.slow_lane(host, 25, "64kbit", 10)
+            return f"slow lane: 25% of what {host} sends through htb rate 64kbit, pfifo limit 10", lasting
         await self.network.duplicate(host, percent)
         return f"nft dup to br0 of {percent}% of the frames {host} sends", lasting
 
