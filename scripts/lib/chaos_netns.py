@@ -312,9 +312,12 @@ class Network:
         netns = self.netns(host)
         self.shaped.add(host)
         self.laned.add(host)
-        await asyncio.to_thread(
-            lambda: [run(argv, netns, stdin) for argv, stdin in self.slow_lane_commands("eth0", percent, rate, packets)]
-        )
+
+        def build() -> None:
+            for argv, stdin in self.slow_lane_commands("eth0", percent, rate, packets):
+                run(argv, netns, stdin)
+
+        await asyncio.to_thread(build)
 
     async def duplicate(self, host: str, percent: int) -> None:
         """`percent`% of the frames `host` sends, at random, also sent through the bridge a
@@ -468,11 +471,13 @@ class KernelFaults:
     async def inject(self, kind: str, aim: Aim, draws: Draws) -> str:
         before = self.network.dropped_total
         duplicated_before = self.network.duplicated_total
-        receivers = [host for host in self.network.addresses if host != aim.primary.host]
+        shaped = kind in ("delay", "reorder", "duplicate")
+        # Only what delays, reorders or duplicates packets is judged by what arrived out of order.
+        receivers = [host for host in self.network.addresses if host != aim.primary.host] if shaped else []
         out_of_order_before = await self.network.out_of_order(receivers)
         # Set up inside the try: a fault that fails half made is removed too.
         try:
-            if kind in ("delay", "reorder", "duplicate"):
+            if shaped:
                 what, lasting = await self.shape(kind, aim, draws)
             else:
                 what, lasting = await self.drop(kind, aim, draws)
@@ -486,7 +491,7 @@ class KernelFaults:
         seen = f"view {during['viewnum']}, primary {self.name_at(during.get('primary'))}" if during else "no view"
         counts = f"{dropped} packets dropped by nftables" + (f", {duplicated} duplicated" if kind == "duplicate" else "")
         counts += "".join(f"; {effect}" for effect in self.network.shaping_report)
-        if kind in ("delay", "reorder", "duplicate"):
+        if shaped:
             counts += f"; the other hosts received {out_of_order} TCP segments out of order"
         return f"{what} for {lasting:.1f} s: {counts}; struck in {aim.where}; at its end {seen}"
 
