@@ -423,8 +423,11 @@ extension ServerCore {
                 if let sentAt = pipeline.settled.sentAt(seq) {
                     readLease.extend(sentAt: sentAt, by: config.leaseRunsFor)
                 }
-                releaseHeld(&effects)
+                // The next batch first: the backup's turn (apply, log, sync) is what the
+                // requests in it wait for, and it need not wait behind this batch's
+                // replies, which the driver writes in effect order.
                 flush(&effects)
+                releaseHeld(&effects)
                 drainDeferred(&effects)
             }
         case .chunk(let viewnum, let transferID, let index, let round):

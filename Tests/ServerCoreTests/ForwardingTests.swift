@@ -193,6 +193,30 @@ final class ForwardingTests: XCTestCase {
         XCTAssertEqual(h["b"].store, h["p"].store)
     }
 
+    /// The next batch is what the requests gathered behind the acknowledged one wait for:
+    /// it leaves before that batch's replies, which the driver writes in effect order.
+    func testAnAcknowledgementSendsTheGatheredBatchBeforeReleasingReplies() {
+        let h = Harness(["p", "b"]) { $0.pipelineAfterUpdates = 256 }
+        h.bootPair()
+        let first = h.request("p", .put, "k1", "1", client: 1)
+        let gathered = h.request("p", .put, "k2", "2", client: 2)
+        h.deliverToBackup()
+        let effects = h.deliverToPrimary()
+        let send = effects.firstIndex {
+            if case .sendToBackup = $0 { return true }
+            return false
+        }
+        let reply = effects.firstIndex {
+            if case .reply(let token, _) = $0 { return token == first }
+            return false
+        }
+        XCTAssertNotNil(send, "the acknowledgement sends the gathered batch")
+        XCTAssertNotNil(reply, "and releases the first put's reply")
+        if let send, let reply { XCTAssertLessThan(send, reply, "the batch leaves before the reply") }
+        h.settle()
+        XCTAssertEqual(h.replyOrder, [first, gathered])
+    }
+
     func testUpdatesGatheredForABackupThatIsReplacedReachTheNextOneByTransferOnly() {
         let h = Harness(["p", "b", "c"]) { $0.pipelineAfterUpdates = 256 }
         h.bootPair()
