@@ -129,20 +129,39 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     public func create(_ name: String) throws -> Int32 {
-        let fd = open(full(name), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
+        // Not O_APPEND: Linux's pwrite(2) would ignore its offset (a log's records go over
+        // the zeros prepared ahead of them). A file written in order ends where it is written.
+        let fd = open(full(name), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw failure("cannot create", name) }
         return fd
     }
 
     public func openForAppend(_ name: String) throws -> Int32 {
-        let fd = open(full(name), O_WRONLY | O_APPEND | O_CLOEXEC)
+        let fd = open(full(name), O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw failure("cannot open", name) }
+        guard lseek(fd, 0, SEEK_END) >= 0 else {
+            let error = failure("cannot seek to the end of", name)
+            _ = Glibc.close(fd)
+            throw error
+        }
         return fd
     }
 
     public func write(_ handle: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        try writeWithinSpace(bytes) { Glibc.write(handle, $0, $1) }
+    }
+
+    public func write(_ handle: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        guard let base = bytes.baseAddress else { return }
+        try writeWithinSpace(bytes) { Glibc.pwrite(handle, $0, $1, off_t(offset + ($0 - base))) }
+    }
+
+    /// `writeAll` through `write`, which a limit set by `limitSpaceForTests` cuts short.
+    private func writeWithinSpace(
+        _ bytes: UnsafeRawBufferPointer, _ write: (UnsafeRawPointer, Int) -> Int
+    ) throws {
         guard spaceForTests.load(ordering: .relaxed) >= 0 else {
-            return try Self.writeAll(bytes, in: path) { Glibc.write(handle, $0, $1) }
+            return try Self.writeAll(bytes, in: path, write)
         }
         try Self.writeAll(bytes, in: path) { pointer, count in
             let space = spaceForTests.load(ordering: .relaxed)
@@ -150,7 +169,7 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
                 errno = ENOSPC
                 return -1
             }
-            let written = Glibc.write(handle, pointer, space < 0 ? count : min(count, space))
+            let written = write(pointer, space < 0 ? count : min(count, space))
             if space > 0, written > 0 { spaceForTests.store(space - written, ordering: .relaxed) }
             return written
         }

@@ -141,7 +141,9 @@ public final class ServerNode: @unchecked Sendable {
         if let path = configuration.dataDirectory {
             // Recovery reads and checks every file: off the event loop, before serving.
             storage = try await NIOThreadPool.singleton.runIfActive {
-                let engine = StorageEngine(fileSystem: try POSIXDataDirectory(path: path), policy: configuration.fsync)
+                let engine = StorageEngine(
+                    fileSystem: try POSIXDataDirectory(path: path), policy: configuration.fsync,
+                    preparedSpace: StorageEngine<POSIXDataDirectory>.defaultPreparedSpace)
                 let opening = try engine.open(
                     start: ServerStart(
                         incarnation: configuration.incarnation, bootID: POSIXDataDirectory.bootID(),

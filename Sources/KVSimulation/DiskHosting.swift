@@ -23,7 +23,8 @@ extension Simulation {
     ) -> (engine: StorageEngine<SimulatedDisk>, opening: StorageEngine<SimulatedDisk>.Opening)? {
         let settings = diskSettings!
         let disk = server.disk!
-        let engine = StorageEngine(fileSystem: disk, policy: settings.policy)
+        let engine = StorageEngine(
+            fileSystem: disk, policy: settings.policy, preparedSpace: StorageEngine<SimulatedDisk>.defaultPreparedSpace)
         let start = ServerStart(incarnation: server.processIncarnation, bootID: server.bootID, policy: settings.policy)
         // Now and then the machine crashes again while recovery cuts a torn tail, sets
         // damaged files aside or starts the log: the next start must cope with what it left.

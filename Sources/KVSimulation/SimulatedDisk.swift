@@ -130,6 +130,19 @@ final class SimulatedDisk: StorageFileSystem {
         inodes[handle.inode]!.bytes += bytes
     }
 
+    /// A log's records, at its end: this disk leaves `prepare` undone, so no file has
+    /// zeros to write over.
+    func write(_ handle: Handle, _ raw: UnsafeRawBufferPointer, at offset: Int) throws {
+        guard offset == inodes[handle.inode]!.bytes.count else {
+            throw DiskError(description: "a write at \(offset) of a file of \(inodes[handle.inode]!.bytes.count) bytes")
+        }
+        try write(handle, raw)
+    }
+
+    /// Not modelled: a file system may leave it undone, and the engine must work as well
+    /// without it (the prepared zeros are tested over `MemoryFileSystem` and real files).
+    func prepare(_ handle: Handle, at offset: Int, count: Int) throws {}
+
     func sync(_ handle: Handle) throws {
         try reachCrashPoint()
         if let dropsPages = nextSyncFails {

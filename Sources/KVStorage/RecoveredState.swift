@@ -29,6 +29,10 @@ public struct RecoveredState: Sendable {
     /// written under `everysec` or `no`, lost in a reboot (what the damage looked like):
     /// the fsync policy never promised it, and the claim is void anyway.
     public var lostUnsyncedTail: String?
+    /// Where the last log's valid prefix is followed by zeros only, to its end: the room
+    /// prepared ahead of the records, or a last write none of whose bytes reached the disk.
+    /// Nothing there was ever a record: the file is cut there without a copy.
+    public var preparedSpace: LogFilePosition?
     /// The last log and the length of its valid prefix (the torn tail's offset, if there
     /// is one), where the writer continues; nil when the manifest names no log.
     public var lastLogEnd: LogFilePosition?

@@ -113,7 +113,7 @@ private struct Replay {
         state = RecoveredState(
             store: KeyValueStore(), duplicates: DuplicateTable(capacity: duplicateCapacity), lastLSN: 0, claim: nil,
             lastStart: nil, claimStart: nil, rebootedSinceClaim: false, manifest: manifest, tornTail: nil,
-            lostUnsyncedTail: nil, lastLogEnd: nil,
+            lostUnsyncedTail: nil, preparedSpace: nil, lastLogEnd: nil,
             unreferencedFiles: [], temporaryFiles: [], failedRuns: [], failureMarkerUnreadable: false, snapshotKeys: 0,
             logRecordsReplayed: 0, bytesRead: 0)
     }
@@ -201,7 +201,12 @@ private struct Replay {
                         reason: "the log ends in a write cut short, yet a later log follows it, so that write had "
                             + "been synced")
                 }
-                state.tornTail = LogFilePosition(file: name, offset: offset)
+                let onlyZeros = bytes.withUnsafeBytes { ZeroBytes.allZero($0, offset..<$0.count) }
+                if onlyZeros {
+                    state.preparedSpace = LogFilePosition(file: name, offset: offset)
+                } else {
+                    state.tornTail = LogFilePosition(file: name, offset: offset)
+                }
             case .damaged(let offset, let reason):
                 // The start record of the process that wrote this tail is in the prefix
                 // (every process writes one, synced, before anything else).

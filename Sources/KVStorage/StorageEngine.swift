@@ -30,10 +30,22 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     public private(set) var snapshotBytes = 0
     /// Bytes appended to logs since the process started (records and their framing).
     public private(set) var bytesAppended = 0
+    /// Under `always`: how far ahead of the records the log's file is extended with zeros
+    /// (docs/STORAGE.md, "Prepared space"); 0 for none.
+    public let preparedSpace: Int
+    /// Where the written log's file ends: its records, then the zeros prepared after them.
+    private var logFileEnd = 0
+    /// After a preparation refused for want of space, none is tried before the log reaches
+    /// this size.
+    private var prepareAgainAt = 0
 
-    public init(fileSystem: FileSystem, policy: FsyncPolicy) {
+    /// Room a kv-server prepares ahead of its log's records under `always`.
+    public static var defaultPreparedSpace: Int { 1 << 20 }
+
+    public init(fileSystem: FileSystem, policy: FsyncPolicy, preparedSpace: Int = 0) {
         self.fileSystem = fileSystem
         self.policy = policy
+        self.preparedSpace = policy == .always ? preparedSpace : 0
     }
 
     /// Bytes of the logs after the snapshot in force: what a restart replays.
@@ -109,6 +121,10 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             manifest = state.manifest
             let generations = state.manifest.logs.map(\.generation) + [state.manifest.snapshot?.generation ?? 0]
             nextGeneration = generations.max()! + 1
+            if let prepared = state.preparedSpace {
+                // Zeros only: the next write prepares room again.
+                try fileSystem.truncate(prepared.file, to: prepared.offset)
+            }
             if let torn = state.tornTail {
                 let copy = "\(torn.file).torn-\(state.lastLSN)"
                 try fileSystem.writeFile(copy, [try fileSystem.contents(of: torn.file) ?? []])
@@ -131,6 +147,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             for reference in state.manifest.logs {
                 logSizes[reference.generation] = fileSystem.size(of: reference.fileName) ?? 0
             }
+            logFileEnd = state.manifest.logs.last.map { logSizes[$0.generation]! } ?? 0
             snapshotBytes = state.manifest.snapshot.flatMap { fileSystem.size(of: $0.fileName) } ?? 0
             if let last = state.manifest.logs.last {
                 log = try fileSystem.openForAppend(last.fileName)
@@ -267,17 +284,50 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     public func append(_ records: EncodedRecords) throws {
         guard !records.isEmpty, let log, let current = manifest.logs.last else { return }
         precondition(records.firstLSN == lastWritten + 1, "LSN \(records.firstLSN) appended after \(lastWritten)")
+        let end = logSizes[current.generation, default: 0]
+        try prepare(log, current, forWriting: records.byteCount, at: end)
         do {
-            try records.seal { try fileSystem.write(log, $0) }
+            try records.seal { try fileSystem.write(log, $0, at: end) }
         } catch let full as DiskFull {
             // Part of the write may have gone through before the space ran out: no partial
             // record may stay, as the next write would follow it. Cutting needs no space.
-            try fileSystem.truncate(current.fileName, to: logSizes[current.generation, default: 0])
+            try fileSystem.truncate(current.fileName, to: end)
+            logFileEnd = end
             throw full
         }
         lastWritten = records.lastLSN
         logSizes[current.generation, default: 0] += records.byteCount
+        logFileEnd = max(logFileEnd, end + records.byteCount)
         bytesAppended += records.byteCount
+    }
+
+    /// Extends the log's file with zeros when a write of `count` bytes at `end` would leave
+    /// less than half of `preparedSpace` after it: the write's own sync then carries the
+    /// new size, once per `preparedSpace` bytes instead of once per write. Refused for want
+    /// of space, the zeros that went in are cut and preparing waits; the records still go.
+    private func prepare(
+        _ log: FileSystem.Handle, _ current: Manifest.LogReference, forWriting count: Int, at end: Int
+    ) throws {
+        guard preparedSpace > 0, logFileEnd < end + count + preparedSpace / 2, end >= prepareAgainAt else { return }
+        let from = max(logFileEnd, end)
+        do {
+            try fileSystem.prepare(log, at: from, count: end + count + preparedSpace - from)
+            logFileEnd = end + count + preparedSpace
+        } catch is DiskFull {
+            try fileSystem.truncate(current.fileName, to: end)
+            logFileEnd = end
+            prepareAgainAt = end + preparedSpace
+        }
+    }
+
+    /// Cuts the zeros prepared after the written log's records, synced: before the log
+    /// stops being the last, as only the last may end in zeros (docs/STORAGE.md).
+    private func cutPreparedSpace() throws {
+        guard let current = manifest.logs.last else { return }
+        let end = logSizes[current.generation, default: 0]
+        guard logFileEnd > end else { return }
+        try fileSystem.truncate(current.fileName, to: end)
+        logFileEnd = end
     }
 
     /// fdatasync of the log: everything written is on disk.
@@ -311,6 +361,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     public func beginSnapshot(lsn: UInt64) throws -> UInt64 {
         precondition(lsn == lastWritten, "a snapshot at \(lsn) begun with records up to \(lastWritten) written")
         try sync()
+        try cutPreparedSpace()
         let next = try createLog(firstLSN: lsn + 1)
         do {
             try writeManifest(snapshot: manifest.snapshot, logs: manifest.logs + [next.reference])
@@ -485,6 +536,8 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         if let log { fileSystem.close(log) }
         log = new.handle
         logSizes[new.reference.generation] = new.headerBytes
+        logFileEnd = new.headerBytes
+        prepareAgainAt = 0
     }
 
     /// Throws `DiskFull` with the temporary it began removed, and the manifest unchanged.

@@ -16,6 +16,15 @@ public protocol StorageFileSystem: DataDirectoryReader {
     func openForAppend(_ name: String) throws -> Handle
     /// Appends all of `bytes` (as many write(2) calls as it takes).
     func write(_ handle: Handle, _ bytes: UnsafeRawBufferPointer) throws
+    /// Writes all of `bytes` at `offset`, at most the file's size (pwrite(2)): a log's
+    /// records, at its end or over the zeros `prepare` wrote there.
+    func write(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws
+    /// Writes `count` zero bytes at `offset`, the file's size, not synced: room for
+    /// records that then change the file's size no more, so that their fdatasync has only
+    /// data to flush (ext4 commits a new size through its journal, an overwrite not). A
+    /// file system may do nothing (the simulator's disk does not model it). Refused for
+    /// want of space: `DiskFull`, whatever part went in staying as zeros.
+    func prepare(_ handle: Handle, at offset: Int, count: Int) throws
     /// fdatasync: the file's data (and the size needed to read it) is on disk.
     func sync(_ handle: Handle) throws
     func close(_ handle: Handle)
@@ -38,6 +47,18 @@ public protocol StorageFileSystem: DataDirectoryReader {
 extension StorageFileSystem {
     public func write(_ handle: Handle, _ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write(handle, $0) }
+    }
+
+    /// Zeros written in pieces of `ZeroBytes.piece`.
+    public func prepare(_ handle: Handle, at offset: Int, count: Int) throws {
+        var done = 0
+        while done < count {
+            let length = min(ZeroBytes.piece.count, count - done)
+            try ZeroBytes.piece.withUnsafeBytes {
+                try write(handle, UnsafeRawBufferPointer(rebasing: $0[..<length]), at: offset + done)
+            }
+            done += length
+        }
     }
 
     /// Writes `chunks` to a new file `name` and syncs it, replacing any leftover of a

@@ -1,6 +1,10 @@
 /// Whether stretches of a file are all zeros: what a write that never reached the disk
-/// leaves behind (docs/STORAGE.md, "Torn tail or damage").
-enum ZeroBytes {
+/// leaves behind (docs/STORAGE.md, "Torn tail or damage"), and the space prepared ahead of
+/// a log's records ("Prepared space").
+public enum ZeroBytes {
+    /// 64 KiB of zeros, for `StorageFileSystem.prepare`.
+    public static let piece = [UInt8](repeating: 0, count: 64 << 10)
+
     static func allZero(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
         var index = range.lowerBound
         while index + 8 <= range.upperBound {

@@ -181,11 +181,13 @@ final class DurableServerTests: XCTestCase {
         let (cluster, written, scratch) = try await durablePair(keys: 100)
         await cluster.kill(0)
         await cluster.kill(1)
-        // A bit flip in the middle of the primary's log: synced data, not a torn write.
+        // A bit flip in the middle of the primary's log records (not in the zeros prepared
+        // after them): synced data, not a torn write.
         let directory = scratch + "/s0"
         let log = try FileManager.default.contentsOfDirectory(atPath: directory).first { $0.hasPrefix("log-") }!
         var bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + log))
-        bytes[bytes.count / 2] ^= 0x10
+        let recordsEnd = try XCTUnwrap(bytes.lastIndex { $0 != 0 }) + 1
+        bytes[recordsEnd / 2] ^= 0x10
         try bytes.write(to: URL(fileURLWithPath: directory + "/" + log))
 
         try await cluster.restart(0)

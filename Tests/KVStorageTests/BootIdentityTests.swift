@@ -99,6 +99,12 @@ final class BootTestDataDirectory: StorageFileSystem {
 
     func write(_ handle: String, _ bytes: UnsafeRawBufferPointer) throws { files[handle, default: []] += bytes }
 
+    func write(_ handle: String, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        let overwritten = min(bytes.count, files[handle]!.count - offset)
+        files[handle]!.replaceSubrange(offset..<offset + overwritten, with: bytes.prefix(overwritten))
+        files[handle]! += bytes.dropFirst(overwritten)
+    }
+
     func sync(_ handle: String) throws {}
 
     func close(_ handle: String) {}

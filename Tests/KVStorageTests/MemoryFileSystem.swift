@@ -50,11 +50,51 @@ final class MemoryFileSystem: StorageFileSystem {
             }
             spaceLeft = space - bytes.count
         }
-        let length = files[handle.name]!.count
-        if case .log = DataFileName(handle.name), length > synced[handle.name] ?? 0 {
-            writesAfterUnsyncedWrites.append("\(handle.name): synced \(synced[handle.name] ?? 0), written \(length)")
-        }
+        noteWrite(handle.name, at: files[handle.name]!.count)
         files[handle.name]! += bytes
+    }
+
+    /// Files written since their last sync.
+    private var unsynced: Set<String> = []
+
+    private func noteWrite(_ name: String, at offset: Int) {
+        if case .log = DataFileName(name), unsynced.contains(name) {
+            writesAfterUnsyncedWrites.append("\(name): synced \(synced[name] ?? 0), written at \(offset)")
+        }
+        unsynced.insert(name)
+    }
+
+    /// Zeros at the end, all or none of them if they do not fit (not a write of records:
+    /// `writesAfterUnsyncedWrites` does not count it).
+    func prepare(_ handle: Handle, at offset: Int, count: Int) throws {
+        precondition(offset == files[handle.name]!.count, "zeros prepared at \(offset), not at the end")
+        if let space = spaceLeft {
+            guard count <= space else { throw DiskFull("no space left on device") }
+            spaceLeft = space - count
+        }
+        files[handle.name]! += [UInt8](repeating: 0, count: count)
+    }
+
+    /// Writes within the file or at its end (over zeros `prepare` wrote), under the same
+    /// limit of space.
+    func write(_ handle: Handle, _ raw: UnsafeRawBufferPointer, at offset: Int) throws {
+        let length = files[handle.name]!.count
+        precondition(offset <= length, "a write at \(offset) of a file of \(length) bytes")
+        var bytes = [UInt8](raw)
+        var full = false
+        if let space = spaceLeft, offset + bytes.count > length {
+            let growth = offset + bytes.count - length
+            if growth > space {
+                bytes.removeLast(growth - space)
+                full = true
+            }
+            spaceLeft = space - min(growth, space)
+        }
+        noteWrite(handle.name, at: offset)
+        let overwritten = min(bytes.count, length - offset)
+        files[handle.name]!.replaceSubrange(offset..<offset + overwritten, with: bytes.prefix(overwritten))
+        files[handle.name]! += bytes.dropFirst(overwritten)
+        if full { throw DiskFull("no space left on device") }
     }
 
     /// Set: every fdatasync fails (an I/O error), as on a failing disk.
@@ -65,6 +105,7 @@ final class MemoryFileSystem: StorageFileSystem {
     func sync(_ handle: Handle) throws {
         if syncsFail { throw SyncFailure() }
         synced[handle.name] = files[handle.name]!.count
+        unsynced.remove(handle.name)
     }
     func close(_ handle: Handle) {}
 
@@ -86,6 +127,7 @@ final class MemoryFileSystem: StorageFileSystem {
         guard let bytes = files[name] else { throw Missing(name: name) }
         files[name] = Array(bytes.prefix(length))
         synced[name] = min(length, bytes.count)
+        unsynced.remove(name)
     }
 
     func makeSubdirectory(_ name: String) throws { operations.append("mkdir \(name)") }

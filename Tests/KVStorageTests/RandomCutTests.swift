@@ -64,11 +64,16 @@ final class RandomCutTests: XCTestCase {
         XCTAssertEqual(state.duplicates.entriesInOrder(), expected.duplicates.entriesInOrder(), context)
         XCTAssertEqual(state.claim, fixture.claim(through: state.lastLSN), context)
         XCTAssertEqual(state.lastStart, fixture.start(through: state.lastLSN), context)
-        // The writer goes on where the valid prefix ends; a tear is cut there.
+        // The writer goes on where the valid prefix ends; a tear is cut there, after a copy
+        // is kept, and zeros only (which look like prepared space) without one.
         let end = state.lastLogEnd?.offset ?? -1
-        XCTAssertEqual(state.tornTail.map(\.offset) ?? bytes.count, end, context)
+        XCTAssertNil(state.tornTail != nil && state.preparedSpace != nil ? "both" : nil, context)
+        let cut = state.tornTail ?? state.preparedSpace
+        XCTAssertEqual(cut.map(\.offset) ?? bytes.count, end, context)
         if end < bytes.count {
-            XCTAssertEqual(state.tornTail?.file, history.log.fileName, context)
+            XCTAssertEqual(cut?.file, history.log.fileName, context)
+            let onlyZeros = bytes[end...].allSatisfy { $0 == 0 }
+            XCTAssertEqual(state.preparedSpace != nil, onlyZeros, context)
         }
     }
 
