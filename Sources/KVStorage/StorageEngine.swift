@@ -121,9 +121,14 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
             manifest = state.manifest
             let generations = state.manifest.logs.map(\.generation) + [state.manifest.snapshot?.generation ?? 0]
             nextGeneration = generations.max()! + 1
+            var zerosCut: String?
             if let prepared = state.preparedSpace {
-                // Zeros only: the next write prepares room again.
+                // Zeros only: the next write prepares room again. Said in the report, as
+                // they may also be writes that never reached the disk (under `everysec` and
+                // `no`, acknowledged ones, which the claim's rules account for).
+                let bytes = (fileSystem.size(of: prepared.file) ?? prepared.offset) - prepared.offset
                 try fileSystem.truncate(prepared.file, to: prepared.offset)
+                zerosCut = "\(bytes) bytes of zeros after the last record of \(prepared.file) cut"
             }
             if let torn = state.tornTail {
                 let copy = "\(torn.file).torn-\(state.lastLSN)"
@@ -183,6 +188,7 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
                 "recovered \(state.store.count) keys up to LSN \(state.lastLSN) (\(state.snapshotKeys) from the "
                 + "snapshot, \(state.logRecordsReplayed) log records), \(claimText)"
                 + (tornTail.map { "; a torn last record was cut off in \($0)" } ?? "")
+                + (zerosCut.map { "; \($0)" } ?? "")
         }
         // The start record, synced: from here on everything earlier is on disk too.
         try append([LogEntry(lsn: recovered.lastLSN + 1, record: .start(start))])
@@ -309,13 +315,17 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
         _ log: FileSystem.Handle, _ current: Manifest.LogReference, forWriting count: Int, at end: Int
     ) throws {
         guard preparedSpace > 0, logFileEnd < end + count + preparedSpace / 2, end >= prepareAgainAt else { return }
-        let from = max(logFileEnd, end)
+        let size = max(logFileEnd, end)
+        // Not where the records go next: they fill that at once (a gap reads as zeros).
+        let from = max(size, end + count)
         do {
             try fileSystem.prepare(log, at: from, count: end + count + preparedSpace - from)
             logFileEnd = end + count + preparedSpace
         } catch is DiskFull {
-            try fileSystem.truncate(current.fileName, to: end)
-            logFileEnd = end
+            // Back to the size before: zeros already there still take records without
+            // asking the disk for space.
+            try fileSystem.truncate(current.fileName, to: size)
+            logFileEnd = size
             prepareAgainAt = end + preparedSpace
         }
     }

@@ -19,7 +19,8 @@ public protocol StorageFileSystem: DataDirectoryReader {
     /// Writes all of `bytes` at `offset`, at most the file's size (pwrite(2)): a log's
     /// records, at its end or over the zeros `prepare` wrote there.
     func write(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws
-    /// Writes `count` zero bytes at `offset`, the file's size, not synced: room for
+    /// Writes `count` zero bytes at `offset`, at or past the file's size (a gap between
+    /// reads as zeros too), not synced: room for
     /// records that then change the file's size no more, so that their fdatasync has only
     /// data to flush (ext4 commits a new size through its journal, an overwrite not). A
     /// file system may do nothing (the simulator's disk does not model it). Refused for

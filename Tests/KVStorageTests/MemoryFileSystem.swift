@@ -64,16 +64,21 @@ final class MemoryFileSystem: StorageFileSystem {
         unsynced.insert(name)
     }
 
-    /// Zeros at the end, all or none of them if they do not fit (not a write of records:
-    /// `writesAfterUnsyncedWrites` does not count it).
+    /// Zeros at or past the end (a gap is zeros too), as many as fit, then `DiskFull` if not
+    /// all did (not a write of records: `writesAfterUnsyncedWrites` does not count it).
     func prepare(_ handle: Handle, at offset: Int, count: Int) throws {
-        precondition(offset == files[handle.name]!.count, "zeros prepared at \(offset), not at the end")
-        if let space = spaceLeft {
-            guard count <= space else { throw DiskFull("no space left on device") }
-            spaceLeft = space - count
-        }
-        files[handle.name]! += [UInt8](repeating: 0, count: count)
+        let length = files[handle.name]!.count
+        precondition(offset >= length, "zeros prepared at \(offset), inside a file of \(length) bytes")
+        prepareCalls += 1
+        let growth = offset + count - length
+        let fitting = min(growth, spaceLeft ?? growth)
+        spaceLeft = spaceLeft.map { $0 - fitting }
+        files[handle.name]! += [UInt8](repeating: 0, count: fitting)
+        if fitting < growth { throw DiskFull("no space left on device") }
     }
+
+    /// Calls of `prepare`.
+    var prepareCalls = 0
 
     /// Writes within the file or at its end (over zeros `prepare` wrote), under the same
     /// limit of space.
@@ -126,6 +131,8 @@ final class MemoryFileSystem: StorageFileSystem {
     func truncate(_ name: String, to length: Int) throws {
         guard let bytes = files[name] else { throw Missing(name: name) }
         files[name] = Array(bytes.prefix(length))
+        // A cut gives its space back, as on a disk.
+        spaceLeft = spaceLeft.map { $0 + max(0, bytes.count - length) }
         synced[name] = min(length, bytes.count)
         unsynced.remove(name)
     }

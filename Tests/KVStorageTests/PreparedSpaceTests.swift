@@ -89,20 +89,35 @@ final class PreparedSpaceTests: XCTestCase {
         XCTAssertEqual(opening.recovered.store.count, 15)
     }
 
-    /// No room for the zeros: the records still go in, and no preparing is tried again
-    /// before the log has grown by the room asked for.
+    /// No room for all the zeros: those that went in are cut (a compaction would otherwise
+    /// leave them ending an earlier log), the records still go in, and no preparing is
+    /// tried again before the log has grown by the room asked for.
     func testWithoutSpaceForTheZerosTheRecordsStillGoIn() throws {
         let fileSystem = MemoryFileSystem()
-        // Enough for the directory's first files and a few records, not for the zeros.
+        // Enough for the directory's first files, a few records and part of the zeros.
         fileSystem.spaceLeft = room / 2
         let engine = try open(fileSystem, 1)
+        XCTAssertEqual(fileSystem.prepareCalls, 1)
+        XCTAssertEqual(fileSystem.size(of: logName), written(engine), "the zeros that went in are cut")
         try write(engine, from: 2, count: 5)
+        XCTAssertEqual(fileSystem.prepareCalls, 1, "tried again before the log grew by the room")
         XCTAssertEqual(fileSystem.size(of: logName), written(engine), "no zeros")
+        _ = try engine.beginSnapshot(lsn: 6)
         fileSystem.spaceLeft = nil
         let restarted = StorageEngine(fileSystem: fileSystem, policy: .always, preparedSpace: room)
         let opening = try restarted.open(start: start(2), duplicateCapacity: 10, setAsideName: "damaged")
         XCTAssertEqual(opening.recovered.store.count, 5)
-        XCTAssertNil(opening.damage)
+        XCTAssertNil(opening.damage, opening.report)
+    }
+
+    func testTheReportSaysHowManyZerosWereCut() throws {
+        let fileSystem = MemoryFileSystem()
+        let first = try open(fileSystem, 1)
+        try write(first, from: 2, count: 3)
+        let zeros = try XCTUnwrap(fileSystem.size(of: logName)) - written(first)
+        let second = StorageEngine(fileSystem: fileSystem, policy: .always, preparedSpace: room)
+        let opening = try second.open(start: start(2), duplicateCapacity: 10, setAsideName: "damaged")
+        XCTAssertTrue(opening.report.contains("\(zeros) bytes of zeros after the last record"), opening.report)
     }
 
     func testOtherPoliciesPrepareNothing() throws {
