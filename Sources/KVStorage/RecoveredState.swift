@@ -30,8 +30,9 @@ public struct RecoveredState: Sendable {
     /// the fsync policy never promised it, and the claim is void anyway.
     public var lostUnsyncedTail: String?
     /// Where the last log's valid prefix is followed by zeros only, to its end: the room
-    /// prepared ahead of the records, or a last write none of whose bytes reached the disk.
-    /// Nothing there was ever a record: the file is cut there without a copy.
+    /// prepared ahead of the records, or writes none of whose bytes reached the disk (the
+    /// last under `always`, any unsynced ones under `everysec` and `no`). No record is
+    /// there to keep: the file is cut there without a copy.
     public var preparedSpace: LogFilePosition?
     /// The last log and the length of its valid prefix (the torn tail's offset, if there
     /// is one), where the writer continues; nil when the manifest names no log.

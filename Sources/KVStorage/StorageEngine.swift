@@ -310,7 +310,8 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// Extends the log's file with zeros when a write of `count` bytes at `end` would leave
     /// less than half of `preparedSpace` after it: the write's own sync then carries the
     /// new size, once per `preparedSpace` bytes instead of once per write. Refused for want
-    /// of space, the zeros that went in are cut and preparing waits; the records still go.
+    /// of space, the file is cut back to its size before and preparing waits until the log
+    /// has grown by `preparedSpace`; the records still go.
     private func prepare(
         _ log: FileSystem.Handle, _ current: Manifest.LogReference, forWriting count: Int, at end: Int
     ) throws {
