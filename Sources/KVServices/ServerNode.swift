@@ -143,7 +143,7 @@ public final class ServerNode: @unchecked Sendable {
             storage = try await NIOThreadPool.singleton.runIfActive {
                 let engine = StorageEngine(
                     fileSystem: try POSIXDataDirectory(path: path), policy: configuration.fsync,
-                    preparedSpace: StorageEngine<POSIXDataDirectory>.defaultPreparedSpace)
+                    preparedSpace: defaultPreparedSpace)
                 let opening = try engine.open(
                     start: ServerStart(
                         incarnation: configuration.incarnation, bootID: POSIXDataDirectory.bootID(),

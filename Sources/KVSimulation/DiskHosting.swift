@@ -24,7 +24,7 @@ extension Simulation {
         let settings = diskSettings!
         let disk = server.disk!
         let engine = StorageEngine(
-            fileSystem: disk, policy: settings.policy, preparedSpace: StorageEngine<SimulatedDisk>.defaultPreparedSpace)
+            fileSystem: disk, policy: settings.policy, preparedSpace: defaultPreparedSpace)
         let start = ServerStart(incarnation: server.processIncarnation, bootID: server.bootID, policy: settings.policy)
         // Now and then the machine crashes again while recovery cuts a torn tail, sets
         // damaged files aside or starts the log: the next start must cope with what it left.

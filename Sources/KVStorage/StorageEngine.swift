@@ -1,6 +1,10 @@
 import KVProtocol
 import ServerCore
 
+/// Room a kv-server prepares ahead of its log's records under `always` (docs/STORAGE.md,
+/// "Prepared space").
+public let defaultPreparedSpace = 1 << 20
+
 /// Writes a server's data directory (docs/STORAGE.md, "Writing"): opens it (recovery, a
 /// torn tail cut after a copy is kept, damaged files set aside), appends each group
 /// commit as one write, syncs, rolls the log and installs snapshots, and replaces the
@@ -38,9 +42,6 @@ public final class StorageEngine<FileSystem: StorageFileSystem> {
     /// After a preparation refused for want of space, none is tried before the log reaches
     /// this size.
     private var prepareAgainAt = 0
-
-    /// Room a kv-server prepares ahead of its log's records under `always`.
-    public static var defaultPreparedSpace: Int { 1 << 20 }
 
     public init(fileSystem: FileSystem, policy: FsyncPolicy, preparedSpace: Int = 0) {
         self.fileSystem = fileSystem

@@ -100,9 +100,7 @@ final class BootTestDataDirectory: StorageFileSystem {
     func write(_ handle: String, _ bytes: UnsafeRawBufferPointer) throws { files[handle, default: []] += bytes }
 
     func write(_ handle: String, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
-        let overwritten = min(bytes.count, files[handle]!.count - offset)
-        files[handle]!.replaceSubrange(offset..<offset + overwritten, with: bytes.prefix(overwritten))
-        files[handle]! += bytes.dropFirst(overwritten)
+        files[handle]!.write(bytes, at: offset)
     }
 
     func sync(_ handle: String) throws {}

@@ -96,9 +96,7 @@ final class MemoryFileSystem: StorageFileSystem {
             spaceLeft = space - min(growth, space)
         }
         noteWrite(handle.name, at: offset)
-        let overwritten = min(bytes.count, length - offset)
-        files[handle.name]!.replaceSubrange(offset..<offset + overwritten, with: bytes.prefix(overwritten))
-        files[handle.name]! += bytes.dropFirst(overwritten)
+        files[handle.name]!.write(bytes, at: offset)
         if full { throw DiskFull("no space left on device") }
     }
 
@@ -140,4 +138,13 @@ final class MemoryFileSystem: StorageFileSystem {
     func makeSubdirectory(_ name: String) throws { operations.append("mkdir \(name)") }
     func syncSubdirectory(_ name: String) throws { operations.append("syncSubdirectory \(name)") }
     func size(of name: String) -> Int? { files[name]?.count }
+}
+
+extension [UInt8] {
+    /// pwrite(2) on a file's bytes: over those from `offset`, and on past its end.
+    mutating func write(_ bytes: some Collection<UInt8>, at offset: Int) {
+        let overwritten = Swift.min(bytes.count, count - offset)
+        replaceSubrange(offset..<offset + overwritten, with: bytes.prefix(overwritten))
+        append(contentsOf: bytes.dropFirst(overwritten))
+    }
 }
