@@ -18,9 +18,10 @@ public struct KeyValueStore: Sendable {
         var revision: UInt64
     }
 
-    /// Keyed by `StoreKey`: a key hashed in one call, not byte by byte.
-    private var slots: [StoreKey: Slot] = [:]
-    private var deadlineOf: [StoreKey: UInt64] = [:]
+    /// Keyed by `StoreKey`: a key hashed in one call, not byte by byte. In parts that
+    /// grow one at a time: no growth holds the event loop for the whole table.
+    private var slots = ShardedTable<Slot>()
+    private var deadlineOf = ShardedTable<UInt64>()
     /// The revision of the latest update that changed anything (etcd's header revision).
     public private(set) var revision: UInt64 = 0
     /// Bytes of keys and values.
@@ -208,7 +209,7 @@ public struct KeyValueStore: Sendable {
     /// A position in the hash table (a transfer's cursor): valid while the store does not
     /// change, which is why a primary defers updates during a transfer.
     public struct Index: Equatable, Sendable {
-        fileprivate var slot: Dictionary<StoreKey, Slot>.Index
+        fileprivate var slot: ShardedTable<Slot>.Index
     }
 
     public var startIndex: Index { Index(slot: slots.startIndex) }
