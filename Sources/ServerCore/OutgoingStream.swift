@@ -234,7 +234,7 @@ struct OutgoingStream {
 }
 
 /// A state transfer in progress. The store is not changed while it runs (client requests
-/// are deferred), so a dictionary index is a stable cursor.
+/// are deferred), so the store's index is a stable cursor.
 struct TransferProgress {
     var cursor: KeyValueStore.Index
     var duplicates: [DuplicateEntry]

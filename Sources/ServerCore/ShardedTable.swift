@@ -7,34 +7,31 @@
 /// moves one part's entries, a `partCount`th of the table. Redis avoids the stall by
 /// rehashing incrementally; parts get the same bound with Swift's own dictionaries.
 ///
-/// A key's part is chosen by the high bits of its hash; each part's dictionary picks
-/// buckets by the low ones, so the parts fill evenly and stay evenly loaded inside.
+/// A key's part comes from a cheap mix of all its bytes (`StoreKey.part(bits:)`), not
+/// from its `hashValue`: the part's dictionary hashes the key anyway, and a second full
+/// hash on every access would cost more than the mix. The parts are allocated at the
+/// first insert, so an empty table (a transaction's scratch store) allocates nothing.
 struct ShardedTable<Value: Sendable>: Sendable {
-    static var partCount: Int { 64 }
     private static var partBits: Int { 6 }
+    static var partCount: Int { 1 << partBits }
 
-    private var parts: [[StoreKey: Value]]
+    /// Empty until the first insert, then `partCount` dictionaries.
+    private var parts: [[StoreKey: Value]] = []
     private(set) var count = 0
 
-    init() {
-        parts = Array(repeating: [:], count: Self.partCount)
-    }
-
-    @inline(__always)
-    private static func part(of key: StoreKey) -> Int {
-        Int(truncatingIfNeeded: UInt(bitPattern: key.hashValue) >> UInt(UInt.bitWidth - partBits))
-    }
+    init() {}
 
     var isEmpty: Bool { count == 0 }
 
     subscript(key: StoreKey) -> Value? {
-        parts[Self.part(of: key)][key]
+        parts.isEmpty ? nil : parts[key.part(bits: Self.partBits)][key]
     }
 
     /// Sets `key`'s value; the value it replaced, if any.
     @discardableResult
     mutating func updateValue(_ value: Value, forKey key: StoreKey) -> Value? {
-        let previous = parts[Self.part(of: key)].updateValue(value, forKey: key)
+        if parts.isEmpty { parts = Array(repeating: [:], count: Self.partCount) }
+        let previous = parts[key.part(bits: Self.partBits)].updateValue(value, forKey: key)
         if previous == nil { count += 1 }
         return previous
     }
@@ -42,14 +39,15 @@ struct ShardedTable<Value: Sendable>: Sendable {
     /// Removes `key`; its value, if it was there.
     @discardableResult
     mutating func removeValue(forKey key: StoreKey) -> Value? {
-        let previous = parts[Self.part(of: key)].removeValue(forKey: key)
+        guard !parts.isEmpty else { return nil }
+        let previous = parts[key.part(bits: Self.partBits)].removeValue(forKey: key)
         if previous != nil { count -= 1 }
         return previous
     }
 
     mutating func removeAll() {
-        // Fresh dictionaries: the storage of a large table goes now, not at the next growth.
-        for part in parts.indices { parts[part] = [:] }
+        // The storage of a large table goes now, not at the next growth.
+        parts = []
         count = 0
     }
 
@@ -86,14 +84,50 @@ extension ShardedTable: Collection {
     /// The first entry of the first part from `part` on that has one, or `endIndex`.
     private func firstIndex(fromPart part: Int) -> Index {
         var part = part
-        while part < Self.partCount, parts[part].isEmpty { part += 1 }
-        return part < Self.partCount ? Index(part: part, position: parts[part].startIndex) : endIndex
+        while part < parts.count, parts[part].isEmpty { part += 1 }
+        return part < parts.count ? Index(part: part, position: parts[part].startIndex) : endIndex
     }
 }
 
 extension ShardedTable: Equatable where Value: Equatable {
-    /// Equal entries (within one process, a key is always in the same part).
+    /// Equal entries (within one process, a key is always in the same part; an emptied
+    /// table keeps its parts, a fresh one has none).
     static func == (lhs: ShardedTable, rhs: ShardedTable) -> Bool {
-        lhs.count == rhs.count && lhs.parts == rhs.parts
+        lhs.count == rhs.count && (lhs.count == 0 || lhs.parts == rhs.parts)
+    }
+}
+
+/// Seeds the parts' mix once per process, from `Hasher` (so, like the dictionaries' own
+/// hashing, it is fixed under SWIFT_DETERMINISTIC_HASHING): which keys share a part
+/// cannot be chosen from outside, and at worst they all share one, as in one dictionary.
+private let partSeed: UInt64 = {
+    var hasher = Hasher()
+    hasher.combine(0x6B76_7061_7274)
+    return UInt64(UInt(bitPattern: hasher.finalize()))
+}()
+
+extension StoreKey {
+    /// Which of `1 << bits` parts the key goes to: a multiply-xor mix of its bytes, eight
+    /// at a time, whose top bits depend on every byte (keys that differ only in the
+    /// middle, as `tenant:a:user:17:profile`, spread as well as any).
+    @inline(__always)
+    func part(bits: Int) -> Int {
+        bytes.withUnsafeBytes { raw in
+            let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+            var mix = partSeed ^ UInt64(raw.count)
+            var at = 0
+            while at + 8 <= raw.count {
+                mix = (mix ^ raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) &* multiplier
+                mix ^= mix >> 32
+                at += 8
+            }
+            var tail: UInt64 = 0
+            while at < raw.count {
+                tail = tail << 8 | UInt64(raw[at])
+                at += 1
+            }
+            mix = (mix ^ tail) &* multiplier
+            return Int(truncatingIfNeeded: mix >> UInt64(64 - bits))
+        }
     }
 }

@@ -45,13 +45,42 @@ final class ShardedTableTests: XCTestCase {
         XCTAssertEqual(copy.map(\.value), [])
     }
 
+    func testAWalkOfAFewKeysSkipsTheEmptyParts() {
+        for size in 0...12 {
+            var table = ShardedTable<Int>()
+            for index in 0..<size { table.updateValue(index, forKey: key(index)) }
+            var visited: [Int] = []
+            var index = table.startIndex
+            while index != table.endIndex {
+                XCTAssertLessThan(index, table.endIndex)
+                visited.append(table[index].value)
+                let next = table.index(after: index)
+                XCTAssertLessThan(index, next)
+                index = next
+            }
+            XCTAssertEqual(visited.sorted(), Array(0..<size), "\(size) keys")
+            XCTAssertEqual(table == ShardedTable<Int>(), size == 0)
+            for index in 0..<size { table.removeValue(forKey: key(index)) }
+            XCTAssertEqual(table, ShardedTable<Int>(), "emptied, it equals a fresh table")
+            XCTAssertEqual(table.startIndex, table.endIndex)
+        }
+    }
+
     func testNoPartHoldsMuchMoreThanItsShare() {
-        var table = ShardedTable<Int>()
         let keys = 200_000
-        for index in 0..<keys { table.updateValue(index, forKey: key(index)) }
         let share = keys / ShardedTable<Int>.partCount
-        // Binomial spread around 3,125 keys a part: a standard deviation of about 55.
-        XCTAssertLessThan(table.largestPart, share + share / 8, "a growth moves far more than a part's share")
-        XCTAssertEqual(table.count, keys)
+        // Keys that differ at the end, only in the middle, or are short and binary.
+        let shapes: [(String, (Int) -> StoreKey)] = [
+            ("user:N", key),
+            ("tenant:acme:user:N:profile", { StoreKey(Array("tenant:acme:user:\($0):profile".utf8)) }),
+            ("4 bytes", { StoreKey(withUnsafeBytes(of: UInt32($0).bigEndian) { Array($0) }) }),
+        ]
+        for (shape, makeKey) in shapes {
+            var table = ShardedTable<Int>()
+            for index in 0..<keys { table.updateValue(index, forKey: makeKey(index)) }
+            // Binomial spread around 3,125 keys a part: a standard deviation of about 55.
+            XCTAssertLessThan(table.largestPart, share + share / 8, "\(shape): a growth moves far more than a share")
+            XCTAssertEqual(table.count, keys)
+        }
     }
 }
