@@ -33,6 +33,29 @@ enum ByteOrder {
         return x.count < y.count
     }
 
+    /// Compares `x` with `y` from byte `start` on, the bytes before it being equal in
+    /// both: whether `x` is below `y`, and how many leading bytes they share. A binary
+    /// search passes the bytes the key it looks for shares with both its bounds, so keys
+    /// with a common prefix (`user:`, `tenant:acme:`) are not compared over it each step.
+    @inline(__always)
+    static func compare(
+        _ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer, from start: Int
+    ) -> (less: Bool, shared: Int) {
+        let common = min(x.count, y.count)
+        var at = start
+        while at + 8 <= common {
+            let p = x.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
+            let q = y.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
+            if p != q { return (p < q, at + (p ^ q).leadingZeroBitCount / 8) }
+            at += 8
+        }
+        while at < common {
+            if x[at] != y[at] { return (x[at] < y[at], at) }
+            at += 1
+        }
+        return (x.count < y.count, common)
+    }
+
     /// Whether the two keys hold the same bytes, eight at a time (keys are short: a
     /// call to memcmp would cost more than the comparison).
     @inline(__always)

@@ -7,7 +7,7 @@
 /// moves one part's entries, a `partCount`th of the table. Redis avoids the stall by
 /// rehashing incrementally; parts get the same bound with Swift's own dictionaries.
 ///
-/// A key's part comes from a cheap mix of all its bytes (`StoreKey.part(bits:)`), not
+/// A key's part comes from a cheap mix of all its bytes (`StoreKey.part(bits:seed:)`), not
 /// from its `hashValue`: the part's dictionary hashes the key anyway, and a second full
 /// hash on every access would cost more than the mix. The parts are allocated at the
 /// first insert, so an empty table (a transaction's scratch store) allocates nothing.
@@ -18,20 +18,23 @@ struct ShardedTable<Value: Sendable>: Sendable {
     /// Empty until the first insert, then `partCount` dictionaries.
     private var parts: [[StoreKey: Value]] = []
     private(set) var count = 0
+    /// The process's `partSeed`, kept here: read at every access, a global's would be
+    /// checked for its one-time initialisation each time.
+    private let seed = partSeed
 
     init() {}
 
     var isEmpty: Bool { count == 0 }
 
     subscript(key: StoreKey) -> Value? {
-        parts.isEmpty ? nil : parts[key.part(bits: Self.partBits)][key]
+        parts.isEmpty ? nil : parts[key.part(bits: Self.partBits, seed: seed)][key]
     }
 
     /// Sets `key`'s value; the value it replaced, if any.
     @discardableResult
     mutating func updateValue(_ value: Value, forKey key: StoreKey) -> Value? {
         if parts.isEmpty { parts = Array(repeating: [:], count: Self.partCount) }
-        let previous = parts[key.part(bits: Self.partBits)].updateValue(value, forKey: key)
+        let previous = parts[key.part(bits: Self.partBits, seed: seed)].updateValue(value, forKey: key)
         if previous == nil { count += 1 }
         return previous
     }
@@ -40,7 +43,7 @@ struct ShardedTable<Value: Sendable>: Sendable {
     @discardableResult
     mutating func removeValue(forKey key: StoreKey) -> Value? {
         guard !parts.isEmpty else { return nil }
-        let previous = parts[key.part(bits: Self.partBits)].removeValue(forKey: key)
+        let previous = parts[key.part(bits: Self.partBits, seed: seed)].removeValue(forKey: key)
         if previous != nil { count -= 1 }
         return previous
     }
@@ -111,10 +114,10 @@ extension StoreKey {
     /// at a time, whose top bits depend on every byte (keys that differ only in the
     /// middle, as `tenant:a:user:17:profile`, spread as well as any).
     @inline(__always)
-    func part(bits: Int) -> Int {
+    func part(bits: Int, seed: UInt64) -> Int {
         bytes.withUnsafeBytes { raw in
             let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
-            var mix = partSeed ^ UInt64(raw.count)
+            var mix = seed ^ UInt64(raw.count)
             var at = 0
             while at + 8 <= raw.count {
                 mix = (mix ^ raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) &* multiplier

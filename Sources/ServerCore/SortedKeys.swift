@@ -38,12 +38,27 @@ struct SortedKeys: Sendable {
     }
 
     /// The index of the first of `keys` (sorted) that is not below `probe`.
-    private static func firstNotBelow(_ probe: UnsafeRawBufferPointer, in keys: UnsafeBufferPointer<Bytes>) -> Int {
+    ///
+    /// Every key between the bounds shares with `probe` at least the bytes it shares with
+    /// both bounds (the keys are sorted), so each comparison starts past them.
+    static func firstNotBelow(_ probe: UnsafeRawBufferPointer, in keys: UnsafeBufferPointer<Bytes>) -> Int {
         var low = 0
         var high = keys.count
+        // Bytes `probe` shares with keys[low - 1] and with keys[high]; 0 past either end.
+        var sharedBelow = 0
+        var sharedAbove = 0
         while low < high {
             let mid = (low + high) / 2
-            if ByteOrder.less(keys[mid], probe) { low = mid + 1 } else { high = mid }
+            let (below, shared) = keys[mid].withUnsafeBytes {
+                ByteOrder.compare($0, probe, from: min(sharedBelow, sharedAbove))
+            }
+            if below {
+                low = mid + 1
+                sharedBelow = shared
+            } else {
+                high = mid
+                sharedAbove = shared
+            }
         }
         return low
     }

@@ -135,10 +135,10 @@ final class DiskFullTests: XCTestCase {
         let log = try XCTUnwrap(node?.diskLog)
         let client = await cluster.makeClient()
         var written: [String: String] = [:]
-        @Sendable func put(_ index: Int) async throws -> (key: String, value: String) {
+        @Sendable func put(_ index: Int, within seconds: Double = 15) async throws -> (key: String, value: String) {
             let key = "k\(index)"
             let value = "\(index)-" + String(repeating: "v", count: 200)
-            try await client.put(key, value)
+            try await client.put(key, value, within: seconds)
             return (key, value)
         }
         // Compactions start at a tick once the log holds 32 KiB. Just short of it, the
@@ -154,12 +154,13 @@ final class DiskFullTests: XCTestCase {
         // The records that cross the mark go in from a task. A compaction may start before
         // the last of them, and its snapshot's short write take the last bytes: the update
         // in flight is then refused (retryLater) until the limit is lifted below, as on a
-        // real disk once the abandoned snapshot's temporary is removed.
+        // real disk once the abandoned snapshot's temporary is removed. The deadline covers
+        // the waits below.
         let crossing = Task { [index] () -> [String: String] in
             var crossed: [String: String] = [:]
             var next = index
             while log.current.logBytes < 33 << 10 && log.current.compactionsAbandoned == 0 {
-                let (key, value) = try await put(next)
+                let (key, value) = try await put(next, within: 60)
                 crossed[key] = value
                 next += 1
             }

@@ -5,6 +5,31 @@ import XCTest
 
 /// The store's key order and the text rules of its counters and patterns.
 final class StoreIndexTests: XCTestCase {
+    /// The search that skips the bytes a probe shares with both bounds finds what a
+    /// plain binary search finds, over keys with long common prefixes, keys that are
+    /// prefixes of others, and probes equal to a key, between keys and past either end.
+    func testTheSearchPastSharedPrefixesFindsWhatAPlainSearchFinds() {
+        var rng = SplitMix64(seed: 27)
+        let prefixes = [
+            "", "user:", "tenant:acme:user:", "tenant:acme:", "\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}",
+        ]
+        func randomKey() -> Bytes {
+            let prefix = Array(prefixes[Int(rng.below(prefixes.count))].utf8)
+            return prefix + (0..<Int(rng.below(20))).map { _ in UInt8(rng.below(3)) }
+        }
+        for _ in 0..<300 {
+            let keys = Array(Set((0..<Int(rng.below(60))).map { _ in randomKey() })).sorted { ByteOrder.less($0, $1) }
+            for _ in 0..<40 {
+                let probe = rng.below(3) == 0 && !keys.isEmpty ? keys[Int(rng.below(keys.count))] : randomKey()
+                let plain = keys.firstIndex { !ByteOrder.less($0, probe) } ?? keys.count
+                let found = probe.withUnsafeBytes { raw in
+                    keys.withUnsafeBufferPointer { SortedKeys.firstNotBelow(raw, in: $0) }
+                }
+                XCTAssertEqual(found, plain, "\(probe) in \(keys)")
+            }
+        }
+    }
+
     func testTheKeyOrderFollowsInsertsAndRemovalsAtScale() {
         var rng = SplitMix64(seed: 11)
         var store = KeyValueStore()
