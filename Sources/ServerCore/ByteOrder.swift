@@ -18,19 +18,7 @@ enum ByteOrder {
     /// instead of retaining and releasing it at every step of a binary search.
     @inline(__always)
     static func less(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
-        let common = min(x.count, y.count)
-        var at = 0
-        while at + 8 <= common {
-            let p = x.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
-            let q = y.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
-            if p != q { return p < q }
-            at += 8
-        }
-        while at < common {
-            if x[at] != y[at] { return x[at] < y[at] }
-            at += 1
-        }
-        return x.count < y.count
+        compare(x, y, from: 0).less
     }
 
     /// Compares `x` with `y` from byte `start` on, the bytes before it being equal in
