@@ -3,14 +3,7 @@ import KVProtocol
 /// Byte-wise (memcmp) order of keys, as etcd and Redis's sorted commands compare.
 enum ByteOrder {
     static func less(_ a: Bytes, _ b: Bytes) -> Bool {
-        b.withUnsafeBytes { less(a, $0) }
-    }
-
-    /// Whether `a` is below the bytes `b` points at. The sorted index's searches pin the
-    /// key they look for once and compare it with each key they pass through this.
-    @inline(__always)
-    static func less(_ a: Bytes, _ b: UnsafeRawBufferPointer) -> Bool {
-        a.withUnsafeBytes { less($0, b) }
+        a.withUnsafeBytes { x in b.withUnsafeBytes { less(x, $0) } }
     }
 
     /// Eight bytes at a time, in Swift rather than through memcmp: keys are short, and
