@@ -48,8 +48,11 @@ final class EtcdMonitorNodeTests: XCTestCase {
             return first != nil
         }
         let follower = 1 - first!
-        let followerStatus = await monitors[follower]?.status()
-        XCTAssertEqual(followerStatus?.leader, addresses[first!])
+        // The follower learns who leads from its read of the leader key, which may come
+        // a little after the leader's campaign won.
+        try await waitUntil("the follower names the leader", timeout: 15) {
+            await monitors[follower]?.status()?.leader == addresses[first!]
+        }
 
         let cluster = try await makeCluster()
         let primary = try await cluster.addServer(monitors: addresses)
