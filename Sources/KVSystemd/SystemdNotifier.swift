@@ -43,7 +43,10 @@ public struct SystemdNotifier: Sendable {
     /// A STATUS= value must be one line: every line break becomes a space. `isNewline`
     /// covers "\r\n", which is a single Character in Swift (a comparison with "\n" would
     /// miss it, and a CRLF from an error's text would end the assignment early).
+    /// Printable ASCII, as a daemon's own status lines are, is returned as it is: the
+    /// loops build a line at every tick, and walking it by Character costs far more.
     static func oneLine(_ text: String) -> String {
-        String(text.map { $0.isNewline ? " " : $0 })
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
+        return String(text.map { $0.isNewline ? " " : $0 })
     }
 }
