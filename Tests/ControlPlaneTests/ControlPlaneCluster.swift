@@ -18,7 +18,10 @@ import XCTest
 /// member refuses connections as in production).
 final class ControlPlaneCluster: @unchecked Sendable {
     /// Short, so that failovers fit a test: etcd's shortest lease.
-    static let leaderTTL = 2
+    static let defaultLeaderTTL = 2
+
+    /// The monitors' `--leader-ttl`, in seconds.
+    let leaderTTL: Int
 
     let scratch: TestScratch
     let etcd: EtcdCluster
@@ -35,8 +38,11 @@ final class ControlPlaneCluster: @unchecked Sendable {
     /// For each monitor, one proxy per etcd member.
     private var etcdProxies: [[ByteProxy]] = []
 
-    private init(scratch: TestScratch, etcd: EtcdCluster, name: String, monitorPorts: [Int], serverPorts: [Int]) {
+    private init(
+        scratch: TestScratch, etcd: EtcdCluster, name: String, monitorPorts: [Int], serverPorts: [Int], leaderTTL: Int
+    ) {
         self.scratch = scratch
+        self.leaderTTL = leaderTTL
         self.etcd = etcd
         self.name = name
         self.monitorPorts = monitorPorts
@@ -48,7 +54,7 @@ final class ControlPlaneCluster: @unchecked Sendable {
     /// Ports for `monitors` monitors and `servers` servers; nothing started yet.
     static func make(
         scratch: TestScratch, etcd: EtcdCluster, name: String, monitors: Int = 3, servers: Int = 3,
-        etcdViaProxies: Bool = false
+        etcdViaProxies: Bool = false, leaderTTL: Int = defaultLeaderTTL
     ) async throws -> ControlPlaneCluster {
         var taken = Set<Int>()
         func port() throws -> Int {
@@ -58,7 +64,7 @@ final class ControlPlaneCluster: @unchecked Sendable {
         }
         let cluster = ControlPlaneCluster(
             scratch: scratch, etcd: etcd, name: name, monitorPorts: try (0..<monitors).map { _ in try port() },
-            serverPorts: try (0..<servers).map { _ in try port() })
+            serverPorts: try (0..<servers).map { _ in try port() }, leaderTTL: leaderTTL)
         for _ in 0..<monitors where etcdViaProxies {
             var proxies: [ByteProxy] = []
             for port in etcd.clientPorts {
@@ -87,7 +93,7 @@ final class ControlPlaneCluster: @unchecked Sendable {
                 .joined(separator: ",")
         var arguments = [
             "--listen", monitorAddresses[index], "--etcd-endpoints", endpoints, "--cluster", name,
-            "--leader-ttl", "\(Self.leaderTTL)s", "--log-target", "stderr",
+            "--leader-ttl", "\(leaderTTL)s", "--log-target", "stderr",
         ]
         if let tls = etcd.tls {
             // The etcd members serve TLS only and require a client certificate.

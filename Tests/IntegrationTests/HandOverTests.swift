@@ -136,8 +136,12 @@ final class HandOverTests: XCTestCase {
             XCTAssertEqual(answer?.view.backup, view.primary, "the old primary becomes the backup")
             // The same request again (a retry after a lost answer) gets the same answer
             // and does not switch back.
+            // (The view in force may have been acknowledged since: `acked` is not compared.)
             let again = try await admin.switchover(from: view.viewnum, deadline: .now() + .seconds(5))
-            XCTAssertEqual(again, answer)
+            XCTAssertEqual(again.status, answer?.status)
+            XCTAssertEqual(again.view.viewnum, answer?.view.viewnum)
+            XCTAssertEqual(again.view.primary, answer?.view.primary)
+            XCTAssertEqual(again.view.backup, answer?.view.backup)
             let now = await cluster.view()
             XCTAssertEqual(now.primary, view.backup)
         }

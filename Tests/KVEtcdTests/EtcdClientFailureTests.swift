@@ -42,7 +42,9 @@ final class EtcdClientFailureTests: XCTestCase {
         }
         let watch = client.watch(prefix: bytes("p/"), fromRevision: 0) { _, _ in }
         guard case .unreachable = try await endOf(watch, within: 2) else { return XCTFail("watch did not end so") }
-        XCTAssertLessThan(clock.now - started, .milliseconds(500), "refused connections must fail fast")
+        // Far below any request timeout (seconds), with room for a slow machine and
+        // ThreadSanitizer.
+        XCTAssertLessThan(clock.now - started, .seconds(2), "refused connections must fail fast")
     }
 
     func testAHostThatDoesNotResolveIsUnreachable() async throws {

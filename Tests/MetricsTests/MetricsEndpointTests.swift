@@ -32,6 +32,21 @@ final class MetricsEndpointTests: XCTestCase {
         try? await scrape(address)
     }
 
+    /// The first scrape in which `gauge` has `value` (and `also` holds), within 15 s.
+    private func scrapeOnceGauges(
+        _ address: String, show gauge: String, _ value: Double, also: (Samples) -> Bool = { _ in true }
+    ) async throws -> Samples {
+        var found: Samples?
+        try await waitUntil("\(gauge) at \(value) on \(address)", timeout: 15) {
+            guard let samples = await self.scrapeIfReady(address), samples[gauge] == value, also(samples) else {
+                return false
+            }
+            found = samples
+            return true
+        }
+        return found!
+    }
+
     func testCountersMoveAndGaugesFollowTheCluster() async throws {
         let (monitorFactory, monitorMetrics, _) = try await startEndpoint()
         let cluster = try await makeCluster(metrics: MonitorMetrics(factory: monitorFactory))
@@ -81,11 +96,11 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(after[#"kvservice_transfers_total{outcome="completed"}"#], 1, after.text)
         XCTAssertEqual(after["kvservice_transfer_duration_seconds_count"], 1, after.text)
 
-        // Gauges are taken at each tick.
-        try await waitUntil("the primary's gauges show 5 keys") {
-            await scrapeIfReady(primaryMetrics)?["kvservice_keys"] == 5
-        }
-        let primaryNow = try await scrape(primaryMetrics)
+        // Gauges are taken at each tick, one after the other: a scrape may fall between
+        // two of them, so the checks read one scrape taken after the last of a tick's
+        // gauges (the store's revision) showed the 5 puts.
+        let primaryNow = try await scrapeOnceGauges(primaryMetrics, show: "kvservice_store_revision", 5)
+        XCTAssertEqual(primaryNow["kvservice_keys"], 5, primaryNow.text)
         XCTAssertEqual(primaryNow["kvservice_view_number"], 2, primaryNow.text)
         XCTAssertEqual(primaryNow["kvservice_bytes"], Double(bytes), primaryNow.text)
         XCTAssertEqual(primaryNow["kvservice_duplicate_clients"], 1, primaryNow.text)
@@ -94,10 +109,8 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(primaryNow["kvservice_keys_expired"], 0, primaryNow.text)
         XCTAssertEqual(primaryNow[#"kvservice_role{role="primary"}"#], 1, primaryNow.text)
         XCTAssertEqual(primaryNow[#"kvservice_role{role="backup"}"#], 0, primaryNow.text)
-        try await waitUntil("the backup's gauges show 5 keys") {
-            await scrapeIfReady(backupMetrics)?["kvservice_keys"] == 5
-        }
-        let backupNow = try await scrape(backupMetrics)
+        let backupNow = try await scrapeOnceGauges(backupMetrics, show: "kvservice_store_revision", 5)
+        XCTAssertEqual(backupNow["kvservice_keys"], 5, backupNow.text)
         XCTAssertEqual(backupNow["kvservice_view_number"], 2, backupNow.text)
         XCTAssertEqual(backupNow["kvservice_bytes"], Double(bytes), backupNow.text)
         XCTAssertEqual(backupNow["kvservice_store_revision"], 5, backupNow.text)
@@ -105,12 +118,12 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(backupNow[#"kvservice_role{role="primary"}"#], 0, backupNow.text)
         XCTAssertEqual(backupNow[#"kvservice_requests_total{op="put",result="ok"}"#], nil, "the backup answers none")
 
-        try await waitUntil("the monitor counts 2 live servers") {
-            await scrapeIfReady(monitorMetrics)?["kvservice_live_servers"] == 2
+        // The monitor's gauges too are taken at its tick, which may not have come since
+        // view 2 was acknowledged.
+        let monitorNow = try await scrapeOnceGauges(monitorMetrics, show: "kvservice_view_acknowledged", 1) {
+            $0["kvservice_view_number"] == 2
         }
-        let monitorNow = try await scrape(monitorMetrics)
-        XCTAssertEqual(monitorNow["kvservice_view_number"], 2, monitorNow.text)
-        XCTAssertEqual(monitorNow["kvservice_view_acknowledged"], 1, monitorNow.text)
+        XCTAssertEqual(monitorNow["kvservice_live_servers"], 2, monitorNow.text)
         XCTAssertEqual(monitorNow["kvservice_view_changes_total"], 2, monitorNow.text)
         XCTAssertGreaterThan(monitorNow["kvservice_pings_total"] ?? 0, 0, monitorNow.text)
     }
