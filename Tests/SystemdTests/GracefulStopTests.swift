@@ -96,11 +96,19 @@ final class GracefulStopTests: XCTestCase {
 
     func testRollingRestartWithSIGTERMFailsNoRequestAndLosesNoWrite() async throws {
         let scratch = try makeScratch()
-        let monitorPort = try Loopback.freePort()
+        // Below the ephemeral range, and distinct: each server is restarted on its port,
+        // which a connection made meanwhile could otherwise take as its source port.
+        var taken = Set<Int>()
+        let monitorPort = try Loopback.freePortBelowEphemeralRange()
+        taken.insert(monitorPort)
         let monitor = "127.0.0.1:\(monitorPort)"
         let monitorChild = try scratch.spawn(
             "kv-monitor", Binaries.monitor, ["--listen", monitor, "--log-target", "stderr"])
-        let ports = try (0..<3).map { _ in try Loopback.freePort() }
+        let ports = try (0..<3).map { _ in
+            let port = try Loopback.freePortBelowEphemeralRange(avoiding: taken)
+            taken.insert(port)
+            return port
+        }
         var servers = try ports.map { try startServer(scratch, port: $0, monitorPort: monitorPort) }
         try await waitHealthy(scratch, monitor: monitor, detail: { monitorChild.outputSummary })
 
