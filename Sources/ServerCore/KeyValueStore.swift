@@ -18,8 +18,9 @@ public struct KeyValueStore: Sendable {
         var revision: UInt64
     }
 
-    /// Keyed by `StoreKey`: a key hashed in one call, not byte by byte. In parts that
-    /// grow one at a time: no growth holds the event loop for the whole table.
+    /// Keyed by `StoreKey`: a key hashed in one call, not byte by byte (plus the cheap
+    /// mix that picks its part). In parts that grow one at a time: no growth holds the
+    /// event loop for the whole table.
     private var slots = ShardedTable<Slot>()
     private var deadlineOf = ShardedTable<UInt64>()
     /// The revision of the latest update that changed anything (etcd's header revision).

@@ -5,7 +5,10 @@
 /// call: at millions of keys that held a primary's or a backup's event loop for long
 /// enough to miss its pings, and the monitor replaced a healthy server. Here a growth
 /// moves one part's entries, a `partCount`th of the table. Redis avoids the stall by
-/// rehashing incrementally; parts get the same bound with Swift's own dictionaries.
+/// rehashing incrementally; parts get the same bound with Swift's own dictionaries. The
+/// parts fill evenly, so they grow within a short stretch of inserts of one another: a
+/// backup applying one large transfer chunk may grow several in one turn, each still a
+/// part's worth.
 ///
 /// A key's part comes from a cheap mix of all its bytes (`StoreKey.part(bits:seed:)`), not
 /// from its `hashValue`: the part's dictionary hashes the key anyway, and a second full
@@ -101,8 +104,7 @@ extension ShardedTable: Equatable where Value: Equatable {
 }
 
 /// Seeds the parts' mix once per process, from `Hasher` (so, like the dictionaries' own
-/// hashing, it is fixed under SWIFT_DETERMINISTIC_HASHING): which keys share a part
-/// cannot be chosen from outside, and at worst they all share one, as in one dictionary.
+/// hashing, it is fixed under SWIFT_DETERMINISTIC_HASHING).
 private let partSeed: UInt64 = {
     var hasher = Hasher()
     hasher.combine(0x6B76_7061_7274)
@@ -110,18 +112,30 @@ private let partSeed: UInt64 = {
 }()
 
 extension StoreKey {
-    /// Which of `1 << bits` parts the key goes to: a multiply-xor mix of its bytes, eight
-    /// at a time, whose top bits depend on every byte (keys that differ only in the
-    /// middle, as `tenant:a:user:17:profile`, spread as well as any).
+    /// Which of `1 << bits` parts the key goes to: a mix of its bytes, eight at a time,
+    /// whose top bits depend on every byte (keys that differ only in the middle, as
+    /// `tenant:a:user:17:profile`, spread as well as any).
+    ///
+    /// Each word is folded in by a full 128-bit product of (state ^ word ^ seed), its two
+    /// halves xored (wyhash's step). A plain multiply-xor would not do: keys are binary
+    /// and clients choose them, and a truncated product carries a flip of a word's top
+    /// bit through unchanged, whatever the seed, so the next word can flip it back and a
+    /// client could fill one part with as many keys as it likes. Here a difference goes
+    /// through carries that depend on the seed, which never leaves the process. At worst
+    /// every key shares one part, as in one dictionary.
     @inline(__always)
     func part(bits: Int, seed: UInt64) -> Int {
         bytes.withUnsafeBytes { raw in
             let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
-            var mix = seed ^ UInt64(raw.count)
+            @inline(__always) func fold(_ state: UInt64, _ word: UInt64) -> UInt64 {
+                let product = (state ^ word ^ seed).multipliedFullWidth(by: multiplier)
+                return product.high ^ product.low
+            }
+            // Not seeded here: every fold xors the seed in, and two would cancel.
+            var mix = UInt64(raw.count)
             var at = 0
             while at + 8 <= raw.count {
-                mix = (mix ^ raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) &* multiplier
-                mix ^= mix >> 32
+                mix = fold(mix, raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
                 at += 8
             }
             var tail: UInt64 = 0
@@ -129,7 +143,7 @@ extension StoreKey {
                 tail = tail << 8 | UInt64(raw[at])
                 at += 1
             }
-            mix = (mix ^ tail) &* multiplier
+            mix = fold(mix, tail)
             return Int(truncatingIfNeeded: mix >> UInt64(64 - bits))
         }
     }

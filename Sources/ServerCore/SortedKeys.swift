@@ -2,7 +2,7 @@ import KVProtocol
 
 /// The store's keys in byte order, for ranges and scans: a list of sorted chunks, each
 /// at most `maxChunk` keys, so an insert or a removal moves at most a chunk's worth of
-/// references. The keys share their storage with the store's dictionary (arrays are
+/// references. The keys share their storage with the store's table (arrays are
 /// copy-on-write), so the index costs about a reference per key (docs/PERFORMANCE.md).
 struct SortedKeys: Sendable {
     private var chunks: [[Bytes]] = []

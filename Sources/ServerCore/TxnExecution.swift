@@ -8,8 +8,8 @@ import KVProtocol
 /// All changes of one transaction carry one revision, the store's next; a transaction
 /// that changes nothing leaves the revision where it was.
 ///
-/// It works on the primary's store in place (a copy would cost the whole table at the
-/// first write), remembering what each key held before it first touched it, so that
+/// It works on the primary's store in place (a copy would cost a copy of every part it
+/// writes to, and of the sorted index's chunks), remembering what each key held before it first touched it, so that
 /// `rollBack` can undo a transaction whose update turns out too large to forward.
 struct TxnExecution {
     /// The store while `run` runs, moved in and out (never copied).

@@ -83,4 +83,39 @@ final class ShardedTableTests: XCTestCase {
             XCTAssertEqual(table.count, keys)
         }
     }
+
+    /// Keys a client builds to share a part: 24 words, each pair of words either as
+    /// given or with bit 63 of the first and bits 31 and 63 of the second flipped. A
+    /// multiply-xor mix of truncated products sends all 4,096 of them to one part
+    /// whatever its seed (each pair's flips cancel); they must spread as any keys do.
+    func testKeysBuiltToCollideSpreadAsOthers() {
+        let base = (0..<192).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) & 0x7F }
+        var table = ShardedTable<Int>()
+        for index in 0..<4096 {
+            var bytes = base
+            for pair in 0..<12 where index >> pair & 1 == 1 {
+                bytes[16 * pair + 7] ^= 0x80
+                bytes[16 * pair + 11] ^= 0x80
+                bytes[16 * pair + 15] ^= 0x80
+            }
+            table.updateValue(index, forKey: StoreKey(bytes))
+        }
+        XCTAssertEqual(table.count, 4096)
+        // 64 keys a part on average, a standard deviation of about 8.
+        XCTAssertLessThan(table.largestPart, 2 * 4096 / ShardedTable<Int>.partCount)
+    }
+
+    /// Tables holding the same entries are equal whatever brought them there: other
+    /// insertion orders, growths, removals.
+    func testTablesWithTheSameEntriesButOtherHistoriesAreEqual() {
+        var grown = ShardedTable<Int>()
+        for index in 0..<5_000 { grown.updateValue(-index, forKey: key(index)) }
+        for index in 1_000..<5_000 { grown.removeValue(forKey: key(index)) }
+        for index in 0..<1_000 { grown.updateValue(index, forKey: key(index)) }
+        var direct = ShardedTable<Int>()
+        for index in (0..<1_000).reversed() { direct.updateValue(index, forKey: key(index)) }
+        XCTAssertEqual(grown, direct)
+        direct.updateValue(0, forKey: key(1))
+        XCTAssertNotEqual(grown, direct, "one value differs")
+    }
 }
