@@ -21,6 +21,11 @@ struct ShardedTable<Value: Sendable>: Sendable {
     /// Empty until the first insert, then `partCount` dictionaries.
     private var parts: [[StoreKey: Value]] = []
     private(set) var count = 0
+    /// Counts the changes: an index taken before a change is refused, as a dictionary
+    /// refuses one taken before a growth or a removal, but after any change (a state
+    /// transfer's cursor over a store that changed under it would send a state that never
+    /// was, which no growth need reveal).
+    private var changes: UInt64 = 0
     /// The process's `partSeed`, kept here: read at every access, a global's would be
     /// checked for its one-time initialisation each time.
     private let seed = partSeed
@@ -37,6 +42,7 @@ struct ShardedTable<Value: Sendable>: Sendable {
     @discardableResult
     mutating func updateValue(_ value: Value, forKey key: StoreKey) -> Value? {
         if parts.isEmpty { parts = Array(repeating: [:], count: Self.partCount) }
+        changes &+= 1
         let previous = parts[key.part(bits: Self.partBits, seed: seed)].updateValue(value, forKey: key)
         if previous == nil { count += 1 }
         return previous
@@ -47,7 +53,10 @@ struct ShardedTable<Value: Sendable>: Sendable {
     mutating func removeValue(forKey key: StoreKey) -> Value? {
         guard !parts.isEmpty else { return nil }
         let previous = parts[key.part(bits: Self.partBits, seed: seed)].removeValue(forKey: key)
-        if previous != nil { count -= 1 }
+        if previous != nil {
+            count -= 1
+            changes &+= 1
+        }
         return previous
     }
 
@@ -55,6 +64,7 @@ struct ShardedTable<Value: Sendable>: Sendable {
         // The storage of a large table goes now, not at the next growth.
         parts = []
         count = 0
+        changes &+= 1
     }
 
     /// The entries of the largest part (tests: the bound on a growth's work).
@@ -62,10 +72,12 @@ struct ShardedTable<Value: Sendable>: Sendable {
 }
 
 extension ShardedTable: Collection {
-    /// A part, and a position in it; `endIndex` is past the last part.
+    /// A part, and a position in it; `endIndex` is past the last part. Valid only while
+    /// the table has not changed since it was taken.
     struct Index: Comparable, Sendable {
         fileprivate var part: Int
         fileprivate var position: Dictionary<StoreKey, Value>.Index?
+        fileprivate var changes: UInt64
 
         static func < (lhs: Index, rhs: Index) -> Bool {
             guard lhs.part == rhs.part else { return lhs.part < rhs.part }
@@ -75,23 +87,27 @@ extension ShardedTable: Collection {
     }
 
     var startIndex: Index { firstIndex(fromPart: 0) }
-    var endIndex: Index { Index(part: Self.partCount, position: nil) }
+    var endIndex: Index { Index(part: Self.partCount, position: nil, changes: changes) }
 
     func index(after index: Index) -> Index {
+        precondition(index.changes == changes, "a table index used after the table changed")
         let next = parts[index.part].index(after: index.position!)
-        guard next == parts[index.part].endIndex else { return Index(part: index.part, position: next) }
+        guard next == parts[index.part].endIndex else {
+            return Index(part: index.part, position: next, changes: changes)
+        }
         return firstIndex(fromPart: index.part + 1)
     }
 
     subscript(index: Index) -> (key: StoreKey, value: Value) {
-        parts[index.part][index.position!]
+        precondition(index.changes == changes, "a table index used after the table changed")
+        return parts[index.part][index.position!]
     }
 
     /// The first entry of the first part from `part` on that has one, or `endIndex`.
     private func firstIndex(fromPart part: Int) -> Index {
         var part = part
         while part < parts.count, parts[part].isEmpty { part += 1 }
-        return part < parts.count ? Index(part: part, position: parts[part].startIndex) : endIndex
+        return part < parts.count ? Index(part: part, position: parts[part].startIndex, changes: changes) : endIndex
     }
 }
 
