@@ -25,7 +25,7 @@ import NIOCore
 /// reply slot, and the server's reply comes back to `deliver(_:slot:)`, possibly from
 /// inside the submit (the server runs on this loop and may answer at once) or from inside
 /// the server's effects, where starting the next command only queues its request.
-final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink {
+final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink, ScheduledFlush {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -43,6 +43,9 @@ final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink {
     /// Replies encoded and not yet written.
     @exclusivity(unchecked) private var output = ByteBuffer()
     private let backend: any RESPBackend
+    /// Writes the replies the server releases outside a read, with the loop's other
+    /// connections' (one task per turn of the loop, not one per connection).
+    private let flushes: LoopFlushes
     private let maxRequestsInFlight: Int
     private let logger: Logger
     /// Set once added to the pipeline; the replies come back through it.
@@ -53,6 +56,7 @@ final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink {
     private var inputExhausted = true
     /// A read the channel asked for and that was held back.
     private var readHeld = false
+    /// Named to `flushes`, and not written since.
     private var flushScheduled = false
     /// QUIT or a protocol error was read: nothing after it runs, and the connection closes
     /// once every earlier command is answered.
@@ -69,12 +73,17 @@ final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink {
     /// the next ones to the loop already running, so that nesting stays bounded.
     private var startingWaiting = false
 
-    /// - Parameter eventLoop: the channel's loop (the runner's futures run there).
+    /// - Parameters:
+    ///   - eventLoop: the channel's loop (the runner's futures run there).
+    ///   - flushes: that loop's, shared by its connections; nil: one of its own.
     init(
         backend: any RESPBackend, endpoint: RESPCommandRunner.Endpoint, eventLoop: any EventLoop,
-        decoderBounds: RESPDecoder.Bounds = .init(), maxRequestsInFlight: Int, logger: Logger
+        flushes: LoopFlushes? = nil, decoderBounds: RESPDecoder.Bounds = .init(), maxRequestsInFlight: Int,
+        logger: Logger
     ) {
+        precondition(flushes == nil || flushes!.loop === eventLoop, "a connection's flushes are its own loop's")
         self.backend = backend
+        self.flushes = flushes ?? LoopFlushes(loop: eventLoop)
         self.runner = RESPCommandRunner(backend: backend, endpoint: endpoint, eventLoop: eventLoop, port: nil)
         self.decoder = RESPDecoder(bounds: decoderBounds)
         self.maxRequestsInFlight = maxRequestsInFlight
@@ -306,13 +315,16 @@ final class RESPConnectionHandler: ChannelDuplexHandler, ClientReplySink {
 
     /// One write for every reply completed in this turn of the event loop: replies
     /// released together by one acknowledgement from the backup leave in one write.
+    /// (Inside a read, `channelReadComplete` writes first, and the task finds nothing.)
     private func scheduleFlush(context: ChannelHandlerContext) {
         guard output.readableBytes > 0, !flushScheduled else { return }
         flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            guard !self.inactive else { return }
-            self.flushNow(context: context)
-        }
+        flushes.schedule(self)
+    }
+
+    func writeScheduled() {
+        flushScheduled = false
+        guard !inactive else { return }
+        flushNow(context: context)
     }
 }

@@ -43,6 +43,7 @@ public final class RESPListener: Sendable {
         let connections = ConnectionRegistry(limit: maxConnections)
         let endpoint = RESPCommandRunner.Endpoint(
             startedAt: .now(), connectedClients: { connections.count }, secret: secret)
+        let flushes = LoopFlushes.perLoop(of: connectionGroup ?? group)
         let bootstrap = ServerBootstrap(group: group, childGroup: connectionGroup ?? group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -64,7 +65,8 @@ public final class RESPListener: Sendable {
                     try child.pipeline.syncOperations.addHandler(
                         RESPConnectionHandler(
                             backend: backend, endpoint: endpoint, eventLoop: child.eventLoop,
-                            decoderBounds: decoderBounds, maxRequestsInFlight: maxRequestsInFlight, logger: logger))
+                            flushes: flushes[ObjectIdentifier(child.eventLoop)], decoderBounds: decoderBounds,
+                            maxRequestsInFlight: maxRequestsInFlight, logger: logger))
                 }
             }
         let channel = try await bootstrap.listen(on: source)
