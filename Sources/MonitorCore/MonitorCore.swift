@@ -201,7 +201,9 @@ public struct MonitorCore {
     /// One ping interval has passed.
     private mutating func tick(_ effects: inout [MonitorEffect]) {
         ticks += 1
-        for (address, record) in records where !isAlive(record) && !record.reportedDead {
+        // In address order, not the table's (which the process's hash seed decides).
+        let died = records.filter { !isAlive($0.value) && !$0.value.reportedDead }.keys.sorted()
+        for address in died {
             records[address]?.reportedDead = true
             effects.append(.notice(.serverDied(address: address)))
         }

@@ -291,7 +291,9 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
             case .stopLeading:
                 leadership += 1
                 core = nil
-                let waiting = pending.values
+                // In token order (the order of arrival), not the table's, which the
+                // process's hash seed decides: a simulation replays the same in any process.
+                let waiting = pending.sorted { $0.key < $1.key }.map(\.value)
                 pending.removeAll()
                 for requester in waiting {
                     environment.respond(to: requester, with: .notLeader(leader: election!.leaderAddress))
@@ -336,7 +338,7 @@ public final class MonitorDriver<Environment: MonitorEnvironment> {
         watch?.cancel()
         watch = nil
         if revokingLease, case .leading(let leadership) = election?.state { store?.revoke(lease: leadership.lease) }
-        let abandoned = pending.values
+        let abandoned = pending.sorted { $0.key < $1.key }.map(\.value)
         pending.removeAll()
         for requester in abandoned { environment.abandon(requester) }
     }

@@ -47,9 +47,14 @@ struct DeadlineQueue: Sendable {
 
     /// Rebuilds from the live deadlines when the heap holds more than twice as many
     /// entries (and some slack): repeated TTL refreshes cannot grow it without bound.
+    /// Sorted by deadline and then key, whatever order `rebuild` gives (the store's table
+    /// order depends on the process's seed), so keys due at the same time expire in the
+    /// same order in every process (a simulation replays the same anywhere); a sorted
+    /// array is a heap already.
     mutating func compactIfNeeded(live: Int, rebuild: () -> [(UInt64, Bytes)]) {
         guard heap.count > 64, heap.count > 2 * live else { return }
-        heap = []
-        for (at, key) in rebuild() { add(key, at: at) }
+        heap = rebuild().map { (at: $0.0, key: $0.1) }.sorted {
+            $0.at != $1.at ? $0.at < $1.at : $0.key.lexicographicallyPrecedes($1.key)
+        }
     }
 }

@@ -122,6 +122,21 @@ final class ReportingTests: XCTestCase {
         XCTAssertEqual(monitor.saved, [v1, v1a, v2, v2a, v3])
     }
 
+    func testServersThatDieAtOneTickAreReportedInAddressOrder() {
+        // Not in the table's order, which the process's hash seed decides: a simulation
+        // replays the same notices in every process.
+        var monitor = ImmediateStore()
+        let names = ["s5", "s3", "s9", "s1", "s7", "s2", "s8", "s4", "s6"]
+        for name in names { monitor.ping(from: name, viewnum: 0, at: 0) }
+        _ = monitor.drainNotices()
+        for tick in 1...6 { monitor.tick(at: UInt64(tick) * 100) }
+        let died = monitor.drainNotices().compactMap { notice -> String? in
+            if case .serverDied(let address) = notice { return address }
+            return nil
+        }
+        XCTAssertEqual(died, names.sorted())
+    }
+
     func testReasonsHaveReadableDescriptions() {
         XCTAssertEqual(ViewChangeReason.firstPrimary.rawValue, "first primary")
         XCTAssertEqual(ViewChangeReason.primaryFailed.rawValue, "primary failed, backup promoted")
