@@ -31,6 +31,7 @@ final class LoopFlushes: @unchecked Sendable {
     /// On `loop`: `connection` is written by the next task. A connection names itself
     /// once until it has been written (`RESPConnectionHandler` keeps that flag).
     func schedule(_ connection: any ScheduledFlush) {
+        loop.assertInEventLoop()
         scheduled.append(connection)
         guard !taskQueued else { return }
         taskQueued = true

@@ -10,7 +10,8 @@ import NIOCore
 /// the bytes received (`RESPDecoder`, no message per command through the pipeline), and
 /// encodes each reply straight into one output buffer, written and flushed once per read
 /// (at `channelReadComplete`) or once per loop turn for replies the server releases
-/// later (one acknowledgement from the backup releases many).
+/// later (one acknowledgement from the backup releases many; `LoopFlushes` writes every
+/// connection of the loop in one task).
 ///
 /// Bounded per connection: at most `maxRequestsInFlight` commands wait for the server at
 /// once (for a request, or for its state), and commands received beyond that wait, as

@@ -60,6 +60,7 @@ public final class RESPListener: Sendable {
                         try child.pipeline.syncOperations.addHandler(RESPConnectionRefusal())
                     }
                 }
+                assert(flushes[ObjectIdentifier(child.eventLoop)] != nil, "a connection on a loop not of its group")
                 return child.eventLoop.makeCompletedFuture {
                     try tls?.secureAccepted(child)
                     try child.pipeline.syncOperations.addHandler(

@@ -1,7 +1,11 @@
 import KVProtocol
 
 /// The keys with deadlines, earliest first, for the primary's active expiry: a binary
-/// min-heap of (deadline, key). A key whose deadline changed leaves its old entry behind;
+/// min-heap of (deadline, key), keys due at the same time in byte order, so that the order
+/// does not depend on the order they came in (a transfer's or a snapshot's, in the store's
+/// table order, which the process's hash seed decides): expiries, and which of them a
+/// limit leaves for the next tick, are the same in every process (a simulation replays the
+/// same anywhere). A key whose deadline changed leaves its old entry behind;
 /// the entry is recognised as stale when it comes up (the store's deadline differs) and
 /// the heap is rebuilt when stale entries outnumber live ones.
 struct DeadlineQueue: Sendable {
@@ -14,7 +18,7 @@ struct DeadlineQueue: Sendable {
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard heap[child].at < heap[parent].at else { break }
+            guard precedes(child, parent) else { break }
             heap.swapAt(child, parent)
             child = parent
         }
@@ -35,8 +39,8 @@ struct DeadlineQueue: Sendable {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
-            if left < heap.count, heap[left].at < heap[smallest].at { smallest = left }
-            if right < heap.count, heap[right].at < heap[smallest].at { smallest = right }
+            if left < heap.count, precedes(left, smallest) { smallest = left }
+            if right < heap.count, precedes(right, smallest) { smallest = right }
             guard smallest != parent else { return }
             heap.swapAt(parent, smallest)
             parent = smallest
@@ -45,12 +49,15 @@ struct DeadlineQueue: Sendable {
 
     mutating func removeAll() { heap = [] }
 
+    /// Whether the entry at `i` comes out before the one at `j`.
+    private func precedes(_ i: Int, _ j: Int) -> Bool {
+        if heap[i].at != heap[j].at { return heap[i].at < heap[j].at }
+        return heap[i].key.lexicographicallyPrecedes(heap[j].key)
+    }
+
     /// Rebuilds from the live deadlines when the heap holds more than twice as many
     /// entries (and some slack): repeated TTL refreshes cannot grow it without bound.
-    /// Sorted by deadline and then key, whatever order `rebuild` gives (the store's table
-    /// order depends on the process's seed), so keys due at the same time expire in the
-    /// same order in every process (a simulation replays the same anywhere); a sorted
-    /// array is a heap already.
+    /// Sorted in the heap's order, which a sorted array keeps already.
     mutating func compactIfNeeded(live: Int, rebuild: () -> [(UInt64, Bytes)]) {
         guard heap.count > 64, heap.count > 2 * live else { return }
         heap = rebuild().map { (at: $0.0, key: $0.1) }.sorted {

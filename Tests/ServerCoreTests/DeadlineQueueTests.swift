@@ -3,9 +3,9 @@ import XCTest
 
 @testable import ServerCore
 
-/// The primary's queue of deadlines: earliest first, and keys due at the same time in
-/// one order after a compaction, whatever order the store's table (whose order depends on
-/// the process's seed) gave them in.
+/// The primary's queue of deadlines: earliest first, keys due at the same time in byte
+/// order, whatever order they came in (a transfer's, a snapshot's or a compaction's comes
+/// from the store's table, whose order depends on the process's seed).
 final class DeadlineQueueTests: XCTestCase {
     private func drain(_ queue: inout DeadlineQueue) -> [(UInt64, String)] {
         var out: [(UInt64, String)] = []
@@ -16,17 +16,41 @@ final class DeadlineQueueTests: XCTestCase {
         return out
     }
 
-    func testEntriesComeOutEarliestFirst() {
-        var random = SystemRandomNumberGenerator()
-        var queue = DeadlineQueue()
-        var added: [UInt64] = []
-        for index in 0..<500 {
-            let at = UInt64.random(in: 0..<100, using: &random)
-            added.append(at)
-            queue.add(Bytes("k\(index)".utf8), at: at)
+    private func sorted(_ entries: [(UInt64, String)]) -> [(UInt64, String)] {
+        entries.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    }
+
+    func testEntriesComeOutEarliestFirstAndTiesInKeyOrder() {
+        // Few distinct deadlines, so that most entries tie with others.
+        let entries = (0..<500).map { (UInt64.random(in: 0..<20), "k\($0)") }
+        for order in [entries, entries.reversed(), entries.shuffled()] {
+            var queue = DeadlineQueue()
+            for (at, key) in order { queue.add(Bytes(key.utf8), at: at) }
+            let out = drain(&queue)
+            XCTAssertEqual(out.map(\.0), sorted(entries).map(\.0))
+            XCTAssertEqual(out.map(\.1), sorted(entries).map(\.1))
+            XCTAssertNil(queue.earliest(notAfter: .max))
         }
-        XCTAssertEqual(drain(&queue).map(\.0), added.sorted())
-        XCTAssertNil(queue.earliest(notAfter: .max))
+    }
+
+    func testACompactionKeepsTheOrderWhateverOrderTheTableGivesTheKeysIn() {
+        let live: [(UInt64, Bytes)] = [
+            (7, Bytes("c".utf8)), (5, Bytes("b".utf8)), (7, Bytes("a".utf8)), (5, Bytes("d".utf8)),
+            (7, Bytes("b".utf8)), (3, Bytes("z".utf8)), (5, Bytes("a".utf8)),
+        ]
+        for rebuildOrder in [live, live.reversed(), live.shuffled(), live.shuffled()] {
+            var queue = DeadlineQueue()
+            // Stale entries (deadlines changed since), enough to call for a compaction.
+            for index in 0..<100 { queue.add(Bytes("old\(index)".utf8), at: UInt64(index)) }
+            queue.compactIfNeeded(live: live.count) { rebuildOrder }
+            XCTAssertEqual(queue.count, live.count, "the stale entries are gone")
+            // Entries added after the compaction take their place among the others.
+            queue.add(Bytes("y".utf8), at: 4)
+            queue.add(Bytes("c".utf8), at: 5)
+            let out = drain(&queue)
+            XCTAssertEqual(out.map(\.0), [3, 4, 5, 5, 5, 5, 7, 7, 7])
+            XCTAssertEqual(out.map(\.1), ["z", "y", "a", "b", "c", "d", "a", "b", "c"])
+        }
     }
 
     func testNothingComesOutBeforeItsDeadline() {
@@ -34,28 +58,6 @@ final class DeadlineQueueTests: XCTestCase {
         queue.add(Bytes("a".utf8), at: 50)
         XCTAssertNil(queue.earliest(notAfter: 49))
         XCTAssertEqual(queue.earliest(notAfter: 50)?.at, 50)
-    }
-
-    func testKeysDueTogetherComeOutInOneOrderWhateverOrderACompactionWasGivenThem() {
-        let live: [(UInt64, Bytes)] = [
-            (7, Bytes("c".utf8)), (5, Bytes("b".utf8)), (7, Bytes("a".utf8)), (5, Bytes("d".utf8)),
-            (7, Bytes("b".utf8)), (3, Bytes("z".utf8)), (5, Bytes("a".utf8)),
-        ]
-        var orders: [[(UInt64, String)]] = []
-        for rebuildOrder in [live, live.reversed(), live.shuffled(), live.shuffled()] {
-            var queue = DeadlineQueue()
-            // Stale entries (deadlines changed since), enough to call for a compaction.
-            for index in 0..<100 { queue.add(Bytes("old\(index)".utf8), at: UInt64(index)) }
-            queue.compactIfNeeded(live: live.count) { rebuildOrder }
-            XCTAssertEqual(queue.count, live.count, "the stale entries are gone")
-            // Entries added after the compaction still take their place.
-            queue.add(Bytes("y".utf8), at: 4)
-            orders.append(drain(&queue))
-        }
-        for order in orders {
-            XCTAssertEqual(order.map(\.0), [3, 4, 5, 5, 5, 7, 7, 7])
-            XCTAssertEqual(order.map(\.1), orders[0].map(\.1), "the same order from every rebuild")
-        }
     }
 
     func testNoCompactionWhileLiveEntriesAreMostOfTheHeap() {
