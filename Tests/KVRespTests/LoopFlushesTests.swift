@@ -3,6 +3,7 @@ import KVServices
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOPosix
 import XCTest
 
 @testable import KVResp
@@ -109,5 +110,44 @@ final class LoopFlushesTests: XCTestCase {
         let second = try XCTUnwrap(try channels[1].readOutbound(as: ByteBuffer.self))
         XCTAssertEqual(String(buffer: second), "$1\r\nc\r\n+OK\r\n")
         XCTAssertNil(try channels[1].readOutbound(as: ByteBuffer.self), "one write for the two replies")
+    }
+
+    func testAConnectionClosedBeforeTheTaskIsNotWrittenAndTheOthersAre() throws {
+        let loop = EmbeddedEventLoop()
+        let flushes = LoopFlushes(loop: loop)
+        let backend = HeldBackend()
+        var logger = Logger(label: "loop-flushes-tests")
+        logger.logLevel = .critical
+        let endpoint = RESPCommandRunner.Endpoint(startedAt: .now(), connectedClients: { 2 })
+        let channels = try (0..<2).map { _ in
+            let channel = EmbeddedChannel(loop: loop)
+            try channel.pipeline.syncOperations.addHandler(
+                RESPConnectionHandler(
+                    backend: backend, endpoint: endpoint, eventLoop: loop, flushes: flushes, maxRequestsInFlight: 16,
+                    logger: logger))
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
+            return channel
+        }
+        defer { _ = try? channels[1].finish() }
+        for channel in channels { try channel.writeInbound(ByteBuffer(string: "SET a 1\r\n")) }
+        loop.run()
+        backend.answerAll()
+        try channels[0].close().wait()
+        loop.run()
+        XCTAssertNil(try channels[0].readOutbound(as: ByteBuffer.self), "nothing written after the close")
+        XCTAssertEqual(try channels[1].readOutbound(as: ByteBuffer.self).map { String(buffer: $0) }, "+OK\r\n")
+    }
+
+    func testEveryLoopOfAGroupHasItsOwn() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        defer { try? group.syncShutdownGracefully() }
+        let table = LoopFlushes.perLoop(of: group)
+        XCTAssertEqual(table.count, 3)
+        for _ in 0..<6 {
+            let loop = group.next()
+            XCTAssertTrue(table[ObjectIdentifier(loop)]?.loop === loop)
+        }
+        let single = group.next()
+        XCTAssertEqual(LoopFlushes.perLoop(of: single).count, 1, "a loop alone is a group of one")
     }
 }
