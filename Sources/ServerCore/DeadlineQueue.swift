@@ -9,7 +9,8 @@ import KVProtocol
 /// the entry is recognised as stale when it comes up (the store's deadline differs) and
 /// the heap is rebuilt when stale entries outnumber live ones.
 struct DeadlineQueue: Sendable {
-    private var heap: [(at: UInt64, key: Bytes)] = []
+    private typealias Entry = (at: UInt64, key: Bytes)
+    private var heap: [Entry] = []
 
     var count: Int { heap.count }
 
@@ -18,7 +19,7 @@ struct DeadlineQueue: Sendable {
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard precedes(child, parent) else { break }
+            guard Self.precedes(heap[child], heap[parent]) else { break }
             heap.swapAt(child, parent)
             child = parent
         }
@@ -39,8 +40,8 @@ struct DeadlineQueue: Sendable {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
-            if left < heap.count, precedes(left, smallest) { smallest = left }
-            if right < heap.count, precedes(right, smallest) { smallest = right }
+            if left < heap.count, Self.precedes(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count, Self.precedes(heap[right], heap[smallest]) { smallest = right }
             guard smallest != parent else { return }
             heap.swapAt(parent, smallest)
             parent = smallest
@@ -49,10 +50,9 @@ struct DeadlineQueue: Sendable {
 
     mutating func removeAll() { heap = [] }
 
-    /// Whether the entry at `i` comes out before the one at `j`.
-    private func precedes(_ i: Int, _ j: Int) -> Bool {
-        if heap[i].at != heap[j].at { return heap[i].at < heap[j].at }
-        return heap[i].key.lexicographicallyPrecedes(heap[j].key)
+    /// Whether `a` comes out before `b`.
+    private static func precedes(_ a: Entry, _ b: Entry) -> Bool {
+        a.at != b.at ? a.at < b.at : a.key.lexicographicallyPrecedes(b.key)
     }
 
     /// Rebuilds from the live deadlines when the heap holds more than twice as many
@@ -60,8 +60,6 @@ struct DeadlineQueue: Sendable {
     /// Sorted in the heap's order, which a sorted array keeps already.
     mutating func compactIfNeeded(live: Int, rebuild: () -> [(UInt64, Bytes)]) {
         guard heap.count > 64, heap.count > 2 * live else { return }
-        heap = rebuild().map { (at: $0.0, key: $0.1) }.sorted {
-            $0.at != $1.at ? $0.at < $1.at : $0.key.lexicographicallyPrecedes($1.key)
-        }
+        heap = rebuild().map { (at: $0.0, key: $0.1) }.sorted(by: Self.precedes)
     }
 }

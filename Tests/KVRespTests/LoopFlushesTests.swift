@@ -73,14 +73,15 @@ final class LoopFlushesTests: XCTestCase {
         try? loop.syncShutdownGracefully()
     }
 
-    func testRepliesReleasedTogetherLeaveInOneWritePerConnection() throws {
-        let loop = EmbeddedEventLoop()
+    /// `count` connections on `loop`, sharing one `LoopFlushes`, to `backend`.
+    private func connections(_ count: Int, on loop: EmbeddedEventLoop, to backend: HeldBackend) throws
+        -> [EmbeddedChannel]
+    {
         let flushes = LoopFlushes(loop: loop)
-        let backend = HeldBackend()
         var logger = Logger(label: "loop-flushes-tests")
         logger.logLevel = .critical
-        let endpoint = RESPCommandRunner.Endpoint(startedAt: .now(), connectedClients: { 2 })
-        let channels = try (0..<2).map { _ in
+        let endpoint = RESPCommandRunner.Endpoint(startedAt: .now(), connectedClients: { count })
+        return try (0..<count).map { _ in
             let channel = EmbeddedChannel(loop: loop)
             try channel.pipeline.syncOperations.addHandler(
                 RESPConnectionHandler(
@@ -89,6 +90,12 @@ final class LoopFlushesTests: XCTestCase {
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
             return channel
         }
+    }
+
+    func testRepliesReleasedTogetherLeaveInOneWritePerConnection() throws {
+        let loop = EmbeddedEventLoop()
+        let backend = HeldBackend()
+        let channels = try connections(2, on: loop, to: backend)
         defer { for channel in channels { _ = try? channel.finish() } }
         try channels[0].writeInbound(ByteBuffer(string: "SET a 1\r\nGET a\r\nSET b 2\r\n"))
         try channels[1].writeInbound(ByteBuffer(string: "GET c\r\nSET c 3\r\n"))
@@ -114,20 +121,8 @@ final class LoopFlushesTests: XCTestCase {
 
     func testAConnectionClosedBeforeTheTaskIsNotWrittenAndTheOthersAre() throws {
         let loop = EmbeddedEventLoop()
-        let flushes = LoopFlushes(loop: loop)
         let backend = HeldBackend()
-        var logger = Logger(label: "loop-flushes-tests")
-        logger.logLevel = .critical
-        let endpoint = RESPCommandRunner.Endpoint(startedAt: .now(), connectedClients: { 2 })
-        let channels = try (0..<2).map { _ in
-            let channel = EmbeddedChannel(loop: loop)
-            try channel.pipeline.syncOperations.addHandler(
-                RESPConnectionHandler(
-                    backend: backend, endpoint: endpoint, eventLoop: loop, flushes: flushes, maxRequestsInFlight: 16,
-                    logger: logger))
-            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
-            return channel
-        }
+        let channels = try connections(2, on: loop, to: backend)
         defer { _ = try? channels[1].finish() }
         for channel in channels { try channel.writeInbound(ByteBuffer(string: "SET a 1\r\n")) }
         loop.run()
