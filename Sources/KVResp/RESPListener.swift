@@ -60,13 +60,14 @@ public final class RESPListener: Sendable {
                         try child.pipeline.syncOperations.addHandler(RESPConnectionRefusal())
                     }
                 }
-                assert(flushes[ObjectIdentifier(child.eventLoop)] != nil, "a connection on a loop not of its group")
+                let loopFlushes = flushes[ObjectIdentifier(child.eventLoop)]
+                assert(loopFlushes != nil, "a connection on a loop not of its group")
                 return child.eventLoop.makeCompletedFuture {
                     try tls?.secureAccepted(child)
                     try child.pipeline.syncOperations.addHandler(
                         RESPConnectionHandler(
                             backend: backend, endpoint: endpoint, eventLoop: child.eventLoop,
-                            flushes: flushes[ObjectIdentifier(child.eventLoop)], decoderBounds: decoderBounds,
+                            flushes: loopFlushes, decoderBounds: decoderBounds,
                             maxRequestsInFlight: maxRequestsInFlight, logger: logger))
                 }
             }

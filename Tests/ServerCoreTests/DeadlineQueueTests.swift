@@ -23,12 +23,13 @@ final class DeadlineQueueTests: XCTestCase {
     func testEntriesComeOutEarliestFirstAndTiesInKeyOrder() {
         // Few distinct deadlines, so that most entries tie with others.
         let entries = (0..<500).map { (UInt64.random(in: 0..<20), "k\($0)") }
+        let expected = sorted(entries)
         for order in [entries, entries.reversed(), entries.shuffled()] {
             var queue = DeadlineQueue()
             for (at, key) in order { queue.add(Bytes(key.utf8), at: at) }
             let out = drain(&queue)
-            XCTAssertEqual(out.map(\.0), sorted(entries).map(\.0))
-            XCTAssertEqual(out.map(\.1), sorted(entries).map(\.1))
+            XCTAssertEqual(out.map(\.0), expected.map(\.0))
+            XCTAssertEqual(out.map(\.1), expected.map(\.1))
             XCTAssertNil(queue.earliest(notAfter: .max))
         }
     }
