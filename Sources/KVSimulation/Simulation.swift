@@ -108,14 +108,14 @@ public final class Simulation {
     var arrival: (exchange: UInt64, update: ClientSequence?, answered: Bool)?
     /// Each client's latest acknowledged update (sequence number).
     var acknowledgedUpdates: [UInt64: UInt64] = [:]
-    private var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+    private var digest = RunDigest()
 
     /// Runs the schedule of `seed` to its end or its first failure.
     public static func run(seed: UInt64, options: SimulationOptions = SimulationOptions()) -> SimulationReport {
         let simulation = Simulation(seed: seed, options: options)
         simulation.execute()
         return SimulationReport(
-            seed: seed, failure: simulation.failure, statistics: simulation.statistics, digest: simulation.digest)
+            seed: seed, failure: simulation.failure, statistics: simulation.statistics, digest: simulation.digest.value)
     }
 
     static func clusterID(seed: UInt64, node: Int) -> UInt64 {
@@ -286,6 +286,10 @@ public final class Simulation {
         switch event {
         case .arrive(let packet):
             mix(1, UInt64(packet.from), UInt64(packet.to), packet.exchange)
+            switch packet.body {
+            case .request(let message), .response(let message): digest.mix(message, exchange: packet.exchange)
+            case .refused: mix(4)
+            }
             arrive(packet)
         case .exchangeTimedOut(let exchange):
             mix(2, exchange)
@@ -361,8 +365,8 @@ public final class Simulation {
         serverByAddress[address]
     }
 
-    /// Folds values into the run's digest (FNV-1a over 64-bit words).
-    private func mix(_ values: UInt64...) {
-        for value in values { digest = (digest ^ value) &* 0x0000_0100_0000_01B3 }
+    /// Folds an event's words into the run's digest.
+    private func mix(_ words: UInt64...) {
+        for word in words { digest.mix(word) }
     }
 }

@@ -207,19 +207,29 @@ public struct KeyValueStore: Sendable {
     /// Every key in byte order (tests and checks).
     public var keysInOrder: [Bytes] { order.all }
 
-    /// A position in the hash table (a transfer's cursor): valid while the store does not
-    /// change, which is why a primary defers updates during a transfer.
+    /// A position in the keys' byte order (a transfer's cursor): valid while the store does
+    /// not change, which is why a primary defers updates during a transfer. A transfer walks
+    /// the keys in byte order, not in the hash table's, so that what it sends does not
+    /// depend on the process's hash seed: a simulated schedule sends the same chunks in
+    /// every process (docs/SIMULATION.md).
     public struct Index: Equatable, Sendable {
-        fileprivate var slot: ShardedTable<Slot>.Index
+        fileprivate var position: SortedKeys.Position
+        fileprivate var changes: UInt64
     }
 
-    public var startIndex: Index { Index(slot: slots.startIndex) }
-    public var endIndex: Index { Index(slot: slots.endIndex) }
-    public func index(after index: Index) -> Index { Index(slot: slots.index(after: index.slot)) }
+    public var startIndex: Index { Index(position: order.startPosition, changes: slots.changes) }
+    public var endIndex: Index { Index(position: order.endPosition, changes: slots.changes) }
+
+    public func index(after index: Index) -> Index {
+        precondition(index.changes == slots.changes, "a store index used after the store changed")
+        return Index(position: order.position(after: index.position), changes: index.changes)
+    }
 
     public func entry(at index: Index) -> (key: Bytes, value: StoredValue) {
-        let (key, slot) = slots[index.slot]
-        return (key.bytes, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key.bytes)))
+        precondition(index.changes == slots.changes, "a store index used after the store changed")
+        let key = order[index.position]
+        let slot = slots[StoreKey(key)]!
+        return (key, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key)))
     }
 
     /// Calls `body` with every entry, in no particular order (snapshots).

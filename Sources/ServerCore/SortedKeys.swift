@@ -149,4 +149,19 @@ struct SortedKeys: Sendable {
     }
 
     var all: [Bytes] { chunks.flatMap { $0 } }
+
+    // A walk over every key in order, one position at a time (a state transfer's cursor).
+    // A position is valid only while the index does not change; `endPosition` is past the
+    // last chunk.
+
+    var startPosition: Position { chunks.isEmpty ? endPosition : Position(chunk: 0, index: 0) }
+    var endPosition: Position { Position(chunk: chunks.count, index: 0) }
+
+    func position(after position: Position) -> Position {
+        position.index + 1 < chunks[position.chunk].count
+            ? Position(chunk: position.chunk, index: position.index + 1)
+            : Position(chunk: position.chunk + 1, index: 0)
+    }
+
+    subscript(position: Position) -> Bytes { chunks[position.chunk][position.index] }
 }

@@ -84,6 +84,34 @@ final class ShardedTableTests: XCTestCase {
         }
     }
 
+    /// The parts fill evenly, so left to themselves they would all double within a few
+    /// thousand inserts of one another: at a million keys, a sixth of the table moved in
+    /// one step of a backup taking a transfer. Each part doubles at a fill of its own, so
+    /// the doublings of one size spread over the last fifth of the fill. Without that, they
+    /// spread over about a twelfth (the binomial spread of the parts' sizes).
+    func testThePartsDoubleOneSizeOverAFifthOfTheFill() {
+        var table = ShardedTable<Int>()
+        let parts = ShardedTable<Int>.partCount
+        // Swift's dictionaries hold 3 × 2^k entries before they double; the doubling past
+        // 3,072 comes at about 3,000 entries a part.
+        let doubled = 6_144
+        var doubledAt: [Int: Int] = [:]
+        var inserted = 0
+        while doubledAt.count < parts, inserted < 400_000 {
+            let key = key(inserted)
+            table.updateValue(inserted, forKey: key)
+            inserted += 1
+            let (part, capacity) = table.part(holding: key)
+            if capacity >= doubled, doubledAt[part] == nil { doubledAt[part] = inserted }
+        }
+        XCTAssertEqual(doubledAt.count, parts, "every part doubled")
+        let first = doubledAt.values.min() ?? 0
+        let last = doubledAt.values.max() ?? 0
+        XCTAssertGreaterThan(
+            Double(last - first), 0.15 * Double(last),
+            "the doublings came between inserts \(first) and \(last): all at once")
+    }
+
     /// Keys a client builds to share a part: 24 words, each pair of words either as
     /// given or with bit 63 of the first and bits 31 and 63 of the second flipped. A
     /// multiply-xor mix of truncated products sends all 4,096 of them to one part

@@ -44,6 +44,22 @@ final class TransferTests: XCTestCase {
         XCTAssertEqual(h["p"].pingViewnum, 2)
     }
 
+    /// The keys go in byte order, not the hash table's: what a transfer sends then does not
+    /// depend on the process's hash seed, and a simulated schedule replays the same in any
+    /// process (docs/SIMULATION.md).
+    func testChunksCarryTheKeysInByteOrder() {
+        let h = loadedPrimary(keys: 200)
+        h.view(2, "p", "b")
+        var sent: [Bytes] = []
+        while !h.toBackup.isEmpty || !h.toPrimary.isEmpty {
+            if let chunk = h.toBackup.first?.chunk { sent += chunk.entries.map(\.key) }
+            if !h.toBackup.isEmpty { h.deliverToBackup() } else { h.deliverToPrimary() }
+        }
+        XCTAssertEqual(sent.count, 201, "every key once")
+        XCTAssertEqual(sent, h["p"].store.keysInOrder)
+        assertSameState(h, "p", "b")
+    }
+
     func testEmptyStateTransfersInOneChunk() {
         let h = Harness(["p", "b"])
         h.bootFirstPrimary("p")
