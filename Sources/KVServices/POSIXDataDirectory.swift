@@ -29,6 +29,15 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
         spaceForTests.store(bytes ?? -1, ordering: .relaxed)
     }
 
+    /// For tests: runs before each fdatasync of a file, on the thread that syncs; what it
+    /// throws fails the sync as an I/O error would. Nil, the default.
+    private let syncHookForTests = Mutex<(@Sendable () throws -> Void)?>(nil)
+
+    /// For tests: `hook` runs before each fdatasync of a file from now on (nil: none).
+    func interceptSyncsForTests(_ hook: (@Sendable () throws -> Void)?) {
+        syncHookForTests.withLock { $0 = hook }
+    }
+
     /// Opens `path`, creating it (mode 0700) if it does not exist.
     public convenience init(path: String) throws {
         try self.init(path: path, syncingParent: Self.syncDirectory(at:))
@@ -196,6 +205,7 @@ public final class POSIXDataDirectory: StorageFileSystem, @unchecked Sendable {
     }
 
     public func sync(_ handle: Int32) throws {
+        if let hook = syncHookForTests.withLock({ $0 }) { try hook() }
         guard fdatasync(handle) == 0 else {
             throw IOError(description: "fdatasync failed in \(path): \(Self.lastError())")
         }
