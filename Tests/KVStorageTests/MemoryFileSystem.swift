@@ -19,7 +19,8 @@ final class MemoryFileSystem: StorageFileSystem {
     /// Logs written to while they held unsynced bytes, with the lengths synced and written.
     var writesAfterUnsyncedWrites: [String] = []
     /// The directory operations and syncs, in order ("create NAME", "rename A B",
-    /// "remove NAME", "syncDirectory", "mkdir NAME", "syncSubdirectory NAME").
+    /// "remove NAME", "truncate NAME", "syncDirectory", "mkdir NAME",
+    /// "syncSubdirectory NAME").
     var operations: [String] = []
 
     func fileNames() throws -> [String] { files.keys.filter { !$0.contains("/") }.sorted() }
@@ -128,6 +129,7 @@ final class MemoryFileSystem: StorageFileSystem {
 
     func truncate(_ name: String, to length: Int) throws {
         guard let bytes = files[name] else { throw Missing(name: name) }
+        operations.append("truncate \(name)")
         files[name] = Array(bytes.prefix(length))
         // A cut gives its space back, as on a disk.
         spaceLeft = spaceLeft.map { $0 + max(0, bytes.count - length) }
