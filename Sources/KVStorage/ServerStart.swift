@@ -6,7 +6,8 @@ import ServerCore
 public struct ServerStart: Equatable, Hashable, Sendable {
     public static let bootIDSize = 16
 
-    /// Counts the starts on this data directory.
+    /// The process's incarnation, drawn at random at every start: it names the run, so a
+    /// start and the claims after it can be told from another run's.
     public var incarnation: UInt64
     /// The machine's boot (as the kernel names it): a different one means the machine
     /// restarted, and whatever the kernel held unsynced is gone.

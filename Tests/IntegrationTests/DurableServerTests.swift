@@ -80,6 +80,8 @@ final class DurableServerTests: XCTestCase {
         // it, and only the primary may return. The view's primary is always one that may.
         let waitingIn = await cluster.view()
         XCTAssertLessThanOrEqual(waitingIn.viewnum, before.viewnum + 1, "views made with nobody to revive")
+        let says = await cluster.monitor?.status()?.waitingFor ?? ""
+        XCTAssertTrue(says.contains("primary \(waitingIn.primary) is down"), "names whom it waits for: \(says)")
         let index = await cluster.index(of: waitingIn.primary)
         let member = try XCTUnwrap(index)
         try await cluster.restart(member)
@@ -120,6 +122,9 @@ final class DurableServerTests: XCTestCase {
         XCTAssertNotEqual(meanwhile.primary, idleAddress, "the idle server was made primary")
         let members = [await cluster.address(0), await cluster.address(1)]
         XCTAssertTrue(members.contains(meanwhile.primary), "\(meanwhile) is not led by a member of the view")
+        let says = await cluster.monitor?.status()?.waitingFor ?? ""
+        XCTAssertTrue(says.contains("primary \(meanwhile.primary) is down"), "names whom it waits for: \(says)")
+        XCTAssertFalse(says.contains(idleAddress), "names the idle server: \(says)")
 
         // The operator's way out, as kvctl revive does it: the server adopts its data, then
         // the monitor makes it primary.
