@@ -19,7 +19,7 @@ final class MemoryFileSystem: StorageFileSystem {
     /// Logs written to while they held unsynced bytes, with the lengths synced and written.
     var writesAfterUnsyncedWrites: [String] = []
     /// The directory operations and syncs, in order ("create NAME", "rename A B",
-    /// "remove NAME", "truncate NAME", "syncDirectory", "mkdir NAME",
+    /// "remove NAME", "truncate NAME", "sync NAME", "syncDirectory", "mkdir NAME",
     /// "syncSubdirectory NAME").
     var operations: [String] = []
 
@@ -108,6 +108,7 @@ final class MemoryFileSystem: StorageFileSystem {
 
     func sync(_ handle: Handle) throws {
         if syncsFail { throw SyncFailure() }
+        operations.append("sync \(handle.name)")
         synced[handle.name] = files[handle.name]!.count
         unsynced.remove(handle.name)
     }

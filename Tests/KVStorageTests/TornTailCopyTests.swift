@@ -47,6 +47,8 @@ final class TornTailCopyTests: XCTestCase {
         let cut = try XCTUnwrap(operations.firstIndex(of: "truncate \(logName)"), "\(operations)")
         XCTAssertLessThan(copied, cut, "\(operations)")
         XCTAssertTrue(
+            operations[copied..<cut].contains("sync \(copyName)"), "the copy's bytes are durable first: \(operations)")
+        XCTAssertTrue(
             operations[copied..<cut].contains("syncDirectory"), "the copy's name is durable first: \(operations)")
         XCTAssertEqual(fileSystem.synced[copyName], torn.count, "the copy's bytes are synced")
     }
