@@ -6,9 +6,8 @@
 /// enough to miss its pings, and the monitor replaced a healthy server. Here a growth
 /// moves one part's entries, a `partCount`th of the table. Redis avoids the stall by
 /// rehashing incrementally; parts get the same bound with Swift's own dictionaries. The
-/// parts fill evenly, so they grow within a short stretch of inserts of one another: a
-/// backup applying one large transfer chunk may grow several in one turn, each still a
-/// part's worth.
+/// parts fill evenly, so left alone they would all double within a few per cent of the
+/// fill of one another; each doubles at a fill of its own instead (`growEarlyIfDue`).
 ///
 /// A key's part comes from a cheap mix of all its bytes (`StoreKey.part(bits:seed:)`), not
 /// from its `hashValue`: the part's dictionary hashes the key anyway, and a second full
@@ -54,13 +53,14 @@ struct ShardedTable<Value: Sendable>: Sendable {
 
     /// Grows part `part` before its dictionary would, at a fill that depends on the part.
     ///
-    /// The parts fill evenly, so left to themselves they all double within a few thousand
-    /// inserts of one another: at a million keys, a backup applying a transfer's chunk
-    /// moved a sixth of the table in one step, which held its loop past the monitor's
-    /// patience. Here part `p` doubles once it holds `(4 + p / partCount) / 5` of what its
-    /// dictionary holds before growing on its own (between 80 % and 100 % of it), so the
-    /// doublings of one size spread over the last fifth of the fill, a part or two at a
-    /// time; the price is a table about a tenth emptier on average.
+    /// The parts fill evenly, so left to themselves they all double within about 6 % of the
+    /// fill of one another (the binomial spread of their sizes): at a million keys, a
+    /// backup applying a transfer doubled about ten parts in each of a few chunks' steps,
+    /// and under contention such a step held its loop past the monitor's patience. Here
+    /// part `p` doubles once it holds `(4 + p / partCount) / 5` of what its dictionary holds
+    /// before growing on its own (between 80 % and 100 % of it), so the doublings of one
+    /// size spread over the last fifth of the fill, about three parts per chunk of 7,600
+    /// keys at a million; the price is a table about a tenth emptier on average.
     @inline(__always)
     private mutating func growEarlyIfDue(_ part: Int) {
         let capacity = parts[part].capacity

@@ -84,11 +84,11 @@ final class ShardedTableTests: XCTestCase {
         }
     }
 
-    /// The parts fill evenly, so left to themselves they would all double within a few
-    /// thousand inserts of one another: at a million keys, a sixth of the table moved in
-    /// one step of a backup taking a transfer. Each part doubles at a fill of its own, so
-    /// the doublings of one size spread over the last fifth of the fill. Without that, they
-    /// spread over about a twelfth (the binomial spread of the parts' sizes).
+    /// The parts fill evenly, so left to themselves they would all double within about 6 %
+    /// of the fill of one another (the binomial spread of the parts' sizes): at a million
+    /// keys, a backup taking a transfer doubled about ten parts in a chunk's step. Each
+    /// part doubles at a fill of its own, so the doublings of one size spread over the last
+    /// fifth of the fill.
     func testThePartsDoubleOneSizeOverAFifthOfTheFill() {
         var table = ShardedTable<Int>()
         let parts = ShardedTable<Int>.partCount
