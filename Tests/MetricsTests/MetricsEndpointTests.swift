@@ -155,6 +155,25 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertTrue(samples.text.contains("# TYPE kvservice_request_duration_seconds histogram"), samples.text)
     }
 
+    /// The data directory's figures (issue 14): each fdatasync's duration and the records
+    /// it made durable (the group commit's batch), and the log's gauges.
+    func testTheLogsSyncsAndGaugesAreExported() async throws {
+        let (factory, address, appendix) = try await startEndpoint()
+        let metrics = ServerMetrics(factory: factory, appendix: appendix)
+        metrics.logSynced(records: 25, nanoseconds: 300_000)
+        metrics.logSynced(records: 15, nanoseconds: 500_000)
+        metrics.updateStorage(logBytes: 4096, snapshotBytes: 1024, syncedLSN: 40, appendedBytes: 8192)
+        let samples = try await scrape(address)
+        XCTAssertEqual(samples["kvservice_log_sync_duration_seconds_count"], 2, samples.text)
+        let seconds = try XCTUnwrap(samples["kvservice_log_sync_duration_seconds_sum"], samples.text)
+        XCTAssertEqual(seconds, 0.0008, accuracy: 1e-9)
+        XCTAssertEqual(samples["\(ServerMetrics.syncBatchLabel)_count"], 2, samples.text)
+        XCTAssertEqual(samples["\(ServerMetrics.syncBatchLabel)_sum"], 40, samples.text)
+        XCTAssertEqual(samples["kvservice_log_synced_lsn"], 40, samples.text)
+        XCTAssertEqual(samples["kvservice_log_bytes"], 4096, samples.text)
+        XCTAssertEqual(samples["kvservice_snapshot_bytes"], 1024, samples.text)
+    }
+
     func testOnlyGetMetricsIsServed() async throws {
         let (factory, address, appendix) = try await startEndpoint()
         let metrics = ServerMetrics(factory: factory, appendix: appendix)
