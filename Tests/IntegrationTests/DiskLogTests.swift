@@ -26,7 +26,7 @@ final class DiskLogTests: XCTestCase {
         let failure: NIOLockedValueBox<String?>
     }
 
-    private func open(_ scratch: TestScratch) throws -> Opened {
+    private func open(_ scratch: TestScratch) async throws -> Opened {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         addTeardownBlock { try? await group.shutdownGracefully() }
         let loop = group.next()
@@ -44,7 +44,7 @@ final class DiskLogTests: XCTestCase {
                 // The process would end here; the I/O thread parks instead, for good.
                 while true { sleep(3600) }
             })
-        try loop.submit { log.start(persisted: { lsn in reported.withLockedValue { $0.append(lsn) } }) }.wait()
+        try await loop.submit { log.start(persisted: { lsn in reported.withLockedValue { $0.append(lsn) } }) }.get()
         return Opened(log: log, directory: directory, loop: loop, reported: reported, failure: failure)
     }
 
@@ -54,19 +54,8 @@ final class DiskLogTests: XCTestCase {
             clientID: 9, seq: 1, reply: ClientReply(status: .ok))
     }
 
-    /// Waits, at most 10 s, until `condition` holds.
-    private func wait(
-        _ what: String, file: StaticString = #filePath, line: UInt = #line, until condition: () -> Bool
-    ) {
-        let deadline = Date().addingTimeInterval(10)
-        while !condition() {
-            guard Date() < deadline else { return XCTFail("timed out waiting for \(what)", file: file, line: line) }
-            usleep(1000)
-        }
-    }
-
-    func testARecordIsReportedPersistedOnlyAfterItsFdatasyncReturned() throws {
-        let opened = try open(try makeScratch())
+    func testARecordIsReportedPersistedOnlyAfterItsFdatasyncReturned() async throws {
+        let opened = try await open(try makeScratch())
         let gate = ConditionLock(value: 0)
         let syncsEntered = NIOLockedValueBox(0)
         opened.directory.interceptSyncsForTests {
@@ -74,28 +63,26 @@ final class DiskLogTests: XCTestCase {
             gate.lock(whenValue: 1)
             gate.unlock()
         }
-        try opened.loop.submit { opened.log.append(update: Self.update("k"), lsn: 2) }.wait()
+        try await opened.loop.submit { opened.log.append(update: Self.update("k"), lsn: 2) }.get()
 
-        wait("the I/O thread to sync the record") { syncsEntered.withLockedValue { $0 } == 1 }
+        try await waitUntil("the I/O thread syncs the record") { syncsEntered.withLockedValue { $0 } == 1 }
         // Anything the loop was asked to run before now has run.
-        try opened.loop.submit {}.wait()
+        try await opened.loop.submit {}.get()
         XCTAssertFalse(
             opened.reported.withLockedValue { $0 }.contains { $0 >= 2 },
             "reported persisted while its fdatasync had not returned")
 
         gate.lock()
         gate.unlock(withValue: 1)
-        wait("the record reported persisted") { opened.reported.withLockedValue { $0 }.contains(2) }
+        try await waitUntil("the record is reported persisted") { opened.reported.withLockedValue { $0 }.contains(2) }
         XCTAssertEqual(opened.log.current.lastSynced, 2)
         opened.directory.interceptSyncsForTests(nil)
-        let closed = opened.loop.makePromise(of: Void.self)
-        closed.completeWithTask { await opened.log.close() }
-        try closed.futureResult.wait()
+        await opened.log.close()
     }
 
-    func testAFailedFdatasyncEndsTheProcessAndIsNeverRetried() throws {
+    func testAFailedFdatasyncEndsTheProcessAndIsNeverRetried() async throws {
         let scratch = try makeScratch()
-        let opened = try open(scratch)
+        let opened = try await open(scratch)
         // The first fdatasync (the record's) fails; the failure marker's own, after it, works.
         let attempts = NIOLockedValueBox(0)
         opened.directory.interceptSyncsForTests {
@@ -105,14 +92,14 @@ final class DiskLogTests: XCTestCase {
             }
             if attempt == 1 { throw POSIXDataDirectory.IOError(description: "fdatasync failed: Input/output error") }
         }
-        try opened.loop.submit { opened.log.append(update: Self.update("k"), lsn: 2) }.wait()
+        try await opened.loop.submit { opened.log.append(update: Self.update("k"), lsn: 2) }.get()
 
-        wait("the process to be ended") { opened.failure.withLockedValue { $0 } != nil }
+        try await waitUntil("the process is ended") { opened.failure.withLockedValue { $0 } != nil }
         let message = try XCTUnwrap(opened.failure.withLockedValue { $0 })
         XCTAssertTrue(message.contains("Input/output error"), message)
         XCTAssertTrue(message.contains("recorded in \(DataFileName.failureMarker)"), message)
         XCTAssertEqual(attempts.withLockedValue { $0 }, 2, "the record's sync, never retried, and the marker's")
-        try opened.loop.submit {}.wait()
+        try await opened.loop.submit {}.get()
         XCTAssertFalse(opened.reported.withLockedValue { $0 }.contains { $0 >= 2 }, "nothing reported persisted")
         // The next start on this boot learns that this run's unsynced pages may be lost.
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path("data/\(DataFileName.failureMarker)")))
