@@ -150,6 +150,27 @@ final class RevivalTests: XCTestCase {
             """)
     }
 
+    /// Case 3 revives the backup of an unacknowledged view from its claim of the view
+    /// before, never of an older one: a server made backup while it still held the state
+    /// of an earlier view has missed what was acknowledged since (the simulator's seed 86
+    /// revived such a server into view 7 from its claim of view 2).
+    func testTheBackupOfAnUnacknowledgedViewClaimingAnOlderViewIsNotRevived() {
+        runMonitorScript(
+            trio + """
+                tick 6 pinging s1:2 s3:2          # s2 dies: s3, idle, becomes the backup
+                expect view 3 s1 s3 unacked
+                drain
+                tick 6 pinging s3:3               # then s1 dies before acknowledging view 3
+                expect events died:s1 waiting:3
+                incarnation s3 32
+                claim s3 backup 1 s1 s3           # the state of view 1, two views before
+                ping s3 0 -> view 0 - - unacked
+                tick 3 pinging s3:0
+                expect view 3 s1 s3 unacked
+                expect events restarted:s3:backup waiting:3
+                """)
+    }
+
     func testAClaimOfAnOlderViewOrAnotherServerRevivesNobody() {
         runMonitorScript(
             pair + """
