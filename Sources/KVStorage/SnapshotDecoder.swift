@@ -19,6 +19,7 @@ public enum SnapshotDecoder {
             store: KeyValueStore(),
             duplicates: [])
         // No more than the file could hold, whatever the header says.
+        contents.store.reserveCapacity(Int(min(header.keyCount, UInt64(buffer.count / 24))))
         contents.duplicates.reserveCapacity(Int(min(header.duplicateCount, UInt64(buffer.count / 24))))
         var inDuplicates = false
         while true {
@@ -40,10 +41,7 @@ public enum SnapshotDecoder {
                         let value = StoredValue(
                             value: try reader.blob("value", max: WireReader.maxBlobSize),
                             revision: try reader.u64("revision"), expiresAt: try reader.u64("deadline"))
-                        guard contents.store[key] == nil else {
-                            throw damage("key repeated (\(key.count) bytes)")
-                        }
-                        contents.store.put(key, value)
+                        guard contents.store.put(key, value) else { throw damage("key repeated (\(key.count) bytes)") }
                     }
                 case .snapshotDuplicates:
                     inDuplicates = true

@@ -125,11 +125,17 @@ public struct KeyValueStore: Sendable {
         self.revision = max(self.revision, revision)
     }
 
+    /// Makes room for `count` keys at once (a snapshot's, whose header says how many).
+    public mutating func reserveCapacity(_ count: Int) {
+        slots.reserveCapacity(count)
+    }
+
     /// Puts an entry as it is, revision and deadline included (transfers, snapshots).
     ///
     /// One probe of the table finds the key's slot or makes it; the sorted index is
-    /// consulted only for a key that was not there.
-    public mutating func put(_ key: Bytes, _ stored: StoredValue) {
+    /// consulted only for a key that was not there. Returns whether the key is new.
+    @discardableResult
+    public mutating func put(_ key: Bytes, _ stored: StoredValue) -> Bool {
         let tableKey = StoreKey(key)
         let previous = slots.updateValue(Slot(value: stored.value, revision: stored.revision), forKey: tableKey)
         if let previous {
@@ -147,6 +153,7 @@ public struct KeyValueStore: Sendable {
             deadlineOf.removeValue(forKey: tableKey)
             forgetDeadlinesIfNoneLeft()
         }
+        return previous == nil
     }
 
     /// The queue's stale entries go when no key has a deadline any more (they would stay
@@ -232,11 +239,17 @@ public struct KeyValueStore: Sendable {
         return (key, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key)))
     }
 
-    /// Calls `body` with every entry, in no particular order (snapshots).
+    /// Calls `body` with every entry, in byte order (snapshots): a recovery then appends
+    /// each key to its index instead of searching for its place (the searches, each
+    /// reaching keys all over the heap, were a third of a recovery's time), and the same
+    /// state always writes the same bytes.
     public func forEachEntry(_ body: (Bytes, StoredValue) throws -> Void) rethrows {
-        for (key, slot) in slots {
-            try body(
-                key.bytes, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key.bytes)))
+        var position = order.startPosition
+        while position != order.endPosition {
+            let key = order[position]
+            let slot = slots[StoreKey(key)]!
+            try body(key, StoredValue(value: slot.value, revision: slot.revision, expiresAt: deadline(of: key)))
+            position = order.position(after: position)
         }
     }
 

@@ -68,6 +68,19 @@ struct ShardedTable<Value: Sendable>: Sendable {
         parts[part].reserveCapacity(capacity + 1)
     }
 
+    /// Sizes each part for its share of `total` entries as its own growth would have
+    /// sized it, so that loading that many (a recovery's snapshot) moves no entry on the
+    /// way; a part dealt more than its share grows as usual.
+    mutating func reserveCapacity(_ total: Int) {
+        if parts.isEmpty { parts = Array(repeating: [:], count: Self.partCount) }
+        let share = total / Self.partCount
+        guard share > 0 else { return }
+        for part in parts.indices {
+            // The least capacity at which `growEarlyIfDue` leaves a part of `share` entries be.
+            parts[part].reserveCapacity(share * 5 * Self.partCount / (4 * Self.partCount + part) + 1)
+        }
+    }
+
     /// Removes `key`; its value, if it was there.
     @discardableResult
     mutating func removeValue(forKey key: StoreKey) -> Value? {

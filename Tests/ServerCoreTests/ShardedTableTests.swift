@@ -112,6 +112,40 @@ final class ShardedTableTests: XCTestCase {
             "the doublings came between inserts \(first) and \(last): all at once")
     }
 
+    /// A recovery reserves room for its snapshot's keys: loading them then grows no part,
+    /// and the parts end no larger than growing one key at a time makes them.
+    func testAReservedTableTakesItsKeysWithoutGrowingAndNoLargerThanGrowth() {
+        for total in [1_000, 50_000, 200_000] {
+            var reserved = ShardedTable<Int>()
+            reserved.reserveCapacity(total)
+            var grown = ShardedTable<Int>()
+            var reservedCapacity: [Int: Int] = [:]
+            for index in 0..<total {
+                let (part, capacity) = reserved.part(holding: key(index))
+                reservedCapacity[part] = capacity
+            }
+            for index in 0..<total {
+                reserved.updateValue(index, forKey: key(index))
+                grown.updateValue(index, forKey: key(index))
+            }
+            var grownCapacity: [Int: Int] = [:]
+            var grewAnyway = 0
+            for index in 0..<total {
+                let (part, capacity) = reserved.part(holding: key(index))
+                if capacity != reservedCapacity[part] { grewAnyway += 1 }
+                grownCapacity[part] = grown.part(holding: key(index)).capacity
+                reservedCapacity[part] = capacity
+            }
+            // A part dealt well over its share may grow once; almost none is.
+            XCTAssertLessThan(grewAnyway, total / 20, "\(total) keys: parts grew after the reservation")
+            let reservedSum = reservedCapacity.values.reduce(0, +)
+            let grownSum = grownCapacity.values.reduce(0, +)
+            XCTAssertLessThanOrEqual(
+                Double(reservedSum), 1.1 * Double(grownSum),
+                "\(total) keys: reserved \(reservedSum) slots, growth made \(grownSum)")
+        }
+    }
+
     /// Keys a client builds to share a part: 24 words, each pair of words either as
     /// given or with bit 63 of the first and bits 31 and 63 of the second flipped. A
     /// multiply-xor mix of truncated products sends all 4,096 of them to one part

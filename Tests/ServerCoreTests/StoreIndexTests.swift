@@ -59,6 +59,37 @@ final class StoreIndexTests: XCTestCase {
             from, Array(reference.filter { !ByteOrder.less($0, b("25")) }.sorted { ByteOrder.less($0, $1) }.prefix(3)))
     }
 
+    /// Keys in order (a snapshot's, a transfer's) are appended to the last chunk; keys
+    /// mixed in after them, below, between and above, still land in their places, and a
+    /// snapshot lists the entries in that order.
+    func testKeysAppendedInOrderThenMixedKeepTheOrder() {
+        var rng = SplitMix64(seed: 12)
+        var store = KeyValueStore()
+        var reference = Set<Bytes>()
+        func key(_ number: UInt64) -> Bytes { Bytes(utf8: "k" + String(String(number).reversed())) }
+        let ordered = (0..<3_000).map { key($0) }.sorted { ByteOrder.less($0, $1) }
+        for (step, key) in ordered.enumerated() where step % 3 != 0 {
+            XCTAssertTrue(store.put(key, StoredValue(value: [1], revision: UInt64(step + 1))))
+            reference.insert(key)
+        }
+        XCTAssertEqual(store.keysInOrder, reference.sorted { ByteOrder.less($0, $1) })
+        for step in 0..<6_000 {
+            let key = key(UInt64(rng.below(4_000)))
+            if rng.below(4) == 0 {
+                store.remove(key)
+                reference.remove(key)
+            } else {
+                let new = store.put(key, StoredValue(value: [2], revision: UInt64(step + 10_000)))
+                XCTAssertEqual(new, reference.insert(key).inserted)
+            }
+        }
+        let expected = reference.sorted { ByteOrder.less($0, $1) }
+        XCTAssertEqual(store.keysInOrder, expected)
+        var listed: [Bytes] = []
+        store.forEachEntry { key, _ in listed.append(key) }
+        XCTAssertEqual(listed, expected)
+    }
+
     func testDueKeysComeOutEarliestFirstOnceEach() {
         var store = KeyValueStore()
         for i in 0..<100 { store.put(b("k\(i)"), StoredValue(value: [], revision: 1, expiresAt: UInt64(1_000 + i))) }
