@@ -154,6 +154,51 @@ final class KVCtlAdminTests: KVCtlTestCase {
         XCTAssertEqual(nonsense.status, 64)
     }
 
+    /// With a data directory, server-info says where it is, its policy, the sizes, the
+    /// synced position and the claim (docs/STORAGE.md); without one, that it has none.
+    func testServerInfoReportsTheDataDirectoryAndTheClaim() async throws {
+        let directory = scratch.path("data-0")
+        try await cluster.addServer(dataDirectory: directory, fsync: .always)
+        try await waitReady()
+        for index in 0..<3 {
+            let put = try await kvctl(["put", "k\(index)", "value", "--timeout", "10"])
+            XCTAssertEqual(put.status, 0, put.stderr)
+        }
+        let primary = await cluster.view().primary
+
+        let run = try await scratch.kvctl(["server-info", primary, "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let info = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let storage = try XCTUnwrap(info["storage"] as? [String: Any], run.stdout)
+        XCTAssertEqual(storage["data_dir"] as? String, directory)
+        XCTAssertEqual(storage["fsync"] as? String, "always")
+        // The three puts were answered: under always, each was synced first.
+        let synced = try XCTUnwrap(storage["last_synced_lsn"] as? Int)
+        XCTAssertGreaterThanOrEqual(synced, 3)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(storage["last_written_lsn"] as? Int), synced)
+        XCTAssertGreaterThan(try XCTUnwrap(storage["log_bytes"] as? Int), 0)
+        XCTAssertNotNil(storage["snapshot_bytes"] as? Int)
+        let claim = try XCTUnwrap(storage["claim"] as? [String: Any], "a primary that served claims its view")
+        XCTAssertEqual(claim["role"] as? String, "primary")
+        XCTAssertEqual(claim["primary"] as? String, primary)
+        XCTAssertEqual(claim["viewnum"] as? Int, info["viewnum"] as? Int)
+        XCTAssertTrue((storage["at_start"] as? String ?? "").contains("new data directory"), run.stdout)
+
+        let text = try await scratch.kvctl(["server-info", primary])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        for line in ["data directory: ", "fsync: ", "log written / synced (LSN): ", "claim: "] {
+            XCTAssertTrue(text.stdout.contains(line), "no \"\(line)\" in:\n\(text.stdout)")
+        }
+        XCTAssertTrue(text.stdout.contains(directory), text.stdout)
+        XCTAssertTrue(text.stdout.contains("primary of view"), text.stdout)
+
+        let memoryOnly = try await cluster.addServer()
+        let idle = try await scratch.kvctl(["server-info", cluster.address(memoryOnly), "--json"])
+        XCTAssertEqual(idle.status, 0, idle.stderr)
+        let idleInfo = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(idle.stdout.utf8)) as? [String: Any])
+        XCTAssertTrue(idleInfo["storage"] is NSNull, idle.stdout)
+    }
+
     func testOversizedValueOnStandardInputIsRefusedBeforeSending() async throws {
         try await cluster.addServer()
         try await waitReady()
