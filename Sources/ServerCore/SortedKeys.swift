@@ -66,24 +66,20 @@ struct SortedKeys: Sendable {
     /// Adds a key the index does not hold.
     mutating func insert(_ key: Bytes) {
         count += 1
-        guard let last = lastKeys.last else {
+        guard !chunks.isEmpty else {
             chunks.append([key])
             lastKeys.append(key)
             return
         }
-        // After every key (a snapshot's or a transfer's keys, which come in order): one
-        // comparison instead of a search, and the chunks fill up instead of halving.
-        if ByteOrder.less(last, key) {
-            if chunks[chunks.count - 1].count < Self.maxChunk {
-                chunks[chunks.count - 1].append(key)
-                lastKeys[lastKeys.count - 1] = key
-            } else {
-                chunks.append([key])
-                lastKeys.append(key)
-            }
+        let at = position(of: key)
+        let last = chunks.count - 1
+        if at.chunk == last, at.index == chunks[last].count, chunks[last].count == Self.maxChunk {
+            // After every key, the last chunk full (a snapshot's keys, or a transfer's,
+            // come in order): a new chunk, so that those fill up instead of halving.
+            chunks.append([key])
+            lastKeys.append(key)
             return
         }
-        let at = position(of: key)
         Self.insert(key, at: at.index, in: &chunks[at.chunk])
         if at.index == chunks[at.chunk].count - 1 { lastKeys[at.chunk] = key }
         if chunks[at.chunk].count > Self.maxChunk {
