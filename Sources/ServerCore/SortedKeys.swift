@@ -158,6 +158,9 @@ struct SortedKeys: Sendable {
 
     var all: [Bytes] { chunks.flatMap { $0 } }
 
+    /// How many chunks hold the keys (tests: keys in order fill theirs).
+    var chunkCount: Int { chunks.count }
+
     // A walk over every key in order, one position at a time (a state transfer's cursor).
     // A position is valid only while the index does not change; `endPosition` is past the
     // last chunk.

@@ -157,17 +157,23 @@ final class RevivalTests: XCTestCase {
     func testTheBackupOfAnUnacknowledgedViewClaimingAnOlderViewIsNotRevived() {
         runMonitorScript(
             trio + """
-                tick 6 pinging s1:2 s3:2          # s2 dies: s3, idle, becomes the backup
+                tick 6 pinging s1:2 s3:2          # s2 dies, holding view 2 as its backup
                 expect view 3 s1 s3 unacked
+                ping s1 3 -> view 3 s1 s3 acked
                 drain
-                tick 6 pinging s3:3               # then s1 dies before acknowledging view 3
-                expect events died:s1 waiting:3
-                incarnation s3 32
-                claim s3 backup 1 s1 s3           # the state of view 1, two views before
-                ping s3 0 -> view 0 - - unacked
-                tick 3 pinging s3:0
-                expect view 3 s1 s3 unacked
-                expect events restarted:s3:backup waiting:3
+                incarnation s2 22
+                claim s2 backup 2 s1 s2
+                ping s2 0 -> view 3 s1 s3 acked   # back, idle, with its claim of view 2
+                tick 6 pinging s1:3 s2:0          # s3 dies: s2 becomes the backup of view 4
+                expect view 4 s1 s2 unacked
+                drain
+                tick 6 pinging s2:4               # s1 dies before acknowledging view 4
+                expect events died:s1 waiting:4
+                incarnation s2 23
+                ping s2 0 -> view 0 - - unacked   # still claiming view 2, two views before
+                tick 3 pinging s2:0
+                expect view 4 s1 s2 unacked
+                expect events restarted:s2:backup  # the reason to wait is unchanged
                 """)
     }
 

@@ -129,15 +129,16 @@ final class ShardedTableTests: XCTestCase {
                 grown.updateValue(index, forKey: key(index))
             }
             var grownCapacity: [Int: Int] = [:]
-            var grewAnyway = 0
+            var grewAnyway = 0  // parts
             for index in 0..<total {
                 let (part, capacity) = reserved.part(holding: key(index))
                 if capacity != reservedCapacity[part] { grewAnyway += 1 }
                 grownCapacity[part] = grown.part(holding: key(index)).capacity
                 reservedCapacity[part] = capacity
             }
-            // A part dealt well over its share may grow once; almost none is.
-            XCTAssertLessThan(grewAnyway, total / 20, "\(total) keys: parts grew after the reservation")
+            // A part dealt well over its share may grow once; few are (of 64, with no
+            // reservation every one grows).
+            XCTAssertLessThanOrEqual(grewAnyway, ShardedTable<Int>.partCount / 8, "\(total) keys: parts grew anyway")
             let reservedSum = reservedCapacity.values.reduce(0, +)
             let grownSum = grownCapacity.values.reduce(0, +)
             XCTAssertLessThanOrEqual(

@@ -90,6 +90,19 @@ final class StoreIndexTests: XCTestCase {
         XCTAssertEqual(listed, expected)
     }
 
+    /// Keys in order fill each chunk before the next starts: halving a full chunk at each
+    /// overflow, as a key in the middle does, would leave them half empty.
+    func testKeysInOrderFillTheirChunks() {
+        var keys = SortedKeys()
+        let ordered = (0..<(5 * SortedKeys.maxChunk + 1)).map { index in
+            let digits = String(index)
+            return Bytes(utf8: "k" + String(repeating: "0", count: 6 - digits.count) + digits)
+        }
+        for key in ordered { keys.insert(key) }
+        XCTAssertEqual(keys.chunkCount, 6)
+        XCTAssertEqual(keys.all, ordered)
+    }
+
     func testDueKeysComeOutEarliestFirstOnceEach() {
         var store = KeyValueStore()
         for i in 0..<100 { store.put(b("k\(i)"), StoredValue(value: [], revision: 1, expiresAt: UInt64(1_000 + i))) }

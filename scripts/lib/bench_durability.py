@@ -115,7 +115,7 @@ def recovery(cluster, bench, args) -> dict:
     cluster.wait_for_replica_offset()
     figures["log_bytes_per_put"] = {
         "kvservice": appended / max(1, figures["log_records_loaded"]),
-        "redis": (directory_bytes(redis_dir) - redis_before) / args.keys}
+        "redis": (directory_bytes(redis_dir) - redis_before) / max(1, args.keys)}
     cluster.redis_cli(cluster.redis_port, "BGREWRITEAOF")  # a compact AOF (an RDB preamble), as a snapshot is
     bench.wait_until(lambda: cluster.redis_info(cluster.redis_port, "persistence").get(
         "aof_rewrite_in_progress") == "0", 120, "Redis's AOF rewrite")  # fmt: skip
