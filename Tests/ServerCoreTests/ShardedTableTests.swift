@@ -119,7 +119,7 @@ final class ShardedTableTests: XCTestCase {
             var reserved = ShardedTable<Int>()
             reserved.reserveCapacity(total)
             var grown = ShardedTable<Int>()
-            var reservedCapacity: [Int: Int] = [:]
+            var reservedCapacity: [Int: Int] = [:]  // by part, before the load
             for index in 0..<total {
                 let (part, capacity) = reserved.part(holding: key(index))
                 reservedCapacity[part] = capacity
@@ -128,18 +128,20 @@ final class ShardedTableTests: XCTestCase {
                 reserved.updateValue(index, forKey: key(index))
                 grown.updateValue(index, forKey: key(index))
             }
+            var loadedCapacity: [Int: Int] = [:]  // by part, after it
             var grownCapacity: [Int: Int] = [:]
-            var grewAnyway = 0  // parts
             for index in 0..<total {
-                let (part, capacity) = reserved.part(holding: key(index))
-                if capacity != reservedCapacity[part] { grewAnyway += 1 }
-                grownCapacity[part] = grown.part(holding: key(index)).capacity
-                reservedCapacity[part] = capacity
+                let part = reserved.part(holding: key(index))
+                loadedCapacity[part.index] = part.capacity
+                grownCapacity[part.index] = grown.part(holding: key(index)).capacity
             }
+            let grewAnyway = loadedCapacity.filter { $0.value != reservedCapacity[$0.key] }.count
             // A part dealt well over its share may grow once; few are (of 64, with no
             // reservation every one grows).
             XCTAssertLessThanOrEqual(grewAnyway, ShardedTable<Int>.partCount / 8, "\(total) keys: parts grew anyway")
-            let reservedSum = reservedCapacity.values.reduce(0, +)
+            // A part dealt fewer keys than its share may have stayed a size smaller when
+            // grown one key at a time; a tenth more in all allows for those few.
+            let reservedSum = loadedCapacity.values.reduce(0, +)
             let grownSum = grownCapacity.values.reduce(0, +)
             XCTAssertLessThanOrEqual(
                 Double(reservedSum), 1.1 * Double(grownSum),
