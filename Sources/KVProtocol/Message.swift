@@ -1,4 +1,10 @@
 /// Every message of the wire protocol (docs/PROTOCOL.md describes their encoding).
+///
+/// A message is as large as its largest inline case, and every reply and request is one,
+/// copied on its way through the driver and the transport. So the rare large cases (a
+/// ping, and the admin and switchover answers) are `indirect`, boxed on the heap: inline,
+/// `ServerStats` made every message 344 bytes (docs/PERFORMANCE.md, "Smaller values on
+/// the hot path").
 public enum Message: Equatable, Sendable {
     /// First frame a connecting peer sends.
     case hello(version: UInt16)
@@ -18,7 +24,7 @@ public enum Message: Equatable, Sendable {
     /// `incarnation` is new at every start of the server process (0: not sent), so the
     /// monitor tells a restart from a server that merely has not learned its view yet;
     /// `claim` is what a restarted server recovered from its data directory.
-    case ping(
+    indirect case ping(
         address: String, viewnum: UInt64, leaving: Bool = false, incarnation: UInt64 = 0, claim: StateClaim? = nil)
     /// A client's request for the current view (does not register the caller).
     case getView
@@ -30,14 +36,14 @@ public enum Message: Equatable, Sendable {
     /// still `viewnum` (0: whatever it is). A compare-and-swap, so a retry after a lost
     /// answer cannot switch back.
     case switchover(viewnum: UInt64)
-    case switchoverReply(SwitchoverReply)
+    indirect case switchoverReply(SwitchoverReply)
     /// A monitor that does not decide views (a follower of several) answers a ping, a
     /// server list or a switchover with the leader's address (empty: none known), and a
     /// view request too when it has read no view yet.
     case notLeader(leader: String)
     /// An admin's request for a monitor's own report.
     case monitorInfo
-    case monitorInfoReply(MonitorStatus)
+    indirect case monitorInfoReply(MonitorStatus)
     /// An operator's explicit way out when no member of the view can be revived
     /// (`kvctl revive --accept-data-loss`): make `address` primary of the next view with
     /// whatever it holds, only if the view is still `viewnum`. Answered with a
@@ -53,7 +59,7 @@ public enum Message: Equatable, Sendable {
 
     /// An admin's request for a server's own report.
     case serverInfo
-    case serverInfoReply(ServerStats)
+    indirect case serverInfoReply(ServerStats)
     /// The operator accepts this server's data as the state to serve, whatever it lacks:
     /// it will take the next view naming it primary (`kvctl revive`, before asking the
     /// monitor). Answered with its `serverInfoReply`.

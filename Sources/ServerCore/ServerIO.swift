@@ -38,18 +38,22 @@ public enum ServerEvent: Sendable {
 }
 
 /// What the runtime must do.
+///
+/// Replies and log records, one or two per update, are the effects that count: the rare
+/// large ones (a message to the backup, a notice) are `indirect`, so that an effect is
+/// no larger than a record's (88 bytes, not 392) where every step moves its effects.
 public enum ServerEffect: Equatable, Sendable {
     case reply(ReplyToken, ClientReply)
     /// The answer to a forward or transfer chunk received as backup.
     case answerPrimary(ReplyToken, BackupAck)
     /// Send a `.forward` or `.transfer` to the backup; report its answer as
     /// `.backupReplied(id, ...)`.
-    case sendToBackup(address: String, id: BackupMessageID, Message)
+    indirect case sendToBackup(address: String, id: BackupMessageID, Message)
     /// Ping the monitor with this view number, now; `leaving` asks to be relieved of
     /// any role.
     case ping(viewnum: UInt64, leaving: Bool)
     /// Something worth a log line.
-    case notice(ServerNotice)
+    indirect case notice(ServerNotice)
     /// Append this record to the log under this LSN (numbers follow each other without
     /// gaps); report with `.persisted` once it is on disk.
     case persist(DurableRecord, lsn: UInt64)
