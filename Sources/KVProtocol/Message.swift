@@ -2,9 +2,9 @@
 ///
 /// A message is as large as its largest inline case, and every reply and request is one,
 /// copied on its way through the driver and the transport. So the rare large cases (a
-/// ping, and the admin and switchover answers) are `indirect`, boxed on the heap: inline,
-/// `ServerStats` made every message 344 bytes (docs/PERFORMANCE.md, "Smaller values on
-/// the hot path").
+/// ping, a server's and a monitor's own reports, a switchover's answer) are `indirect`,
+/// boxed on the heap: inline, `ServerStats` made every message 344 bytes
+/// (docs/PERFORMANCE.md, "Smaller values on the hot path").
 public enum Message: Equatable, Sendable {
     /// First frame a connecting peer sends.
     case hello(version: UInt16)

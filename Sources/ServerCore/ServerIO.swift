@@ -39,9 +39,10 @@ public enum ServerEvent: Sendable {
 
 /// What the runtime must do.
 ///
-/// Replies and log records, one or two per update, are the effects that count: the rare
-/// large ones (a message to the backup, a notice) are `indirect`, so that an effect is
-/// no larger than a record's (88 bytes, not 392) where every step moves its effects.
+/// Replies and log records, one or two per update, are the effects that count. The large
+/// cases, a message to the backup (once per batch, not per update) and a notice, are
+/// `indirect`, so that an effect is no larger than the `.persist` case (88 bytes, not 392)
+/// where every step moves its effects.
 public enum ServerEffect: Equatable, Sendable {
     case reply(ReplyToken, ClientReply)
     /// The answer to a forward or transfer chunk received as backup.
