@@ -12,11 +12,19 @@ compact form (the snapshot a restarted kvservice backup receives by transfer, Re
 rewritten with its RDB preamble); then every process is killed with kill -9, and the time
 from the restart to serving is measured for each (kvservice: the primary recovers its
 snapshot and log and is revived; Redis: loads its AOF).
+
+Under always, the same SETs are also sent by set_load (scripts/lib/set_load.c, built with
+the machine's C compiler) at -P 1 and -P 16 to both, and to Redis once more with
+`WAIT 1 0` after each pipeline: Redis's synchronous replication, whose reply waits for the
+replica to have the writes, as a kvservice reply waits for its backup (which has also
+synced them). set_load spends far less CPU per request than redis-benchmark, on the cores
+the servers share.
 """
 
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -91,6 +99,42 @@ def throughput(cluster, bench, args) -> dict:
             port = cluster.primary_resp() if system == "kvservice" else cluster.redis_port
             results[f"{system} P{pipeline}"] = bench.redis_benchmark(
                 port, args.requests, args.clients, pipeline, tests=("set",), options=("-r", "100000"))["SET"]
+    return results
+
+
+def build_set_load(work: str, bench) -> str:
+    """set_load, compiled into `work`: the path of the executable."""
+    compiler = shutil.which("cc") or shutil.which("clang") or shutil.which("gcc")
+    if compiler is None:
+        raise bench.BenchFailed("no C compiler (cc, clang or gcc) to build scripts/lib/set_load.c")
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "set_load.c")
+    executable = os.path.join(work, "set_load")
+    result = subprocess.run([compiler, "-O2", "-o", executable, source], capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+    if result.returncode != 0:
+        raise bench.BenchFailed(f"{compiler} could not build {source}: {result.stderr.strip()}")
+    return executable
+
+
+def set_load(executable: str, port: int, args, pipeline: int, wait: int, bench) -> dict:
+    argv = [executable, "--port", str(port), "--clients", str(args.clients), "--requests", str(args.requests),
+            "--pipeline", str(pipeline), "--wait", str(wait), "--keyspace", "100000"]  # fmt: skip
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise bench.BenchFailed(f"{' '.join(argv)} failed: {result.stderr.strip() or result.stdout.strip()}")
+    return json.loads(result.stdout)
+
+
+def synchronous_replication(cluster, bench, args, work: str) -> dict:
+    """set_load against kvservice, Redis, and Redis with WAIT 1 0 after each pipeline."""
+    executable = build_set_load(work, bench)
+    results = {}
+    systems = (("kvservice", cluster.primary_resp(), 0), ("redis", cluster.redis_port, 0),
+               ("redis wait", cluster.redis_port, 1))  # fmt: skip
+    for pipeline in (1, 16):
+        # In the other order at -P 16: no system always runs on a warmer machine.
+        for system, port, wait in systems if pipeline == 1 else reversed(systems):
+            results[f"{system} P{pipeline}"] = set_load(executable, port, args, pipeline, wait, bench)
     return results
 
 
@@ -193,6 +237,9 @@ def main(args, bench) -> int:
                 if fsync is not None:
                     run["group_commit"] = group_commit(cluster, bench)
                 if fsync == "always":
+                    print("set_load -P 1 and -P 16: kvservice, Redis, Redis with WAIT 1 0 after each pipeline ...",
+                          flush=True)  # fmt: skip
+                    run["synchronous"] = synchronous_replication(cluster, bench, args, work)
                     cluster.redis_cli(cluster.redis_port, "CONFIG", "SET", "appendfsync", "everysec")
                     run["recovery"] = recovery(cluster, bench, args)
                 figures["runs"][name] = run
@@ -230,6 +277,15 @@ def report(figures: dict, bench) -> list[str]:
                          None if target is None else ratio >= target))  # fmt: skip
             rows.append((f"  SET p99 ms -P {pipeline}", f"{kv['p99_ms']:.2f}", f"{redis['p99_ms']:.2f}",
                          f"{kv['p99_ms'] / redis['p99_ms']:.2f}", "", None))  # fmt: skip
+        synchronous = run.get("synchronous")
+        for pipeline in (1, 16) if synchronous else ():
+            kv = synchronous[f"kvservice P{pipeline}"]
+            for other, what in (("redis wait", "Redis always + WAIT 1 0"), ("redis", "Redis always")):
+                redis = synchronous[f"{other} P{pipeline}"]
+                rows.append((f"  set_load: SET req/s -P {pipeline}, {label} / {what}", f"{kv['rps']:,.0f}",
+                             f"{redis['rps']:,.0f}", f"{kv['rps'] / redis['rps']:.2f}", "", None))  # fmt: skip
+                rows.append((f"    SET p99 ms -P {pipeline}", f"{kv['p99_ms']:.2f}", f"{redis['p99_ms']:.2f}",
+                             f"{kv['p99_ms'] / redis['p99_ms']:.2f}", "", None))  # fmt: skip
         commit = run.get("group_commit")
         if commit and commit["records_per_sync"] is not None:
             rows.append(("  records per fdatasync", f"{commit['records_per_sync']:.1f}", "", "", "", None))
