@@ -15,10 +15,10 @@ snapshot and log and is revived; Redis: loads its AOF).
 
 Under always, the same SETs are also sent by set_load (scripts/lib/set_load.c, built with
 the machine's C compiler) at -P 1 and -P 16 to both, and to Redis once more with
-`WAIT 1 0` after each pipeline: Redis's synchronous replication, whose reply waits for the
-replica to have the writes, as a kvservice reply waits for its backup (which has also
-synced them). set_load spends far less CPU per request than redis-benchmark, on the cores
-the servers share.
+`WAIT 1 0` after each pipeline: Redis's synchronous replication, whose answer waits for the
+replica to have the writes, as a kvservice reply waits for its backup to have synced them
+(docs/PERFORMANCE.md, "Next to Redis with synchronous replication"). At -P 1 set_load
+spends half redis-benchmark's CPU per request, on the cores the servers share.
 """
 
 import json
