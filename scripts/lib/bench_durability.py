@@ -14,8 +14,7 @@ from the restart to serving is measured for each (kvservice: the primary recover
 snapshot and log and is revived; Redis: loads its AOF).
 
 Under always, the same SETs are also sent by set_load (scripts/lib/set_load.c, built with
-the machine's C compiler) at -P 1 and -P 16 to both, and to Redis once more with
-`WAIT 1 0` after each pipeline: Redis's synchronous replication, whose answer waits for the
+cc) at -P 1 and -P 16 to both, and to Redis once more with `WAIT 1 0` after each pipeline: Redis's synchronous replication, whose answer waits for the
 replica to have the writes, as a kvservice reply waits for its backup to have synced them
 (docs/PERFORMANCE.md, "Next to Redis with synchronous replication"). At -P 1 set_load
 spends half redis-benchmark's CPU per request, on the cores the servers share.
@@ -102,37 +101,18 @@ def throughput(cluster, bench, args) -> dict:
     return results
 
 
-def c_compiler() -> str | None:
-    """The machine's C compiler, or the clang that comes with the Swift toolchain."""
-    for name in ("cc", "gcc", "clang"):
-        if shutil.which(name):
-            return shutil.which(name)
-    swift = shutil.which("swift")
-    beside_swift = os.path.join(os.path.dirname(os.path.realpath(swift)), "clang") if swift else None
-    return beside_swift if beside_swift and os.access(beside_swift, os.X_OK) else None
-
-
 def build_set_load(work: str, bench) -> str:
-    """set_load, compiled into `work`: the path of the executable."""
-    compiler = c_compiler()
-    if compiler is None:
-        raise bench.BenchFailed("no C compiler to build scripts/lib/set_load.c (apt-get install gcc)")
+    """set_load, compiled into `work` with cc (as --callgrind builds its shim): its path."""
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "set_load.c")
     executable = os.path.join(work, "set_load")
-    result = subprocess.run([compiler, "-O2", "-o", executable, source], capture_output=True, text=True,
-                            timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
-    if result.returncode != 0:
-        raise bench.BenchFailed(f"{compiler} could not build {source}: {result.stderr.strip()}")
+    bench.run_tool(["cc", "-O2", "-o", executable, source])
     return executable
 
 
 def set_load(executable: str, port: int, args, pipeline: int, wait: int, bench) -> dict:
-    argv = [executable, "--port", str(port), "--clients", str(args.clients), "--requests", str(args.requests),
-            "--pipeline", str(pipeline), "--wait", str(wait), "--keyspace", "100000"]  # fmt: skip
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        raise bench.BenchFailed(f"{' '.join(argv)} failed: {result.stderr.strip() or result.stdout.strip()}")
-    return json.loads(result.stdout)
+    return json.loads(bench.run_tool(
+        [executable, "--port", str(port), "--clients", str(args.clients), "--requests", str(args.requests),
+         "--pipeline", str(pipeline), "--wait", str(wait), "--keyspace", "100000"], timeout=600))  # fmt: skip
 
 
 def synchronous_replication(cluster, bench, args, work: str) -> dict:
@@ -226,8 +206,8 @@ def recovery(cluster, bench, args) -> dict:
 def main(args, bench) -> int:
     if not bench.redis_tools_present():
         return 2
-    if c_compiler() is None:
-        print("scripts/bench: no C compiler to build scripts/lib/set_load.c (apt-get install gcc)",
+    if shutil.which("cc") is None:
+        print("scripts/bench: cc not found, to build scripts/lib/set_load.c (apt-get install gcc)",
               file=bench.sys.stderr)  # fmt: skip
         return 2
     bin_dir = os.path.abspath(args.bin) if args.bin else bench.build()

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,10 @@
 struct connection {
     int fd;
     long requests_in_flight; /* the SETs of the pipeline in flight */
-    long replies_due;   /* replies of the pipeline in flight not yet read */
-    int at_line_start;  /* the next byte read starts a reply */
-    int in_integer;     /* inside an integer reply (WAIT's, :N) */
-    long integer;       /* its digits so far */
+    long replies_due;        /* replies of the pipeline in flight not yet read */
+    int at_line_start;       /* the next byte read starts a reply */
+    int in_integer;          /* inside an integer reply (WAIT's, :N) */
+    long integer;            /* its digits so far */
     double sent_at;
 };
 
@@ -71,6 +72,16 @@ static void write_all(int fd, const char *bytes, size_t count) {
     }
 }
 
+/* Appends a formatted command to `out`, of which `*used` bytes are taken. */
+static void append(char *out, size_t capacity, size_t *used, const char *format, ...) {
+    va_list arguments;
+    va_start(arguments, format);
+    int n = vsnprintf(out + *used, capacity - *used, format, arguments);
+    va_end(arguments);
+    if (n < 0 || (size_t)n >= capacity - *used) fail("a pipeline larger than the output buffer");
+    *used += (size_t)n;
+}
+
 /* One pipeline of SETs (and its WAIT) on a connection whose previous one is answered. */
 static void send_pipeline(struct connection *c, char *out, size_t capacity) {
     size_t used = 0;
@@ -78,17 +89,12 @@ static void send_pipeline(struct connection *c, char *out, size_t capacity) {
     for (long i = 0; i < count; i++) {
         char key[32];
         int key_length = snprintf(key, sizeof key, "key:%012d", rand() % keyspace);
-        int n = snprintf(out + used, capacity - used, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", key_length, key,
-                         value_size, value);
-        if (n < 0 || (size_t)n >= capacity - used) fail("a pipeline larger than the output buffer");
-        used += (size_t)n;
+        append(out, capacity, &used, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", key_length, key, value_size,
+               value);
     }
-    if (wait_replicas > 0) {
-        int n = snprintf(out + used, capacity - used, "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$1\r\n0\r\n",
-                         snprintf(NULL, 0, "%d", wait_replicas), wait_replicas);
-        if (n < 0 || (size_t)n >= capacity - used) fail("a pipeline larger than the output buffer");
-        used += (size_t)n;
-    }
+    if (wait_replicas > 0)
+        append(out, capacity, &used, "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$1\r\n0\r\n",
+               snprintf(NULL, 0, "%d", wait_replicas), wait_replicas);
     c->requests_in_flight = count;
     c->replies_due = count + (wait_replicas > 0 ? 1 : 0);
     c->sent_at = now();
